@@ -1,0 +1,25 @@
+/** Every table of record, by name: drizzle-kit generates migrations from this list and the server's drizzle uses it. */
+export { activityLogs, apiUsage, systemEventLevel, systemEvents } from './system.ts';
+export { aiInsights, copingToolsUsage, insightKind, moodEntries, therapyKind, therapyMode, therapySessions } from './wellbeing.ts';
+export {
+  alertChannel,
+  alertLogs,
+  alertMessageKind,
+  alertResponse,
+  alertStatus,
+  emergencyContacts,
+  emergencyIncidents,
+  incidentStatus,
+  incidentTrigger,
+  sensorReadings,
+} from './safety.ts';
+export {
+  subscriptionData,
+  subscriptionPlan,
+  subscriptionStatus,
+  userSessions,
+  userSettings,
+  users,
+} from './identity.ts';
+export { mediaBucket, mediaFiles, uploadState } from './media.ts';
+export { authenticatedRole } from './rls.ts';

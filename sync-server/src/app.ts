@@ -1,0 +1,114 @@
+/**
+ * `buildApp(deps)` assembles the server without listening, so tests drive it with `app.inject()` or a real port;
+ * main.ts reads the environment, opens the database and listens.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { createRequire } from 'node:module';
+import Fastify, { type FastifyInstance } from 'fastify';
+import fastifyStatic from '@fastify/static';
+import { SignJWT } from 'jose';
+import { embeddedIdentity, supabaseIdentity, type Identity } from './auth/identity.ts';
+import { registerEmbeddedAuthRoutes } from './auth/embedded-auth-routes.ts';
+import type { SigningKey } from './auth/signing-key.ts';
+import { pingDatabase, type Db, type DbKind } from './db/database.ts';
+import { installErrorHandler } from './http/http-error.ts';
+import { registerProfileRoutes } from './http/profile-routes.ts';
+
+export const VERSION: string = (createRequire(import.meta.url)('../package.json') as { version: string }).version;
+
+export type AuthDeps =
+  | { kind: 'embedded'; key: SigningKey; issuer: string; accessTokenTtlSeconds: number; sessionTtlDays: number }
+  | { kind: 'supabase'; url: string; anonKey: string };
+
+export type AppDeps = {
+  db: Db;
+  dbKind: DbKind;
+  auth: AuthDeps;
+  /** Our public origin; null = each request's own origin. */
+  publicUrl: string | null;
+  /** The built web app; null or missing = API only. */
+  webDist: string | null;
+  now?: () => Date;
+  logger?: boolean;
+  /** Largest accepted request body in bytes. */
+  bodyLimit?: number;
+};
+
+/** Paths the web app's fallback never answers: a client asking these wants the API's answer, even a 404. */
+const API_PREFIXES = ['/auth/', '/api/', '/sync/', '/storage/', '/webhooks/', '/a/', '/healthz', '/config.json'];
+
+export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
+  const now = deps.now ?? (() => new Date());
+  const app = Fastify({
+    logger: deps.logger ?? false,
+    bodyLimit: deps.bodyLimit ?? 256 * 1024,
+    trustProxy: true,
+  });
+  installErrorHandler(app);
+
+  let identity: Identity;
+  let anonKey: string;
+  if (deps.auth.kind === 'embedded') {
+    identity = embeddedIdentity(deps.db, deps.auth.key, deps.auth.issuer);
+    // The "anon key" supabase-js insists on: public by design, it grants nothing here.
+    anonKey = await new SignJWT({ role: 'anon' })
+      .setProtectedHeader({ alg: 'ES256', kid: deps.auth.key.kid, typ: 'JWT' })
+      .setIssuer(deps.auth.issuer)
+      .setIssuedAt()
+      .sign(deps.auth.key.privateKey);
+    await registerEmbeddedAuthRoutes(app, { db: deps.db, identity, now, ...deps.auth });
+  } else {
+    identity = supabaseIdentity(deps.db, deps.auth.url);
+    anonKey = deps.auth.anonKey;
+  }
+  const supabaseUrl = deps.auth.kind === 'supabase' ? deps.auth.url : deps.publicUrl;
+
+  app.get('/healthz', async (_request, reply) => {
+    try {
+      await pingDatabase(deps.db);
+      return { status: 'ok', db: deps.dbKind, version: VERSION };
+    } catch (error) {
+      app.log.error({ err: error }, 'health check: database unreachable');
+      return reply.status(503).send({ status: 'error', db: deps.dbKind, version: VERSION });
+    }
+  });
+
+  // One web build serves every deployment: it learns where auth lives at run time.
+  app.get('/config.json', async (request, reply) =>
+    reply.header('cache-control', 'no-cache').send({
+      supabaseUrl: supabaseUrl ?? `${request.protocol}://${request.host}`,
+      supabaseAnonKey: anonKey,
+      authProvider: identity.kind,
+    }),
+  );
+
+  await registerProfileRoutes(app, { db: deps.db, identity, now });
+
+  if (deps.webDist !== null && fs.existsSync(path.join(deps.webDist, 'index.html'))) {
+    await serveWebApp(app, deps.webDist);
+  }
+  return app;
+}
+
+async function serveWebApp(app: FastifyInstance, root: string) {
+  await app.register(fastifyStatic, {
+    root,
+    wildcard: true,
+    index: ['index.html'],
+    setHeaders(reply, filePath) {
+      // Hashed assets never change; everything else (index.html, sw.js, the manifest) must be revalidated, or an
+      // old service worker keeps an old app alive.
+      const immutable = filePath.startsWith(path.join(root, 'assets') + path.sep);
+      reply.header('cache-control', immutable ? 'public, max-age=31536000, immutable' : 'no-cache');
+    },
+  });
+  app.setNotFoundHandler((request, reply) => {
+    const wantsPage =
+      request.method === 'GET' &&
+      !API_PREFIXES.some((prefix) => request.url.startsWith(prefix)) &&
+      (request.headers.accept ?? '').includes('text/html');
+    if (wantsPage) return reply.header('cache-control', 'no-cache').sendFile('index.html');
+    return reply.status(404).send({ error_code: 'not_found', message: `no route ${request.method} ${request.url}` });
+  });
+}

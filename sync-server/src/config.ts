@@ -1,0 +1,80 @@
+/**
+ * The server's configuration, read once from the environment and validated: a bad value stops the start with a
+ * message naming the variable, rather than failing later on a request.
+ */
+import path from 'node:path';
+import { z } from 'zod';
+
+const optionalUrl = z
+  .string()
+  .trim()
+  .transform((v) => (v === '' ? undefined : v))
+  .pipe(z.url().optional());
+
+const EnvSchema = z.object({
+  PORT: z.coerce.number().int().min(0).max(65535).default(8787),
+  HOST: z.string().default('0.0.0.0'),
+  DATA_DIR: z.string().default('./data'),
+  PUBLIC_URL: optionalUrl,
+  DATABASE_URL: optionalUrl,
+  DATABASE_URL_UNPOOLED: optionalUrl,
+  SUPABASE_URL: optionalUrl,
+  SUPABASE_ANON_KEY: z.string().optional(),
+  SUPABASE_SERVICE_KEY: z.string().optional(),
+  AUTH_SIGNING_KEY: z.string().optional(),
+  AUTH_ACCESS_TOKEN_TTL_SECONDS: z.coerce.number().int().min(60).max(86_400).default(900),
+  AUTH_SESSION_TTL_DAYS: z.coerce.number().int().min(1).max(365).default(60),
+  MIGRATE_ON_START: z.enum(['true', 'false']).default('true'),
+  WEB_DIST: z.string().optional(),
+});
+
+export type Config = {
+  port: number;
+  host: string;
+  dataDir: string;
+  /** The origin users reach us at; null = taken from each request's Host header. */
+  publicUrl: string | null;
+  databaseUrl: string | null;
+  databaseUrlUnpooled: string | null;
+  supabase: { url: string; anonKey: string; serviceKey: string | null } | null;
+  authSigningKey: string | null;
+  accessTokenTtlSeconds: number;
+  sessionTtlDays: number;
+  migrateOnStart: boolean;
+  webDist: string;
+};
+
+export class ConfigError extends Error {}
+
+export function readConfig(env: Record<string, string | undefined>): Config {
+  const parsed = EnvSchema.safeParse(env);
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ');
+    throw new ConfigError(`invalid environment: ${problems}`);
+  }
+  const e = parsed.data;
+  if (e.SUPABASE_URL !== undefined && !e.SUPABASE_ANON_KEY) {
+    throw new ConfigError('SUPABASE_URL is set but SUPABASE_ANON_KEY is not: the web app needs both');
+  }
+  return {
+    port: e.PORT,
+    host: e.HOST,
+    dataDir: path.resolve(e.DATA_DIR),
+    publicUrl: e.PUBLIC_URL?.replace(/\/+$/, '') ?? null,
+    databaseUrl: e.DATABASE_URL ?? null,
+    databaseUrlUnpooled: e.DATABASE_URL_UNPOOLED ?? null,
+    supabase:
+      e.SUPABASE_URL !== undefined && e.SUPABASE_ANON_KEY !== undefined
+        ? {
+            url: e.SUPABASE_URL.replace(/\/+$/, ''),
+            anonKey: e.SUPABASE_ANON_KEY,
+            serviceKey: e.SUPABASE_SERVICE_KEY ?? null,
+          }
+        : null,
+    authSigningKey: e.AUTH_SIGNING_KEY ?? null,
+    accessTokenTtlSeconds: e.AUTH_ACCESS_TOKEN_TTL_SECONDS,
+    sessionTtlDays: e.AUTH_SESSION_TTL_DAYS,
+    migrateOnStart: e.MIGRATE_ON_START === 'true',
+    webDist: path.resolve(e.WEB_DIST ?? new URL('../../web/dist', import.meta.url).pathname),
+  };
+}

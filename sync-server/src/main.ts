@@ -1,0 +1,45 @@
+// Reads the environment, opens the database (embedded PGlite or DATABASE_URL), migrates, and listens on PORT.
+import { buildApp, type AuthDeps } from './app.ts';
+import { readConfig } from './config.ts';
+import { loadSigningKey } from './auth/signing-key.ts';
+import { openConfiguredDatabase } from './open-configured-database.ts';
+
+const config = readConfig(process.env);
+const database = await openConfiguredDatabase(config);
+if (config.migrateOnStart) await database.migrate();
+
+const issuerOrigin = config.publicUrl ?? `http://localhost:${config.port}`;
+const auth: AuthDeps =
+  config.supabase !== null
+    ? { kind: 'supabase', url: config.supabase.url, anonKey: config.supabase.anonKey }
+    : {
+        kind: 'embedded',
+        key: await loadSigningKey({ fromEnv: config.authSigningKey, dataDir: config.dataDir }),
+        issuer: `${issuerOrigin}/auth/v1`,
+        accessTokenTtlSeconds: config.accessTokenTtlSeconds,
+        sessionTtlDays: config.sessionTtlDays,
+      };
+
+const app = await buildApp({
+  db: database.db,
+  dbKind: database.kind,
+  auth,
+  publicUrl: config.publicUrl,
+  webDist: config.webDist,
+  logger: true,
+});
+
+let stopping = false;
+async function stop(signal: string) {
+  if (stopping) return;
+  stopping = true;
+  app.log.info(`${signal}: shutting down`);
+  await app.close();
+  await database.close();
+  process.exit(0);
+}
+process.on('SIGINT', () => void stop('SIGINT'));
+process.on('SIGTERM', () => void stop('SIGTERM'));
+
+await app.listen({ port: config.port, host: config.host });
+app.log.info(`VitalWatch on ${database.kind}, auth ${auth.kind}, serving ${config.webDist}`);

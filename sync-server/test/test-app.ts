@@ -1,0 +1,46 @@
+import net from 'node:net';
+import type { FastifyInstance } from 'fastify';
+import { buildApp, type AppDeps } from '../src/app.ts';
+import { generateSigningKey, type SigningKey } from '../src/auth/signing-key.ts';
+import type { Database } from '../src/db/database.ts';
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      server.close(() => (typeof address === 'object' && address !== null ? resolve(address.port) : reject(new Error('no port'))));
+    });
+  });
+}
+
+export type RunningApp = { app: FastifyInstance; url: string; key: SigningKey; issuer: string };
+
+/** The server with the embedded identity provider, listening on a free loopback port. */
+export async function startEmbeddedApp(
+  database: Database,
+  overrides: Partial<Pick<AppDeps, 'now' | 'bodyLimit'>> & { accessTokenTtlSeconds?: number } = {},
+): Promise<RunningApp> {
+  const port = await freePort();
+  const url = `http://127.0.0.1:${port}`;
+  const key = await generateSigningKey();
+  const issuer = `${url}/auth/v1`;
+  const app = await buildApp({
+    db: database.db,
+    dbKind: database.kind,
+    auth: {
+      kind: 'embedded',
+      key,
+      issuer,
+      accessTokenTtlSeconds: overrides.accessTokenTtlSeconds ?? 900,
+      sessionTtlDays: 30,
+    },
+    publicUrl: url,
+    webDist: null,
+    ...(overrides.now && { now: overrides.now }),
+    ...(overrides.bodyLimit !== undefined && { bodyLimit: overrides.bodyLimit }),
+  });
+  await app.listen({ port, host: '127.0.0.1' });
+  return { app, url, key, issuer };
+}

@@ -1,0 +1,13 @@
+import { defineConfig } from 'vitest/config';
+
+export default defineConfig({
+  test: {
+    include: ['{schema,sync-server,web,sw,bench}/**/*.test.ts', 'architecture.test.ts'],
+    exclude: ['**/node_modules/**', '**/dist/**'],
+    globalSetup: ['./sync-server/test/announce-databases.ts'],
+    testTimeout: 60_000,
+    hookTimeout: 120_000,
+    // PGlite is single-threaded WASM; two cores run two test files at a time without starving each other.
+    maxWorkers: 2,
+  },
+});

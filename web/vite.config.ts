@@ -1,0 +1,57 @@
+import { defineConfig } from 'vite';
+import solid from 'vite-plugin-solid';
+import { VitePWA } from 'vite-plugin-pwa';
+
+const SYNC_SERVER = 'http://127.0.0.1:8787';
+
+// Server-owned paths; the service worker's navigation denylist (sw/src/sw.ts) must cover the same prefixes so
+// the installed app never answers them with the cached shell.
+const serverPaths = ['/auth', '/sync', '/storage', '/healthz', '/config.json', '/webhooks'];
+// The Host header is kept (no changeOrigin) so the server sees the same origin the browser used.
+const proxy = Object.fromEntries(serverPaths.map((path) => [path, SYNC_SERVER]));
+
+export default defineConfig({
+  plugins: [
+    solid(),
+    VitePWA({
+      strategies: 'injectManifest',
+      // Resolved with path.resolve against the vite root (web/), so this is <repo>/sw/src/sw.ts.
+      srcDir: '../sw/src',
+      filename: 'sw.ts',
+      // 'prompt': a waiting worker activates only when the user accepts the update (see sw/src/sw.ts).
+      registerType: 'prompt',
+      // src/app.tsx registers through useRegisterSW so the update prompt is part of the UI.
+      injectRegister: false,
+      includeAssets: ['apple-touch-icon-180x180.png'],
+      manifest: {
+        name: 'VitalWatch',
+        short_name: 'VitalWatch',
+        description:
+          'Offline-first safety and mental-health companion: SOS alerts to your emergency contacts, daily mood check-ins and coping tools.',
+        lang: 'en',
+        theme_color: '#b00020',
+        background_color: '#ffffff',
+        display: 'standalone',
+        start_url: '/',
+        scope: '/',
+        icons: [
+          { src: '/pwa-192x192.png', sizes: '192x192', type: 'image/png', purpose: 'any' },
+          { src: '/pwa-512x512.png', sizes: '512x512', type: 'image/png', purpose: 'any' },
+          { src: '/maskable-icon-512x512.png', sizes: '512x512', type: 'image/png', purpose: 'maskable' },
+        ],
+        shortcuts: [
+          {
+            name: 'SOS',
+            short_name: 'SOS',
+            description: 'Open the VitalWatch SOS screen',
+            url: '/?sos=1',
+            icons: [{ src: '/pwa-192x192.png', sizes: '192x192', type: 'image/png' }],
+          },
+        ],
+      },
+    }),
+  ],
+  server: { proxy },
+  preview: { proxy },
+  build: { outDir: 'dist' },
+});
