@@ -58,7 +58,11 @@ export function installErrorHandler(app: FastifyInstance): void {
     const status = error.statusCode ?? 500;
     if (status >= 400 && status < 500) {
       const code = FASTIFY_CODES[error.code] ?? (error.code === 'FST_ERR_VALIDATION' ? 'validation_failed' : 'bad_request');
-      return reply.status(status).send({ error_code: code, message: error.message || 'bad request' } satisfies ErrorBody);
+      const message =
+        code === 'unsupported_media_type'
+          ? `content-type ${request.headers['content-type'] ?? '(none)'} is not accepted here: send application/json`
+          : error.message || 'bad request';
+      return reply.status(status).send({ error_code: code, message } satisfies ErrorBody);
     }
     request.log.error({ err: error }, 'request failed');
     return reply.status(500).send({ error_code: 'internal', message: 'internal server error' } satisfies ErrorBody);

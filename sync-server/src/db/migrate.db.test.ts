@@ -1,0 +1,67 @@
+import { sql } from 'drizzle-orm';
+import { expect, it } from 'vitest';
+import { describeOnEachDatabase } from '../../test/test-databases.ts';
+import type { Db } from './database.ts';
+
+async function rows<T>(db: Db, query: ReturnType<typeof sql>): Promise<T[]> {
+  const result = await db.execute(query);
+  return 'rows' in result ? (result.rows as T[]) : [];
+}
+
+/** Everything a migration can create, as one comparable value. */
+async function catalogFingerprint(db: Db) {
+  return {
+    tables: await rows<{ name: string; rls: boolean }>(
+      db,
+      sql`select tablename as name, rowsecurity as rls from pg_tables where schemaname = 'public' order by 1`,
+    ),
+    policies: await rows(db, sql`select tablename, policyname, cmd, roles::text from pg_policies order by 1, 2`),
+    indexes: await rows(db, sql`select indexname, indexdef from pg_indexes where schemaname = 'public' order by 1`),
+    constraints: await rows(
+      db,
+      sql`select conname, pg_get_constraintdef(oid) as def from pg_constraint where connamespace = 'public'::regnamespace order by 1`,
+    ),
+    migrations: await rows(db, sql`select hash from drizzle.__drizzle_migrations order by id`),
+  };
+}
+
+describeOnEachDatabase('migrations', (database) => {
+  it('create the 16 tables of record, with row-level security on every table that has a user id', async () => {
+    const { db } = database();
+    const { tables } = await catalogFingerprint(db);
+    expect(tables).toHaveLength(16);
+    const withUserId = await rows<{ table_name: string }>(
+      db,
+      sql`select table_name from information_schema.columns where table_schema = 'public' and column_name = 'user_id'`,
+    );
+    expect(withUserId.length).toBe(15); // every table but users, whose own id is the owner
+    for (const table of tables) expect(table, table.name).toMatchObject({ rls: true });
+  });
+
+  it('give every RLS table a policy for the authenticated role', async () => {
+    const { db } = database();
+    const uncovered = await rows<{ tablename: string }>(
+      db,
+      sql`select t.tablename from pg_tables t where t.schemaname = 'public' and t.rowsecurity
+          and not exists (select 1 from pg_policies p where p.tablename = t.tablename and 'authenticated' = any(p.roles))`,
+    );
+    expect(uncovered).toEqual([]);
+  });
+
+  it('change nothing when run a second time', async () => {
+    const database_ = database();
+    const before = await catalogFingerprint(database_.db);
+    await database_.migrate();
+    await database_.migrate();
+    expect(await catalogFingerprint(database_.db)).toEqual(before);
+  });
+
+  it('use a role that row-level security applies to (no superuser, no BYPASSRLS)', async () => {
+    const { db } = database();
+    const [role] = await rows<{ rolsuper: boolean; rolbypassrls: boolean }>(
+      db,
+      sql`select rolsuper, rolbypassrls from pg_roles where rolname = 'authenticated'`,
+    );
+    expect(role).toEqual({ rolsuper: false, rolbypassrls: false });
+  });
+});

@@ -1,0 +1,201 @@
+import { and, count, eq, sql } from 'drizzle-orm';
+import { getTableConfig, type PgTable } from 'drizzle-orm/pg-core';
+import { beforeAll, expect, it } from 'vitest';
+import { newId, type UserId } from '@vitalwatch/schema/db/ids';
+import * as tables from '@vitalwatch/schema/db/tables';
+import { emergencyContacts, moodEntries, users } from '@vitalwatch/schema/db/tables';
+import { provisionUser } from '../auth/identity.ts';
+import { describeOnEachDatabase } from '../../test/test-databases.ts';
+import { withUser, type RequestClaims } from './with-user.ts';
+import type { Db, Tx } from './database.ts';
+
+const claimsOf = (sub: UserId): RequestClaims => ({ sub, role: 'authenticated' });
+
+/** Postgres refused the write for row-level security (42501), not for some other reason. */
+async function expectRlsRefusal(write: Promise<unknown>) {
+  const error: unknown = await write.then(
+    () => null,
+    (e: unknown) => e,
+  );
+  const cause = typeof error === 'object' && error !== null && 'cause' in error ? error.cause : error;
+  expect(cause).toMatchObject({ code: '42501', message: expect.stringMatching(/row-level security/) });
+}
+
+/** One row per user-owned table for `owner`, written through withUser as that user (proves inserts are allowed). */
+async function seedEverything(db: Db, owner: UserId) {
+  const incidentId = newId();
+  const contactId = newId();
+  await withUser(db, claimsOf(owner), async (tx) => {
+    await tx.insert(tables.emergencyContacts).values({ id: contactId, userId: owner, name: 'Mum', phoneE164: '+447700900123' });
+    await tx.insert(tables.emergencyIncidents).values({
+      id: incidentId,
+      userId: owner,
+      code: 'A7F3',
+      trigger: 'panic_button',
+      triggeredAt: new Date(),
+    });
+    await tx.insert(tables.alertLogs).values({
+      userId: owner,
+      incidentId,
+      contactId,
+      channel: 'device_sms',
+      messageKind: 'alert',
+      idempotencyKey: `${contactId}:device_sms:alert:${incidentId}`,
+      status: 'composer_opened',
+    });
+    await tx.insert(tables.sensorReadings).values({ id: newId(), userId: owner, recordedAt: new Date(), kind: 1, value: 72 });
+    await tx.insert(tables.moodEntries).values({ userId: owner, recordedAt: new Date(), mood: 4, note: 'a good day' });
+    await tx.insert(tables.copingToolsUsage).values({ userId: owner, tool: 'box_breathing', startedAt: new Date() });
+    await tx.insert(tables.aiInsights).values({ userId: owner, kind: 'trend', title: 't', body: 'b', generator: 'rules@1' });
+    await tx.insert(tables.therapySessions).values({ userId: owner, occurredAt: new Date(), kind: 'therapy' });
+    await tx.insert(tables.activityLogs).values({ userId: owner, action: 'mood.create' });
+    await tx.insert(tables.mediaFiles).values({
+      userId: owner,
+      incidentId,
+      bucket: 'emergency',
+      objectPath: `user-${owner}/incident-${incidentId}/audio.mp3`,
+      contentType: 'audio/mpeg',
+      sizeBytes: 10,
+      sha256: 'a'.repeat(64),
+    });
+  });
+  // Rows only the server writes.
+  await db.insert(tables.apiUsage).values({ userId: owner, windowStart: new Date(), route: '/sync/push', requests: 1 });
+  await db.insert(tables.systemEvents).values({ level: 'info', source: 'test', event: 'seeded', userId: owner });
+  await db.insert(tables.userSessions).values({
+    id: newId(),
+    userId: owner,
+    refreshTokenHash: Buffer.from(owner),
+    expiresAt: new Date(Date.now() + 86_400_000),
+  });
+}
+
+/** Every table of record that has an owner column, with that column's name. */
+function ownedTables(): Array<{ name: string; table: PgTable; owner: string }> {
+  return Object.values(tables)
+    .filter((t): t is PgTable => typeof t === 'object' && t !== null && Symbol.for('drizzle:IsDrizzleTable') in t)
+    .map((table) => {
+      const config = getTableConfig(table);
+      const owner = config.name === 'users' ? 'id' : 'user_id';
+      return { name: config.name, table, owner };
+    });
+}
+
+async function countOwnedBy(tx: Db | Tx, name: string, ownerColumn: string, owner: UserId): Promise<number> {
+  const result = await tx.execute(
+    sql`select count(*)::int as n from ${sql.identifier(name)} where ${sql.identifier(ownerColumn)} = ${owner}`,
+  );
+  const rows = 'rows' in result ? (result.rows as Array<{ n: number }>) : [];
+  return rows[0]?.n ?? -1;
+}
+
+describeOnEachDatabase('row-level security through withUser', (database) => {
+  const a = newId<UserId>();
+  const b = newId<UserId>();
+
+  beforeAll(async () => {
+    const { db } = database();
+    await db.transaction(async (tx) => {
+      await provisionUser(tx, { id: a, email: 'a@example.org', phone: null, passwordHash: null });
+      await provisionUser(tx, { id: b, email: 'b@example.org', phone: null, passwordHash: null });
+    });
+    await seedEverything(db, a);
+  });
+
+  it('covers all 16 tables of record, each with an owner column', () => {
+    expect(ownedTables().map((t) => t.name).sort()).toEqual([
+      'activity_logs',
+      'ai_insights',
+      'alert_logs',
+      'api_usage',
+      'coping_tools_usage',
+      'emergency_contacts',
+      'emergency_incidents',
+      'media_files',
+      'mood_entries',
+      'sensor_readings',
+      'subscription_data',
+      'system_events',
+      'therapy_sessions',
+      'user_sessions',
+      'user_settings',
+      'users',
+    ]);
+  });
+
+  it("user A sees their own row in every table; user B sees none of A's rows", async () => {
+    const { db } = database();
+    for (const { name, owner } of ownedTables()) {
+      const mine = await withUser(db, claimsOf(a), (tx) => countOwnedBy(tx, name, owner, a));
+      expect(mine, `${name}: A's own rows`).toBe(1);
+      const theirs = await withUser(db, claimsOf(b), (tx) => countOwnedBy(tx, name, owner, a));
+      expect(theirs, `${name}: B reading A's rows`).toBe(0);
+      // The same query outside withUser (the owner connection) proves the row is really there.
+      expect(await countOwnedBy(db, name, owner, a), `${name}: rows that exist`).toBe(1);
+    }
+  });
+
+  it("user B can neither update nor delete A's rows in any table", async () => {
+    const { db } = database();
+    for (const { name, owner } of ownedTables()) {
+      const updated = await withUser(db, claimsOf(b), (tx) =>
+        tx.execute(
+          sql`update ${sql.identifier(name)} set ${sql.identifier(owner)} = ${b} where ${sql.identifier(owner)} = ${a}`,
+        ),
+      );
+      const deleted = await withUser(db, claimsOf(b), (tx) =>
+        tx.execute(sql`delete from ${sql.identifier(name)} where ${sql.identifier(owner)} = ${a}`),
+      );
+      const affected = (r: unknown) =>
+        typeof r === 'object' && r !== null && ('rowCount' in r || 'affectedRows' in r)
+          ? Number((r as { rowCount?: number; affectedRows?: number }).rowCount ?? (r as { affectedRows?: number }).affectedRows)
+          : -1;
+      expect(affected(updated), `${name}: B's update`).toBe(0);
+      expect(affected(deleted), `${name}: B's delete`).toBe(0);
+      expect(await countOwnedBy(db, name, owner, a), `${name}: A's row after B's attempts`).toBe(1);
+    }
+  });
+
+  it("user B cannot write a row into A's account", async () => {
+    const { db } = database();
+    await expectRlsRefusal(
+      withUser(db, claimsOf(b), (tx) =>
+        tx.insert(moodEntries).values({ userId: a, recordedAt: new Date(), mood: 1, note: 'planted by B' }),
+      ),
+    );
+    await expectRlsRefusal(
+      withUser(db, claimsOf(b), (tx) =>
+        tx.insert(emergencyContacts).values({ userId: a, name: 'Stranger', phoneE164: '+15555550100' }),
+      ),
+    );
+    // Moving one's own row into A's account is refused too (WITH CHECK).
+    await withUser(db, claimsOf(b), (tx) =>
+      tx.insert(moodEntries).values({ userId: b, recordedAt: new Date(), mood: 3 }),
+    );
+    await expectRlsRefusal(
+      withUser(db, claimsOf(b), (tx) => tx.update(moodEntries).set({ userId: a }).where(eq(moodEntries.userId, b))),
+    );
+    const [planted] = await db.select({ n: count() }).from(moodEntries).where(and(eq(moodEntries.userId, a)));
+    expect(planted?.n).toBe(1);
+  });
+
+  it('a request without claims sees no user data at all', async () => {
+    const { db } = database();
+    const rows = await db.transaction(async (tx) => {
+      await tx.execute(sql`select set_config('role', 'authenticated', true)`);
+      return tx.select().from(users);
+    });
+    expect(rows).toEqual([]);
+  });
+
+  it('leaves no role or claims behind on the connection (safe behind a transaction-mode pooler)', async () => {
+    const { db } = database();
+    await withUser(db, claimsOf(a), async () => {});
+    const result = await db.execute(
+      sql`select current_user as who, coalesce(current_setting('request.jwt.claims', true), '') as claims`,
+    );
+    const rows = 'rows' in result ? (result.rows as Array<{ who: string; claims: string }>) : [];
+    expect(rows[0]?.who).not.toBe('authenticated');
+    expect(rows[0]?.claims).toBe('');
+  });
+});
