@@ -12,7 +12,7 @@ import { embeddedIdentity, supabaseIdentity, type Identity } from './auth/identi
 import { registerEmbeddedAuthRoutes } from './auth/embedded-auth-routes.ts';
 import type { SigningKey } from './auth/signing-key.ts';
 import { pingDatabase, type Db, type DbKind } from './db/database.ts';
-import { installErrorHandler } from './http/http-error.ts';
+import { installErrorHandler, notFound } from './http/http-error.ts';
 import { registerProfileRoutes } from './http/profile-routes.ts';
 
 export const VERSION: string = (createRequire(import.meta.url)('../package.json') as { version: string }).version;
@@ -85,9 +85,17 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
 
   await registerProfileRoutes(app, { db: deps.db, identity, now });
 
-  if (deps.webDist !== null && fs.existsSync(path.join(deps.webDist, 'index.html'))) {
-    await serveWebApp(app, deps.webDist);
-  }
+  const webDist = deps.webDist !== null && fs.existsSync(path.join(deps.webDist, 'index.html')) ? deps.webDist : null;
+  if (webDist !== null) await serveWebApp(app, webDist);
+  app.setNotFoundHandler((request, reply) => {
+    const wantsPage =
+      webDist !== null &&
+      request.method === 'GET' &&
+      !API_PREFIXES.some((prefix) => request.url.startsWith(prefix)) &&
+      (request.headers.accept ?? '').includes('text/html');
+    if (wantsPage) return reply.header('cache-control', 'no-cache').sendFile('index.html');
+    return reply.status(404).send(notFound(request.method, request.url));
+  });
   return app;
 }
 
@@ -102,13 +110,5 @@ async function serveWebApp(app: FastifyInstance, root: string) {
       const immutable = filePath.startsWith(path.join(root, 'assets') + path.sep);
       reply.header('cache-control', immutable ? 'public, max-age=31536000, immutable' : 'no-cache');
     },
-  });
-  app.setNotFoundHandler((request, reply) => {
-    const wantsPage =
-      request.method === 'GET' &&
-      !API_PREFIXES.some((prefix) => request.url.startsWith(prefix)) &&
-      (request.headers.accept ?? '').includes('text/html');
-    if (wantsPage) return reply.header('cache-control', 'no-cache').sendFile('index.html');
-    return reply.status(404).send({ error_code: 'not_found', message: `no route ${request.method} ${request.url}` });
   });
 }

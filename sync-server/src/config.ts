@@ -5,9 +5,11 @@
 import path from 'node:path';
 import { z } from 'zod';
 
+/** Unset and empty both mean "not configured". */
 const optionalUrl = z
   .string()
   .trim()
+  .optional()
   .transform((v) => (v === '' ? undefined : v))
   .pipe(z.url().optional());
 

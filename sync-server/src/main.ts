@@ -1,8 +1,18 @@
 // Reads the environment, opens the database (embedded PGlite or DATABASE_URL), migrates, and listens on PORT.
 import { buildApp, type AuthDeps } from './app.ts';
-import { readConfig } from './config.ts';
+import { ConfigError, readConfig } from './config.ts';
 import { loadSigningKey } from './auth/signing-key.ts';
+import { DataDirLockedError } from './db/data-dir-lock.ts';
 import { openConfiguredDatabase } from './open-configured-database.ts';
+
+process.on('uncaughtException', (error) => {
+  // A misconfiguration is the operator's to fix: say what, without a stack trace.
+  if (error instanceof ConfigError || error instanceof DataDirLockedError) {
+    console.error(`VitalWatch cannot start: ${error.message}`);
+    process.exit(1);
+  }
+  throw error;
+});
 
 const config = readConfig(process.env);
 const database = await openConfiguredDatabase(config);

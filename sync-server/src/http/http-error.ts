@@ -67,7 +67,8 @@ export function installErrorHandler(app: FastifyInstance): void {
     request.log.error({ err: error }, 'request failed');
     return reply.status(500).send({ error_code: 'internal', message: 'internal server error' } satisfies ErrorBody);
   });
-  app.setNotFoundHandler((request, reply) =>
-    reply.status(404).send({ error_code: 'not_found', message: `no route ${request.method} ${request.url}` }),
-  );
+}
+
+export function notFound(method: string, url: string): ErrorBody {
+  return { error_code: 'not_found', message: `no route ${method} ${url}` };
 }
