@@ -34,7 +34,7 @@ describeOnEachDatabase('embedded auth driven by supabase-js', (database) => {
   });
   afterAll(() => server.app.close());
 
-  it('signs up (confirmed at once, with a session), signs in, refreshes, reads the user and signs out', async () => {
+  it('[AU1][AU3][AU4] signs up (confirmed at once, with a session), signs in, refreshes, reads the user and signs out', async () => {
     const supabase = client(server, anonKey);
     const signUp = await supabase.auth.signUp({ email: 'ama@example.org', password: 'correct horse battery' });
     expect(signUp.error).toBeNull();
@@ -88,7 +88,7 @@ describeOnEachDatabase('embedded auth driven by supabase-js', (database) => {
     expect(signIn.data.user?.id).toBe(signUp.data.user?.id);
   });
 
-  it('refuses a wrong password with 401 and writes nothing', async () => {
+  it('[AU2] refuses a wrong password with 401 and writes nothing', async () => {
     const supabase = client(server, anonKey);
     await supabase.auth.signUp({ email: 'kofi@example.org', password: 'kofis passphrase' });
     const before = await rowCounts(database().db);
@@ -101,7 +101,7 @@ describeOnEachDatabase('embedded auth driven by supabase-js', (database) => {
     expect(await rowCounts(database().db)).toEqual(before);
   });
 
-  it('refuses a second account for the same email, and a weak password, writing nothing', async () => {
+  it('[AU2] refuses a second account for the same email, and a weak password, writing nothing', async () => {
     const supabase = client(server, anonKey);
     await supabase.auth.signUp({ email: 'esi@example.org', password: 'esis passphrase' });
     const before = await rowCounts(database().db);
@@ -114,7 +114,7 @@ describeOnEachDatabase('embedded auth driven by supabase-js', (database) => {
     expect(await rowCounts(database().db)).toEqual(before);
   });
 
-  it('refuses expired, forged and malformed access tokens with a 401 JSON error', async () => {
+  it('[AU3] refuses expired, forged and malformed access tokens with a 401 JSON error', async () => {
     const supabase = client(server, anonKey);
     const { data } = await supabase.auth.signUp({ email: 'abena@example.org', password: 'abenas passphrase' });
     const real = decodeJwt(data.session?.access_token ?? '');

@@ -46,7 +46,7 @@ describeOnEachDatabase('with SUPABASE_URL set, tokens are verified against Supab
     expect(await database().db.select().from(userSettings).where(eq(userSettings.userId, sub))).toHaveLength(1);
   });
 
-  it('refuses a token not signed by Supabase, and one for another issuer', async () => {
+  it('[AU3] refuses a token not signed by Supabase, and one for another issuer', async () => {
     const other = await generateSigningKey();
     const now = Math.floor(Date.now() / 1000);
     const claims = { sub: '01a20f56-6480-76f5-8a94-c9cece4ec308', role: 'authenticated', email: 'x@example.org' };

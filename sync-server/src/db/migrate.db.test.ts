@@ -26,7 +26,7 @@ async function catalogFingerprint(db: Db) {
 }
 
 describeOnEachDatabase('migrations', (database) => {
-  it('create the 16 tables of record, with row-level security on every table that has a user id', async () => {
+  it('[DB1] create the 16 tables of record, with row-level security on every table that has a user id', async () => {
     const { db } = database();
     const { tables } = await catalogFingerprint(db);
     expect(tables).toHaveLength(16);
@@ -38,7 +38,7 @@ describeOnEachDatabase('migrations', (database) => {
     for (const table of tables) expect(table, table.name).toMatchObject({ rls: true });
   });
 
-  it('give every RLS table a policy for the authenticated role', async () => {
+  it('[DB1] give every RLS table a policy for the authenticated role', async () => {
     const { db } = database();
     const uncovered = await rows<{ tablename: string }>(
       db,
@@ -48,7 +48,7 @@ describeOnEachDatabase('migrations', (database) => {
     expect(uncovered).toEqual([]);
   });
 
-  it('change nothing when run a second time', async () => {
+  it('[DB4] change nothing when run a second time', async () => {
     const database_ = database();
     const before = await catalogFingerprint(database_.db);
     await database_.migrate();

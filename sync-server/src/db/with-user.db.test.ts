@@ -123,7 +123,7 @@ describeOnEachDatabase('row-level security through withUser', (database) => {
     ]);
   });
 
-  it("user A sees their own row in every table; user B sees none of A's rows", async () => {
+  it("[DB2] user A sees their own row in every table; user B sees none of A's rows", async () => {
     const { db } = database();
     for (const { name, owner } of ownedTables()) {
       const mine = await withUser(db, claimsOf(a), (tx) => countOwnedBy(tx, name, owner, a));
@@ -135,7 +135,7 @@ describeOnEachDatabase('row-level security through withUser', (database) => {
     }
   });
 
-  it("user B can neither update nor delete A's rows in any table", async () => {
+  it("[DB2] user B can neither update nor delete A's rows in any table", async () => {
     const { db } = database();
     for (const { name, owner } of ownedTables()) {
       const updated = await withUser(db, claimsOf(b), (tx) =>
@@ -156,7 +156,7 @@ describeOnEachDatabase('row-level security through withUser', (database) => {
     }
   });
 
-  it("user B cannot write a row into A's account", async () => {
+  it("[DB2] user B cannot write a row into A's account", async () => {
     const { db } = database();
     await expectRlsRefusal(
       withUser(db, claimsOf(b), (tx) =>
@@ -179,7 +179,7 @@ describeOnEachDatabase('row-level security through withUser', (database) => {
     expect(planted?.n).toBe(1);
   });
 
-  it('a request without claims sees no user data at all', async () => {
+  it('[DB2] a request without claims sees no user data at all', async () => {
     const { db } = database();
     const rows = await db.transaction(async (tx) => {
       await tx.execute(sql`select set_config('role', 'authenticated', true)`);
@@ -188,7 +188,7 @@ describeOnEachDatabase('row-level security through withUser', (database) => {
     expect(rows).toEqual([]);
   });
 
-  it('leaves no role or claims behind on the connection (safe behind a transaction-mode pooler)', async () => {
+  it('[DB3] leaves no role or claims behind on the connection (safe behind a transaction-mode pooler)', async () => {
     const { db } = database();
     await withUser(db, claimsOf(a), async () => {});
     const result = await db.execute(

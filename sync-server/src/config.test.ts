@@ -1,0 +1,25 @@
+import { expect, it } from 'vitest';
+import { readConfig } from './config.ts';
+
+it('defaults to embedded PGlite in ./data on port 8787 with embedded auth', () => {
+  const config = readConfig({});
+  expect(config).toMatchObject({ port: 8787, databaseUrl: null, supabase: null, publicUrl: null });
+  expect(config.dataDir).toMatch(/\/data$/);
+});
+
+it('treats empty variables as unset and trims a trailing slash from URLs', () => {
+  const config = readConfig({ DATABASE_URL: '', PUBLIC_URL: 'https://vw.example.org/', SUPABASE_URL: '' });
+  expect(config).toMatchObject({ databaseUrl: null, publicUrl: 'https://vw.example.org', supabase: null });
+});
+
+it('refuses a bad value, naming the variable', () => {
+  expect(() => readConfig({ PORT: 'eighty' })).toThrow(/PORT/);
+  expect(() => readConfig({ DATABASE_URL: 'not a url' })).toThrow(/DATABASE_URL/);
+  expect(() => readConfig({ SUPABASE_URL: 'https://x.supabase.co' })).toThrow(/SUPABASE_ANON_KEY/);
+});
+
+it('switches to Supabase Auth when SUPABASE_URL and SUPABASE_ANON_KEY are set', () => {
+  const config = readConfig({ SUPABASE_URL: 'https://x.supabase.co/', SUPABASE_ANON_KEY: 'anon', DATABASE_URL: 'postgres://u@h/db' });
+  expect(config.supabase).toEqual({ url: 'https://x.supabase.co', anonKey: 'anon', serviceKey: null });
+  expect(config.databaseUrl).toBe('postgres://u@h/db');
+});
