@@ -1,14 +1,12 @@
 import { defineConfig } from 'vite';
 import solid from 'vite-plugin-solid';
 import { VitePWA } from 'vite-plugin-pwa';
+import { SERVER_PATH_PREFIXES } from '@vitalwatch/schema/server-paths';
 
 const SYNC_SERVER = 'http://127.0.0.1:8787';
 
-// Server-owned paths; the service worker's navigation denylist (sw/src/sw.ts) must cover the same prefixes so
-// the installed app never answers them with the cached shell.
-const serverPaths = ['/auth', '/sync', '/storage', '/healthz', '/config.json', '/webhooks'];
 // The Host header is kept (no changeOrigin) so the server sees the same origin the browser used.
-const proxy = Object.fromEntries(serverPaths.map((path) => [path, SYNC_SERVER]));
+const proxy = Object.fromEntries(SERVER_PATH_PREFIXES.map((prefix) => [prefix, SYNC_SERVER]));
 
 export default defineConfig({
   plugins: [

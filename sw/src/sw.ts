@@ -13,6 +13,7 @@
  */
 import { cleanupOutdatedCaches, createHandlerBoundToURL, precacheAndRoute } from 'workbox-precaching';
 import { NavigationRoute, registerRoute } from 'workbox-routing';
+import { SERVER_PATH_PREFIXES } from '@vitalwatch/schema/server-paths';
 
 declare let self: ServiceWorkerGlobalScope;
 
@@ -21,16 +22,7 @@ cleanupOutdatedCaches();
 
 registerRoute(
   new NavigationRoute(createHandlerBoundToURL('index.html'), {
-    denylist: [
-      /^\/auth\//,
-      /^\/sync\//,
-      /^\/storage\//,
-      /^\/webhooks\//,
-      /^\/a\//,
-      /^\/healthz/,
-      /^\/config\.json/,
-      /^\/api\//,
-    ],
+    denylist: SERVER_PATH_PREFIXES.map((prefix) => new RegExp(`^${prefix.replaceAll('.', '\\.')}`)),
   }),
 );
 

@@ -8,6 +8,7 @@ import { createRequire } from 'node:module';
 import Fastify, { type FastifyInstance } from 'fastify';
 import fastifyStatic from '@fastify/static';
 import { SignJWT } from 'jose';
+import { isServerPath } from '@vitalwatch/schema/server-paths';
 import { embeddedIdentity, supabaseIdentity, type Identity } from './auth/identity.ts';
 import { registerEmbeddedAuthRoutes } from './auth/embedded-auth-routes.ts';
 import type { SigningKey } from './auth/signing-key.ts';
@@ -15,10 +16,17 @@ import { pingDatabase, type Db, type DbKind } from './db/database.ts';
 import { installErrorHandler, notFound } from './http/http-error.ts';
 import { registerProfileRoutes } from './http/profile-routes.ts';
 
-export const VERSION: string = (createRequire(import.meta.url)('../package.json') as { version: string }).version;
+export const VERSION: string = (createRequire(import.meta.url)('../package.json') as { version: string })
+  .version;
 
 export type AuthDeps =
-  | { kind: 'embedded'; key: SigningKey; issuer: string; accessTokenTtlSeconds: number; sessionTtlDays: number }
+  | {
+      kind: 'embedded';
+      key: SigningKey;
+      issuer: string;
+      accessTokenTtlSeconds: number;
+      sessionTtlDays: number;
+    }
   | { kind: 'supabase'; url: string; anonKey: string };
 
 export type AppDeps = {
@@ -33,17 +41,16 @@ export type AppDeps = {
   logger?: boolean;
   /** Largest accepted request body in bytes. */
   bodyLimit?: number;
+  /** Take the client address from X-Forwarded-For (only behind a proxy that sets it). */
+  trustProxy?: boolean;
 };
-
-/** Paths the web app's fallback never answers: a client asking these wants the API's answer, even a 404. */
-const API_PREFIXES = ['/auth/', '/api/', '/sync/', '/storage/', '/webhooks/', '/a/', '/healthz', '/config.json'];
 
 export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   const now = deps.now ?? (() => new Date());
   const app = Fastify({
     logger: deps.logger ?? false,
     bodyLimit: deps.bodyLimit ?? 256 * 1024,
-    trustProxy: true,
+    trustProxy: deps.trustProxy ?? false,
   });
   installErrorHandler(app);
 
@@ -85,13 +92,14 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
 
   await registerProfileRoutes(app, { db: deps.db, identity, now });
 
-  const webDist = deps.webDist !== null && fs.existsSync(path.join(deps.webDist, 'index.html')) ? deps.webDist : null;
+  const webDist =
+    deps.webDist !== null && fs.existsSync(path.join(deps.webDist, 'index.html')) ? deps.webDist : null;
   if (webDist !== null) await serveWebApp(app, webDist);
   app.setNotFoundHandler((request, reply) => {
     const wantsPage =
       webDist !== null &&
       request.method === 'GET' &&
-      !API_PREFIXES.some((prefix) => request.url.startsWith(prefix)) &&
+      !isServerPath(request.url) &&
       (request.headers.accept ?? '').includes('text/html');
     if (wantsPage) return reply.header('cache-control', 'no-cache').sendFile('index.html');
     return reply.status(404).send(notFound(request.method, request.url));

@@ -19,7 +19,11 @@ it('refuses a bad value, naming the variable', () => {
 });
 
 it('switches to Supabase Auth when SUPABASE_URL and SUPABASE_ANON_KEY are set', () => {
-  const config = readConfig({ SUPABASE_URL: 'https://x.supabase.co/', SUPABASE_ANON_KEY: 'anon', DATABASE_URL: 'postgres://u@h/db' });
+  const config = readConfig({
+    SUPABASE_URL: 'https://x.supabase.co/',
+    SUPABASE_ANON_KEY: 'anon',
+    DATABASE_URL: 'postgres://u@h/db',
+  });
   expect(config.supabase).toEqual({ url: 'https://x.supabase.co', anonKey: 'anon', serviceKey: null });
   expect(config.databaseUrl).toBe('postgres://u@h/db');
 });

@@ -27,6 +27,7 @@ const EnvSchema = z.object({
   AUTH_ACCESS_TOKEN_TTL_SECONDS: z.coerce.number().int().min(60).max(86_400).default(900),
   AUTH_SESSION_TTL_DAYS: z.coerce.number().int().min(1).max(365).default(60),
   MIGRATE_ON_START: z.enum(['true', 'false']).default('true'),
+  TRUST_PROXY: z.enum(['true', 'false']).default('false'),
   WEB_DIST: z.string().optional(),
 });
 
@@ -43,6 +44,8 @@ export type Config = {
   accessTokenTtlSeconds: number;
   sessionTtlDays: number;
   migrateOnStart: boolean;
+  /** Behind a reverse proxy that sets X-Forwarded-For: take the client address from it (else it is spoofable). */
+  trustProxy: boolean;
   webDist: string;
 };
 
@@ -77,6 +80,7 @@ export function readConfig(env: Record<string, string | undefined>): Config {
     accessTokenTtlSeconds: e.AUTH_ACCESS_TOKEN_TTL_SECONDS,
     sessionTtlDays: e.AUTH_SESSION_TTL_DAYS,
     migrateOnStart: e.MIGRATE_ON_START === 'true',
+    trustProxy: e.TRUST_PROXY === 'true',
     webDist: path.resolve(e.WEB_DIST ?? new URL('../../web/dist', import.meta.url).pathname),
   };
 }

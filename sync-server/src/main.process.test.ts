@@ -33,7 +33,7 @@ async function waitForHealth(server: Server, timeoutMs = 60_000): Promise<unknow
     if (exitCode !== undefined) throw new Error(`server exited (${exitCode}):\n${server.output()}`);
     try {
       const response = await fetch(`${server.url}/healthz`);
-      if (response.ok) return response.json();
+      if (response.ok) return await response.json();
     } catch {
       // not listening yet
     }
@@ -50,7 +50,10 @@ async function stop(server: Server) {
 async function fakeWebBuild(): Promise<string> {
   const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'vw-web-'));
   await fs.mkdir(path.join(dir, 'assets'));
-  await fs.writeFile(path.join(dir, 'index.html'), '<!doctype html><title>VitalWatch</title><p>app shell</p>');
+  await fs.writeFile(
+    path.join(dir, 'index.html'),
+    '<!doctype html><title>VitalWatch</title><p>app shell</p>',
+  );
   await fs.writeFile(path.join(dir, 'assets', 'app-1a2b3c.js'), 'console.log(1)');
   return dir;
 }
@@ -60,7 +63,11 @@ describe('main.ts on embedded PGlite (no DATABASE_URL)', () => {
   let dataDir: string;
   beforeAll(async () => {
     dataDir = await fs.mkdtemp(path.join(os.tmpdir(), 'vw-data-'));
-    server = startServer({ PORT: String(await freePort()), DATA_DIR: dataDir, WEB_DIST: await fakeWebBuild() });
+    server = startServer({
+      PORT: String(await freePort()),
+      DATA_DIR: dataDir,
+      WEB_DIST: await fakeWebBuild(),
+    });
     await waitForHealth(server);
   });
   afterAll(async () => {
@@ -102,7 +109,11 @@ describe.runIf(testDatabaseKinds().includes('postgres'))('main.ts with DATABASE_
   beforeAll(async () => {
     database = await createTestDatabase('postgres');
     const dataDir = await fs.mkdtemp(path.join(os.tmpdir(), 'vw-data-'));
-    server = startServer({ PORT: String(await freePort()), DATA_DIR: dataDir, DATABASE_URL: database.url ?? '' });
+    server = startServer({
+      PORT: String(await freePort()),
+      DATA_DIR: dataDir,
+      DATABASE_URL: database.url ?? '',
+    });
     await waitForHealth(server);
   });
   afterAll(async () => {

@@ -36,6 +36,7 @@ const app = await buildApp({
   auth,
   publicUrl: config.publicUrl,
   webDist: config.webDist,
+  trustProxy: config.trustProxy,
   logger: true,
 });
 

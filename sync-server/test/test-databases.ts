@@ -49,7 +49,10 @@ export function testDatabaseKinds(): DbKind[] {
 }
 
 /** Declares the suite once per database; `database()` returns that suite's fresh, migrated database. */
-export function describeOnEachDatabase(title: string, suite: (database: () => TestDatabase, kind: DbKind) => void) {
+export function describeOnEachDatabase(
+  title: string,
+  suite: (database: () => TestDatabase, kind: DbKind) => void,
+) {
   for (const kind of testDatabaseKinds()) {
     describe(`${title} [${kind}]`, () => {
       let current: TestDatabase | undefined;

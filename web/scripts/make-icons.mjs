@@ -13,13 +13,22 @@ const FOREGROUND = [0xff, 0xff, 0xff];
 // Samples per axis per pixel; 4x4 is enough to keep the curve edge from looking jagged at 192px.
 const SUPERSAMPLE = 4;
 
-/** Classic implicit heart curve, (x² + y² − 1)³ − x²y³ ≤ 0, roughly spanning x∈[-1.14,1.14], y∈[-1,1.25]. */
+/**
+ * Classic implicit heart curve, (x² + y² − 1)³ − x²y³ ≤ 0, roughly spanning x∈[-1.14,1.14], y∈[-1,1.25].
+ * @param {number} x
+ * @param {number} y
+ */
 function insideHeart(x, y) {
   const a = x * x + y * y - 1;
   return a * a * a - x * x * y * y * y <= 0;
 }
 
-/** heartScale is the fraction of the icon width that the heart's width occupies. */
+/**
+ * heartScale is the fraction of the icon width that the heart's width occupies.
+ * @param {number} size
+ * @param {number} heartScale
+ * @returns {Buffer} size × size RGB pixels, row-major
+ */
 function renderRgb(size, heartScale) {
   const halfWidth = (size * heartScale) / 2;
   const unit = halfWidth / 1.14;
@@ -46,6 +55,10 @@ function renderRgb(size, heartScale) {
   return pixels;
 }
 
+/**
+ * @param {string} type four-letter PNG chunk type
+ * @param {Buffer} data
+ */
 function chunk(type, data) {
   const length = Buffer.alloc(4);
   length.writeUInt32BE(data.length);
@@ -55,6 +68,10 @@ function chunk(type, data) {
   return Buffer.concat([length, typeAndData, crc]);
 }
 
+/**
+ * @param {number} size
+ * @param {Buffer} rgb
+ */
 function encodePng(size, rgb) {
   const header = Buffer.alloc(13);
   header.writeUInt32BE(size, 0);

@@ -132,18 +132,23 @@ export const subscriptionData = pgTable(
     /** Server-sent SMS allowed per billing period (SOS alerts are never blocked by it, only counted). */
     smsQuota: integer('sms_quota').notNull().default(50),
     smsUsed: integer('sms_used').notNull().default(0),
-    storageQuotaBytes: bigint('storage_quota_bytes', { mode: 'number' }).notNull().default(500 * 1024 * 1024),
+    storageQuotaBytes: bigint('storage_quota_bytes', { mode: 'number' })
+      .notNull()
+      .default(500 * 1024 * 1024),
     ...timestamps(),
   },
   (t) => [
-    check('subscription_counts', sql`${t.smsQuota} >= 0 and ${t.smsUsed} >= 0 and ${t.storageQuotaBytes} >= 0`),
+    check(
+      'subscription_counts',
+      sql`${t.smsQuota} >= 0 and ${t.smsUsed} >= 0 and ${t.storageQuotaBytes} >= 0`,
+    ),
     readOwnPolicy(t.userId),
   ],
 );
 
 /**
- * One row per sign-in session. Refresh tokens rotate: only the hash of the current one is valid; presenting the
- * previous one again means it was stolen or replayed, and revokes the session.
+ * One row per sign-in session. Refresh tokens rotate: only the hash of the current one is valid. The previous
+ * one is kept so that presenting it again is reported as "already used" rather than "not found".
  */
 export const userSessions = pgTable(
   'user_sessions',

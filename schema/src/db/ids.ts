@@ -1,31 +1,13 @@
-/**
- * Client-generated ids are UUIDv7: time-ordered (B-tree inserts stay append-mostly), unique without
- * coordination, so a device can create rows offline. Branded so ids of different kinds cannot be mixed up.
- */
+/** Column helpers for client-generated UUIDv7 ids (see ../ids.ts). */
 import { type SQL, sql } from 'drizzle-orm';
 import { type AnyPgColumn, uuid } from 'drizzle-orm/pg-core';
-import { uuidv7 } from 'uuidv7';
-
-export type UserId = string & { readonly __brand: 'UserId' };
-export type IncidentId = string & { readonly __brand: 'IncidentId' };
-export type ContactId = string & { readonly __brand: 'ContactId' };
-export type MediaFileId = string & { readonly __brand: 'MediaFileId' };
-export type SessionId = string & { readonly __brand: 'SessionId' };
-
-export function newId<Id extends string>(): Id {
-  // The brand exists only at compile time; every value from uuidv7() is a valid id of any kind.
-  return uuidv7() as Id;
-}
-
-const UUID_V7 = /^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/i;
-
-export function isUuidV7(value: string): boolean {
-  return UUID_V7.test(value);
-}
+import { newId } from '../ids.ts';
 
 /** A uuid primary key that a device may generate; the database refuses anything but a UUIDv7. */
 export function clientIdColumn() {
-  return uuid('id').primaryKey().$defaultFn(() => uuidv7());
+  return uuid('id')
+    .primaryKey()
+    .$defaultFn(() => newId());
 }
 
 export function isUuidV7Check(column: AnyPgColumn): SQL {

@@ -73,12 +73,17 @@ export const mediaFiles = pgTable(
         then ${t.userId} is null
         else ${t.userId} is not null and starts_with(${t.objectPath}, 'user-' || ${t.userId}::text || '/') end`,
     ),
-    check('media_files_path_shape', sql`${t.objectPath} !~ '(^/|\\.\\.|//)' and length(${t.objectPath}) <= 1024`),
+    check(
+      'media_files_path_shape',
+      sql`${t.objectPath} !~ '(^/|\\.\\.|//)' and length(${t.objectPath}) <= 1024`,
+    ),
     check('media_files_sha256', sql`${t.sha256} ~ '^[0-9a-f]{64}$'`),
     check('media_files_size', sql`${t.sizeBytes} >= 0 and ${t.bytesReceived} between 0 and ${t.sizeBytes}`),
     check('media_files_incident_bucket', sql`${t.incidentId} is null or ${t.bucket} = 'emergency'`),
     uniqueIndex('media_files_bucket_path_key').on(t.bucket, t.objectPath),
-    index('media_files_incident_idx').on(t.incidentId).where(sql`${t.incidentId} is not null`),
+    index('media_files_incident_idx')
+      .on(t.incidentId)
+      .where(sql`${t.incidentId} is not null`),
     index('media_files_user_version_idx').on(t.userId, t.version),
     ownRowsPolicy(t.userId),
   ],

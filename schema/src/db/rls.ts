@@ -20,7 +20,13 @@ export const currentUserId: SQL = sql`(select nullif(current_setting('request.jw
 /** A user may read and write exactly the rows whose owner column is theirs. */
 export function ownRowsPolicy(owner: AnyPgColumn) {
   const mine = sql`${owner} = ${currentUserId}`;
-  return pgPolicy('own_rows', { as: 'permissive', for: 'all', to: authenticatedRole, using: mine, withCheck: mine });
+  return pgPolicy('own_rows', {
+    as: 'permissive',
+    for: 'all',
+    to: authenticatedRole,
+    using: mine,
+    withCheck: mine,
+  });
 }
 
 /** Append-only logs: a user may read their rows and add to them, never change or delete them. */

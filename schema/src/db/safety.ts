@@ -51,7 +51,9 @@ export const emergencyContacts = pgTable(
     check('emergency_contacts_tier', sql`${t.tier} between 1 and 3`),
     check('emergency_contacts_name', sql`length(${t.name}) between 1 and 200`),
     // The same number created twice (e.g. on two offline devices) is one contact (merged by issue #3).
-    uniqueIndex('emergency_contacts_user_phone_key').on(t.userId, t.phoneE164).where(sql`${t.deletedAt} is null`),
+    uniqueIndex('emergency_contacts_user_phone_key')
+      .on(t.userId, t.phoneE164)
+      .where(sql`${t.deletedAt} is null`),
     index('emergency_contacts_user_version_idx').on(t.userId, t.version),
     ownRowsPolicy(t.userId),
   ],
@@ -100,7 +102,9 @@ export const emergencyIncidents = pgTable(
     ),
     uniqueIndex('emergency_incidents_user_code_key').on(t.userId, t.code),
     index('emergency_incidents_user_triggered_idx').on(t.userId, t.triggeredAt.desc()),
-    index('emergency_incidents_open_idx').on(t.userId).where(sql`${t.status} in ('active', 'acknowledged')`),
+    index('emergency_incidents_open_idx')
+      .on(t.userId)
+      .where(sql`${t.status} in ('active', 'acknowledged')`),
     index('emergency_incidents_user_version_idx').on(t.userId, t.version),
     ownRowsPolicy(t.userId),
   ],
@@ -201,7 +205,10 @@ export const sensorReadings = pgTable(
     value: real('value').notNull(),
   },
   (t) => [
-    check('sensor_readings_kind', sql`${t.kind} between 1 and ${sql.raw(String(Math.max(...Object.values(SENSOR_KINDS))))}`),
+    check(
+      'sensor_readings_kind',
+      sql`${t.kind} between 1 and ${sql.raw(String(Math.max(...Object.values(SENSOR_KINDS))))}`,
+    ),
     index('sensor_readings_user_recorded_idx').on(t.userId, t.recordedAt),
     index('sensor_readings_recorded_brin').using('brin', t.recordedAt),
     ownRowsPolicy(t.userId),

@@ -87,7 +87,9 @@ export const systemEvents = pgTable(
   },
   (t) => [
     index('system_events_occurred_idx').on(t.occurredAt),
-    index('system_events_user_idx').on(t.userId, t.occurredAt).where(sql`${t.userId} is not null`),
+    index('system_events_user_idx')
+      .on(t.userId, t.occurredAt)
+      .where(sql`${t.userId} is not null`),
     readOwnPolicy(t.userId),
   ],
 );

@@ -1,6 +1,14 @@
 /** Every table of record, by name: drizzle-kit generates migrations from this list and the server's drizzle uses it. */
 export { activityLogs, apiUsage, systemEventLevel, systemEvents } from './system.ts';
-export { aiInsights, copingToolsUsage, insightKind, moodEntries, therapyKind, therapyMode, therapySessions } from './wellbeing.ts';
+export {
+  aiInsights,
+  copingToolsUsage,
+  insightKind,
+  moodEntries,
+  therapyKind,
+  therapyMode,
+  therapySessions,
+} from './wellbeing.ts';
 export {
   alertChannel,
   alertLogs,

@@ -34,7 +34,10 @@ export const moodEntries = pgTable(
     energy: smallint('energy'),
     anxiety: smallint('anxiety'),
     sleepHours: real('sleep_hours'),
-    emotions: text('emotions').array().notNull().default(sql`'{}'::text[]`),
+    emotions: text('emotions')
+      .array()
+      .notNull()
+      .default(sql`'{}'::text[]`),
     note: text('note'),
     /** Derived summary (themes, sentiment) for the user's own insights; informational only. */
     analysis: jsonb('analysis').$type<Record<string, unknown>>(),

@@ -13,7 +13,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { and, eq, gt, isNull, ne, sql } from 'drizzle-orm';
 import { SignJWT } from 'jose';
 import { z } from 'zod';
-import { newId, type SessionId, type UserId } from '@vitalwatch/schema/db/ids';
+import { newId, type SessionId, type UserId } from '@vitalwatch/schema/ids';
 import { E164_PATTERN } from '@vitalwatch/schema/db/identity';
 import { activityLogs, userSessions, users } from '@vitalwatch/schema/db/tables';
 import type { Db, Tx } from '../db/database.ts';
@@ -179,38 +179,48 @@ export async function registerEmbeddedAuthRoutes(app: FastifyInstance, options: 
       .select()
       .from(users)
       .where(
-        login.email !== undefined ? sql`lower(${users.email}) = lower(${login.email})` : eq(users.phone, login.phone ?? ''),
+        login.email !== undefined
+          ? sql`lower(${users.email}) = lower(${login.email})`
+          : eq(users.phone, login.phone ?? ''),
       );
   }
 
   app.post('/auth/v1/signup', async (request, reply) => {
     const body = parseInput(SignUpBody, request.body, 'body');
     if (body.password.length < MIN_PASSWORD_LENGTH) {
-      throw new HttpError(422, 'weak_password', `password must be at least ${MIN_PASSWORD_LENGTH} characters`, {
-        weak_password: { reasons: ['length'] },
-      });
+      throw new HttpError(
+        422,
+        'weak_password',
+        `password must be at least ${MIN_PASSWORD_LENGTH} characters`,
+        {
+          weak_password: { reasons: ['length'] },
+        },
+      );
     }
     const passwordHash = await hashPassword(body.password);
-    const session = await db.transaction(async (tx) => {
-      const at = now();
-      const id = newId<UserId>();
-      const created = await provisionUser(
-        tx,
-        { id, email: body.email ?? null, phone: body.phone ?? null, passwordHash },
-        body.data ?? {},
-      );
-      if (!created) throw new HttpError(500, 'internal', 'user id collision');
-      const [user] = await tx
-        .update(users)
-        .set(body.email !== undefined ? { emailConfirmedAt: at } : { phoneConfirmedAt: at })
-        .where(eq(users.id, id))
-        .returning();
-      if (user === undefined) throw new HttpError(500, 'internal', 'user vanished during sign-up');
-      return startSession(tx, user, request, 'auth.sign_up');
-    }).catch((error: unknown) => {
-      if (isUniqueViolation(error)) throw new HttpError(422, 'user_already_exists', 'User already registered');
-      throw error;
-    });
+    const session = await db
+      .transaction(async (tx) => {
+        const at = now();
+        const id = newId<UserId>();
+        const created = await provisionUser(
+          tx,
+          { id, email: body.email ?? null, phone: body.phone ?? null, passwordHash },
+          body.data ?? {},
+        );
+        if (!created) throw new HttpError(500, 'internal', 'user id collision');
+        const [user] = await tx
+          .update(users)
+          .set(body.email !== undefined ? { emailConfirmedAt: at } : { phoneConfirmedAt: at })
+          .where(eq(users.id, id))
+          .returning();
+        if (user === undefined) throw new HttpError(500, 'internal', 'user vanished during sign-up');
+        return startSession(tx, user, request, 'auth.sign_up');
+      })
+      .catch((error: unknown) => {
+        if (isUniqueViolation(error))
+          throw new HttpError(422, 'user_already_exists', 'User already registered');
+        throw error;
+      });
     return reply.status(200).send(session);
   });
 
@@ -241,7 +251,11 @@ export async function registerEmbeddedAuthRoutes(app: FastifyInstance, options: 
           expiresAt: sessionExpiry(at),
         })
         .where(
-          and(eq(userSessions.refreshTokenHash, presented), isNull(userSessions.revokedAt), gt(userSessions.expiresAt, at)),
+          and(
+            eq(userSessions.refreshTokenHash, presented),
+            isNull(userSessions.revokedAt),
+            gt(userSessions.expiresAt, at),
+          ),
         )
         .returning();
       if (session === undefined) return null;
@@ -265,7 +279,8 @@ export async function registerEmbeddedAuthRoutes(app: FastifyInstance, options: 
   app.get('/auth/v1/user', async (request, reply) => {
     const caller = await options.identity.verify(bearerToken(request.headers.authorization));
     const [user] = await db.select().from(users).where(eq(users.id, caller.userId));
-    if (user === undefined) throw new HttpError(401, 'user_not_found', 'User from sub claim in JWT does not exist');
+    if (user === undefined)
+      throw new HttpError(401, 'user_not_found', 'User from sub claim in JWT does not exist');
     return reply.send(userJson(user));
   });
 

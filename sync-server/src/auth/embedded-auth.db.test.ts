@@ -13,7 +13,8 @@ function client(server: RunningApp, anonKey: string): SupabaseClient {
   // Node 20 has no global WebSocket, which supabase-js's realtime client wants even when unused.
   return createClient(server.url, anonKey, {
     auth: { persistSession: false, autoRefreshToken: false },
-    realtime: { transport: WebSocket },
+    // ws's constructor is wider than the one realtime-js declares; it is the implementation realtime-js documents.
+    realtime: { transport: WebSocket as never },
   });
 }
 
@@ -36,17 +37,28 @@ describeOnEachDatabase('embedded auth driven by supabase-js', (database) => {
 
   it('[AU1][AU3][AU4] signs up (confirmed at once, with a session), signs in, refreshes, reads the user and signs out', async () => {
     const supabase = client(server, anonKey);
-    const signUp = await supabase.auth.signUp({ email: 'ama@example.org', password: 'correct horse battery' });
+    const signUp = await supabase.auth.signUp({
+      email: 'ama@example.org',
+      password: 'correct horse battery',
+    });
     expect(signUp.error).toBeNull();
     expect(signUp.data.session?.access_token).toBeTruthy();
     expect(signUp.data.user?.email).toBe('ama@example.org');
     expect(signUp.data.user?.email_confirmed_at).toBeTruthy();
 
     const claims = decodeJwt(signUp.data.session?.access_token ?? '');
-    expect(claims).toMatchObject({ sub: signUp.data.user?.id, role: 'authenticated', aud: 'authenticated', iss: server.issuer });
+    expect(claims).toMatchObject({
+      sub: signUp.data.user?.id,
+      role: 'authenticated',
+      aud: 'authenticated',
+      iss: server.issuer,
+    });
     expect((claims.exp ?? 0) - (claims.iat ?? 0)).toBe(900);
 
-    const signIn = await supabase.auth.signInWithPassword({ email: 'AMA@example.org', password: 'correct horse battery' });
+    const signIn = await supabase.auth.signInWithPassword({
+      email: 'AMA@example.org',
+      password: 'correct horse battery',
+    });
     expect(signIn.error).toBeNull();
     const first = signIn.data.session;
     expect(first?.user.id).toBe(signUp.data.user?.id);
@@ -60,7 +72,9 @@ describeOnEachDatabase('embedded auth driven by supabase-js', (database) => {
     expect(data.user?.id).toBe(signUp.data.user?.id);
 
     // The used refresh token no longer works: rotation.
-    const reused = await client(server, anonKey).auth.refreshSession({ refresh_token: first?.refresh_token ?? '' });
+    const reused = await client(server, anonKey).auth.refreshSession({
+      refresh_token: first?.refresh_token ?? '',
+    });
     expect(reused.error?.status).toBe(401);
     expect(reused.error?.code).toBe('refresh_token_already_used');
 
@@ -83,7 +97,10 @@ describeOnEachDatabase('embedded auth driven by supabase-js', (database) => {
     const signUp = await supabase.auth.signUp({ phone: '+254 700 123 456', password: 'a long passphrase' });
     expect(signUp.error).toBeNull();
     expect(signUp.data.user?.phone).toBe('+254700123456');
-    const signIn = await supabase.auth.signInWithPassword({ phone: '+254700123456', password: 'a long passphrase' });
+    const signIn = await supabase.auth.signInWithPassword({
+      phone: '+254700123456',
+      password: 'a long passphrase',
+    });
     expect(signIn.error).toBeNull();
     expect(signIn.data.user?.id).toBe(signUp.data.user?.id);
   });
@@ -92,10 +109,16 @@ describeOnEachDatabase('embedded auth driven by supabase-js', (database) => {
     const supabase = client(server, anonKey);
     await supabase.auth.signUp({ email: 'kofi@example.org', password: 'kofis passphrase' });
     const before = await rowCounts(database().db);
-    const wrong = await supabase.auth.signInWithPassword({ email: 'kofi@example.org', password: 'not kofis passphrase' });
+    const wrong = await supabase.auth.signInWithPassword({
+      email: 'kofi@example.org',
+      password: 'not kofis passphrase',
+    });
     expect(wrong.error?.status).toBe(401);
     expect(wrong.error?.code).toBe('invalid_credentials');
-    const nobody = await supabase.auth.signInWithPassword({ email: 'nobody@example.org', password: 'whatever123' });
+    const nobody = await supabase.auth.signInWithPassword({
+      email: 'nobody@example.org',
+      password: 'whatever123',
+    });
     expect(nobody.error?.status).toBe(401);
     expect(nobody.error?.message).toBe(wrong.error?.message);
     expect(await rowCounts(database().db)).toEqual(before);
@@ -116,14 +139,19 @@ describeOnEachDatabase('embedded auth driven by supabase-js', (database) => {
 
   it('[AU3] refuses expired, forged and malformed access tokens with a 401 JSON error', async () => {
     const supabase = client(server, anonKey);
-    const { data } = await supabase.auth.signUp({ email: 'abena@example.org', password: 'abenas passphrase' });
+    const { data } = await supabase.auth.signUp({
+      email: 'abena@example.org',
+      password: 'abenas passphrase',
+    });
     const real = decodeJwt(data.session?.access_token ?? '');
     const past = Math.floor(Date.now() / 1000) - 3600;
     const expired = await new SignJWT({ ...real, iat: past, exp: past + 900 })
       .setProtectedHeader({ alg: 'ES256', kid: server.key.kid })
       .sign(server.key.privateKey);
     const otherKey = await generateSigningKey();
-    const forged = await new SignJWT(real).setProtectedHeader({ alg: 'ES256', kid: server.key.kid }).sign(otherKey.privateKey);
+    const forged = await new SignJWT(real)
+      .setProtectedHeader({ alg: 'ES256', kid: server.key.kid })
+      .sign(otherKey.privateKey);
     const cases: Array<[string, string, string]> = [
       ['expired', `Bearer ${expired}`, 'token_expired'],
       ['forged', `Bearer ${forged}`, 'bad_jwt'],
@@ -131,7 +159,9 @@ describeOnEachDatabase('embedded auth driven by supabase-js', (database) => {
       ['missing', '', 'no_authorization'],
     ];
     for (const [, authorization, code] of cases) {
-      const response = await fetch(`${server.url}/auth/v1/user`, { headers: authorization ? { authorization } : {} });
+      const response = await fetch(`${server.url}/auth/v1/user`, {
+        headers: authorization ? { authorization } : {},
+      });
       expect(response.status).toBe(401);
       expect(await response.json()).toMatchObject({ error_code: code, message: expect.any(String) });
     }
@@ -140,8 +170,12 @@ describeOnEachDatabase('embedded auth driven by supabase-js', (database) => {
   });
 
   it('serves its public signing key as a JWKS that verifies its tokens', async () => {
-    const jwks = (await (await fetch(`${server.url}/auth/v1/.well-known/jwks.json`)).json()) as { keys: unknown[] };
-    expect(jwks.keys).toEqual([expect.objectContaining({ kty: 'EC', crv: 'P-256', alg: 'ES256', kid: server.key.kid })]);
+    const jwks = (await (await fetch(`${server.url}/auth/v1/.well-known/jwks.json`)).json()) as {
+      keys: unknown[];
+    };
+    expect(jwks.keys).toEqual([
+      expect.objectContaining({ kty: 'EC', crv: 'P-256', alg: 'ES256', kid: server.key.kid }),
+    ]);
     expect(JSON.stringify(jwks)).not.toContain('"d"');
   });
 });

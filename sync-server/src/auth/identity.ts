@@ -6,9 +6,15 @@
  *   user's rows on first sight.
  */
 import { and, eq, gt, isNull, sql } from 'drizzle-orm';
-import { createLocalJWKSet, createRemoteJWKSet, errors as joseErrors, jwtVerify, type JWTVerifyGetKey } from 'jose';
+import {
+  createLocalJWKSet,
+  createRemoteJWKSet,
+  errors as joseErrors,
+  jwtVerify,
+  type JWTVerifyGetKey,
+} from 'jose';
 import { z } from 'zod';
-import type { SessionId, UserId } from '@vitalwatch/schema/db/ids';
+import type { SessionId, UserId } from '@vitalwatch/schema/ids';
 import { subscriptionData, userSessions, userSettings, users } from '@vitalwatch/schema/db/tables';
 import type { Db, Tx } from '../db/database.ts';
 import type { RequestClaims } from '../db/with-user.ts';
@@ -33,14 +39,21 @@ const AccessClaims = z.looseObject({
 
 async function verifyWith(keys: JWTVerifyGetKey, issuer: string, token: string) {
   try {
-    const { payload } = await jwtVerify(token, keys, { issuer, audience: 'authenticated', algorithms: ['ES256', 'RS256'] });
+    const { payload } = await jwtVerify(token, keys, {
+      issuer,
+      audience: 'authenticated',
+      algorithms: ['ES256', 'RS256'],
+    });
     const claims = AccessClaims.safeParse(payload);
-    if (!claims.success) throw new HttpError(401, 'bad_jwt', 'access token lacks the claims of a signed-in user');
+    if (!claims.success)
+      throw new HttpError(401, 'bad_jwt', 'access token lacks the claims of a signed-in user');
     return claims.data;
   } catch (error) {
     if (error instanceof HttpError) throw error;
-    if (error instanceof joseErrors.JWTExpired) throw new HttpError(401, 'token_expired', 'access token has expired');
-    if (error instanceof joseErrors.JOSEError) throw new HttpError(401, 'bad_jwt', `invalid access token: ${error.message}`);
+    if (error instanceof joseErrors.JWTExpired)
+      throw new HttpError(401, 'token_expired', 'access token has expired');
+    if (error instanceof joseErrors.JOSEError)
+      throw new HttpError(401, 'bad_jwt', `invalid access token: ${error.message}`);
     throw error;
   }
 }
@@ -72,7 +85,8 @@ export function embeddedIdentity(db: Db, key: SigningKey, issuer: string): Ident
             gt(userSessions.expiresAt, sql`now()`),
           ),
         );
-      if (live.length === 0) throw new HttpError(401, 'session_not_found', 'session has ended: sign in again');
+      if (live.length === 0)
+        throw new HttpError(401, 'session_not_found', 'session has ended: sign in again');
       return toCaller(claims);
     },
   };
@@ -104,7 +118,11 @@ export function supabaseIdentity(db: Db, supabaseUrl: string): Identity {
 export type NewUser = { id: UserId; email: string | null; phone: string | null; passwordHash: string | null };
 
 /** Creates a user with default settings and the free plan; does nothing for a user who already exists. */
-export async function provisionUser(tx: Tx, user: NewUser, metadata: Record<string, unknown> = {}): Promise<boolean> {
+export async function provisionUser(
+  tx: Tx,
+  user: NewUser,
+  metadata: Record<string, unknown> = {},
+): Promise<boolean> {
   const inserted = await tx
     .insert(users)
     .values({ ...user, userMetadata: metadata })
@@ -119,6 +137,7 @@ export async function provisionUser(tx: Tx, user: NewUser, metadata: Record<stri
 
 export function bearerToken(authorization: string | undefined): string {
   const match = /^Bearer\s+(\S+)$/i.exec(authorization ?? '');
-  if (!match?.[1]) throw new HttpError(401, 'no_authorization', 'missing "Authorization: Bearer <access token>" header');
+  if (!match?.[1])
+    throw new HttpError(401, 'no_authorization', 'missing "Authorization: Bearer <access token>" header');
   return match[1];
 }

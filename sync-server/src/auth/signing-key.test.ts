@@ -26,7 +26,9 @@ it('takes AUTH_SIGNING_KEY (a private P-256 JWK) over DATA_DIR, so several insta
 });
 
 it('names AUTH_SIGNING_KEY when it is not a usable key', async () => {
-  await expect(loadSigningKey({ fromEnv: 'not json', dataDir: null })).rejects.toThrow(/AUTH_SIGNING_KEY is not JSON/);
+  await expect(loadSigningKey({ fromEnv: 'not json', dataDir: null })).rejects.toThrow(
+    /AUTH_SIGNING_KEY is not JSON/,
+  );
   await expect(loadSigningKey({ fromEnv: '{"kty":"RSA"}', dataDir: null })).rejects.toThrow(
     /AUTH_SIGNING_KEY is not an ES256/,
   );

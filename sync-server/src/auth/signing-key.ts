@@ -4,7 +4,14 @@
  */
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import { calculateJwkThumbprint, exportJWK, generateKeyPair, importJWK, type CryptoKey, type JWK } from 'jose';
+import {
+  calculateJwkThumbprint,
+  exportJWK,
+  generateKeyPair,
+  importJWK,
+  type CryptoKey,
+  type JWK,
+} from 'jose';
 import { z } from 'zod';
 
 export type SigningKey = { kid: string; privateKey: CryptoKey; publicJwk: JWK };
@@ -37,7 +44,10 @@ function parseJwk(text: string, source: string): z.infer<typeof PrivateEcJwk> {
   return parsed.data;
 }
 
-export async function loadSigningKey(options: { fromEnv: string | null; dataDir: string | null }): Promise<SigningKey> {
+export async function loadSigningKey(options: {
+  fromEnv: string | null;
+  dataDir: string | null;
+}): Promise<SigningKey> {
   if (options.fromEnv !== null) return fromJwk(parseJwk(options.fromEnv, 'AUTH_SIGNING_KEY'));
   if (options.dataDir === null) return generateSigningKey();
   const file = path.join(options.dataDir, 'auth-signing-key.json');

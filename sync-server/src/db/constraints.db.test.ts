@@ -1,7 +1,13 @@
 import { randomUUID } from 'node:crypto';
 import { beforeAll, expect, it } from 'vitest';
-import { newId, type UserId } from '@vitalwatch/schema/db/ids';
-import { emergencyContacts, emergencyIncidents, mediaFiles, moodEntries, sensorReadings } from '@vitalwatch/schema/db/tables';
+import { newId, type UserId } from '@vitalwatch/schema/ids';
+import {
+  emergencyContacts,
+  emergencyIncidents,
+  mediaFiles,
+  moodEntries,
+  sensorReadings,
+} from '@vitalwatch/schema/db/tables';
 import { provisionUser } from '../auth/identity.ts';
 import { describeOnEachDatabase } from '../../test/test-databases.ts';
 
@@ -41,14 +47,21 @@ describeOnEachDatabase('table constraints', (database) => {
       'emergency_contacts_phone_e164',
     );
     await expectCheckViolation(
-      db.insert(emergencyContacts).values({ userId: owner, name: 'Mum', phoneE164: '+447700900123', tier: 4 }),
+      db
+        .insert(emergencyContacts)
+        .values({ userId: owner, name: 'Mum', phoneE164: '+447700900123', tier: 4 }),
       'emergency_contacts_tier',
     );
   });
 
   it('incident locations are real coordinates, given as a pair', async () => {
     const { db } = database();
-    const incident = { userId: owner, code: 'B2C4', trigger: 'panic_button' as const, triggeredAt: new Date() };
+    const incident = {
+      userId: owner,
+      code: 'B2C4',
+      trigger: 'panic_button' as const,
+      triggeredAt: new Date(),
+    };
     await expectCheckViolation(
       db.insert(emergencyIncidents).values({ ...incident, latitude: 91, longitude: 0 }),
       'emergency_incidents_location',
@@ -61,26 +74,41 @@ describeOnEachDatabase('table constraints', (database) => {
 
   it("a user's file must live under their own user-{id}/ path; system buckets have no owner", async () => {
     const { db } = database();
-    const file = { bucket: 'emergency' as const, contentType: 'audio/mpeg', sizeBytes: 1, sha256: 'b'.repeat(64) };
+    const file = {
+      bucket: 'emergency' as const,
+      contentType: 'audio/mpeg',
+      sizeBytes: 1,
+      sha256: 'b'.repeat(64),
+    };
     await expectCheckViolation(
-      db.insert(mediaFiles).values({ ...file, userId: owner, objectPath: `user-${other}/incident-x/audio.mp3` }),
+      db
+        .insert(mediaFiles)
+        .values({ ...file, userId: owner, objectPath: `user-${other}/incident-x/audio.mp3` }),
       'media_files_owner_path',
     );
     await expectCheckViolation(
-      db.insert(mediaFiles).values({ ...file, userId: owner, objectPath: `user-${owner}/../user-${other}/a.mp3` }),
+      db
+        .insert(mediaFiles)
+        .values({ ...file, userId: owner, objectPath: `user-${owner}/../user-${other}/a.mp3` }),
       'media_files_path_shape',
     );
     await expectCheckViolation(
-      db.insert(mediaFiles).values({ ...file, bucket: 'templates', userId: owner, objectPath: 'emergency-report-template.pdf' }),
+      db
+        .insert(mediaFiles)
+        .values({ ...file, bucket: 'templates', userId: owner, objectPath: 'emergency-report-template.pdf' }),
       'media_files_owner_path',
     );
-    await db.insert(mediaFiles).values({ ...file, userId: owner, objectPath: `user-${owner}/incident-1/audio.mp3` });
+    await db
+      .insert(mediaFiles)
+      .values({ ...file, userId: owner, objectPath: `user-${owner}/incident-1/audio.mp3` });
   });
 
   it('sensor samples carry a known kind', async () => {
     const { db } = database();
     await expectCheckViolation(
-      db.insert(sensorReadings).values({ id: newId(), userId: owner, recordedAt: new Date(), kind: 99, value: 1 }),
+      db
+        .insert(sensorReadings)
+        .values({ id: newId(), userId: owner, recordedAt: new Date(), kind: 99, value: 1 }),
       'sensor_readings_kind',
     );
   });

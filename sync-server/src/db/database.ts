@@ -40,11 +40,12 @@ export const MIGRATIONS_FOLDER = path.dirname(
 );
 
 export type DatabaseOptions =
-  | { kind: 'pglite'; dataDir: string | null }
-  | { kind: 'postgres'; url: string; unpooledUrl: string | null };
+  { kind: 'pglite'; dataDir: string | null } | { kind: 'postgres'; url: string; unpooledUrl: string | null };
 
 export async function openDatabase(options: DatabaseOptions): Promise<Database> {
-  return options.kind === 'pglite' ? openPglite(options.dataDir) : openPostgres(options.url, options.unpooledUrl);
+  return options.kind === 'pglite'
+    ? openPglite(options.dataDir)
+    : openPostgres(options.url, options.unpooledUrl);
 }
 
 /** `dataDir: null` keeps the database in memory (tests). */

@@ -2,11 +2,9 @@ import { sql } from 'drizzle-orm';
 import { expect, it } from 'vitest';
 import { describeOnEachDatabase } from '../../test/test-databases.ts';
 import type { Db } from './database.ts';
+import { queryRows } from './query-rows.ts';
 
-async function rows<T>(db: Db, query: ReturnType<typeof sql>): Promise<T[]> {
-  const result = await db.execute(query);
-  return 'rows' in result ? (result.rows as T[]) : [];
-}
+const rows = queryRows;
 
 /** Everything a migration can create, as one comparable value. */
 async function catalogFingerprint(db: Db) {
@@ -15,8 +13,14 @@ async function catalogFingerprint(db: Db) {
       db,
       sql`select tablename as name, rowsecurity as rls from pg_tables where schemaname = 'public' order by 1`,
     ),
-    policies: await rows(db, sql`select tablename, policyname, cmd, roles::text from pg_policies order by 1, 2`),
-    indexes: await rows(db, sql`select indexname, indexdef from pg_indexes where schemaname = 'public' order by 1`),
+    policies: await rows(
+      db,
+      sql`select tablename, policyname, cmd, roles::text from pg_policies order by 1, 2`,
+    ),
+    indexes: await rows(
+      db,
+      sql`select indexname, indexdef from pg_indexes where schemaname = 'public' order by 1`,
+    ),
     constraints: await rows(
       db,
       sql`select conname, pg_get_constraintdef(oid) as def from pg_constraint where connamespace = 'public'::regnamespace order by 1`,

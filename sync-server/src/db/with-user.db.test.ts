@@ -1,13 +1,14 @@
-import { and, count, eq, sql } from 'drizzle-orm';
-import { getTableConfig, type PgTable } from 'drizzle-orm/pg-core';
+import { and, count, eq, is, sql } from 'drizzle-orm';
+import { getTableConfig, PgTable } from 'drizzle-orm/pg-core';
 import { beforeAll, expect, it } from 'vitest';
-import { newId, type UserId } from '@vitalwatch/schema/db/ids';
+import { newId, type UserId } from '@vitalwatch/schema/ids';
 import * as tables from '@vitalwatch/schema/db/tables';
 import { emergencyContacts, moodEntries, users } from '@vitalwatch/schema/db/tables';
 import { provisionUser } from '../auth/identity.ts';
 import { describeOnEachDatabase } from '../../test/test-databases.ts';
 import { withUser, type RequestClaims } from './with-user.ts';
 import type { Db, Tx } from './database.ts';
+import { executeCount, queryRows } from './query-rows.ts';
 
 const claimsOf = (sub: UserId): RequestClaims => ({ sub, role: 'authenticated' });
 
@@ -26,7 +27,9 @@ async function seedEverything(db: Db, owner: UserId) {
   const incidentId = newId();
   const contactId = newId();
   await withUser(db, claimsOf(owner), async (tx) => {
-    await tx.insert(tables.emergencyContacts).values({ id: contactId, userId: owner, name: 'Mum', phoneE164: '+447700900123' });
+    await tx
+      .insert(tables.emergencyContacts)
+      .values({ id: contactId, userId: owner, name: 'Mum', phoneE164: '+447700900123' });
     await tx.insert(tables.emergencyIncidents).values({
       id: incidentId,
       userId: owner,
@@ -43,11 +46,21 @@ async function seedEverything(db: Db, owner: UserId) {
       idempotencyKey: `${contactId}:device_sms:alert:${incidentId}`,
       status: 'composer_opened',
     });
-    await tx.insert(tables.sensorReadings).values({ id: newId(), userId: owner, recordedAt: new Date(), kind: 1, value: 72 });
-    await tx.insert(tables.moodEntries).values({ userId: owner, recordedAt: new Date(), mood: 4, note: 'a good day' });
-    await tx.insert(tables.copingToolsUsage).values({ userId: owner, tool: 'box_breathing', startedAt: new Date() });
-    await tx.insert(tables.aiInsights).values({ userId: owner, kind: 'trend', title: 't', body: 'b', generator: 'rules@1' });
-    await tx.insert(tables.therapySessions).values({ userId: owner, occurredAt: new Date(), kind: 'therapy' });
+    await tx
+      .insert(tables.sensorReadings)
+      .values({ id: newId(), userId: owner, recordedAt: new Date(), kind: 1, value: 72 });
+    await tx
+      .insert(tables.moodEntries)
+      .values({ userId: owner, recordedAt: new Date(), mood: 4, note: 'a good day' });
+    await tx
+      .insert(tables.copingToolsUsage)
+      .values({ userId: owner, tool: 'box_breathing', startedAt: new Date() });
+    await tx
+      .insert(tables.aiInsights)
+      .values({ userId: owner, kind: 'trend', title: 't', body: 'b', generator: 'rules@1' });
+    await tx
+      .insert(tables.therapySessions)
+      .values({ userId: owner, occurredAt: new Date(), kind: 'therapy' });
     await tx.insert(tables.activityLogs).values({ userId: owner, action: 'mood.create' });
     await tx.insert(tables.mediaFiles).values({
       userId: owner,
@@ -60,8 +73,12 @@ async function seedEverything(db: Db, owner: UserId) {
     });
   });
   // Rows only the server writes.
-  await db.insert(tables.apiUsage).values({ userId: owner, windowStart: new Date(), route: '/sync/push', requests: 1 });
-  await db.insert(tables.systemEvents).values({ level: 'info', source: 'test', event: 'seeded', userId: owner });
+  await db
+    .insert(tables.apiUsage)
+    .values({ userId: owner, windowStart: new Date(), route: '/sync/push', requests: 1 });
+  await db
+    .insert(tables.systemEvents)
+    .values({ level: 'info', source: 'test', event: 'seeded', userId: owner });
   await db.insert(tables.userSessions).values({
     id: newId(),
     userId: owner,
@@ -73,7 +90,7 @@ async function seedEverything(db: Db, owner: UserId) {
 /** Every table of record that has an owner column, with that column's name. */
 function ownedTables(): Array<{ name: string; table: PgTable; owner: string }> {
   return Object.values(tables)
-    .filter((t): t is PgTable => typeof t === 'object' && t !== null && Symbol.for('drizzle:IsDrizzleTable') in t)
+    .flatMap((t): PgTable[] => (is(t, PgTable) ? [t] : []))
     .map((table) => {
       const config = getTableConfig(table);
       const owner = config.name === 'users' ? 'id' : 'user_id';
@@ -82,11 +99,11 @@ function ownedTables(): Array<{ name: string; table: PgTable; owner: string }> {
 }
 
 async function countOwnedBy(tx: Db | Tx, name: string, ownerColumn: string, owner: UserId): Promise<number> {
-  const result = await tx.execute(
+  const [row] = await queryRows<{ n: number }>(
+    tx,
     sql`select count(*)::int as n from ${sql.identifier(name)} where ${sql.identifier(ownerColumn)} = ${owner}`,
   );
-  const rows = 'rows' in result ? (result.rows as Array<{ n: number }>) : [];
-  return rows[0]?.n ?? -1;
+  return row?.n ?? -1;
 }
 
 describeOnEachDatabase('row-level security through withUser', (database) => {
@@ -103,7 +120,11 @@ describeOnEachDatabase('row-level security through withUser', (database) => {
   });
 
   it('covers all 16 tables of record, each with an owner column', () => {
-    expect(ownedTables().map((t) => t.name).sort()).toEqual([
+    expect(
+      ownedTables()
+        .map((t) => t.name)
+        .sort(),
+    ).toEqual([
       'activity_logs',
       'ai_insights',
       'alert_logs',
@@ -139,19 +160,16 @@ describeOnEachDatabase('row-level security through withUser', (database) => {
     const { db } = database();
     for (const { name, owner } of ownedTables()) {
       const updated = await withUser(db, claimsOf(b), (tx) =>
-        tx.execute(
+        executeCount(
+          tx,
           sql`update ${sql.identifier(name)} set ${sql.identifier(owner)} = ${b} where ${sql.identifier(owner)} = ${a}`,
         ),
       );
       const deleted = await withUser(db, claimsOf(b), (tx) =>
-        tx.execute(sql`delete from ${sql.identifier(name)} where ${sql.identifier(owner)} = ${a}`),
+        executeCount(tx, sql`delete from ${sql.identifier(name)} where ${sql.identifier(owner)} = ${a}`),
       );
-      const affected = (r: unknown) =>
-        typeof r === 'object' && r !== null && ('rowCount' in r || 'affectedRows' in r)
-          ? Number((r as { rowCount?: number; affectedRows?: number }).rowCount ?? (r as { affectedRows?: number }).affectedRows)
-          : -1;
-      expect(affected(updated), `${name}: B's update`).toBe(0);
-      expect(affected(deleted), `${name}: B's delete`).toBe(0);
+      expect(updated, `${name}: B's update`).toBe(0);
+      expect(deleted, `${name}: B's delete`).toBe(0);
       expect(await countOwnedBy(db, name, owner, a), `${name}: A's row after B's attempts`).toBe(1);
     }
   });
@@ -173,9 +191,14 @@ describeOnEachDatabase('row-level security through withUser', (database) => {
       tx.insert(moodEntries).values({ userId: b, recordedAt: new Date(), mood: 3 }),
     );
     await expectRlsRefusal(
-      withUser(db, claimsOf(b), (tx) => tx.update(moodEntries).set({ userId: a }).where(eq(moodEntries.userId, b))),
+      withUser(db, claimsOf(b), (tx) =>
+        tx.update(moodEntries).set({ userId: a }).where(eq(moodEntries.userId, b)),
+      ),
     );
-    const [planted] = await db.select({ n: count() }).from(moodEntries).where(and(eq(moodEntries.userId, a)));
+    const [planted] = await db
+      .select({ n: count() })
+      .from(moodEntries)
+      .where(and(eq(moodEntries.userId, a)));
     expect(planted?.n).toBe(1);
   });
 
@@ -191,10 +214,10 @@ describeOnEachDatabase('row-level security through withUser', (database) => {
   it('[DB3] leaves no role or claims behind on the connection (safe behind a transaction-mode pooler)', async () => {
     const { db } = database();
     await withUser(db, claimsOf(a), async () => {});
-    const result = await db.execute(
+    const rows = await queryRows<{ who: string; claims: string }>(
+      db,
       sql`select current_user as who, coalesce(current_setting('request.jwt.claims', true), '') as claims`,
     );
-    const rows = 'rows' in result ? (result.rows as Array<{ who: string; claims: string }>) : [];
     expect(rows[0]?.who).not.toBe('authenticated');
     expect(rows[0]?.claims).toBe('');
   });

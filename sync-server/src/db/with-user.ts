@@ -5,7 +5,7 @@
  * table, so row-level security applies even when the connection is a superuser (PGlite) or the tables' owner.
  */
 import { sql } from 'drizzle-orm';
-import type { UserId } from '@vitalwatch/schema/db/ids';
+import type { UserId } from '@vitalwatch/schema/ids';
 import type { Db, Tx } from './database.ts';
 
 export type RequestClaims = { sub: UserId; role: 'authenticated'; [claim: string]: unknown };

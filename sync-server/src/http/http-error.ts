@@ -53,11 +53,15 @@ export function installErrorHandler(app: FastifyInstance): void {
   });
   app.setErrorHandler((error: FastifyError | HttpError, request, reply) => {
     if (error instanceof HttpError) {
-      return reply.status(error.statusCode).send({ ...error.extra, error_code: error.errorCode, message: error.message });
+      return reply
+        .status(error.statusCode)
+        .send({ ...error.extra, error_code: error.errorCode, message: error.message });
     }
     const status = error.statusCode ?? 500;
     if (status >= 400 && status < 500) {
-      const code = FASTIFY_CODES[error.code] ?? (error.code === 'FST_ERR_VALIDATION' ? 'validation_failed' : 'bad_request');
+      const code =
+        FASTIFY_CODES[error.code] ??
+        (error.code === 'FST_ERR_VALIDATION' ? 'validation_failed' : 'bad_request');
       const message =
         code === 'unsupported_media_type'
           ? `content-type ${request.headers['content-type'] ?? '(none)'} is not accepted here: send application/json`
@@ -65,7 +69,9 @@ export function installErrorHandler(app: FastifyInstance): void {
       return reply.status(status).send({ error_code: code, message } satisfies ErrorBody);
     }
     request.log.error({ err: error }, 'request failed');
-    return reply.status(500).send({ error_code: 'internal', message: 'internal server error' } satisfies ErrorBody);
+    return reply
+      .status(500)
+      .send({ error_code: 'internal', message: 'internal server error' } satisfies ErrorBody);
   });
 }
 

@@ -26,7 +26,11 @@ const ProfilePatch = z.strictObject({
     .string()
     .regex(/^[a-zA-Z]{2,3}(-[a-zA-Z0-9]{2,8})*$/, 'must be a BCP 47 language tag such as "en" or "pt-BR"')
     .optional(),
-  time_zone: z.string().max(64).refine(isTimeZone, 'must be an IANA time zone such as "Africa/Nairobi"').optional(),
+  time_zone: z
+    .string()
+    .max(64)
+    .refine(isTimeZone, 'must be an IANA time zone such as "Africa/Nairobi"')
+    .optional(),
   emergency_number: z
     .string()
     .regex(/^[0-9+*#]{2,15}$/, 'must be a dialable number such as "112"')
@@ -50,10 +54,15 @@ function profileJson(user: UserRow) {
   };
 }
 
-export async function registerProfileRoutes(app: FastifyInstance, deps: { db: Db; identity: Identity; now: () => Date }) {
+export async function registerProfileRoutes(
+  app: FastifyInstance,
+  deps: { db: Db; identity: Identity; now: () => Date },
+) {
   app.get('/api/v1/me', async (request) => {
     const caller = await deps.identity.verify(bearerToken(request.headers.authorization));
-    const [user] = await withUser(deps.db, caller.claims, (tx) => tx.select().from(users).where(eq(users.id, caller.userId)));
+    const [user] = await withUser(deps.db, caller.claims, (tx) =>
+      tx.select().from(users).where(eq(users.id, caller.userId)),
+    );
     if (user === undefined) throw new HttpError(404, 'not_found', 'no profile for this user');
     return profileJson(user);
   });

@@ -1,0 +1,330 @@
+/**
+ * The package dependency direction (STYLE.md §1: schema ← web, sw, sync-server) and the module rule of §7 (no
+ * `export *`), checked on every source file of every package.
+ *
+ * eslint.config.js's no-restricted-imports gives the same feedback in the editor, but it cannot see everything:
+ * this test also parses dynamic `import()`, `import x = require()`, `require()`, type positions
+ * (`import('x').T`) and relative paths that climb into another package's folder. Specifiers are read from the
+ * TypeScript AST, so commented-out imports and strings that merely look like imports do not count.
+ */
+import fs from 'node:fs';
+import { builtinModules } from 'node:module';
+import path from 'node:path';
+import ts from 'typescript';
+import { describe, expect, it } from 'vitest';
+
+const ROOT = import.meta.dirname;
+
+/** Workspace folders (pnpm-workspace.yaml); bench is a leaf (programs) and is only a possible import target. */
+const WORKSPACE_DIRS = ['schema', 'sync-server', 'web', 'sw', 'bench'] as const;
+type WorkspaceDir = (typeof WORKSPACE_DIRS)[number];
+
+/** The source folders scanned, per package. */
+const SCANNED: Partial<Record<WorkspaceDir, readonly string[]>> = {
+  schema: ['src'],
+  web: ['src'],
+  sw: ['src'],
+  'sync-server': ['src', 'test'],
+};
+
+const SOURCE_FILE = /\.(c|m)?tsx?$/;
+const SKIPPED_DIRS = new Set(['node_modules', 'dist', 'dev-dist', 'coverage']);
+
+type ImportKind = 'import' | 'export-from' | 'dynamic import()' | 'require()' | 'import type position';
+
+interface ImportRef {
+  readonly line: number;
+  readonly specifier: string;
+  readonly kind: ImportKind;
+}
+
+interface ParsedFile {
+  readonly imports: readonly ImportRef[];
+  /** Lines of `export * from` / `export * as ns from`. */
+  readonly exportStars: readonly { readonly line: number; readonly text: string }[];
+}
+
+interface ScannedFile extends ParsedFile {
+  readonly pkg: WorkspaceDir;
+  /** Repository-relative, with forward slashes. */
+  readonly file: string;
+}
+
+/** Where an import specifier points. */
+type Target =
+  | { readonly kind: 'same-package' }
+  /** `subpath` is relative to the package folder without extension, e.g. 'src/db/tables'. */
+  | {
+      readonly kind: 'workspace';
+      readonly pkg: WorkspaceDir;
+      readonly subpath: string;
+      readonly viaRelativePath: boolean;
+    }
+  | { readonly kind: 'outside-workspace'; readonly resolved: string }
+  | { readonly kind: 'external'; readonly packageName: string; readonly specifier: string };
+
+function parseImports(fileName: string, text: string): ParsedFile {
+  const source = ts.createSourceFile(
+    fileName,
+    text,
+    ts.ScriptTarget.Latest,
+    true,
+    fileName.endsWith('x') ? ts.ScriptKind.TSX : ts.ScriptKind.TS,
+  );
+  const imports: ImportRef[] = [];
+  const exportStars: { line: number; text: string }[] = [];
+  const lineOf = (node: ts.Node) => source.getLineAndCharacterOfPosition(node.getStart(source)).line + 1;
+  const literal = (node: ts.Node | undefined) =>
+    node !== undefined && (ts.isStringLiteral(node) || ts.isNoSubstitutionTemplateLiteral(node))
+      ? node.text
+      : null;
+  const add = (node: ts.Node, specifier: string | null, kind: ImportKind) => {
+    if (specifier !== null) imports.push({ line: lineOf(node), specifier, kind });
+  };
+
+  const visit = (node: ts.Node): void => {
+    if (ts.isImportDeclaration(node)) {
+      add(node, literal(node.moduleSpecifier), 'import');
+    } else if (ts.isExportDeclaration(node)) {
+      add(node, literal(node.moduleSpecifier), 'export-from');
+      if (
+        node.moduleSpecifier !== undefined &&
+        (node.exportClause === undefined || ts.isNamespaceExport(node.exportClause))
+      ) {
+        exportStars.push({ line: lineOf(node), text: node.getText(source) });
+      }
+    } else if (ts.isImportEqualsDeclaration(node) && ts.isExternalModuleReference(node.moduleReference)) {
+      add(node, literal(node.moduleReference.expression), 'require()');
+    } else if (ts.isCallExpression(node)) {
+      if (node.expression.kind === ts.SyntaxKind.ImportKeyword) {
+        add(node, literal(node.arguments[0]), 'dynamic import()');
+      } else if (ts.isIdentifier(node.expression) && node.expression.text === 'require') {
+        add(node, literal(node.arguments[0]), 'require()');
+      }
+    } else if (ts.isImportTypeNode(node) && ts.isLiteralTypeNode(node.argument)) {
+      add(node, literal(node.argument.literal), 'import type position');
+    }
+    ts.forEachChild(node, visit);
+  };
+  visit(source);
+  return { imports, exportStars };
+}
+
+function listSourceFiles(dir: string): string[] {
+  if (!fs.existsSync(dir)) return [];
+  return fs.readdirSync(dir, { withFileTypes: true }).flatMap((entry) => {
+    const full = path.join(dir, entry.name);
+    if (entry.isDirectory()) return SKIPPED_DIRS.has(entry.name) ? [] : listSourceFiles(full);
+    return entry.isFile() && SOURCE_FILE.test(entry.name) ? [full] : [];
+  });
+}
+
+function toRepoPath(absolute: string): string {
+  return path.relative(ROOT, absolute).split(path.sep).join('/');
+}
+
+function readPackageName(dir: WorkspaceDir): string {
+  const manifest: unknown = JSON.parse(fs.readFileSync(path.join(ROOT, dir, 'package.json'), 'utf8'));
+  if (
+    typeof manifest !== 'object' ||
+    manifest === null ||
+    !('name' in manifest) ||
+    typeof manifest.name !== 'string'
+  ) {
+    throw new Error(`${dir}/package.json has no name`);
+  }
+  return manifest.name;
+}
+
+/** '@vitalwatch/schema' → 'schema', … read from each package.json so a rename cannot silently blind the test. */
+const WORKSPACE_BY_NAME = new Map(WORKSPACE_DIRS.map((dir) => [readPackageName(dir), dir] as const));
+
+function externalPackageName(specifier: string): string {
+  const parts = specifier.split('/');
+  return specifier.startsWith('@') ? parts.slice(0, 2).join('/') : (parts[0] ?? specifier);
+}
+
+function withoutExtension(subpath: string): string {
+  return subpath.replace(/\.(c|m)?[jt]sx?$/, '');
+}
+
+function resolveTarget(importer: ScannedFile, specifier: string): Target {
+  if (specifier.startsWith('.') || specifier.startsWith('/')) {
+    const resolved = toRepoPath(path.resolve(ROOT, path.dirname(importer.file), specifier));
+    const [top, ...rest] = resolved.split('/');
+    const pkg = WORKSPACE_DIRS.find((dir) => dir === top);
+    if (pkg === undefined) return { kind: 'outside-workspace', resolved };
+    if (pkg === importer.pkg) return { kind: 'same-package' };
+    return { kind: 'workspace', pkg, subpath: withoutExtension(rest.join('/')), viaRelativePath: true };
+  }
+  const packageName = externalPackageName(specifier);
+  const pkg = WORKSPACE_BY_NAME.get(packageName);
+  if (pkg === undefined) return { kind: 'external', packageName, specifier };
+  // Workspace packages export './*' → './src/*.ts' (see each package.json "exports").
+  const sub = specifier.slice(packageName.length + 1);
+  return {
+    kind: 'workspace',
+    pkg,
+    subpath: withoutExtension(sub === '' ? 'src' : `src/${sub}`),
+    viaRelativePath: false,
+  };
+}
+
+function isNodeBuiltin(specifier: string): boolean {
+  return (
+    specifier.startsWith('node:') ||
+    builtinModules.includes(specifier) ||
+    builtinModules.includes(externalPackageName(specifier))
+  );
+}
+
+/** Server and database libraries: never in the browser bundle, the service worker or schema. */
+const SERVER_LIBRARIES = new Set(['fastify', 'pg', '@electric-sql/pglite']);
+const isServerLibrary = (name: string) => SERVER_LIBRARIES.has(name) || name.startsWith('@fastify/');
+/** Browser/UI and storage libraries that schema must stay independent of. */
+const isClientLibrary = (name: string) =>
+  name === 'dexie' || name === 'solid-js' || name.startsWith('workbox-');
+
+const scanned: readonly ScannedFile[] = Object.entries(SCANNED).flatMap(([pkg, dirs]) =>
+  dirs.flatMap((dir) =>
+    listSourceFiles(path.join(ROOT, pkg, dir)).map((absolute): ScannedFile => {
+      const file = toRepoPath(absolute);
+      return { pkg: pkg as WorkspaceDir, file, ...parseImports(file, fs.readFileSync(absolute, 'utf8')) };
+    }),
+  ),
+);
+
+/**
+ * Every import in the given packages for which `reason` returns a string, formatted for the failure message as
+ * 'file:line  kind 'specifier' — reason'. An empty list means the rule holds.
+ */
+function violations(
+  packages: readonly WorkspaceDir[],
+  reason: (target: Target, ref: ImportRef) => string | null,
+) {
+  return scanned
+    .filter((file) => packages.includes(file.pkg))
+    .flatMap((file) =>
+      file.imports.flatMap((ref) => {
+        const why = reason(resolveTarget(file, ref.specifier), ref);
+        return why === null ? [] : [`${file.file}:${ref.line}  ${ref.kind} '${ref.specifier}' — ${why}`];
+      }),
+    );
+}
+
+describe('architecture (STYLE.md §1, §7)', () => {
+  it('scans source files in every package, and the parser finds every kind of import', () => {
+    for (const pkg of Object.keys(SCANNED)) {
+      expect(
+        scanned.filter((file) => file.pkg === pkg).length,
+        `no .ts/.tsx files found under ${pkg}/ — did a folder move?`,
+      ).toBeGreaterThan(0);
+    }
+    const parsed = parseImports(
+      'fixture.tsx',
+      [
+        "import a from 'static';",
+        "import type { B } from 'type-only';",
+        "export { c } from 'named-reexport';",
+        "export * from 'star';",
+        "export * as ns from 'star-as';",
+        "const d = await import('dynamic');",
+        "import e = require('import-equals');",
+        "const f = require('require-call');",
+        "type G = import('type-position').G;",
+        "// import h from 'commented-out';",
+        'const i = \'import j from "in-a-string"\';',
+      ].join('\n'),
+    );
+    expect(parsed.imports.map((ref) => ref.specifier)).toEqual([
+      'static',
+      'type-only',
+      'named-reexport',
+      'star',
+      'star-as',
+      'dynamic',
+      'import-equals',
+      'require-call',
+      'type-position',
+    ]);
+    expect(parsed.exportStars.map((star) => star.line)).toEqual([4, 5]);
+  });
+
+  it('schema depends on no other workspace package: it is the bottom layer (schema ← web, sw, sync-server)', () => {
+    expect(
+      violations(['schema'], (target) =>
+        target.kind === 'workspace' ? `schema must not depend on ${target.pkg}` : null,
+      ),
+    ).toEqual([]);
+  });
+
+  it('schema imports nothing from Node, the DOM libraries, Dexie, fastify or a database driver', () => {
+    expect(
+      violations(['schema'], (target) => {
+        if (target.kind !== 'external') return null;
+        if (isNodeBuiltin(target.specifier))
+          return 'a Node built-in (schema also runs in the browser and the SW)';
+        if (isServerLibrary(target.packageName)) return 'a server/database library';
+        if (isClientLibrary(target.packageName)) return 'a browser/UI/storage library';
+        return null;
+      }),
+    ).toEqual([]);
+  });
+
+  it('web and sw never import sync-server code, the drizzle table files or server libraries', () => {
+    expect(
+      violations(['web', 'sw'], (target) => {
+        if (target.kind === 'workspace' && target.pkg === 'sync-server')
+          return 'server code in the browser bundle';
+        if (target.kind === 'workspace' && target.pkg === 'schema' && target.subpath.startsWith('src/db/')) {
+          return 'the drizzle table files (@vitalwatch/schema/db/*) are server-only';
+        }
+        if (
+          target.kind === 'external' &&
+          (isServerLibrary(target.packageName) || target.packageName === 'drizzle-orm')
+        ) {
+          return 'a server/database library in the browser bundle';
+        }
+        return null;
+      }),
+    ).toEqual([]);
+  });
+
+  it('web and sw use no Node built-ins: they run in the browser and in a service worker', () => {
+    expect(
+      violations(['web', 'sw'], (target) =>
+        target.kind === 'external' && isNodeBuiltin(target.specifier) ? 'a Node built-in' : null,
+      ),
+    ).toEqual([]);
+  });
+
+  it('sync-server never imports the web app or the service worker', () => {
+    expect(
+      violations(['sync-server'], (target) =>
+        target.kind === 'workspace' && (target.pkg === 'web' || target.pkg === 'sw')
+          ? `sync-server must not depend on ${target.pkg}`
+          : null,
+      ),
+    ).toEqual([]);
+  });
+
+  it('packages reach each other only by package name, never by a relative path into another package or outside the workspace', () => {
+    expect(
+      violations(['schema', 'web', 'sw', 'sync-server'], (target) => {
+        if (target.kind === 'workspace' && target.viaRelativePath) {
+          return `import it as '${[...WORKSPACE_BY_NAME].find(([, dir]) => dir === target.pkg)?.[0]}/…' (its package.json exports)`;
+        }
+        if (target.kind === 'outside-workspace')
+          return `resolves to ${target.resolved}, outside every package`;
+        return null;
+      }),
+    ).toEqual([]);
+  });
+
+  it('no file uses `export *`: re-export by name, or import from the defining file', () => {
+    const stars = scanned.flatMap((file) =>
+      file.exportStars.map((star) => `${file.file}:${star.line}  ${star.text}`),
+    );
+    expect(stars).toEqual([]);
+  });
+});
