@@ -95,7 +95,7 @@ describe('main.ts on embedded PGlite (no DATABASE_URL)', () => {
     expect(entries).toEqual(expect.arrayContaining(['pglite', 'auth-signing-key.json', 'vitalwatch.lock']));
   });
 
-  it('a second server on the same DATA_DIR refuses to start and says why', async () => {
+  it('[LK1] a second server on the same DATA_DIR refuses to start and says why', async () => {
     const second = startServer({ PORT: String(await freePort()), DATA_DIR: dataDir });
     const code = await second.exited;
     expect(code).not.toBe(0);

@@ -10,7 +10,7 @@ afterEach(async () => {
   for (const database of opened.splice(0)) await database.close();
 });
 
-it('refuses to open a PGlite data directory that another database holds, and opens it once released', async () => {
+it('[LK1] refuses to open a PGlite data directory that another database holds, and opens it once released', async () => {
   const dataDir = await fs.mkdtemp(path.join(os.tmpdir(), 'vw-lock-'));
   const first = await openDatabase({ kind: 'pglite', dataDir });
   opened.push(first);

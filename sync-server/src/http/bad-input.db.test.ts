@@ -166,7 +166,7 @@ describeOnEachDatabase('bad input gets a clear 4xx and writes nothing', (databas
   ];
 
   for (const c of cases) {
-    it(`${c.name} → ${c.status} ${c.code}`, async () => {
+    it(`[HT1][HT2] ${c.name} → ${c.status} ${c.code}`, async () => {
       const before = await snapshot(database().db);
       const response = await send(server.app, c.method, c.url, c.body, {
         authorization: `Bearer ${token}`,
@@ -180,7 +180,7 @@ describeOnEachDatabase('bad input gets a clear 4xx and writes nothing', (databas
     });
   }
 
-  it('an unknown API route is a JSON 404, not the web app', async () => {
+  it('[HT2] an unknown API route is a JSON 404, not the web app', async () => {
     const response = await server.app.inject({
       method: 'GET',
       url: '/api/v1/nope',
