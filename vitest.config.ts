@@ -2,7 +2,11 @@ import { defineConfig } from 'vitest/config';
 
 export default defineConfig({
   test: {
-    include: ['{schema,sync-server,web,sw,bench}/**/*.test.ts', 'architecture.test.ts'],
+    include: [
+      '{schema,sync-server,web,sw,bench}/**/*.test.ts',
+      'architecture.test.ts',
+      'spec-coverage.test.ts',
+    ],
     exclude: ['**/node_modules/**', '**/dist/**'],
     globalSetup: ['./sync-server/test/announce-databases.ts'],
     testTimeout: 60_000,
