@@ -1,0 +1,136 @@
+/**
+ * Named, versioned mutators: what a device may ask the server to do. Each is applied locally first (web/),
+ * queued in the outbox with its lane, and applied again on the server (sync-server/). The server accepts the
+ * current version of each and, for one release after a bump, the previous one.
+ */
+import * as z from 'zod/mini';
+import { E164, EpochMs, Hlc, Location, UuidV7 } from './common.ts';
+import type { Lane } from './lane.ts';
+
+const MoodScale = z.int().check(z.minimum(1), z.maximum(5));
+
+export const IncidentTriggerArgs = z.strictObject({
+  id: UuidV7,
+  code: z.string().check(z.regex(/^[A-Z0-9]{4,8}$/)),
+  trigger: z.enum(['panic_button', 'fall_detected', 'heart_rate_alert', 'check_in_missed']),
+  triggeredAt: EpochMs,
+  location: z.optional(Location),
+});
+
+export const INCIDENT_EVENT_TYPES = [
+  'location',
+  'acknowledged',
+  'resolved',
+  'cancelled',
+  'sms_composer_opened',
+  'sms_user_reported',
+] as const;
+
+export const IncidentEventArgs = z.strictObject({
+  id: UuidV7,
+  incidentId: UuidV7,
+  type: z.enum(INCIDENT_EVENT_TYPES),
+  at: EpochMs,
+  location: z.optional(Location),
+  /** `sms_composer_opened`: the contacts the composer was opened for. */
+  contactIds: z.optional(z.array(UuidV7).check(z.maxLength(50))),
+  /** `sms_user_reported`: the user's answer to "Did the message send?". */
+  sent: z.optional(z.boolean()),
+  /** `cancelled` with the duress PIN: looks like a cancel, escalates silently. */
+  duress: z.optional(z.boolean()),
+});
+
+export const MoodUpsertArgs = z.strictObject({
+  id: UuidV7,
+  recordedAt: EpochMs,
+  /** Only the fields this edit changed; each wins or loses on its own (field-level last-writer-wins by HLC). */
+  fields: z.strictObject({
+    mood: z.optional(MoodScale),
+    energy: z.optional(z.nullable(MoodScale)),
+    anxiety: z.optional(z.nullable(MoodScale)),
+    sleepHours: z.optional(z.nullable(z.number().check(z.minimum(0), z.maximum(24)))),
+    emotions: z.optional(z.array(z.string().check(z.maxLength(40))).check(z.maxLength(20))),
+    note: z.optional(z.nullable(z.string().check(z.maxLength(10_000)))),
+  }),
+});
+
+export const MoodDeleteArgs = z.strictObject({ id: UuidV7 });
+
+export const ContactUpsertArgs = z.strictObject({
+  id: UuidV7,
+  fields: z.strictObject({
+    name: z.optional(z.string().check(z.minLength(1), z.maxLength(200))),
+    relationship: z.optional(z.nullable(z.string().check(z.maxLength(100)))),
+    tier: z.optional(z.int().check(z.minimum(1), z.maximum(3))),
+    notifyBySms: z.optional(z.boolean()),
+    shareLocation: z.optional(z.boolean()),
+    notes: z.optional(z.nullable(z.string().check(z.maxLength(2_000)))),
+  }),
+  /** A new contact's number, or a change of number: compare-and-swap against `expectedPhoneE164`. */
+  phoneE164: z.optional(E164),
+  /** The number this device last saw; null for a new contact. A mismatch is a conflict, never an overwrite. */
+  expectedPhoneE164: z.optional(z.nullable(E164)),
+});
+
+export const ContactDeleteArgs = z.strictObject({ id: UuidV7, expectedPhoneE164: E164 });
+
+export const SettingsUpdateArgs = z.strictObject({
+  fields: z.strictObject({
+    sosCountdownSeconds: z.optional(z.int().check(z.minimum(0), z.maximum(10))),
+    autoRecordAudioSeconds: z.optional(z.int().check(z.minimum(0), z.maximum(600))),
+    shareMediaWithContacts: z.optional(z.boolean()),
+    shareLocationWithContacts: z.optional(z.boolean()),
+    escalateTier2AfterSeconds: z.optional(z.int().check(z.minimum(30), z.maximum(3_600))),
+    escalateAllAfterSeconds: z.optional(z.int().check(z.minimum(30), z.maximum(7_200))),
+  }),
+});
+
+export const CopingLogArgs = z.strictObject({
+  id: UuidV7,
+  tool: z.string().check(z.regex(/^[a-z0-9_]{1,64}$/)),
+  startedAt: EpochMs,
+  durationSeconds: z.optional(z.int().check(z.minimum(0), z.maximum(86_400))),
+  completed: z.boolean(),
+  moodBefore: z.optional(MoodScale),
+  moodAfter: z.optional(MoodScale),
+  helpfulness: z.optional(MoodScale),
+});
+
+/** Sensor samples of one kind, columnar: sample i was taken at t0 + dt[0] + … + dt[i] and measured v[i]. */
+export const SamplesAppendArgs = z
+  .strictObject({
+    kind: z.int().check(z.minimum(1), z.maximum(7)),
+    t0: EpochMs,
+    ids: z.array(UuidV7).check(z.minLength(1), z.maxLength(10_000)),
+    dt: z.array(z.int().check(z.minimum(0))),
+    v: z.array(z.number()),
+  })
+  .check(
+    z.refine((s) => s.dt.length === s.ids.length && s.v.length === s.ids.length, {
+      message: 'ids, dt and v must have the same length',
+    }),
+  );
+
+/** Every mutator by `name@version`, with its lane and argument schema. */
+export const MUTATORS = {
+  'incident.trigger@1': { lane: 'critical', args: IncidentTriggerArgs },
+  'incident.event@1': { lane: 'critical', args: IncidentEventArgs },
+  'mood.upsert@1': { lane: 'user', args: MoodUpsertArgs },
+  'mood.delete@1': { lane: 'user', args: MoodDeleteArgs },
+  'contact.upsert@1': { lane: 'user', args: ContactUpsertArgs },
+  'contact.delete@1': { lane: 'user', args: ContactDeleteArgs },
+  'settings.update@1': { lane: 'user', args: SettingsUpdateArgs },
+  'coping.log@1': { lane: 'user', args: CopingLogArgs },
+  'samples.append@1': { lane: 'bulk', args: SamplesAppendArgs },
+} as const satisfies Record<string, { lane: Lane; args: z.ZodMiniType }>;
+
+export type MutatorName = keyof typeof MUTATORS;
+export type MutatorArgs<N extends MutatorName> = z.infer<(typeof MUTATORS)[N]['args']>;
+export const MUTATOR_NAMES = Object.keys(MUTATORS) as MutatorName[];
+
+export function isMutatorName(name: string): name is MutatorName {
+  return Object.hasOwn(MUTATORS, name);
+}
+
+/** Ties a mutation to the HLC of the device's edit (mood and contact fields use it for last-writer-wins). */
+export const MutationHlc = Hlc;

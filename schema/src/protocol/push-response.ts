@@ -1,0 +1,32 @@
+import * as z from 'zod/mini';
+import { EpochMs, Seq } from './common.ts';
+import { Lane } from './lane.ts';
+
+/**
+ * The fate of one seq. `ok`: applied now. `dup`: applied before (seq ≤ the lane's last seq), not applied again.
+ * `rejected`: will never apply (validation, illegal transition, forbidden, conflict); recorded on the server,
+ * and the lane moves past it so it never jams the queue. The device drops it from its outbox and shows the user
+ * `message`, which says what to do.
+ */
+export const MutationResult = z.discriminatedUnion('status', [
+  z.strictObject({ seq: Seq, status: z.literal('ok') }),
+  z.strictObject({ seq: Seq, status: z.literal('dup') }),
+  z.strictObject({
+    seq: Seq,
+    status: z.literal('rejected'),
+    code: z.string(),
+    message: z.string(),
+  }),
+]);
+export type MutationResult = z.infer<typeof MutationResult>;
+
+export const PushResponse = z.strictObject({
+  protocolVersion: z.int(),
+  lane: Lane,
+  /** One result per seq the server looked at, in order. A gap stops the batch: later seqs get no result. */
+  results: z.array(MutationResult),
+  /** The lane's last seq the server has durably processed; the device may clear its outbox up to it. */
+  lastSeq: z.int().check(z.minimum(0)),
+  serverTime: EpochMs,
+});
+export type PushResponse = z.infer<typeof PushResponse>;

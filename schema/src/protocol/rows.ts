@@ -1,0 +1,130 @@
+/**
+ * Rows as pull delivers them and as the device stores them: JSON, camelCase, times as epoch milliseconds.
+ * Every row carries the per-user `version` at which it last changed. Server-only columns (e.g. an incident's
+ * silent escalation after a duress PIN) are never part of these shapes.
+ */
+import * as z from 'zod/mini';
+import { E164, EpochMs, Hlc, UuidV7 } from './common.ts';
+import { INCIDENT_EVENT_TYPES } from './mutators.ts';
+
+const Version = z.int().check(z.minimum(0));
+const MoodScale = z.int().check(z.minimum(1), z.maximum(5));
+const OptionalLocation = {
+  latitude: z.nullable(z.number()),
+  longitude: z.nullable(z.number()),
+  accuracyMeters: z.nullable(z.number()),
+  locatedAt: z.nullable(EpochMs),
+};
+
+export const SettingsRow = z.strictObject({
+  /** The user's id: one settings row per user. */
+  id: z.uuid(),
+  version: Version,
+  sosCountdownSeconds: z.int(),
+  cancelPinSet: z.boolean(),
+  duressPinSet: z.boolean(),
+  autoRecordAudioSeconds: z.int(),
+  shareMediaWithContacts: z.boolean(),
+  shareLocationWithContacts: z.boolean(),
+  escalateTier2AfterSeconds: z.int(),
+  escalateAllAfterSeconds: z.int(),
+  updatedAt: EpochMs,
+});
+
+export const ContactRow = z.strictObject({
+  id: UuidV7,
+  version: Version,
+  name: z.string(),
+  phoneE164: E164,
+  relationship: z.nullable(z.string()),
+  tier: z.int().check(z.minimum(1), z.maximum(3)),
+  notifyBySms: z.boolean(),
+  shareLocation: z.boolean(),
+  notes: z.nullable(z.string()),
+  hlc: z.nullable(Hlc),
+  updatedAt: EpochMs,
+});
+
+export const IncidentRow = z.strictObject({
+  id: UuidV7,
+  version: Version,
+  code: z.string(),
+  trigger: z.enum(['panic_button', 'fall_detected', 'heart_rate_alert', 'check_in_missed']),
+  status: z.enum(['active', 'acknowledged', 'resolved', 'cancelled']),
+  triggeredAt: EpochMs,
+  receivedAt: z.nullable(EpochMs),
+  acknowledgedAt: z.nullable(EpochMs),
+  resolvedAt: z.nullable(EpochMs),
+  ...OptionalLocation,
+});
+
+export const IncidentEventRow = z.strictObject({
+  id: UuidV7,
+  version: Version,
+  incidentId: UuidV7,
+  type: z.enum(INCIDENT_EVENT_TYPES),
+  at: EpochMs,
+  /** `applied`: changed the incident; `absorbed`: arrived after a terminal state; `illegal`: refused transition. */
+  outcome: z.enum(['applied', 'absorbed', 'illegal']),
+  ...OptionalLocation,
+});
+
+export const AlertLogRow = z.strictObject({
+  id: UuidV7,
+  version: Version,
+  incidentId: UuidV7,
+  contactId: z.nullable(UuidV7),
+  channel: z.enum(['sms', 'web_push', 'realtime', 'device_sms']),
+  messageKind: z.enum(['alert', 'escalation', 'location_update', 'all_clear']),
+  status: z.string(),
+  statusHistory: z.array(z.strictObject({ status: z.string(), at: z.string() })),
+  errorCode: z.nullable(z.string()),
+  response: z.nullable(z.enum(['acknowledged', 'on_my_way', 'cannot_help'])),
+  respondedAt: z.nullable(EpochMs),
+  updatedAt: EpochMs,
+});
+
+export const MoodRow = z.strictObject({
+  id: UuidV7,
+  version: Version,
+  recordedAt: EpochMs,
+  mood: MoodScale,
+  energy: z.nullable(MoodScale),
+  anxiety: z.nullable(MoodScale),
+  sleepHours: z.nullable(z.number()),
+  emotions: z.array(z.string()),
+  note: z.nullable(z.string()),
+  hlc: z.nullable(Hlc),
+  updatedAt: EpochMs,
+});
+
+export const CopingRow = z.strictObject({
+  id: UuidV7,
+  version: Version,
+  tool: z.string(),
+  startedAt: EpochMs,
+  durationSeconds: z.nullable(z.int()),
+  completed: z.boolean(),
+  moodBefore: z.nullable(MoodScale),
+  moodAfter: z.nullable(MoodScale),
+  helpfulness: z.nullable(MoodScale),
+});
+
+/** Each synced table's row shape, by the table's name in Postgres. */
+export const ROW_SCHEMAS = {
+  user_settings: SettingsRow,
+  emergency_contacts: ContactRow,
+  emergency_incidents: IncidentRow,
+  incident_events: IncidentEventRow,
+  alert_logs: AlertLogRow,
+  mood_entries: MoodRow,
+  coping_tools_usage: CopingRow,
+} as const;
+
+export type SettingsRow = z.infer<typeof SettingsRow>;
+export type ContactRow = z.infer<typeof ContactRow>;
+export type IncidentRow = z.infer<typeof IncidentRow>;
+export type IncidentEventRow = z.infer<typeof IncidentEventRow>;
+export type AlertLogRow = z.infer<typeof AlertLogRow>;
+export type MoodRow = z.infer<typeof MoodRow>;
+export type CopingRow = z.infer<typeof CopingRow>;
