@@ -15,6 +15,8 @@ import type { SigningKey } from './auth/signing-key.ts';
 import { pingDatabase, type Db, type DbKind } from './db/database.ts';
 import { installErrorHandler, notFound } from './http/http-error.ts';
 import { registerProfileRoutes } from './http/profile-routes.ts';
+import { PokeHub, type Pokes } from './sync/poke-hub.ts';
+import { DEFAULT_SYNC_BODY_LIMIT, registerSyncRoutes } from './sync/sync-routes.ts';
 
 export const VERSION: string = (createRequire(import.meta.url)('../package.json') as { version: string })
   .version;
@@ -43,6 +45,10 @@ export type AppDeps = {
   bodyLimit?: number;
   /** Take the client address from X-Forwarded-For (only behind a proxy that sets it). */
   trustProxy?: boolean;
+  /** Largest sync push/pull body in bytes, after gzip inflation. */
+  syncBodyLimit?: number;
+  /** Where pushes announce commits to `GET /sync/events` streams; in-process by default. */
+  pokes?: Pokes;
 };
 
 export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
@@ -91,6 +97,13 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   );
 
   await registerProfileRoutes(app, { db: deps.db, identity, now });
+  await registerSyncRoutes(app, {
+    db: deps.db,
+    identity,
+    now,
+    pokes: deps.pokes ?? new PokeHub(),
+    bodyLimit: deps.syncBodyLimit ?? DEFAULT_SYNC_BODY_LIMIT,
+  });
 
   const webDist =
     deps.webDist !== null && fs.existsSync(path.join(deps.webDist, 'index.html')) ? deps.webDist : null;

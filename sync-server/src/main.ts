@@ -4,6 +4,7 @@ import { ConfigError, readConfig } from './config.ts';
 import { loadSigningKey } from './auth/signing-key.ts';
 import { DataDirLockedError } from './db/data-dir-lock.ts';
 import { openConfiguredDatabase } from './open-configured-database.ts';
+import { startPostgresPokes, type PostgresPokes } from './sync/postgres-pokes.ts';
 
 process.on('uncaughtException', (error) => {
   // A misconfiguration is the operator's to fix: say what, without a stack trace.
@@ -30,6 +31,14 @@ const auth: AuthDeps =
         sessionTtlDays: config.sessionTtlDays,
       };
 
+// On Postgres, pokes fan out to every instance through LISTEN/NOTIFY on the direct (unpooled) connection.
+const pokes: PostgresPokes | null =
+  config.databaseUrl === null
+    ? null
+    : await startPostgresPokes(config.databaseUrlUnpooled ?? config.databaseUrl, (error) =>
+        console.error('sync pokes: LISTEN connection failed, retrying', error),
+      );
+
 const app = await buildApp({
   db: database.db,
   dbKind: database.kind,
@@ -37,6 +46,7 @@ const app = await buildApp({
   publicUrl: config.publicUrl,
   webDist: config.webDist,
   trustProxy: config.trustProxy,
+  ...(pokes !== null && { pokes }),
   logger: true,
 });
 
@@ -46,6 +56,7 @@ async function stop(signal: string) {
   stopping = true;
   app.log.info(`${signal}: shutting down`);
   await app.close();
+  await pokes?.close();
   await database.close();
   process.exit(0);
 }

@@ -30,4 +30,13 @@ export {
   users,
 } from './identity.ts';
 export { mediaBucket, mediaFiles, uploadState } from './media.ts';
+export {
+  contactMerges,
+  fieldClocks,
+  incidentEvents,
+  moodRevisions,
+  mutationErrors,
+  syncClients,
+  userVersions,
+} from './sync.ts';
 export { authenticatedRole } from './rls.ts';

@@ -73,8 +73,10 @@ async function openPglite(dataDir: string | null): Promise<Database> {
 
 async function openPostgres(url: string, unpooledUrl: string | null): Promise<Database> {
   const pool = new pg.Pool({ connectionString: url, max: 10 });
-  // An idle client that loses its connection emits 'error'; without a listener that would crash the process.
+  // A connection that dies (idle, or mid-query when the server restarts) emits 'error' on its client; without a
+  // listener that would crash the process. The query in flight fails on its own and is reported to its caller.
   pool.on('error', () => {});
+  pool.on('connect', (client) => client.on('error', () => {}));
   const db: Db = drizzlePg({ client: pool, schema: tables });
   return {
     db,

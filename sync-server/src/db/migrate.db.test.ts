@@ -6,6 +6,17 @@ import { queryRows } from './query-rows.ts';
 
 const rows = queryRows;
 
+/** Sync bookkeeping and logs (schema/src/db/sync.ts), each with a user_id and RLS. */
+const SYNC_TABLES = [
+  'contact_merges',
+  'field_clocks',
+  'incident_events',
+  'mood_revisions',
+  'mutation_errors',
+  'sync_clients',
+  'user_versions',
+] as const;
+
 /** Everything a migration can create, as one comparable value. */
 async function catalogFingerprint(db: Db) {
   return {
@@ -30,15 +41,16 @@ async function catalogFingerprint(db: Db) {
 }
 
 describeOnEachDatabase('migrations', (database) => {
-  it('[DB1] create the 16 tables of record, with row-level security on every table that has a user id', async () => {
+  it('[DB1] create the 16 tables of record + 7 sync tables, with row-level security on every table that has a user id', async () => {
     const { db } = database();
     const { tables } = await catalogFingerprint(db);
-    expect(tables).toHaveLength(16);
+    expect(tables).toHaveLength(16 + SYNC_TABLES.length);
+    expect(tables.map((t) => t.name)).toEqual(expect.arrayContaining([...SYNC_TABLES]));
     const withUserId = await rows<{ table_name: string }>(
       db,
       sql`select table_name from information_schema.columns where table_schema = 'public' and column_name = 'user_id'`,
     );
-    expect(withUserId.length).toBe(15); // every table but users, whose own id is the owner
+    expect(withUserId.length).toBe(15 + SYNC_TABLES.length); // every table but users, whose own id is the owner
     for (const table of tables) expect(table, table.name).toMatchObject({ rls: true });
   });
 

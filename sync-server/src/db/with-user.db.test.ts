@@ -26,6 +26,7 @@ async function expectRlsRefusal(write: Promise<unknown>) {
 async function seedEverything(db: Db, owner: UserId) {
   const incidentId = newId();
   const contactId = newId();
+  const moodId = newId();
   await withUser(db, claimsOf(owner), async (tx) => {
     await tx
       .insert(tables.emergencyContacts)
@@ -51,7 +52,7 @@ async function seedEverything(db: Db, owner: UserId) {
       .values({ id: newId(), userId: owner, recordedAt: new Date(), kind: 1, value: 72 });
     await tx
       .insert(tables.moodEntries)
-      .values({ userId: owner, recordedAt: new Date(), mood: 4, note: 'a good day' });
+      .values({ id: moodId, userId: owner, recordedAt: new Date(), mood: 4, note: 'a good day' });
     await tx
       .insert(tables.copingToolsUsage)
       .values({ userId: owner, tool: 'box_breathing', startedAt: new Date() });
@@ -62,6 +63,44 @@ async function seedEverything(db: Db, owner: UserId) {
       .insert(tables.therapySessions)
       .values({ userId: owner, occurredAt: new Date(), kind: 'therapy' });
     await tx.insert(tables.activityLogs).values({ userId: owner, action: 'mood.create' });
+    // Sync bookkeeping and logs (schema/src/db/sync.ts).
+    const clientId = newId();
+    await tx.insert(tables.syncClients).values({ userId: owner, clientId, lane: 'user', lastSeq: 1 });
+    await tx.insert(tables.userVersions).values({ userId: owner, version: 1 });
+    await tx.insert(tables.mutationErrors).values({
+      userId: owner,
+      clientId,
+      lane: 'user',
+      seq: 1,
+      name: 'mood.upsert@1',
+      args: {},
+      code: 'invalid_args',
+      message: 'm',
+    });
+    await tx.insert(tables.incidentEvents).values({
+      id: newId(),
+      userId: owner,
+      incidentId,
+      type: 'location',
+      at: new Date(),
+      outcome: 'applied',
+    });
+    await tx.insert(tables.moodRevisions).values({
+      userId: owner,
+      moodEntryId: moodId,
+      previous: { note: { value: 'before', hlc: null } },
+      replacedByHlc: '1700000000000-0000-a',
+      replacedAtVersion: 1,
+    });
+    await tx
+      .insert(tables.fieldClocks)
+      .values({ userId: owner, tableName: 'mood_entries', rowId: moodId, hlcs: {} });
+    await tx.insert(tables.contactMerges).values({
+      mergedId: newId(),
+      userId: owner,
+      survivorId: contactId,
+      version: 1,
+    });
     await tx.insert(tables.mediaFiles).values({
       userId: owner,
       incidentId,
@@ -119,7 +158,7 @@ describeOnEachDatabase('row-level security through withUser', (database) => {
     await seedEverything(db, a);
   });
 
-  it('covers all 16 tables of record, each with an owner column', () => {
+  it('covers all 16 tables of record + 7 sync tables, each with an owner column', () => {
     expect(
       ownedTables()
         .map((t) => t.name)
@@ -129,17 +168,24 @@ describeOnEachDatabase('row-level security through withUser', (database) => {
       'ai_insights',
       'alert_logs',
       'api_usage',
+      'contact_merges',
       'coping_tools_usage',
       'emergency_contacts',
       'emergency_incidents',
+      'field_clocks',
+      'incident_events',
       'media_files',
       'mood_entries',
+      'mood_revisions',
+      'mutation_errors',
       'sensor_readings',
       'subscription_data',
+      'sync_clients',
       'system_events',
       'therapy_sessions',
       'user_sessions',
       'user_settings',
+      'user_versions',
       'users',
     ]);
   });

@@ -3,7 +3,7 @@
  * uses, so supabase-js reports our errors with their code and message. 5xx never carry internals.
  */
 import type { FastifyError, FastifyInstance } from 'fastify';
-import type { z } from 'zod';
+import * as z from 'zod';
 
 export type ErrorBody = { error_code: string; message: string };
 
@@ -18,9 +18,12 @@ export class HttpError extends Error {
   }
 }
 
-/** Parses untrusted input with its schema or throws a 400 that names every problem and where it is. */
-export function parseInput<S extends z.ZodType>(schema: S, value: unknown, where: string): z.output<S> {
-  const result = schema.safeParse(value);
+/**
+ * Parses untrusted input with its schema or throws a 400 that names every problem and where it is. Takes any zod 4
+ * schema, classic (`zod`) or mini (`zod/mini`, which the shared protocol in `schema/` uses).
+ */
+export function parseInput<S extends z.core.$ZodType>(schema: S, value: unknown, where: string): z.output<S> {
+  const result = z.safeParse(schema, value);
   if (result.success) return result.data;
   const problems = result.error.issues.map((issue) => {
     const at = [where, ...issue.path.map(String)].join('.');

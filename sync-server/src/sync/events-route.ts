@@ -1,0 +1,75 @@
+/**
+ * `GET /sync/events`: a server-sent event stream of pokes for the signed-in user. The first event carries the
+ * user's current version, so a device that reconnects learns at once whether it missed anything; after that one
+ * poke follows each commit that changed the user's synced rows. A comment line every 25 s keeps proxies from
+ * closing an idle stream. Authenticated by `Authorization: Bearer` (the client reads the stream with fetch, which
+ * can send it; EventSource cannot).
+ */
+import type { FastifyInstance } from 'fastify';
+import { eq } from 'drizzle-orm';
+import { userVersions } from '@vitalwatch/schema/db/tables';
+import type { Poke } from '@vitalwatch/schema/protocol/poke';
+import type { Db } from '../db/database.ts';
+import { withUser } from '../db/with-user.ts';
+import { bearerToken, type Identity } from '../auth/identity.ts';
+import type { Pokes } from './poke-hub.ts';
+
+const HEARTBEAT_MS = 25_000;
+
+function sseEvent(poke: Poke): string {
+  return `event: poke\ndata: ${JSON.stringify(poke)}\n\n`;
+}
+
+export async function registerEventsRoute(
+  app: FastifyInstance,
+  deps: { db: Db; identity: Identity; pokes: Pokes },
+): Promise<void> {
+  // Open streams never end on their own: end them when the server closes, or close() would wait for every client.
+  const open = new Set<() => void>();
+  app.addHook('preClose', async () => {
+    for (const end of open) end();
+  });
+
+  app.get('/sync/events', async (request, reply) => {
+    const caller = await deps.identity.verify(bearerToken(request.headers.authorization));
+    const [state] = await withUser(deps.db, caller.claims, (tx) =>
+      tx
+        .select({ version: userVersions.version })
+        .from(userVersions)
+        .where(eq(userVersions.userId, caller.userId)),
+    );
+
+    reply.hijack();
+    const out = reply.raw;
+    out.writeHead(200, {
+      'content-type': 'text/event-stream; charset=utf-8',
+      'cache-control': 'no-cache, no-transform',
+      connection: 'keep-alive',
+      // nginx and similar proxies otherwise buffer the stream.
+      'x-accel-buffering': 'no',
+    });
+    let latest = state?.version ?? 0;
+    out.write(sseEvent({ type: 'poke', version: latest }));
+
+    const unsubscribe = deps.pokes.subscribe(caller.userId, (version) => {
+      // Pokes may arrive out of order across instances; a device only needs the newest.
+      if (version <= latest) return;
+      latest = version;
+      out.write(sseEvent({ type: 'poke', version }));
+    });
+    const heartbeat = setInterval(() => out.write(': ping\n\n'), HEARTBEAT_MS);
+    heartbeat.unref();
+    const close = () => {
+      clearInterval(heartbeat);
+      unsubscribe();
+      open.delete(end);
+    };
+    const end = () => {
+      close();
+      out.end();
+    };
+    open.add(end);
+    request.raw.once('close', close);
+    out.once('close', close);
+  });
+}

@@ -1,0 +1,23 @@
+import type { UserId } from '@vitalwatch/schema/ids';
+import type { Tx } from '../db/database.ts';
+
+/** What a mutator sees: the mutation's savepoint, whose user it is, and the version it stamps on changed rows. */
+export type MutationContext = {
+  /** The mutation's own savepoint inside the push transaction (RLS on, as the user). */
+  tx: Tx;
+  userId: UserId;
+  /** Every synced row this mutation changes gets this `version` (0 on the bulk lane, which stamps none). */
+  version: number;
+  /** The device's HLC for this edit, clamped to server time + 5 min. */
+  hlc: string;
+  now: Date;
+};
+
+/**
+ * `ok`: applied (or already applied: mutators are idempotent by id). `rejected`: the mutation's writes are kept
+ * (e.g. an illegal incident event is stored with outcome `illegal`) but the device is told it did not take effect.
+ * A mutator that must write nothing throws `MutationRejected` instead.
+ */
+export type MutationOutcome = { status: 'ok' } | { status: 'rejected'; code: string; message: string };
+
+export const OK: MutationOutcome = { status: 'ok' };

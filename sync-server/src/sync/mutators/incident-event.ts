@@ -1,0 +1,97 @@
+/**
+ * `incident.event@1`: appends one event to an incident's log and folds it through the state machine
+ * (../incident-machine.ts). Every event is stored, whatever the machine says, with its outcome.
+ *
+ * A duress cancel is a cancel to anyone looking at the device: the incident shows `cancelled`, later events are
+ * absorbed as after any cancel, and pull never carries `duress` or `silent_escalation`. Only the server knows, and
+ * its alert jobs keep escalating from the events' locations.
+ */
+import { eq } from 'drizzle-orm';
+import { emergencyIncidents, incidentEvents } from '@vitalwatch/schema/db/tables';
+import type { MutatorArgs } from '@vitalwatch/schema/protocol/mutators';
+import { stepIncident } from '../incident-machine.ts';
+import { MutationRejected } from '../mutation-rejected.ts';
+import { OK, type MutationContext, type MutationOutcome } from '../mutation-context.ts';
+
+type IncidentPatch = Partial<typeof emergencyIncidents.$inferInsert>;
+
+export async function incidentEvent(
+  ctx: MutationContext,
+  args: MutatorArgs<'incident.event@1'>,
+): Promise<MutationOutcome> {
+  const existing = await ctx.tx
+    .select({ id: incidentEvents.id, outcome: incidentEvents.outcome })
+    .from(incidentEvents)
+    .where(eq(incidentEvents.id, args.id));
+  // The same event sent again under a new seq (e.g. re-queued after a local reset): idempotent by id, same answer.
+  if (existing[0] !== undefined) {
+    return existing[0].outcome === 'illegal'
+      ? { status: 'rejected', code: 'illegal_transition', message: 'This alert update was refused before.' }
+      : OK;
+  }
+
+  const [incident] = await ctx.tx
+    .select({
+      status: emergencyIncidents.status,
+      locatedAt: emergencyIncidents.locatedAt,
+    })
+    .from(emergencyIncidents)
+    .where(eq(emergencyIncidents.id, args.incidentId))
+    .for('update');
+  if (incident === undefined) {
+    throw new MutationRejected(
+      'unknown_incident',
+      'This update is for an alert the server does not have. If the alert is still going on, start a new one.',
+    );
+  }
+
+  const step = stepIncident(incident.status, args.type);
+  await ctx.tx.insert(incidentEvents).values({
+    id: args.id,
+    userId: ctx.userId,
+    incidentId: args.incidentId,
+    type: args.type,
+    at: new Date(args.at),
+    ...(args.location && {
+      latitude: args.location.lat,
+      longitude: args.location.lng,
+      accuracyMeters: args.location.accuracyM ?? null,
+      locatedAt: new Date(args.location.at),
+    }),
+    contactIds: args.contactIds ?? null,
+    sent: args.sent ?? null,
+    duress: args.duress ?? false,
+    outcome: step.outcome,
+    version: ctx.version,
+    createdAt: ctx.now,
+  });
+
+  if (step.outcome === 'absorbed') return OK;
+  if (step.outcome === 'illegal')
+    return { status: 'rejected', code: 'illegal_transition', message: step.why };
+
+  const patch: IncidentPatch = {};
+  if (step.to !== incident.status) {
+    patch.status = step.to;
+    if (step.to === 'acknowledged') patch.acknowledgedAt = new Date(args.at);
+    if (step.to === 'resolved' || step.to === 'cancelled') patch.resolvedAt = new Date(args.at);
+    if (step.to === 'cancelled' && args.duress === true) patch.silentEscalation = true;
+  }
+  const location = args.location;
+  if (
+    location !== undefined &&
+    (incident.locatedAt === null || location.at >= incident.locatedAt.getTime())
+  ) {
+    patch.latitude = location.lat;
+    patch.longitude = location.lng;
+    patch.accuracyMeters = location.accuracyM ?? null;
+    patch.locatedAt = new Date(location.at);
+  }
+  if (Object.keys(patch).length > 0) {
+    await ctx.tx
+      .update(emergencyIncidents)
+      .set({ ...patch, version: ctx.version, updatedAt: ctx.now })
+      .where(eq(emergencyIncidents.id, args.incidentId));
+  }
+  return OK;
+}

@@ -1,0 +1,72 @@
+/**
+ * `incident.trigger@1`: an SOS. Creation always succeeds: a re-sent trigger (same id) is a no-op, and a short code
+ * that another of the user's incidents already uses is replaced by a fresh one (pull delivers it).
+ */
+import { randomInt } from 'node:crypto';
+import { and, eq, ne } from 'drizzle-orm';
+import { emergencyIncidents } from '@vitalwatch/schema/db/tables';
+import type { MutatorArgs } from '@vitalwatch/schema/protocol/mutators';
+import { MutationRejected } from '../mutation-rejected.ts';
+import { OK, type MutationContext, type MutationOutcome } from '../mutation-context.ts';
+
+const CODE_ALPHABET = 'ABCDEFGHJKLMNPQRSTUVWXYZ23456789';
+
+function randomCode(): string {
+  return Array.from({ length: 6 }, () => CODE_ALPHABET[randomInt(CODE_ALPHABET.length)]).join('');
+}
+
+async function codeTaken(ctx: MutationContext, code: string, id: string): Promise<boolean> {
+  const rows = await ctx.tx
+    .select({ id: emergencyIncidents.id })
+    .from(emergencyIncidents)
+    .where(
+      and(
+        eq(emergencyIncidents.userId, ctx.userId),
+        eq(emergencyIncidents.code, code),
+        ne(emergencyIncidents.id, id),
+      ),
+    );
+  return rows.length > 0;
+}
+
+export async function incidentTrigger(
+  ctx: MutationContext,
+  args: MutatorArgs<'incident.trigger@1'>,
+): Promise<MutationOutcome> {
+  let code = args.code;
+  // Pushes of one user are serialised by the user's version lock, so nobody takes the code between check and insert.
+  while (await codeTaken(ctx, code, args.id)) code = randomCode();
+  const inserted = await ctx.tx
+    .insert(emergencyIncidents)
+    .values({
+      id: args.id,
+      userId: ctx.userId,
+      code,
+      trigger: args.trigger,
+      status: 'active',
+      triggeredAt: new Date(args.triggeredAt),
+      receivedAt: ctx.now,
+      ...(args.location && {
+        latitude: args.location.lat,
+        longitude: args.location.lng,
+        accuracyMeters: args.location.accuracyM ?? null,
+        locatedAt: new Date(args.location.at),
+      }),
+      version: ctx.version,
+      createdAt: ctx.now,
+      updatedAt: ctx.now,
+    })
+    .onConflictDoNothing({ target: emergencyIncidents.id })
+    .returning({ id: emergencyIncidents.id });
+  if (inserted.length > 0) return OK;
+  // The id exists: our own incident sent again (no-op), or (invisible through RLS) someone else's.
+  const mine = await ctx.tx
+    .select({ id: emergencyIncidents.id })
+    .from(emergencyIncidents)
+    .where(eq(emergencyIncidents.id, args.id));
+  if (mine.length > 0) return OK;
+  throw new MutationRejected(
+    'forbidden',
+    'This alert id belongs to another account; the alert was not saved.',
+  );
+}

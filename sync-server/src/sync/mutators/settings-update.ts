@@ -1,0 +1,36 @@
+/** `settings.update@1`: the user's settings row, last-writer-wins field by field, by HLC. */
+import { eq } from 'drizzle-orm';
+import { userSettings } from '@vitalwatch/schema/db/tables';
+import type { MutatorArgs } from '@vitalwatch/schema/protocol/mutators';
+import { advanceClocks, loadClocks, saveClocks, winningFields } from '../field-clocks.ts';
+import { maxHlc } from '../hlc.ts';
+import { OK, type MutationContext, type MutationOutcome } from '../mutation-context.ts';
+
+type SettingsFields = MutatorArgs<'settings.update@1'>['fields'];
+
+export async function settingsUpdate(
+  ctx: MutationContext,
+  args: MutatorArgs<'settings.update@1'>,
+): Promise<MutationOutcome> {
+  // Provisioning creates the row; a user created some other way gets the defaults first.
+  await ctx.tx
+    .insert(userSettings)
+    .values({ userId: ctx.userId })
+    .onConflictDoNothing({ target: userSettings.userId });
+  const [row] = await ctx.tx
+    .select({ hlc: userSettings.hlc })
+    .from(userSettings)
+    .where(eq(userSettings.userId, ctx.userId))
+    .for('update');
+  const clocks = await loadClocks(ctx, 'user_settings', ctx.userId);
+  const winners = winningFields<keyof SettingsFields>(args.fields, clocks, ctx.hlc);
+  if (winners.length === 0) return OK;
+  const patch: Partial<SettingsFields> = {};
+  for (const field of winners) Object.assign(patch, { [field]: args.fields[field] });
+  await ctx.tx
+    .update(userSettings)
+    .set({ ...patch, hlc: maxHlc(row?.hlc ?? null, ctx.hlc), version: ctx.version, updatedAt: ctx.now })
+    .where(eq(userSettings.userId, ctx.userId));
+  await saveClocks(ctx, 'user_settings', ctx.userId, advanceClocks(clocks, winners, ctx.hlc));
+  return OK;
+}

@@ -1,0 +1,237 @@
+/**
+ * The synced tables as pull reads them: which rows (the user's, by version range, with or without tombstones) and
+ * how each row goes on the wire (ROW_SCHEMAS in `schema/`: camelCase, times as epoch ms). Each serializer lists
+ * its fields one by one, so server-only columns (`silent_escalation`, `duress`, PIN hashes, provider ids) can only
+ * reach a device by someone writing them here, and the row types from `schema/` refuse unknown keys.
+ */
+import { and, asc, gt, isNull, lte, sql, type SQL } from 'drizzle-orm';
+import type { AnyPgColumn } from 'drizzle-orm/pg-core';
+import type { UserId } from '@vitalwatch/schema/ids';
+import {
+  alertLogs,
+  copingToolsUsage,
+  emergencyContacts,
+  emergencyIncidents,
+  incidentEvents,
+  moodEntries,
+  userSettings,
+} from '@vitalwatch/schema/db/tables';
+import type { Change, SyncedTable } from '@vitalwatch/schema/protocol/pull-response';
+import type {
+  AlertLogRow,
+  ContactRow,
+  CopingRow,
+  IncidentEventRow,
+  IncidentRow,
+  MoodRow,
+  SettingsRow,
+} from '@vitalwatch/schema/protocol/rows';
+import type { Tx } from '../db/database.ts';
+import { queryRows } from '../db/query-rows.ts';
+
+/** Rows with `after < version <= upTo`; tombstones only when `tombstones` (a device starting from nothing needs none). */
+export type VersionRange = { userId: UserId; after: number; upTo: number; tombstones: boolean };
+
+type SyncColumns = { userId: AnyPgColumn; version: AnyPgColumn; deletedAt?: AnyPgColumn };
+
+function inRange(columns: SyncColumns, range: VersionRange): SQL | undefined {
+  return and(
+    sql`${columns.userId} = ${range.userId}`,
+    gt(columns.version, range.after),
+    lte(columns.version, range.upTo),
+    columns.deletedAt === undefined || range.tombstones ? undefined : isNull(columns.deletedAt),
+  );
+}
+
+const ms = (date: Date) => date.getTime();
+const msOrNull = (date: Date | null) => (date === null ? null : date.getTime());
+
+function change<R extends { id: string; version: number }>(
+  table: SyncedTable,
+  deletedAt: Date | null,
+  row: R,
+): Change {
+  return deletedAt === null
+    ? { op: 'put', table, version: row.version, row }
+    : { op: 'del', table, version: row.version, id: row.id };
+}
+
+type PulledTable = {
+  name: SyncedTable;
+  columns: SyncColumns;
+  read(tx: Tx, range: VersionRange): Promise<Change[]>;
+};
+
+export const PULLED_TABLES: readonly PulledTable[] = [
+  {
+    name: 'user_settings',
+    columns: userSettings,
+    async read(tx, range) {
+      const rows = await tx.select().from(userSettings).where(inRange(userSettings, range));
+      return rows.map((r) =>
+        change('user_settings', r.deletedAt, {
+          id: r.userId,
+          version: r.version,
+          sosCountdownSeconds: r.sosCountdownSeconds,
+          cancelPinSet: r.cancelPinHash !== null,
+          duressPinSet: r.duressPinHash !== null,
+          autoRecordAudioSeconds: r.autoRecordAudioSeconds,
+          shareMediaWithContacts: r.shareMediaWithContacts,
+          shareLocationWithContacts: r.shareLocationWithContacts,
+          escalateTier2AfterSeconds: r.escalateTier2AfterSeconds,
+          escalateAllAfterSeconds: r.escalateAllAfterSeconds,
+          updatedAt: ms(r.updatedAt),
+        } satisfies SettingsRow),
+      );
+    },
+  },
+  {
+    name: 'emergency_contacts',
+    columns: emergencyContacts,
+    async read(tx, range) {
+      const rows = await tx.select().from(emergencyContacts).where(inRange(emergencyContacts, range));
+      return rows.map((r) =>
+        change('emergency_contacts', r.deletedAt, {
+          id: r.id,
+          version: r.version,
+          name: r.name,
+          phoneE164: r.phoneE164,
+          relationship: r.relationship,
+          tier: r.tier,
+          notifyBySms: r.notifyBySms,
+          shareLocation: r.shareLocation,
+          notes: r.notes,
+          hlc: r.hlc,
+          updatedAt: ms(r.updatedAt),
+        } satisfies ContactRow),
+      );
+    },
+  },
+  {
+    name: 'emergency_incidents',
+    columns: emergencyIncidents,
+    async read(tx, range) {
+      const rows = await tx.select().from(emergencyIncidents).where(inRange(emergencyIncidents, range));
+      return rows.map((r) =>
+        change('emergency_incidents', r.deletedAt, {
+          id: r.id,
+          version: r.version,
+          code: r.code,
+          trigger: r.trigger,
+          status: r.status,
+          triggeredAt: ms(r.triggeredAt),
+          receivedAt: ms(r.receivedAt),
+          acknowledgedAt: msOrNull(r.acknowledgedAt),
+          resolvedAt: msOrNull(r.resolvedAt),
+          latitude: r.latitude,
+          longitude: r.longitude,
+          accuracyMeters: r.accuracyMeters,
+          locatedAt: msOrNull(r.locatedAt),
+        } satisfies IncidentRow),
+      );
+    },
+  },
+  {
+    name: 'incident_events',
+    columns: incidentEvents,
+    async read(tx, range) {
+      const rows = await tx.select().from(incidentEvents).where(inRange(incidentEvents, range));
+      return rows.map((r) =>
+        change('incident_events', null, {
+          id: r.id,
+          version: r.version,
+          incidentId: r.incidentId,
+          type: r.type as IncidentEventRow['type'],
+          at: ms(r.at),
+          outcome: r.outcome as IncidentEventRow['outcome'],
+          latitude: r.latitude,
+          longitude: r.longitude,
+          accuracyMeters: r.accuracyMeters,
+          locatedAt: msOrNull(r.locatedAt),
+        } satisfies IncidentEventRow),
+      );
+    },
+  },
+  {
+    name: 'alert_logs',
+    columns: alertLogs,
+    async read(tx, range) {
+      const rows = await tx.select().from(alertLogs).where(inRange(alertLogs, range));
+      return rows.map((r) =>
+        change('alert_logs', r.deletedAt, {
+          id: r.id,
+          version: r.version,
+          incidentId: r.incidentId,
+          contactId: r.contactId,
+          channel: r.channel,
+          messageKind: r.messageKind,
+          status: r.status,
+          statusHistory: r.statusHistory.map((entry) => ({ status: entry.status, at: entry.at })),
+          errorCode: r.errorCode,
+          response: r.response,
+          respondedAt: msOrNull(r.respondedAt),
+          updatedAt: ms(r.updatedAt),
+        } satisfies AlertLogRow),
+      );
+    },
+  },
+  {
+    name: 'mood_entries',
+    columns: moodEntries,
+    async read(tx, range) {
+      const rows = await tx.select().from(moodEntries).where(inRange(moodEntries, range));
+      return rows.map((r) =>
+        change('mood_entries', r.deletedAt, {
+          id: r.id,
+          version: r.version,
+          recordedAt: ms(r.recordedAt),
+          mood: r.mood,
+          energy: r.energy,
+          anxiety: r.anxiety,
+          sleepHours: r.sleepHours,
+          emotions: r.emotions,
+          note: r.note,
+          hlc: r.hlc,
+          updatedAt: ms(r.updatedAt),
+        } satisfies MoodRow),
+      );
+    },
+  },
+  {
+    name: 'coping_tools_usage',
+    columns: copingToolsUsage,
+    async read(tx, range) {
+      const rows = await tx.select().from(copingToolsUsage).where(inRange(copingToolsUsage, range));
+      return rows.map((r) =>
+        change('coping_tools_usage', r.deletedAt, {
+          id: r.id,
+          version: r.version,
+          tool: r.tool,
+          startedAt: ms(r.startedAt),
+          durationSeconds: r.durationSeconds,
+          completed: r.completed,
+          moodBefore: r.moodBefore,
+          moodAfter: r.moodAfter,
+          helpfulness: r.helpfulness,
+        } satisfies CopingRow),
+      );
+    },
+  },
+];
+
+/**
+ * The versions of the first `count` changes after `range.after` (up to `range.upTo`), across every synced table,
+ * in order: where the page boundary falls.
+ */
+export async function firstVersions(tx: Tx, range: VersionRange, count: number): Promise<number[]> {
+  const selects = PULLED_TABLES.map(
+    (t) =>
+      sql`(select ${t.columns.version} as version from ${sql.identifier(t.name)} where ${inRange(t.columns, range)} order by ${asc(t.columns.version)} limit ${count})`,
+  );
+  const rows = await queryRows<{ version: number | string }>(
+    tx,
+    sql`select version from (${sql.join(selects, sql` union all `)}) as v order by version limit ${count}`,
+  );
+  // bigint arrives as a string from node-postgres in a raw query.
+  return rows.map((row) => Number(row.version));
+}

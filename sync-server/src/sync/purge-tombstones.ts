@@ -1,0 +1,76 @@
+/**
+ * The tombstone horizon. A deleted row stays as a tombstone (pull sends `del`) for TOMBSTONE_HORIZON_DAYS; after
+ * that a job may purge it. Purging records, per user, the highest purged version in `user_versions.purged_through`:
+ * a device whose cursor is below it might have missed a deletion, so its next pull is a reset (run-pull.ts).
+ *
+ * Server-only: runs as the connection's role across all users, outside `withUser`, by design (like alert jobs).
+ */
+import { and, eq, getTableName, inArray, lt, sql } from 'drizzle-orm';
+import type { UserId } from '@vitalwatch/schema/ids';
+import {
+  alertLogs,
+  copingToolsUsage,
+  emergencyContacts,
+  emergencyIncidents,
+  fieldClocks,
+  moodEntries,
+  userVersions,
+} from '@vitalwatch/schema/db/tables';
+import type { Db } from '../db/database.ts';
+
+export const TOMBSTONE_HORIZON_DAYS = 90;
+
+/** The synced tables whose rows can be deleted (settings never are; incident events are a log). */
+const TOMBSTONED_TABLES = [
+  emergencyContacts,
+  emergencyIncidents,
+  alertLogs,
+  moodEntries,
+  copingToolsUsage,
+] as const;
+
+/** Deletes tombstones older than the horizon; returns how many. */
+export async function purgeTombstones(
+  db: Db,
+  now: Date,
+  horizonDays: number = TOMBSTONE_HORIZON_DAYS,
+): Promise<number> {
+  const cutoff = new Date(now.getTime() - horizonDays * 86_400_000);
+  return db.transaction(async (tx) => {
+    const purgedThrough = new Map<UserId, number>();
+    let purged = 0;
+    for (const table of TOMBSTONED_TABLES) {
+      const rows = await tx
+        .delete(table)
+        .where(lt(table.deletedAt, cutoff))
+        .returning({ id: table.id, userId: table.userId, version: table.version });
+      purged += rows.length;
+      const tableName = getTableName(table);
+      if (rows.length > 0 && (tableName === 'mood_entries' || tableName === 'emergency_contacts')) {
+        await tx.delete(fieldClocks).where(
+          and(
+            eq(fieldClocks.tableName, tableName),
+            inArray(
+              fieldClocks.rowId,
+              rows.map((r) => r.id),
+            ),
+          ),
+        );
+      }
+      for (const row of rows) {
+        const userId = row.userId as UserId;
+        purgedThrough.set(userId, Math.max(purgedThrough.get(userId) ?? 0, row.version));
+      }
+    }
+    for (const [userId, version] of purgedThrough) {
+      await tx
+        .insert(userVersions)
+        .values({ userId, version, purgedThrough: version })
+        .onConflictDoUpdate({
+          target: userVersions.userId,
+          set: { purgedThrough: sql`greatest(${userVersions.purgedThrough}, ${version})` },
+        });
+    }
+    return purged;
+  });
+}
