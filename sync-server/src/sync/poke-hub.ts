@@ -1,7 +1,7 @@
 /**
  * "Pull now" signals for a user's open event streams (`GET /sync/events`). In-process: a commit on this instance
  * reaches the streams on this instance. With several instances, a Postgres LISTEN/NOTIFY bridge publishes into
- * every instance's hub (see poke-bridge.ts).
+ * every instance's hub (see postgres-pokes.ts).
  */
 import { EventEmitter } from 'node:events';
 import type { UserId } from '@vitalwatch/schema/ids';
