@@ -1,0 +1,319 @@
+/**
+ * What each mutator does to the synced rows, written once against a small `RowStore` so the same code applies a
+ * mutation optimistically (mutators.ts), re-applies pending ones on top of pulled rows (pending-rows.ts), and
+ * plays the server in tests (fake-sync-server.ts).
+ *
+ * Invariants every applier keeps:
+ * - Deterministic: the result depends only on the store, the args and the context (the mutation's own HLC and
+ *   creation time), so a re-apply reproduces the original edit.
+ * - Idempotent and "last set wins": applying a sequence again on top of its own result changes nothing. Rebuilds
+ *   rely on it.
+ * - `version` is never changed here: a row keeps the last version the server sent (0 for a row the server has
+ *   not seen yet); only the server assigns versions.
+ * - A row is created only when the args carry every required field; otherwise the edit waits for the server.
+ */
+import {
+  isMutatorName,
+  MUTATORS,
+  type MutatorArgs,
+  type MutatorName,
+} from '@vitalwatch/schema/protocol/mutators';
+import type { IncidentEventRow, IncidentRow } from '@vitalwatch/schema/protocol/rows';
+import type { SyncedTable } from '@vitalwatch/schema/protocol/pull-response';
+import { rowRef, type RowByTable, type RowRef } from './local-db.ts';
+
+export interface RowStore {
+  get<T extends SyncedTable>(table: T, id: string): Promise<RowByTable[T] | undefined>;
+  put<T extends SyncedTable>(table: T, row: RowByTable[T]): Promise<void>;
+  delete(table: SyncedTable, id: string): Promise<void>;
+}
+
+export interface ApplyContext {
+  /** The mutation's HLC. */
+  readonly hlc: string;
+  /** The mutation's creation time (device clock, ms). */
+  readonly at: number;
+  /** The signed-in user (the settings row's id); undefined before bindUser. */
+  readonly userId: string | undefined;
+}
+
+interface Applier<N extends MutatorName> {
+  /** The rows this mutation changes. */
+  refs(args: MutatorArgs<N>, ctx: ApplyContext): RowRef[];
+  apply(store: RowStore, args: MutatorArgs<N>, ctx: ApplyContext): Promise<void>;
+}
+
+type IncidentStatus = IncidentRow['status'];
+type IncidentEventType = IncidentEventRow['type'];
+type EventOutcome = IncidentEventRow['outcome'];
+
+/**
+ * The local prediction of the server's incident state machine; the server's verdict replaces it on pull.
+ *
+ *   active ──acknowledged──▶ acknowledged
+ *     │ └──resolved/cancelled──┐   │
+ *     │                        ▼   ▼ resolved/cancelled
+ *     └──────────────────────▶ resolved | cancelled   (terminal: absorb every later event)
+ *
+ * location and sms_* events never change the status. Typed so a missing state × event pair fails to compile.
+ */
+const INCIDENT_TRANSITIONS: Record<
+  IncidentStatus,
+  Record<IncidentEventType, { to: IncidentStatus; outcome: EventOutcome }>
+> = {
+  active: {
+    location: { to: 'active', outcome: 'applied' },
+    acknowledged: { to: 'acknowledged', outcome: 'applied' },
+    resolved: { to: 'resolved', outcome: 'applied' },
+    cancelled: { to: 'cancelled', outcome: 'applied' },
+    sms_composer_opened: { to: 'active', outcome: 'applied' },
+    sms_user_reported: { to: 'active', outcome: 'applied' },
+  },
+  acknowledged: {
+    location: { to: 'acknowledged', outcome: 'applied' },
+    acknowledged: { to: 'acknowledged', outcome: 'applied' },
+    resolved: { to: 'resolved', outcome: 'applied' },
+    cancelled: { to: 'cancelled', outcome: 'applied' },
+    sms_composer_opened: { to: 'acknowledged', outcome: 'applied' },
+    sms_user_reported: { to: 'acknowledged', outcome: 'applied' },
+  },
+  resolved: {
+    location: { to: 'resolved', outcome: 'absorbed' },
+    acknowledged: { to: 'resolved', outcome: 'absorbed' },
+    resolved: { to: 'resolved', outcome: 'absorbed' },
+    cancelled: { to: 'resolved', outcome: 'absorbed' },
+    sms_composer_opened: { to: 'resolved', outcome: 'absorbed' },
+    sms_user_reported: { to: 'resolved', outcome: 'absorbed' },
+  },
+  cancelled: {
+    location: { to: 'cancelled', outcome: 'absorbed' },
+    acknowledged: { to: 'cancelled', outcome: 'absorbed' },
+    resolved: { to: 'cancelled', outcome: 'absorbed' },
+    cancelled: { to: 'cancelled', outcome: 'absorbed' },
+    sms_composer_opened: { to: 'cancelled', outcome: 'absorbed' },
+    sms_user_reported: { to: 'cancelled', outcome: 'absorbed' },
+  },
+};
+
+type LocationArgs = MutatorArgs<'incident.trigger@1'>['location'];
+
+function locationColumns(location: LocationArgs) {
+  return {
+    latitude: location?.lat ?? null,
+    longitude: location?.lng ?? null,
+    accuracyMeters: location?.accuracyM ?? null,
+    locatedAt: location?.at ?? null,
+  };
+}
+
+/** Copies the fields an edit carries (absent = unchanged). */
+function patch<T extends object>(row: T, fields: { [K in keyof T]?: T[K] | undefined }): T {
+  const next = { ...row };
+  for (const key of Object.keys(fields) as Array<keyof T>) {
+    const value = fields[key];
+    if (value !== undefined) next[key] = value;
+  }
+  return next;
+}
+
+/** Server defaults (schema/src/db/identity.ts) for a settings row the device has not pulled yet. */
+const DEFAULT_SETTINGS = {
+  sosCountdownSeconds: 5,
+  cancelPinSet: false,
+  duressPinSet: false,
+  autoRecordAudioSeconds: 0,
+  shareMediaWithContacts: false,
+  shareLocationWithContacts: true,
+  escalateTier2AfterSeconds: 120,
+  escalateAllAfterSeconds: 300,
+} as const;
+
+const APPLIERS: { [N in MutatorName]: Applier<N> } = {
+  'incident.trigger@1': {
+    refs: (a) => [rowRef('emergency_incidents', a.id)],
+    async apply(store, a) {
+      // Creation always succeeds; once the row exists, the server's copy (further along) is authoritative.
+      if ((await store.get('emergency_incidents', a.id)) !== undefined) return;
+      await store.put('emergency_incidents', {
+        id: a.id,
+        version: 0,
+        code: a.code,
+        trigger: a.trigger,
+        status: 'active',
+        triggeredAt: a.triggeredAt,
+        receivedAt: null,
+        acknowledgedAt: null,
+        resolvedAt: null,
+        ...locationColumns(a.location),
+      });
+    },
+  },
+  'incident.event@1': {
+    refs: (a) => [rowRef('incident_events', a.id), rowRef('emergency_incidents', a.incidentId)],
+    async apply(store, a) {
+      if ((await store.get('incident_events', a.id)) !== undefined) return;
+      const incident = await store.get('emergency_incidents', a.incidentId);
+      const step = incident === undefined ? undefined : INCIDENT_TRANSITIONS[incident.status][a.type];
+      await store.put('incident_events', {
+        id: a.id,
+        version: 0,
+        incidentId: a.incidentId,
+        type: a.type,
+        at: a.at,
+        outcome: step?.outcome ?? 'applied',
+        ...locationColumns(a.location),
+      });
+      if (incident === undefined || step === undefined || step.outcome !== 'applied') return;
+      let next: IncidentRow = { ...incident, status: step.to };
+      if (a.type === 'acknowledged' && incident.acknowledgedAt === null) next.acknowledgedAt = a.at;
+      if (step.to !== incident.status && (step.to === 'resolved' || step.to === 'cancelled')) {
+        next.resolvedAt = a.at;
+      }
+      if (a.location !== undefined && (incident.locatedAt ?? -1) <= a.location.at) {
+        next = { ...next, ...locationColumns(a.location) };
+      }
+      await store.put('emergency_incidents', next);
+    },
+  },
+  'mood.upsert@1': {
+    refs: (a) => [rowRef('mood_entries', a.id)],
+    async apply(store, a, ctx) {
+      const row = await store.get('mood_entries', a.id);
+      if (row !== undefined) {
+        await store.put('mood_entries', { ...patch(row, a.fields), hlc: ctx.hlc, updatedAt: ctx.at });
+        return;
+      }
+      const { mood } = a.fields;
+      if (mood === undefined) return;
+      await store.put('mood_entries', {
+        id: a.id,
+        version: 0,
+        recordedAt: a.recordedAt,
+        mood,
+        energy: a.fields.energy ?? null,
+        anxiety: a.fields.anxiety ?? null,
+        sleepHours: a.fields.sleepHours ?? null,
+        emotions: a.fields.emotions ?? [],
+        note: a.fields.note ?? null,
+        hlc: ctx.hlc,
+        updatedAt: ctx.at,
+      });
+    },
+  },
+  'mood.delete@1': {
+    refs: (a) => [rowRef('mood_entries', a.id)],
+    apply: (store, a) => store.delete('mood_entries', a.id),
+  },
+  'contact.upsert@1': {
+    refs: (a) => [rowRef('emergency_contacts', a.id)],
+    async apply(store, a, ctx) {
+      const row = await store.get('emergency_contacts', a.id);
+      if (row !== undefined) {
+        const phone = a.phoneE164 === undefined ? {} : { phoneE164: a.phoneE164 };
+        await store.put('emergency_contacts', {
+          ...patch(row, a.fields),
+          ...phone,
+          hlc: ctx.hlc,
+          updatedAt: ctx.at,
+        });
+        return;
+      }
+      const { name } = a.fields;
+      if (name === undefined || a.phoneE164 === undefined) return;
+      await store.put('emergency_contacts', {
+        id: a.id,
+        version: 0,
+        name,
+        phoneE164: a.phoneE164,
+        relationship: a.fields.relationship ?? null,
+        tier: a.fields.tier ?? 1,
+        notifyBySms: a.fields.notifyBySms ?? true,
+        shareLocation: a.fields.shareLocation ?? true,
+        notes: a.fields.notes ?? null,
+        hlc: ctx.hlc,
+        updatedAt: ctx.at,
+      });
+    },
+  },
+  'contact.delete@1': {
+    refs: (a) => [rowRef('emergency_contacts', a.id)],
+    apply: (store, a) => store.delete('emergency_contacts', a.id),
+  },
+  'settings.update@1': {
+    refs: (_a, ctx) => (ctx.userId === undefined ? [] : [rowRef('user_settings', ctx.userId)]),
+    async apply(store, a, ctx) {
+      if (ctx.userId === undefined) return;
+      const row = (await store.get('user_settings', ctx.userId)) ?? {
+        id: ctx.userId,
+        version: 0,
+        ...DEFAULT_SETTINGS,
+        updatedAt: ctx.at,
+      };
+      await store.put('user_settings', { ...patch(row, a.fields), updatedAt: ctx.at });
+    },
+  },
+  'coping.log@1': {
+    refs: (a) => [rowRef('coping_tools_usage', a.id)],
+    async apply(store, a) {
+      if ((await store.get('coping_tools_usage', a.id)) !== undefined) return;
+      await store.put('coping_tools_usage', {
+        id: a.id,
+        version: 0,
+        tool: a.tool,
+        startedAt: a.startedAt,
+        durationSeconds: a.durationSeconds ?? null,
+        completed: a.completed,
+        moodBefore: a.moodBefore ?? null,
+        moodAfter: a.moodAfter ?? null,
+        helpfulness: a.helpfulness ?? null,
+      });
+    },
+  },
+  // Samples live outside the synced tables (mutators.ts keeps them in `samples` until acknowledged).
+  'samples.append@1': { refs: () => [], apply: async () => {} },
+};
+
+function applierFor<N extends MutatorName>(name: N): Applier<N> {
+  return APPLIERS[name];
+}
+
+/** Parses `args` with the mutator's protocol schema; throws (a ZodError) on bad args. */
+export function parseMutationArgs<N extends MutatorName>(name: N, args: unknown): MutatorArgs<N> {
+  return MUTATORS[name].args.parse(args) as MutatorArgs<N>;
+}
+
+export function mutationRefs<N extends MutatorName>(
+  name: N,
+  args: MutatorArgs<N>,
+  ctx: ApplyContext,
+): RowRef[] {
+  return applierFor(name).refs(args, ctx);
+}
+
+export function applyMutation<N extends MutatorName>(
+  store: RowStore,
+  name: N,
+  args: MutatorArgs<N>,
+  ctx: ApplyContext,
+): Promise<void> {
+  return applierFor(name).apply(store, args, ctx);
+}
+
+/** A mutation known by name only at run time (an outbox entry, a pushed mutation), parsed and bound to its applier. */
+export interface BoundMutation {
+  refs(ctx: ApplyContext): RowRef[];
+  apply(store: RowStore, ctx: ApplyContext): Promise<void>;
+}
+
+/** Null when the name is unknown to this code or the args do not parse. */
+export function bindMutation(name: string, args: unknown): BoundMutation | null {
+  return isMutatorName(name) ? bind(name, args) : null;
+}
+
+function bind<N extends MutatorName>(name: N, raw: unknown): BoundMutation | null {
+  const parsed = MUTATORS[name].args.safeParse(raw);
+  if (!parsed.success) return null;
+  const args = parsed.data as MutatorArgs<N>;
+  const applier = applierFor(name);
+  return { refs: (ctx) => applier.refs(args, ctx), apply: (store, ctx) => applier.apply(store, args, ctx) };
+}

@@ -1,0 +1,90 @@
+import 'fake-indexeddb/auto';
+import { describe, expect, it } from 'vitest';
+import {
+  bindUser,
+  LOCAL_DB_VERSIONS,
+  openLocalDb,
+  readMeta,
+  rewriteOutbox,
+  rewriteRows,
+  type LocalDbVersion,
+} from './local-db.ts';
+import { createMutators } from './mutators.ts';
+import { TEST_USER_ID, TestClock } from './test-device.ts';
+
+let dbCount = 0;
+const uniqueName = () => `local-db-test-${++dbCount}`;
+
+describe('local database', () => {
+  it('a new database records its schema version and creates its client id on first write', async () => {
+    const db = openLocalDb({ name: uniqueName() });
+    await db.open();
+    expect(await readMeta(db, ['schemaVersion', 'clientId'])).toEqual({ schemaVersion: 1 });
+    const mutators = createMutators({ db, now: new TestClock().now });
+    await mutators.upsertMood({
+      id: '0190a000-0000-7000-8000-000000000010',
+      recordedAt: 1,
+      fields: { mood: 3 },
+    });
+    const { clientId } = await readMeta(db, ['clientId']);
+    expect(clientId).toMatch(/^[0-9a-f-]{36}$/);
+    await db.delete();
+  });
+
+  it('is bound to one user: another account is refused', async () => {
+    const db = openLocalDb({ name: uniqueName() });
+    await bindUser(db, TEST_USER_ID);
+    await bindUser(db, TEST_USER_ID);
+    await expect(bindUser(db, '0190a000-0000-7000-8000-0000000000ff')).rejects.toThrow(/another account/);
+    await db.delete();
+  });
+
+  it('an upgrade migrates the rows and rewrites the pending outbox entries, which survive it', async () => {
+    const name = uniqueName();
+    const moodId = '0190a000-0000-7000-8000-000000000020';
+    const v1 = openLocalDb({ name });
+    await bindUser(v1, TEST_USER_ID);
+    const mutators = createMutators({ db: v1, now: new TestClock().now });
+    await mutators.upsertMood({ id: moodId, recordedAt: 1_000, fields: { mood: 4, note: 'walked the dog' } });
+    const [pendingV1] = await v1.outbox.toArray();
+    v1.close();
+
+    // A hypothetical v2: mood `note` becomes `journal` locally and in a new mutator version mood.upsert@2.
+    const v2: LocalDbVersion = {
+      version: 2,
+      stores: {},
+      upgrade: async (tx) => {
+        await rewriteRows(tx, 'mood_entries', ({ note, ...row }) => ({ ...row, journal: note }));
+        await rewriteOutbox(tx, (entry) => {
+          if (entry.name !== 'mood.upsert@1') return entry;
+          const args = entry.args as { fields: { note?: string } };
+          const { note, ...fields } = args.fields;
+          return {
+            ...entry,
+            name: 'mood.upsert@2',
+            args: { ...args, fields: note === undefined ? fields : { ...fields, journal: note } },
+          };
+        });
+      },
+    };
+    const upgraded = openLocalDb({ name, versions: [...LOCAL_DB_VERSIONS, v2] });
+    await upgraded.open();
+
+    expect(upgraded.verno).toBe(2);
+    expect(await readMeta(upgraded, ['schemaVersion'])).toEqual({ schemaVersion: 2 });
+    const row: Record<string, unknown> | undefined = await upgraded.table('mood_entries').get(moodId);
+    expect(row).toMatchObject({ id: moodId, mood: 4, journal: 'walked the dog' });
+    expect(row).not.toHaveProperty('note');
+    const base: { row: unknown } | undefined = await upgraded.bases.get(`mood_entries/${moodId}`);
+    expect(base?.row).toBeNull();
+
+    const outbox = await upgraded.outbox.toArray();
+    expect(outbox).toHaveLength(1);
+    expect(outbox[0]).toEqual({
+      ...pendingV1,
+      name: 'mood.upsert@2',
+      args: { id: moodId, recordedAt: 1_000, fields: { mood: 4, journal: 'walked the dog' } },
+    });
+    await upgraded.delete();
+  });
+});

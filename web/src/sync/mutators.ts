@@ -1,0 +1,111 @@
+/**
+ * The only way the app writes synced data. Each call parses its args with the protocol's schema (bad args throw
+ * before anything is written), then in ONE Dexie transaction: keeps the server's copy of each row it touches
+ * (`bases`), applies the change locally, and appends the outbox entry with its lane's next seq and a fresh HLC.
+ * A crash anywhere inside leaves neither the row nor the entry.
+ */
+import { MUTATORS, type MutatorArgs, type MutatorName } from '@vitalwatch/schema/protocol/mutators';
+import type { Lane } from '@vitalwatch/schema/protocol/lane';
+import type { SyncedTable } from '@vitalwatch/schema/protocol/pull-response';
+import type { Table } from 'dexie';
+import { applyMutation, mutationRefs, parseMutationArgs } from './apply-mutation.ts';
+import { formatHlc, HLC_ZERO, parseHlc, tickHlc } from './hlc.ts';
+import { ensureClientId, metaRow, readMeta, type LocalDb } from './local-db.ts';
+import { dexieRowStore, saveBases } from './pending-rows.ts';
+
+/** The synced tables each mutator may change locally: its transaction's scope. */
+const TABLES: { [N in MutatorName]: readonly SyncedTable[] } = {
+  'incident.trigger@1': ['emergency_incidents'],
+  'incident.event@1': ['incident_events', 'emergency_incidents'],
+  'mood.upsert@1': ['mood_entries'],
+  'mood.delete@1': ['mood_entries'],
+  'contact.upsert@1': ['emergency_contacts'],
+  'contact.delete@1': ['emergency_contacts'],
+  'settings.update@1': ['user_settings'],
+  'coping.log@1': ['coping_tools_usage'],
+  'samples.append@1': [],
+};
+
+export interface QueuedMutation {
+  readonly lane: Lane;
+  readonly seq: number;
+  /** The outbox entry's key. */
+  readonly key: number;
+  readonly hlc: string;
+}
+
+export interface MutatorDeps {
+  db: LocalDb;
+  /** Device clock, ms. */
+  now: () => number;
+  /** Called after each commit (e.g. the sync loop's `notifyLocalWrite`). */
+  onCommitted?: (lane: Lane) => void;
+}
+
+export type Mutators = ReturnType<typeof createMutators>;
+
+export function createMutators({ db, now, onCommitted }: MutatorDeps) {
+  async function mutate<N extends MutatorName>(name: N, input: MutatorArgs<N>): Promise<QueuedMutation> {
+    const args = parseMutationArgs(name, input);
+    const { lane } = MUTATORS[name];
+    const scope: Table[] = [db.outbox, db.meta, db.bases, ...TABLES[name].map((t) => db.table(t))];
+    if (name === 'samples.append@1') scope.push(db.samples);
+
+    const queued = await db.transaction('rw', scope, async (): Promise<QueuedMutation> => {
+      const nextSeqKey = `nextSeq:${lane}` as const;
+      const meta = await readMeta(db, ['clientId', 'hlc', 'userId', 'clockOffsetMs', nextSeqKey]);
+      const clientId = meta.clientId ?? (await ensureClientId(db));
+      const at = now();
+      const hlc = formatHlc(
+        tickHlc(parseHlc(meta.hlc ?? '') ?? HLC_ZERO, at + (meta.clockOffsetMs ?? 0)),
+        clientId,
+      );
+      const ctx = { hlc, at, userId: meta.userId };
+      const refs = mutationRefs(name, args, ctx);
+      await saveBases(db, refs);
+      await applyMutation(dexieRowStore(db), name, args, ctx);
+      if (name === 'samples.append@1') await storeSamples(db, args as MutatorArgs<'samples.append@1'>);
+
+      const seq = meta[nextSeqKey] ?? 1;
+      const key = await db.outbox.add({
+        lane,
+        seq,
+        name,
+        args,
+        hlc,
+        createdAt: at,
+        attempts: 0,
+        lastError: null,
+        refs,
+      });
+      await db.meta.bulkPut([metaRow(nextSeqKey, seq + 1), metaRow('hlc', hlc)]);
+      return { lane, seq, key, hlc };
+    });
+    onCommitted?.(lane);
+    return queued;
+  }
+
+  return {
+    mutate,
+    triggerIncident: (args: MutatorArgs<'incident.trigger@1'>) => mutate('incident.trigger@1', args),
+    recordIncidentEvent: (args: MutatorArgs<'incident.event@1'>) => mutate('incident.event@1', args),
+    upsertMood: (args: MutatorArgs<'mood.upsert@1'>) => mutate('mood.upsert@1', args),
+    deleteMood: (args: MutatorArgs<'mood.delete@1'>) => mutate('mood.delete@1', args),
+    upsertContact: (args: MutatorArgs<'contact.upsert@1'>) => mutate('contact.upsert@1', args),
+    deleteContact: (args: MutatorArgs<'contact.delete@1'>) => mutate('contact.delete@1', args),
+    updateSettings: (args: MutatorArgs<'settings.update@1'>) => mutate('settings.update@1', args),
+    logCopingTool: (args: MutatorArgs<'coping.log@1'>) => mutate('coping.log@1', args),
+    appendSamples: (args: MutatorArgs<'samples.append@1'>) => mutate('samples.append@1', args),
+  };
+}
+
+/** Sample i was taken at t0 + dt[0] + … + dt[i]. */
+async function storeSamples(db: LocalDb, args: MutatorArgs<'samples.append@1'>): Promise<void> {
+  let t = args.t0;
+  await db.samples.bulkPut(
+    args.ids.map((id, i) => {
+      t += args.dt[i] ?? 0;
+      return { id, kind: args.kind, t, v: args.v[i] ?? 0 };
+    }),
+  );
+}

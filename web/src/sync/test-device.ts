@@ -1,0 +1,128 @@
+/**
+ * Test kit (imported by *.test.ts only, never by the app): a device = local database + mutators + sync client on
+ * an in-memory transport to a fake server, with an injected clock, seeded ids and a token it refreshes from the
+ * server. Tests need `import 'fake-indexeddb/auto'` before this module.
+ */
+import type { Lane } from '@vitalwatch/schema/protocol/lane';
+import type { FakeSyncServer } from './fake-sync-server.ts';
+import { bindUser, openLocalDb, SYNCED_TABLE_NAMES, type LocalDb, type SyncedRow } from './local-db.ts';
+import { createMemoryTransport, type MemoryTransport } from './memory-transport.ts';
+import { createMutators, type Mutators } from './mutators.ts';
+import { createSyncClient, type SyncClient, type SyncClientDeps } from './sync-client.ts';
+
+export const TEST_USER_ID = '0190a000-0000-7000-8000-000000000001';
+
+/** mulberry32: a tiny seeded PRNG, [0, 1). */
+export function seededRandom(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** UUIDv7s from a seeded PRNG and a clock: reproducible runs. */
+export function seededIds(random: () => number, now: () => number): () => string {
+  const hex = (digits: number) =>
+    Array.from({ length: digits }, () => Math.floor(random() * 16).toString(16)).join('');
+  return () => {
+    const ms = now().toString(16).padStart(12, '0').slice(-12);
+    const variant = (8 + Math.floor(random() * 4)).toString(16);
+    return `${ms.slice(0, 8)}-${ms.slice(8)}-7${hex(3)}-${variant}${hex(3)}-${hex(12)}`;
+  };
+}
+
+export class TestClock {
+  constructor(public t = 1_767_225_600_000) {}
+  now = (): number => this.t;
+  advance(ms: number): void {
+    this.t += ms;
+  }
+}
+
+export interface TestDevice {
+  readonly name: string;
+  readonly db: LocalDb;
+  readonly mutators: Mutators;
+  readonly net: MemoryTransport;
+  client: SyncClient;
+  /** Writes per lane since the device was made (what the sync loop would have been told). */
+  readonly writes: Record<Lane, number>;
+  refreshes: number;
+  /** When false, refreshing the token fails (the session is gone). */
+  canRefresh: boolean;
+  /** A new sync client on the same database (the app was killed and restarted, maybe as a newer version). */
+  restart(client?: Partial<Omit<SyncClientDeps, 'db' | 'transport'>>): void;
+  /** Every synced row, by table, sorted by id. */
+  snapshot(): Promise<Record<string, SyncedRow[]>>;
+  close(): Promise<void>;
+}
+
+let deviceCount = 0;
+
+export async function createTestDevice(
+  server: FakeSyncServer,
+  options: {
+    now: () => number;
+    manual?: boolean;
+    userId?: string;
+    client?: Partial<Omit<SyncClientDeps, 'db' | 'transport'>>;
+  },
+): Promise<TestDevice> {
+  deviceCount += 1;
+  const name = `vitalwatch-test-${deviceCount}`;
+  const db = openLocalDb({ name });
+  await bindUser(db, options.userId ?? TEST_USER_ID);
+  const writes: Record<Lane, number> = { critical: 0, user: 0, bulk: 0 };
+  let token = server.issueToken();
+  let net = createMemoryTransport(server, { manual: options.manual ?? false });
+  const device: TestDevice = {
+    name,
+    db,
+    mutators: createMutators({ db, now: options.now, onCommitted: (lane) => (writes[lane] += 1) }),
+    get net() {
+      return net;
+    },
+    client: makeClient(),
+    writes,
+    refreshes: 0,
+    canRefresh: true,
+    restart(client = {}) {
+      net = createMemoryTransport(server, { manual: options.manual ?? false });
+      device.client = makeClient(client);
+    },
+    async snapshot() {
+      const out: Record<string, SyncedRow[]> = {};
+      for (const table of SYNCED_TABLE_NAMES) {
+        out[table] = (await db.table<SyncedRow, string>(table).toArray()).sort((a, b) =>
+          a.id.localeCompare(b.id),
+        );
+      }
+      return out;
+    },
+    async close() {
+      db.close();
+      await db.delete();
+    },
+  };
+  function makeClient(overrides: Partial<Omit<SyncClientDeps, 'db' | 'transport'>> = {}): SyncClient {
+    return createSyncClient({
+      db,
+      transport: net,
+      now: options.now,
+      getAccessToken: async () => token,
+      refreshAccessToken: async () => {
+        device.refreshes += 1;
+        if (!device.canRefresh) return null;
+        token = server.issueToken();
+        return token;
+      },
+      ...options.client,
+      ...overrides,
+    });
+  }
+  return device;
+}
