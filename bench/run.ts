@@ -1,0 +1,567 @@
+/**
+ * `pnpm bench`: sensor_readings bulk append and per-user range reads on embedded PGlite (memory and disk) and
+ * on real Postgres, in one run, printed as markdown tables and recorded in results/<start time>.json (and latest.json).
+ *
+ * Method (README.md): after an uncounted warm-up, per target a fresh migrated database with ten provisioned
+ * users; for batch sizes 1,000 and 10,000 and both statements (unnest, drizzle multi-row VALUES), RUNS runs of
+ * ROWS_PER_RUN fresh rows of one user, each followed by the same rows again (all duplicates); medians over
+ * runs. Then the time breakdown of one unnest batch (time-breakdown.ts), then ten users' interleaved streams
+ * and the chart query. Every temporary database and directory is removed, also on Ctrl-C and when the
+ * watchdog fires.
+ *
+ * Environment: BENCH_DATABASE_URL (default postgres://postgres@127.0.0.1:5432/postgres; an admin URL: the bench
+ * creates and drops its own database), BENCH_TIMEOUT_S (default 600).
+ */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { newId, type UserId } from '@vitalwatch/schema/ids';
+import { provisionUser } from '@vitalwatch/sync-server/auth/identity';
+import { benchAppend, type AppendResult } from './append-bench.ts';
+import { drizzleValuesAppend, unnestAppend, type AppendMethodName } from './append-methods.ts';
+import {
+  Cleanups,
+  openPgliteDisk,
+  openPgliteMemory,
+  openPostgres,
+  type BenchTarget,
+  type TargetName,
+} from './bench-targets.ts';
+import {
+  cpuSince,
+  formatCpuUse,
+  loadAverage,
+  readMachineInfo,
+  sampleCpu,
+  type CpuUse,
+} from './machine-info.ts';
+import { benchRead, INDEX_NAME, type ReadResult } from './read-bench.ts';
+import { DAY_MS, SAMPLES_PER_DAY } from './sensor-samples.ts';
+import { benchTimeBreakdown, type BreakdownStep } from './time-breakdown.ts';
+import { formatBytes, formatMs, formatRate, formatRatio, markdownTable } from './stats.ts';
+
+const BATCH_SIZES = [1_000, 10_000] as const;
+const METHODS = [unnestAppend, drizzleValuesAppend] as const;
+const ROWS_PER_RUN = 10_000;
+const RUNS = 5;
+const READ_USERS = 10;
+const READ_ROWS_PER_USER = 60_000; // 28.8 h at 50,000 samples a day
+const READ_CHUNK = 5_000;
+const READ_QUERY_RUNS = 21;
+const BREAKDOWN_BATCH = 10_000;
+const BREAKDOWN_REPS = 5;
+/** FIELD-NOTES §2: "Bulk insert via unnest ~160k rows/s here ✔" (PGlite 0.5). */
+const PEER_PGLITE_UNNEST_ROWS_PER_SECOND = 160_000;
+/** A fixed start so every run inserts the same timestamps. */
+const STREAM_START_MS = Date.UTC(2025, 0, 1);
+
+const TARGET_TITLES: Record<TargetName, string> = {
+  'pglite-memory': 'PGlite memory',
+  'pglite-disk': 'PGlite disk',
+  postgres: 'Postgres',
+};
+
+type TargetResult = {
+  target: TargetName;
+  serverVersion: string;
+  location: string;
+  settings: string;
+  seconds: number;
+  /** Contention check: CPU used by this process and by everything else while this target ran. */
+  cpu: CpuUse;
+  appends: AppendResult[];
+  breakdown: BreakdownStep[];
+  read: ReadResult;
+};
+
+const adminUrl = process.env['BENCH_DATABASE_URL'] ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+const timeoutSeconds = Number(process.env['BENCH_TIMEOUT_S'] ?? 600);
+const cleanups = new Cleanups();
+let aborting: Promise<void> | null = null;
+
+/** A second signal while cleaning up waits for the same cleanup instead of exiting past it. */
+async function abort(reason: string, exitCode: number): Promise<never> {
+  if (aborting === null) {
+    console.error(`\n${reason}: removing temporary databases and directories`);
+    aborting = cleanups.runAll();
+  }
+  await aborting;
+  process.exit(exitCode);
+}
+
+process.on('SIGINT', () => void abort('interrupted', 130));
+process.on('SIGTERM', () => void abort('terminated', 143));
+const watchdog = setTimeout(
+  () => void abort(`watchdog: the bench ran longer than ${timeoutSeconds} s`, 1),
+  timeoutSeconds * 1000,
+);
+
+function banner(lines: string[]): void {
+  const width = Math.max(...lines.map((line) => line.length)) + 4;
+  console.log(`\n${'!'.repeat(width)}`);
+  for (const line of lines) console.log(`! ${line.padEnd(width - 4)} !`);
+  console.log(`${'!'.repeat(width)}\n`);
+}
+
+async function provisionUsers(target: BenchTarget, count: number): Promise<UserId[]> {
+  const userIds = Array.from({ length: count }, () => newId<UserId>());
+  await target.database.db.transaction(async (tx) => {
+    for (const [i, id] of userIds.entries()) {
+      await provisionUser(tx, { id, email: `bench-${i}@example.invalid`, phone: null, passwordHash: null });
+    }
+  });
+  return userIds;
+}
+
+/**
+ * Without this throwaway round the first measured combination (PGlite memory, unnest, 1,000) came out ~25%
+ * slower than the same work on PGlite disk a minute later: probably V8 optimising PGlite's WebAssembly (and our
+ * JS) in the background after a baseline compile, which takes seconds on two busy cores.
+ */
+async function warmUpEngine(): Promise<number> {
+  const started = performance.now();
+  const target = await openPgliteMemory(cleanups);
+  try {
+    const [userId] = await provisionUsers(target, 1);
+    if (userId === undefined) throw new Error('no users');
+    for (const method of METHODS) {
+      await benchAppend(target.database.db, method, userId, {
+        batchSize: 1_000,
+        rowsPerRun: ROWS_PER_RUN,
+        runs: 2,
+        streamStartMs: STREAM_START_MS,
+      });
+    }
+  } finally {
+    await target.close();
+  }
+  return (performance.now() - started) / 1000;
+}
+
+async function benchTarget(target: BenchTarget): Promise<TargetResult> {
+  const started = performance.now();
+  const cpuAtStart = sampleCpu();
+  const { db } = target.database;
+  console.log(
+    `\n## ${TARGET_TITLES[target.name]}: ${target.serverVersion}\n   data: ${target.location}\n   settings: ${target.settings}`,
+  );
+
+  const userIds = await provisionUsers(target, READ_USERS);
+  const writer = userIds[0];
+  if (writer === undefined) throw new Error('no users');
+
+  const appends: AppendResult[] = [];
+  for (const batchSize of BATCH_SIZES) {
+    for (const method of METHODS) {
+      const result = await benchAppend(db, method, writer, {
+        batchSize,
+        rowsPerRun: ROWS_PER_RUN,
+        runs: RUNS,
+        streamStartMs: STREAM_START_MS,
+      });
+      appends.push(result);
+      console.log(
+        `   append ${method.name.padEnd(14)} batch ${String(batchSize).padStart(6)}: ` +
+          `fresh ${result.freshRowsPerSecond.map(formatRate).join(' ')} rows/s (median ${formatRate(result.medianFreshRowsPerSecond)}), ` +
+          `duplicates median ${formatRate(result.medianDuplicateRowsPerSecond)} rows/s, ` +
+          `${result.size.bytesPerRow.toFixed(1)} B/row`,
+      );
+    }
+  }
+
+  const breakdown = await benchTimeBreakdown(db, writer, {
+    batchSize: BREAKDOWN_BATCH,
+    reps: BREAKDOWN_REPS,
+    streamStartMs: STREAM_START_MS,
+  });
+  for (const step of breakdown) {
+    console.log(
+      `   breakdown ${formatMs(step.msPerBatch).padStart(9)} ${formatRate(step.rowsPerSecond).padStart(7)} rows/s  ${step.step}`,
+    );
+  }
+
+  const read = await benchRead(db, userIds, {
+    rowsPerUser: READ_ROWS_PER_USER,
+    chunkSize: READ_CHUNK,
+    queryRuns: READ_QUERY_RUNS,
+    streamStartMs: STREAM_START_MS,
+  });
+  console.log(
+    `   read set: ${read.users} users × ${read.rowsPerUser} rows loaded in ${read.loadSeconds.toFixed(1)} s ` +
+      `(${formatRate(read.loadRowsPerSecond)} rows/s, unnest, ${READ_CHUNK}-row batches), ${read.size.bytesPerRow.toFixed(1)} B/row`,
+  );
+  for (const window of read.windows) {
+    console.log(
+      `   read ${window.label}: ${window.expectedRows} rows, median ${formatMs(window.medianMs)}, p95 ${formatMs(window.p95Ms)}, ` +
+        `index ${window.usesIndex ? 'used' : 'NOT USED'}`,
+    );
+  }
+  const plan = read.windows[0]?.plan ?? '';
+  console.log(`   EXPLAIN (last 24 h):\n${plan.replace(/^/gm, '     ')}`);
+  if (read.windows.some((window) => !window.usesIndex)) {
+    banner([`${TARGET_TITLES[target.name]}: the range read does not use ${INDEX_NAME}`]);
+  }
+  const seconds = (performance.now() - started) / 1000;
+  const cpu = cpuSince(cpuAtStart);
+  console.log(`   ${formatCpuUse(cpu, seconds)}`);
+
+  return {
+    target: target.name,
+    serverVersion: target.serverVersion,
+    location: target.location,
+    settings: target.settings,
+    seconds,
+    cpu,
+    appends,
+    breakdown,
+    read,
+  };
+}
+
+function find(
+  result: TargetResult | undefined,
+  method: AppendMethodName,
+  batchSize: number,
+): AppendResult | undefined {
+  return result?.appends.find((append) => append.method === method && append.batchSize === batchSize);
+}
+
+function printSummary(results: TargetResult[], skipped: string | null): void {
+  const byName = (name: TargetName) => results.find((result) => result.target === name);
+  const memory = byName('pglite-memory');
+  const disk = byName('pglite-disk');
+  const postgres = byName('postgres');
+  const targetColumns = (['pglite-memory', 'pglite-disk', 'postgres'] as const).map((name) => ({
+    name,
+    result: byName(name),
+  }));
+  const cell = (value: number | undefined, format: (value: number) => string) =>
+    value === undefined ? (skipped === null ? 'n/a' : 'skipped') : format(value);
+  const ratio = (a: number | undefined, b: number | undefined) =>
+    a === undefined || b === undefined ? (skipped === null ? 'n/a' : 'skipped') : formatRatio(a / b);
+
+  console.log('\n# Summary\n');
+  console.log(
+    `Fresh rows/s, median of ${RUNS} runs of ${ROWS_PER_RUN.toLocaleString('en')} rows (one user, one statement per batch, autocommit):\n`,
+  );
+  const appendRows: string[][] = [];
+  for (const batchSize of BATCH_SIZES) {
+    for (const method of METHODS) {
+      const rates = targetColumns.map(
+        ({ result }) => find(result, method.name, batchSize)?.medianFreshRowsPerSecond,
+      );
+      appendRows.push([
+        method.name,
+        batchSize.toLocaleString('en'),
+        ...rates.map((rate) => cell(rate, formatRate)),
+        ratio(rates[1], rates[0]),
+        ratio(rates[0], rates[2]),
+        ratio(rates[1], rates[2]),
+      ]);
+    }
+  }
+  console.log(
+    markdownTable(
+      [
+        'method',
+        'batch',
+        'PGlite memory',
+        'PGlite disk',
+        'Postgres 15',
+        'disk ÷ memory',
+        'PGlite mem ÷ PG',
+        'PGlite disk ÷ PG',
+      ],
+      appendRows,
+    ),
+  );
+
+  console.log('\nunnest ÷ drizzle values (fresh rows/s):\n');
+  console.log(
+    markdownTable(
+      ['batch', ...targetColumns.map(({ name }) => TARGET_TITLES[name])],
+      BATCH_SIZES.map((batchSize) => [
+        batchSize.toLocaleString('en'),
+        ...targetColumns.map(({ result }) =>
+          ratio(
+            find(result, 'unnest', batchSize)?.medianFreshRowsPerSecond,
+            find(result, 'drizzle-values', batchSize)?.medianFreshRowsPerSecond,
+          ),
+        ),
+      ]),
+    ),
+  );
+
+  console.log(
+    '\nRe-insert of the same rows (all duplicates, ON CONFLICT DO NOTHING): rows/s, and time ÷ fresh insert time:\n',
+  );
+  const duplicateRows: string[][] = [];
+  for (const batchSize of BATCH_SIZES) {
+    for (const method of METHODS) {
+      duplicateRows.push([
+        method.name,
+        batchSize.toLocaleString('en'),
+        ...targetColumns.flatMap(({ result }) => {
+          const append = find(result, method.name, batchSize);
+          return [
+            cell(append?.medianDuplicateRowsPerSecond, formatRate),
+            ratio(append?.medianFreshRowsPerSecond, append?.medianDuplicateRowsPerSecond),
+          ];
+        }),
+      ]);
+    }
+  }
+  console.log(
+    markdownTable(
+      [
+        'method',
+        'batch',
+        ...targetColumns.flatMap(({ name }) => [
+          `${TARGET_TITLES[name]} dup rows/s`,
+          `${TARGET_TITLES[name]} dup ÷ fresh time`,
+        ]),
+      ],
+      duplicateRows,
+    ),
+  );
+
+  console.log(
+    `\nTable + index bytes per row (pg_total_relation_size ÷ count; heap / indexes) after each combination ` +
+      `(${(RUNS * ROWS_PER_RUN).toLocaleString('en')} rows, one user), and for the read set ` +
+      `(${(READ_USERS * READ_ROWS_PER_USER).toLocaleString('en')} rows, ${READ_USERS} users interleaved):\n`,
+  );
+  const sizeCell = (size: AppendResult['size'] | undefined) =>
+    size === undefined
+      ? skipped === null
+        ? 'n/a'
+        : 'skipped'
+      : `${size.bytesPerRow.toFixed(1)} (${(size.heapBytes / size.rows).toFixed(1)} / ${(size.indexBytes / size.rows).toFixed(1)})`;
+  const sizeRows: string[][] = [];
+  for (const batchSize of BATCH_SIZES) {
+    for (const method of METHODS) {
+      sizeRows.push([
+        `${method.name}, batch ${batchSize.toLocaleString('en')}`,
+        ...targetColumns.map(({ result }) => sizeCell(find(result, method.name, batchSize)?.size)),
+      ]);
+    }
+  }
+  sizeRows.push([
+    'read set (unnest, 10 users)',
+    ...targetColumns.map(({ result }) => sizeCell(result?.read.size)),
+  ]);
+  console.log(
+    markdownTable(['data', ...targetColumns.map(({ name }) => `${TARGET_TITLES[name]} B/row`)], sizeRows),
+  );
+
+  console.log(
+    `\nPer-user range read (heart rate of 1 of ${READ_USERS} users, drizzle select … order by recorded_at), ` +
+      `median / p95 of ${READ_QUERY_RUNS} runs:\n`,
+  );
+  const windowLabels = memory?.read.windows.map((window) => window.label) ?? [];
+  console.log(
+    markdownTable(
+      [
+        'window',
+        'rows',
+        ...targetColumns.map(({ name }) => TARGET_TITLES[name]),
+        'PGlite mem ÷ PG',
+        'index used',
+      ],
+      windowLabels.map((label) => {
+        const windows = targetColumns.map(({ result }) =>
+          result?.read.windows.find((window) => window.label === label),
+        );
+        return [
+          label,
+          String(windows.find((window) => window !== undefined)?.expectedRows ?? 'n/a'),
+          ...windows.map((window) =>
+            window === undefined
+              ? skipped === null
+                ? 'n/a'
+                : 'skipped'
+              : `${formatMs(window.medianMs)} / ${formatMs(window.p95Ms)}`,
+          ),
+          ratio(windows[0]?.medianMs, windows[2]?.medianMs),
+          windows.map((window) => (window === undefined ? '–' : window.usesIndex ? 'yes' : 'NO')).join(' / '),
+        ];
+      }),
+    ),
+  );
+
+  console.log(
+    '\nPeer comparison: FIELD-NOTES §2 says PGlite bulk insert via unnest runs at ~160k rows/s here.\n',
+  );
+  const peerRows: string[][] = [];
+  for (const result of [memory, disk]) {
+    if (result === undefined) continue;
+    for (const batchSize of BATCH_SIZES) {
+      const ours = find(result, 'unnest', batchSize)?.medianFreshRowsPerSecond;
+      peerRows.push([
+        `${TARGET_TITLES[result.target]}, unnest, batch ${batchSize.toLocaleString('en')}`,
+        cell(ours, formatRate),
+        formatRate(PEER_PGLITE_UNNEST_ROWS_PER_SECOND),
+        ratio(ours, PEER_PGLITE_UNNEST_ROWS_PER_SECOND),
+      ]);
+    }
+  }
+  console.log(markdownTable(['ours', 'rows/s', 'FIELD-NOTES', 'ours ÷ FIELD-NOTES'], peerRows));
+
+  console.log(
+    `\nWhere the time goes: one ${BREAKDOWN_BATCH.toLocaleString('en')}-row unnest batch, ms (rows/s), median of ${BREAKDOWN_REPS}, ` +
+      'each step adding one cost to the one above:\n',
+  );
+  const steps = memory?.breakdown.map((step) => step.step) ?? [];
+  console.log(
+    markdownTable(
+      ['step', ...targetColumns.map(({ name }) => TARGET_TITLES[name])],
+      steps.map((label) => [
+        label,
+        ...targetColumns.map(({ result }) => {
+          const step = result?.breakdown.find((candidate) => candidate.step === label);
+          return step === undefined
+            ? skipped === null
+              ? 'n/a'
+              : 'skipped'
+            : `${formatMs(step.msPerBatch)} (${formatRate(step.rowsPerSecond)})`;
+        }),
+      ]),
+    ),
+  );
+
+  console.log(
+    `\nStorage at ${SAMPLES_PER_DAY.toLocaleString('en')} samples per user per day (read-set bytes/row, table + indexes, ` +
+      'no TOAST, before any retention or compression):\n',
+  );
+  console.log(
+    markdownTable(
+      ['target', 'B/row', 'per user per day', 'per user per year', '1,000 users per year'],
+      [memory, disk, postgres].flatMap((result) => {
+        if (result === undefined) return [];
+        const perRow = result.read.size.bytesPerRow;
+        return [
+          [
+            TARGET_TITLES[result.target],
+            perRow.toFixed(1),
+            formatBytes(perRow * SAMPLES_PER_DAY),
+            formatBytes(perRow * SAMPLES_PER_DAY * 365),
+            formatBytes(perRow * SAMPLES_PER_DAY * 365 * 1000),
+          ],
+        ];
+      }),
+    ),
+  );
+}
+
+function printContention(results: TargetResult[]): void {
+  console.log(
+    '\nContention check (a shared 2-core VM): CPU seconds while each target ran. On PGlite everything runs in the ' +
+      'bench process, so "other" is competition; on Postgres it includes the server backend.\n',
+  );
+  console.log(
+    markdownTable(
+      ['target', 'wall s', 'bench process CPU s', 'other CPU s', 'steal s'],
+      results.map((result) => [
+        TARGET_TITLES[result.target],
+        result.seconds.toFixed(1),
+        result.cpu?.ownSeconds.toFixed(1) ?? 'n/a',
+        result.cpu?.othersSeconds.toFixed(1) ?? 'n/a',
+        result.cpu?.stealSeconds.toFixed(1) ?? 'n/a',
+      ]),
+    ),
+  );
+}
+
+async function main(): Promise<void> {
+  const startedAt = new Date();
+  const started = performance.now();
+  const machine = readMachineInfo();
+  console.log('# VitalWatch bench: sensor_readings append and range read\n');
+  console.log(`$ nproc\n${machine.nproc}`);
+  console.log(`$ free -g\n${machine.freeG}`);
+  console.log(`$ uname -r\n${machine.kernel}`);
+  console.log(`cpu: ${machine.cpuModel}`);
+  console.log(`node: ${machine.node}`);
+  console.log(`load average (1/5/15 min) at start: ${loadAverage()}`);
+  for (const [name, version] of Object.entries(machine.packages)) console.log(`${name}: ${version}`);
+  console.log(
+    `plan: batches ${BATCH_SIZES.join(' and ')}, ${RUNS} runs × ${ROWS_PER_RUN} rows per (method, batch), ` +
+      `read set ${READ_USERS} users × ${READ_ROWS_PER_USER} rows; samples every ${(DAY_MS / SAMPLES_PER_DAY).toFixed(0)} ms`,
+  );
+
+  console.log(`warm-up (throwaway in-memory PGlite, not counted): ${(await warmUpEngine()).toFixed(1)} s`);
+
+  const results: TargetResult[] = [];
+  let skipped: string | null = null;
+  const openers = [
+    () => openPgliteMemory(cleanups),
+    () => openPgliteDisk(cleanups),
+    () => openPostgres(adminUrl, cleanups),
+  ];
+  for (const open of openers) {
+    const target = await open();
+    if ('unreachable' in target) {
+      skipped = target.unreachable;
+      banner([
+        'POSTGRES SKIPPED: the server is unreachable, so there is no Postgres column in this run.',
+        `url: ${adminUrl.replace(/\/\/([^:@/]+):[^@/]*@/, '//$1:***@')}`,
+        `error: ${target.unreachable}`,
+        'Start PostgreSQL 15 or set BENCH_DATABASE_URL to an admin URL, then run `pnpm bench` again.',
+      ]);
+      continue;
+    }
+    try {
+      results.push(await benchTarget(target));
+    } finally {
+      await target.close();
+    }
+  }
+
+  printSummary(results, skipped);
+  printContention(results);
+
+  const totalSeconds = (performance.now() - started) / 1000;
+  const endLoad = loadAverage();
+  console.log(`\nload average (1/5/15 min) at end: ${endLoad}`);
+  const record = {
+    startedAt: startedAt.toISOString(),
+    totalSeconds,
+    machine,
+    loadAverageAtEnd: endLoad,
+    plan: {
+      batchSizes: BATCH_SIZES,
+      methods: METHODS.map((method) => method.name),
+      rowsPerRun: ROWS_PER_RUN,
+      runs: RUNS,
+      readUsers: READ_USERS,
+      readRowsPerUser: READ_ROWS_PER_USER,
+      readQueryRuns: READ_QUERY_RUNS,
+      breakdownBatch: BREAKDOWN_BATCH,
+      breakdownReps: BREAKDOWN_REPS,
+      samplesPerDay: SAMPLES_PER_DAY,
+    },
+    peer: { source: 'FIELD-NOTES §2', pgliteUnnestRowsPerSecond: PEER_PGLITE_UNNEST_ROWS_PER_SECOND },
+    postgresSkipped: skipped,
+    results,
+  };
+  const resultsDir = path.join(import.meta.dirname, 'results');
+  mkdirSync(resultsDir, { recursive: true });
+  // One file per run (a shared machine's figures vary from run to run: keep them all) plus latest.json.
+  const json = `${JSON.stringify(record, null, 2)}\n`;
+  const file = path.join(resultsDir, `${startedAt.toISOString().replace(/[:.]/g, '-')}.json`);
+  writeFileSync(file, json);
+  writeFileSync(path.join(resultsDir, 'latest.json'), json);
+  console.log(
+    `\nrecorded in ${path.relative(process.cwd(), file)} and results/latest.json; total ${totalSeconds.toFixed(1)} s`,
+  );
+}
+
+try {
+  await main();
+} catch (error) {
+  // Once a signal or the watchdog closed the databases, the failing query is a consequence, not news.
+  if (aborting === null) console.error(error);
+  process.exitCode = 1;
+} finally {
+  clearTimeout(watchdog);
+  await cleanups.runAll();
+}
