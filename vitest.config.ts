@@ -4,6 +4,7 @@ export default defineConfig({
   test: {
     include: [
       '{schema,sync-server,web,sw,bench}/**/*.test.ts',
+      'integration/**/*.test.ts',
       'architecture.test.ts',
       'spec-coverage.test.ts',
     ],
