@@ -1,13 +1,15 @@
 /**
  * `pnpm bench`: sensor_readings bulk append and per-user range reads on embedded PGlite (memory and disk) and
- * on real Postgres, in one run, printed as markdown tables and recorded in results/<start time>.json (and latest.json).
+ * on real Postgres, then push throughput through the real sync server (push-bench.ts) on PGlite memory and
+ * Postgres, in one run, printed as markdown tables and recorded in results/<start time>.json (and latest.json).
  *
  * Method (README.md): after an uncounted warm-up, per target a fresh migrated database with ten provisioned
  * users; for batch sizes 1,000 and 10,000 and both statements (unnest, drizzle multi-row VALUES), RUNS runs of
  * ROWS_PER_RUN fresh rows of one user, each followed by the same rows again (all duplicates); medians over
  * runs. Then the time breakdown of one unnest batch (time-breakdown.ts), then ten users' interleaved streams
- * and the chart query. Every temporary database and directory is removed, also on Ctrl-C and when the
- * watchdog fires.
+ * and the chart query. Then, on two more fresh databases, `POST /sync/push` through `buildApp` with `app.inject`:
+ * mood upserts, sample appends, each against its raw INSERT ceiling, and an SOS behind a user batch. Every
+ * temporary database and directory is removed, also on Ctrl-C and when the watchdog fires.
  *
  * Environment: BENCH_DATABASE_URL (default postgres://postgres@127.0.0.1:5432/postgres; an admin URL: the bench
  * creates and drops its own database), BENCH_TIMEOUT_S (default 600).
@@ -35,10 +37,11 @@ import {
   sampleCpu,
   type CpuUse,
 } from './machine-info.ts';
+import { benchPush, PUSH_TARGETS, type PushPlan, type PushResult } from './push-bench.ts';
 import { benchRead, INDEX_NAME, type ReadResult } from './read-bench.ts';
 import { DAY_MS, SAMPLES_PER_DAY } from './sensor-samples.ts';
 import { benchTimeBreakdown, type BreakdownStep } from './time-breakdown.ts';
-import { formatBytes, formatMs, formatRate, formatRatio, markdownTable } from './stats.ts';
+import { formatBytes, formatMs, formatRate, formatRatio, markdownTable, median, sum } from './stats.ts';
 
 const BATCH_SIZES = [1_000, 10_000] as const;
 const METHODS = [unnestAppend, drizzleValuesAppend] as const;
@@ -50,6 +53,8 @@ const READ_CHUNK = 5_000;
 const READ_QUERY_RUNS = 21;
 const BREAKDOWN_BATCH = 10_000;
 const BREAKDOWN_REPS = 5;
+/** Push section: 500 moods per user-lane push, one 10,000-sample mutation per bulk push, 5 of each after a warm-up. */
+const PUSH_PLAN: PushPlan = { moodBatch: 500, samplesPerMutation: 10_000, batches: 5, triggerTries: 20 };
 /** FIELD-NOTES §2: "Bulk insert via unnest ~160k rows/s here ✔" (PGlite 0.5). */
 const PEER_PGLITE_UNNEST_ROWS_PER_SECOND = 160_000;
 /** A fixed start so every run inserts the same timestamps. */
@@ -452,7 +457,148 @@ function printSummary(results: TargetResult[], skipped: string | null): void {
   );
 }
 
-function printContention(results: TargetResult[]): void {
+function printPushProgress(result: PushResult): void {
+  const { mood, samples, trigger } = result;
+  const ms = (values: number[]) => values.map((value) => value.toFixed(0)).join(' ');
+  console.log(
+    `   mood.upsert@1 × ${mood.rowsPerBatch}/push: ${ms(mood.pushMs)} ms → median ${formatRate(mood.medianPerSecond)} mutations/s; ` +
+      `ceiling (multi-row INSERT) ${ms(mood.ceilingMs)} ms → ${formatRate(mood.medianCeilingPerSecond)} rows/s; ` +
+      `ratio ${formatRatio(mood.ratio)}; ${formatBytes(mood.requestBytes)} gzipped per push` +
+      (mood.statementsPerRow === null
+        ? ''
+        : `; ${mood.statementsPerRow.toFixed(2)} SQL statements per mutation`),
+  );
+  console.log(`     CPU during the measured mood pushes: ${formatCpuUse(mood.cpu, sum(mood.pushMs) / 1000)}`);
+  console.log(
+    `   samples.append@1 × ${samples.rowsPerBatch}/push: ${ms(samples.pushMs)} ms → median ${formatRate(samples.medianPerSecond)} samples/s; ` +
+      `ceiling (unnest) ${ms(samples.ceilingMs)} ms → ${formatRate(samples.medianCeilingPerSecond)} rows/s; ` +
+      `ratio ${formatRatio(samples.ratio)}; ${formatBytes(samples.requestBytes)} gzipped per push` +
+      (samples.statementsPerRow === null
+        ? ''
+        : `; ${(samples.statementsPerRow * samples.rowsPerBatch).toFixed(0)} SQL statements per push`),
+  );
+  console.log(
+    `     CPU during the measured sample pushes: ${formatCpuUse(samples.cpu, sum(samples.pushMs) / 1000)}`,
+  );
+  const during = trigger.duringUserBatch;
+  console.log(
+    `   incident.trigger@1 alone: p50 ${formatMs(trigger.alone.p50Ms)}, p95 ${formatMs(trigger.alone.p95Ms)} (${trigger.alone.tries} tries); ` +
+      `while a ${mood.rowsPerBatch}-mood push runs: p50 ${formatMs(during.p50Ms)}, p95 ${formatMs(during.p95Ms)}, max ${formatMs(during.maxMs)}, ` +
+      `answered after the mood push in ${during.answeredAfterUserBatch}/${during.tries}, ` +
+      `request left the event loop late by median ${formatMs(median(during.dispatchDelayMs))}, ` +
+      `mood push median ${formatMs(median(during.userBatchMs))}`,
+  );
+  console.log(
+    `   committed: ${result.committed.moodEntries} mood entries, ${result.committed.sensorReadings} samples, ` +
+      `${result.committed.incidents} incidents (as expected)`,
+  );
+  console.log(`   ${formatCpuUse(result.cpu, result.seconds)}`);
+}
+
+function printPushSummary(results: PushResult[], skipped: string | null): void {
+  const memory = results.find((result) => result.target === 'pglite-memory');
+  const postgres = results.find((result) => result.target === 'postgres');
+  const missing = skipped === null ? 'n/a' : 'skipped';
+  const cells = (value: (result: PushResult) => string) => [
+    memory === undefined ? missing : value(memory),
+    postgres === undefined ? missing : value(postgres),
+  ];
+  const verdict = (value: (result: PushResult) => number, target: number) => {
+    if (postgres === undefined) return missing;
+    const ours = value(postgres);
+    return ours >= target ? `yes (${formatRatio(ours / target)})` : `**no** (${formatRatio(ours / target)})`;
+  };
+  const during = (result: PushResult) => result.trigger.duringUserBatch;
+  const rows: Array<[string, string[], string, string]> = [
+    [
+      `\`mood.upsert@1\`, ${PUSH_PLAN.moodBatch} new entries per push: mutations/s`,
+      cells((r) => formatRate(r.mood.medianPerSecond)),
+      `≥ ${PUSH_TARGETS.userMutationsPerSecond.toLocaleString('en')}`,
+      verdict((r) => r.mood.medianPerSecond, PUSH_TARGETS.userMutationsPerSecond),
+    ],
+    [
+      `ceiling: the same ${PUSH_PLAN.moodBatch} rows as one multi-row INSERT: rows/s`,
+      cells((r) => formatRate(r.mood.medianCeilingPerSecond)),
+      '',
+      '',
+    ],
+    [
+      'mood push ÷ ceiling',
+      cells((r) => formatRatio(r.mood.ratio)),
+      `≥ ${formatRatio(PUSH_TARGETS.ratioOfCeiling)}`,
+      verdict((r) => r.mood.ratio, PUSH_TARGETS.ratioOfCeiling),
+    ],
+    [
+      `\`samples.append@1\`, ${PUSH_PLAN.samplesPerMutation.toLocaleString('en')} samples per push: samples/s`,
+      cells((r) => formatRate(r.samples.medianPerSecond)),
+      `≥ ${PUSH_TARGETS.samplesPerSecond.toLocaleString('en')}`,
+      verdict((r) => r.samples.medianPerSecond, PUSH_TARGETS.samplesPerSecond),
+    ],
+    [
+      `ceiling: the same ${PUSH_PLAN.samplesPerMutation.toLocaleString('en')} samples, unnest: rows/s`,
+      cells((r) => formatRate(r.samples.medianCeilingPerSecond)),
+      '',
+      '',
+    ],
+    [
+      'samples push ÷ ceiling',
+      cells((r) => formatRatio(r.samples.ratio)),
+      `≥ ${formatRatio(PUSH_TARGETS.ratioOfCeiling)}`,
+      verdict((r) => r.samples.ratio, PUSH_TARGETS.ratioOfCeiling),
+    ],
+    [
+      'SQL statements per mood mutation / per samples push',
+      cells((r) =>
+        r.mood.statementsPerRow === null || r.samples.statementsPerRow === null
+          ? 'not counted'
+          : `${r.mood.statementsPerRow.toFixed(2)} / ${(r.samples.statementsPerRow * r.samples.rowsPerBatch).toFixed(0)}`,
+      ),
+      '',
+      '',
+    ],
+    [
+      '`incident.trigger@1` alone: p50 / p95',
+      cells((r) => `${formatMs(r.trigger.alone.p50Ms)} / ${formatMs(r.trigger.alone.p95Ms)}`),
+      '',
+      '',
+    ],
+    [
+      `\`incident.trigger@1\` arriving during a ${PUSH_PLAN.moodBatch}-mood push: p50 / p95 (max)`,
+      cells(
+        (r) => `${formatMs(during(r).p50Ms)} / ${formatMs(during(r).p95Ms)} (${formatMs(during(r).maxMs)})`,
+      ),
+      '',
+      '',
+    ],
+    [
+      `… answered after the mood push / the mood push's median time`,
+      cells(
+        (r) =>
+          `${during(r).answeredAfterUserBatch}/${during(r).tries} / ${formatMs(median(during(r).userBatchMs))}`,
+      ),
+      '',
+      '',
+    ],
+  ];
+  console.log(
+    `\nPush throughput through the real server (buildApp + app.inject, gzip, one user; median of ${PUSH_PLAN.batches} ` +
+      `pushes after a warm-up; SOS latency over ${PUSH_PLAN.triggerTries} tries):\n`,
+  );
+  console.log(
+    markdownTable(
+      [
+        'figure',
+        'PGlite memory',
+        'Postgres 15',
+        'issue #3 target (Postgres)',
+        'Postgres meets it? (ours ÷ target)',
+      ],
+      rows.map(([label, values, target, met]) => [label, ...values, target, met]),
+    ),
+  );
+}
+
+function printContention(results: TargetResult[], pushResults: PushResult[]): void {
   console.log(
     '\nContention check (a shared 2-core VM): CPU seconds while each target ran. On PGlite everything runs in the ' +
       'bench process, so "other" is competition; on Postgres it includes the server backend.\n',
@@ -460,13 +606,23 @@ function printContention(results: TargetResult[]): void {
   console.log(
     markdownTable(
       ['target', 'wall s', 'bench process CPU s', 'other CPU s', 'steal s'],
-      results.map((result) => [
-        TARGET_TITLES[result.target],
-        result.seconds.toFixed(1),
-        result.cpu?.ownSeconds.toFixed(1) ?? 'n/a',
-        result.cpu?.othersSeconds.toFixed(1) ?? 'n/a',
-        result.cpu?.stealSeconds.toFixed(1) ?? 'n/a',
-      ]),
+      results
+        .map((result) => [
+          TARGET_TITLES[result.target],
+          result.seconds.toFixed(1),
+          result.cpu?.ownSeconds.toFixed(1) ?? 'n/a',
+          result.cpu?.othersSeconds.toFixed(1) ?? 'n/a',
+          result.cpu?.stealSeconds.toFixed(1) ?? 'n/a',
+        ])
+        .concat(
+          pushResults.map((result) => [
+            `push: ${TARGET_TITLES[result.target]}`,
+            result.seconds.toFixed(1),
+            result.cpu?.ownSeconds.toFixed(1) ?? 'n/a',
+            result.cpu?.othersSeconds.toFixed(1) ?? 'n/a',
+            result.cpu?.stealSeconds.toFixed(1) ?? 'n/a',
+          ]),
+        ),
     ),
   );
 }
@@ -475,7 +631,7 @@ async function main(): Promise<void> {
   const startedAt = new Date();
   const started = performance.now();
   const machine = readMachineInfo();
-  console.log('# VitalWatch bench: sensor_readings append and range read\n');
+  console.log('# VitalWatch bench: sensor_readings append and range read, sync push throughput\n');
   console.log(`$ nproc\n${machine.nproc}`);
   console.log(`$ free -g\n${machine.freeG}`);
   console.log(`$ uname -r\n${machine.kernel}`);
@@ -516,8 +672,33 @@ async function main(): Promise<void> {
     }
   }
 
+  const pushResults: PushResult[] = [];
+  let pushSkipped: string | null = null;
+  console.log(
+    `\n# Push through the real server (buildApp, embedded auth, app.inject): ${PUSH_PLAN.moodBatch} moods per push, ` +
+      `${PUSH_PLAN.samplesPerMutation} samples per push, ${PUSH_PLAN.batches} pushes each after a warm-up, ` +
+      `${PUSH_PLAN.triggerTries} SOS tries`,
+  );
+  for (const open of [() => openPgliteMemory(cleanups), () => openPostgres(adminUrl, cleanups)]) {
+    const target = await open();
+    if ('unreachable' in target) {
+      pushSkipped = target.unreachable;
+      banner([`POSTGRES SKIPPED for the push section too: ${target.unreachable}`]);
+      continue;
+    }
+    console.log(`\n## push on ${TARGET_TITLES[target.name]}: ${target.location}`);
+    try {
+      const result = await benchPush(target, PUSH_PLAN);
+      pushResults.push(result);
+      printPushProgress(result);
+    } finally {
+      await target.close();
+    }
+  }
+
   printSummary(results, skipped);
-  printContention(results);
+  printPushSummary(pushResults, pushSkipped);
+  printContention(results, pushResults);
 
   const totalSeconds = (performance.now() - started) / 1000;
   const endLoad = loadAverage();
@@ -538,10 +719,13 @@ async function main(): Promise<void> {
       breakdownBatch: BREAKDOWN_BATCH,
       breakdownReps: BREAKDOWN_REPS,
       samplesPerDay: SAMPLES_PER_DAY,
+      push: PUSH_PLAN,
     },
+    pushTargets: PUSH_TARGETS,
     peer: { source: 'FIELD-NOTES §2', pgliteUnnestRowsPerSecond: PEER_PGLITE_UNNEST_ROWS_PER_SECOND },
     postgresSkipped: skipped,
     results,
+    push: pushResults,
   };
   const resultsDir = path.join(import.meta.dirname, 'results');
   mkdirSync(resultsDir, { recursive: true });
