@@ -250,7 +250,7 @@ describeOnEachDatabase('sync over real HTTP', (database) => {
     return device;
   }
 
-  it('two devices working offline converge with each other and with the server', async () => {
+  it('[CF3][CF5][CF10][PU9] two devices working offline converge with each other and with the server', async () => {
     const a = await newDevice();
     const b = await newDevice();
     const moodId = newId<string>();
@@ -388,7 +388,7 @@ describeOnEachDatabase('sync over real HTTP', (database) => {
     expect((await db.select().from(mutationErrors)).length).toBe(0);
   });
 
-  it('a device whose access token expired while offline refreshes it and delivers its outbox', async () => {
+  it('[CL4][AU3] a device whose access token expired while offline refreshes it and delivers its outbox', async () => {
     // A token issued two hours ago by the server's clock has been expired for 1 h 45 min.
     serverSkewMs = -2 * 3_600_000;
     const stale = await signIn();

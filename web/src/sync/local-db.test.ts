@@ -39,7 +39,7 @@ describe('local database', () => {
     await db.delete();
   });
 
-  it('an upgrade migrates the rows and rewrites the pending outbox entries, which survive it', async () => {
+  it('[CL7] an upgrade migrates the rows and rewrites the pending outbox entries, which survive it', async () => {
     const name = uniqueName();
     const moodId = '0190a000-0000-7000-8000-000000000020';
     const v1 = openLocalDb({ name });

@@ -28,7 +28,7 @@ async function everything(db: LocalDb) {
 }
 
 describe('mutators', () => {
-  it('each write applies the row locally and queues it with its lane’s next seq, in one commit', async () => {
+  it('[CL1] each write applies the row locally and queues it with its lane’s next seq, in one commit', async () => {
     const { db, id, lanes, mutators } = await setup();
     const incidentId = id();
     const first = await mutators.triggerIncident({
@@ -95,7 +95,7 @@ describe('mutators', () => {
     await db.delete();
   });
 
-  it('bad args throw and write nothing', async () => {
+  it('[CL1] bad args throw and write nothing', async () => {
     const { db, id, mutators } = await setup();
     const before = await everything(db);
     await expect(

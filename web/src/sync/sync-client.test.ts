@@ -95,7 +95,7 @@ describe('sync client: push', () => {
     });
   });
 
-  it('the critical lane goes first and alone, ahead of a 10,000-sample backlog', async () => {
+  it('[CL2] the critical lane goes first and alone, ahead of a 10,000-sample backlog', async () => {
     const { server, id, device, db, m, net } = await setup();
     for (let i = 0; i < 20; i += 1) {
       const ids = Array.from({ length: 500 }, () => id());
@@ -123,7 +123,7 @@ describe('sync client: push', () => {
     expect(await db.outbox.count()).toBe(0);
   });
 
-  it('an incident triggered while samples upload goes in the very next request', async () => {
+  it('[CL2] an incident triggered while samples upload goes in the very next request', async () => {
     const { id, device, m, net } = await setup({ manual: true });
     for (let i = 0; i < 4; i += 1) {
       const ids = Array.from({ length: 500 }, () => id());
@@ -145,7 +145,7 @@ describe('sync client: push', () => {
     expect((await net.run(round)).kind).toBe('ok');
   });
 
-  it('a response lost after the server committed is acknowledged as dup on retry, which clears the outbox', async () => {
+  it('[CL9] a response lost after the server committed is acknowledged as dup on retry, which clears the outbox', async () => {
     const { server, id, device, db, m, net } = await setup();
     await m.upsertMood({ id: id(), recordedAt: 1, fields: { mood: 4 } });
     net.inject('drop-response');
@@ -160,7 +160,7 @@ describe('sync client: push', () => {
     expect(server.ledger).toHaveLength(1);
   });
 
-  it('seqs at or below the server’s lastSeq that it did not mention are cleared as dup', async () => {
+  it('[CL9] seqs at or below the server’s lastSeq that it did not mention are cleared as dup', async () => {
     const { server, id, device, db, m, net } = await setup();
     await m.upsertMood({ id: id(), recordedAt: 1, fields: { mood: 4 } });
     await m.upsertMood({ id: id(), recordedAt: 2, fields: { mood: 5 } });
@@ -178,7 +178,7 @@ describe('sync client: push', () => {
     expect(server.ledger).toHaveLength(2);
   });
 
-  it('a rejected mutation leaves the outbox for `rejections` with the server’s message, and its local effect is undone', async () => {
+  it('[CL3] a rejected mutation leaves the outbox for `rejections` with the server’s message, and its local effect is undone', async () => {
     const { server, id, device, db, m } = await setup();
     const contactId = id();
     await server.putRow('emergency_contacts', contact(contactId, '+447700900001'));
@@ -212,7 +212,7 @@ describe('sync client: push', () => {
     expect(await db.bases.count()).toBe(0);
   });
 
-  it('a rejected edit is undone even when the server never sends the row again', async () => {
+  it('[CL3] a rejected edit is undone even when the server never sends the row again', async () => {
     const { id, device, db, m, server } = await setup({
       server: {
         reject: ({ name }) => (name === 'mood.upsert@1' ? { code: 'forbidden', message: 'no' } : null),
@@ -228,7 +228,7 @@ describe('sync client: push', () => {
     expect(await db.rejections.count()).toBe(2);
   });
 
-  it('401 → the token is refreshed and the push retried once, with the outbox intact', async () => {
+  it('[CL4] 401 → the token is refreshed and the push retried once, with the outbox intact', async () => {
     const { server, id, device, db, m, net } = await setup();
     await m.upsertMood({ id: id(), recordedAt: 1, fields: { mood: 3 } });
     server.expireTokens();
@@ -241,7 +241,7 @@ describe('sync client: push', () => {
     expect(await db.outbox.count()).toBe(0);
   });
 
-  it('401 and no new token → unauthorized, and nothing is dropped', async () => {
+  it('[CL4] 401 and no new token → unauthorized, and nothing is dropped', async () => {
     const { server, id, device, db, m } = await setup();
     await m.upsertMood({ id: id(), recordedAt: 1, fields: { mood: 3 } });
     server.expireTokens();
@@ -252,7 +252,7 @@ describe('sync client: push', () => {
     expect(server.ledger).toHaveLength(0);
   });
 
-  it('a network failure keeps everything: outbox, local rows, cursor', async () => {
+  it('[CL9] a network failure keeps everything: outbox, local rows, cursor', async () => {
     const { id, device, db, m, net } = await setup();
     await m.triggerIncident({ id: id(), code: 'NET1', trigger: 'panic_button', triggeredAt: 1 });
     const rows = await db.emergency_incidents.toArray();
@@ -267,7 +267,7 @@ describe('sync client: push', () => {
     expect(await db.outbox.count()).toBe(0);
   });
 
-  it('503 with Retry-After ends the round at once and reports the wait; nothing is dropped', async () => {
+  it('[CL9] 503 with Retry-After ends the round at once and reports the wait; nothing is dropped', async () => {
     const { id, device, db, m, net } = await setup();
     await m.upsertMood({ id: id(), recordedAt: 1, fields: { mood: 3 } });
     net.inject({ status: 503, body: { error_code: 'busy', message: 'try later' }, retryAfter: '7' });
@@ -276,7 +276,7 @@ describe('sync client: push', () => {
     expect(await db.outbox.count()).toBe(1);
   });
 
-  it('a server answer that does not parse changes nothing', async () => {
+  it('[CL9] a server answer that does not parse changes nothing', async () => {
     const { id, device, db, m, net } = await setup();
     await m.upsertMood({ id: id(), recordedAt: 1, fields: { mood: 3 } });
     net.inject({ status: 200, body: { results: 'all good' } });
@@ -287,7 +287,7 @@ describe('sync client: push', () => {
     expect(await db.outbox.count()).toBe(1);
   });
 
-  it('a batch the server refuses (4xx) sticks its lane only: the other lanes and the pull go on', async () => {
+  it('[CL2] a batch the server refuses (4xx) sticks its lane only: the other lanes and the pull go on', async () => {
     const { id, device, db, m, net, server } = await setup();
     await m.upsertMood({ id: id(), recordedAt: 1, fields: { mood: 3 } });
     await m.triggerIncident({ id: id(), code: 'LANE', trigger: 'panic_button', triggeredAt: 1 });
@@ -300,7 +300,7 @@ describe('sync client: push', () => {
     expect(await device.client.syncOnce()).toMatchObject({ kind: 'ok', stuckLanes: [] });
   });
 
-  it('426 means update the app: the round stops and the outbox waits', async () => {
+  it('[CL9] 426 means update the app: the round stops and the outbox waits', async () => {
     const { id, device, db, m, net } = await setup();
     await m.upsertMood({ id: id(), recordedAt: 1, fields: { mood: 3 } });
     net.inject({ status: 426, body: { error_code: 'update_needed', message: 'Update VitalWatch' } });
@@ -332,7 +332,7 @@ describe('sync client: pull', () => {
     expect(await db.mood_entries.count()).toBe(0);
   });
 
-  it('a pull does not overwrite a row with pending mutations: the server’s row becomes its base, the edit stays on top', async () => {
+  it('[CL5] a pull does not overwrite a row with pending mutations: the server’s row becomes its base, the edit stays on top', async () => {
     const { server, id, device, db, m, net } = await setup({ manual: true });
     const moodId = id();
     await server.putRow('mood_entries', mood(moodId, { note: 'first' }));
@@ -357,7 +357,7 @@ describe('sync client: pull', () => {
     expect(await db.bases.count()).toBe(0);
   });
 
-  it('a reset rebuilds the synced tables and keeps and re-applies the outbox', async () => {
+  it('[CL6] a reset rebuilds the synced tables and keeps and re-applies the outbox', async () => {
     const { server, id, device, db, m, net } = await setup({ manual: true, client: { pullLimit: 2 } });
     const [keep, gone, edited] = [id(), id(), id()];
     for (const moodId of [keep, gone, edited]) await server.putRow('mood_entries', mood(moodId));
@@ -391,7 +391,7 @@ describe('sync client: pull', () => {
     expect(await db.outbox.count()).toBe(0);
   });
 
-  it('an interrupted reset starts again and ends in the same state', async () => {
+  it('[CL6] an interrupted reset starts again and ends in the same state', async () => {
     const { server, id, device, db, net } = await setup({ client: { pullLimit: 1 } });
     for (let i = 0; i < 4; i += 1) await server.putRow('mood_entries', mood(id()));
     await device.client.syncOnce();
@@ -414,7 +414,7 @@ describe('sync client: pull', () => {
     expect((await device.snapshot()).mood_entries).toEqual(server.liveRows('mood_entries'));
   });
 
-  it('a reset page always starts the rebuild again: a row deleted between two reset pages is not kept', async () => {
+  it('[CL6] a reset page always starts the rebuild again: a row deleted between two reset pages is not kept', async () => {
     const { server, id, device, db, m, net } = await setup({ manual: true, client: { pullLimit: 1 } });
     const [doomed, other] = [id(), id()];
     await server.putRow('mood_entries', mood(doomed));
@@ -471,7 +471,7 @@ describe('sync client: clock and leadership', () => {
     expect(await readMeta(db, ['clockOffsetMs'])).toEqual({ clockOffsetMs: skew });
   });
 
-  it('concurrent syncOnce calls share one round', async () => {
+  it('[CL10] concurrent syncOnce calls share one round', async () => {
     const { device, net } = await setup({ manual: true });
     const a = device.client.syncOnce();
     const b = device.client.syncOnce();
@@ -480,7 +480,7 @@ describe('sync client: clock and leadership', () => {
     expect(net.log).toHaveLength(1);
   });
 
-  it('runAsLeader holds the origin-wide lock "vitalwatch-sync" while the round runs, and runs directly without Web Locks', async () => {
+  it('[CL10] runAsLeader holds the origin-wide lock "vitalwatch-sync" while the round runs, and runs directly without Web Locks', async () => {
     const held: string[] = [];
     const locks: LockManagerLike = {
       request: async (name, fn) => {
@@ -502,7 +502,7 @@ describe('sync client: clock and leadership', () => {
     expect(await runAsLeader(async () => 2, undefined)).toBe(2);
   });
 
-  it('a signed-out device does not call the server', async () => {
+  it('[CL4] a signed-out device does not call the server', async () => {
     const { device, net, db, id, m } = await setup();
     await m.upsertMood({ id: id(), recordedAt: 1, fields: { mood: 3 } });
     const client = createSyncClient({

@@ -1,9 +1,9 @@
 /**
  * One sync round (`syncOnce`): push the outbox lane by lane, then pull until complete.
  *
- * Push: the oldest ≤ 500 entries of the first non-empty lane in the order critical → user → bulk, one lane per
- * request. The lanes are re-checked before every batch, so an incident triggered during a long sample upload
- * goes next, alone. Every acknowledged seq (ok, dup, rejected; and anything at or below the response's `lastSeq`)
+ * Push: the oldest entries (≤ 100 on the user lane, ≤ 500 otherwise) of the first non-empty lane in the order
+ * critical → user → bulk, one lane per request. The lanes are re-checked before every batch, so an incident
+ * triggered during a long sample upload goes next, alone. Every acknowledged seq (ok, dup, rejected; and anything at or below the response's `lastSeq`)
  * leaves the outbox at once; rejected ones move to `rejections`. Nothing else ever removes an outbox entry:
  * a network error, a 5xx, a 503 with Retry-After, an expired token (refreshed once and retried) or a refused
  * batch keep it, with `attempts` and `lastError` updated.
@@ -49,6 +49,16 @@ import {
 import type { SyncTransport, TransportResponse } from './transport.ts';
 
 export const MAX_PUSH_BATCH = 500;
+/**
+ * Default entries per push by lane. A `user` batch holds the account's version lock until it commits, and an SOS
+ * pushed meanwhile waits for it: 500 moods held a trigger ~0.5 s on Postgres (bench/README.md), so user batches
+ * stay small. Bulk batches take no version lock.
+ */
+const LANE_BATCH: Readonly<Record<Lane, number>> = {
+  critical: MAX_PUSH_BATCH,
+  user: 100,
+  bulk: MAX_PUSH_BATCH,
+};
 /** Uncompressed JSON bytes per push (the server's body limit is 256 KiB); a single larger entry still goes alone. */
 const DEFAULT_MAX_BATCH_BYTES = 192 * 1024;
 export const CLOCK_SKEW_WARNING_MS = 10 * 60_000;
@@ -88,7 +98,7 @@ export interface SyncClientDeps {
   refreshAccessToken: () => Promise<string | null>;
   /** Device clock, ms. */
   now: () => number;
-  /** Entries per push, ≤ 500. */
+  /** Entries per push, ≤ 500, for every lane (default: 100 on the user lane, 500 on the others). */
   batchSize?: number;
   maxBatchBytes?: number;
   /** Changes per pull page (the server's default when absent). */
@@ -115,7 +125,7 @@ type Exchange =
 
 export function createSyncClient(deps: SyncClientDeps): SyncClient {
   const { db, transport, now } = deps;
-  const batchSize = Math.min(deps.batchSize ?? MAX_PUSH_BATCH, MAX_PUSH_BATCH);
+  const batchSize = (lane: Lane) => Math.min(deps.batchSize ?? LANE_BATCH[lane], MAX_PUSH_BATCH);
   const maxBatchBytes = deps.maxBatchBytes ?? DEFAULT_MAX_BATCH_BYTES;
   const listeners = new Set<(status: SyncStatus) => void>();
   let status: SyncStatus = {
@@ -197,7 +207,7 @@ export function createSyncClient(deps: SyncClientDeps): SyncClient {
       const entries = await db.outbox
         .where('[lane+seq]')
         .between([lane, Dexie.minKey], [lane, Dexie.maxKey])
-        .limit(batchSize)
+        .limit(batchSize(lane))
         .toArray();
       if (entries.length === 0) continue;
       let bytes = 0;

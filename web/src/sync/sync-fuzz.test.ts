@@ -352,13 +352,13 @@ async function runSeed(seed: number): Promise<void> {
 
 describe('sync under faults (seeded, deterministic)', () => {
   for (const [name, seed] of PINNED) {
-    it(`regression ${name} (seed ${seed})`, () => runSeed(seed));
+    it(`[CL8] regression ${name} (seed ${seed})`, () => runSeed(seed));
   }
 
   // Chunks of 25 seeds keep each test well inside the 60 s test timeout on a slow CI machine.
   for (let from = FIRST_SEED; from < FIRST_SEED + SEEDS; from += 25) {
     const to = Math.min(from + 25, FIRST_SEED + SEEDS) - 1;
-    it(`seeds ${from}–${to}: every device converges to the server and each mutation applies exactly once`, async () => {
+    it(`[CL8] seeds ${from}–${to}: every device converges to the server and each mutation applies exactly once`, async () => {
       for (let seed = from; seed <= to; seed += 1) await runSeed(seed);
     });
   }

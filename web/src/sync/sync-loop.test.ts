@@ -79,7 +79,7 @@ function setup(outcomes: SyncOutcome[] = []) {
 }
 
 describe('sync loop', () => {
-  it('syncs at start, then every interval while visible', async () => {
+  it('[CL11] syncs at start, then every interval while visible', async () => {
     const { timers, runs, loop } = setup();
     timers.advance(0);
     await loop.idle();
@@ -92,7 +92,7 @@ describe('sync loop', () => {
     loop.stop();
   });
 
-  it('no periodic sync while hidden; becoming visible syncs at once', async () => {
+  it('[CL11] no periodic sync while hidden; becoming visible syncs at once', async () => {
     const { timers, visibility, runs, loop } = setup();
     timers.advance(0);
     await loop.idle();
@@ -108,7 +108,7 @@ describe('sync loop', () => {
     loop.stop();
   });
 
-  it('a critical write syncs at once; other writes shortly after, coalesced', async () => {
+  it('[CL11] a critical write syncs at once; other writes shortly after, coalesced', async () => {
     const { timers, runs, loop } = setup();
     timers.advance(0);
     await loop.idle();
@@ -126,7 +126,7 @@ describe('sync loop', () => {
     loop.stop();
   });
 
-  it('a write during a round triggers another round right after it', async () => {
+  it('[CL11] a write during a round triggers another round right after it', async () => {
     const timers = new FakeTimers();
     let release: () => void = () => {};
     const runs: number[] = [];
@@ -149,7 +149,7 @@ describe('sync loop', () => {
     loop.stop();
   });
 
-  it('failures back off exponentially, Retry-After is honoured, and `online` retries at once', async () => {
+  it('[CL11] failures back off exponentially, Retry-After is honoured, and `online` retries at once', async () => {
     const { timers, online, runs, loop } = setup([
       { kind: 'offline', error: 'x' },
       { kind: 'offline', error: 'x' },
@@ -176,7 +176,7 @@ describe('sync loop', () => {
     loop.stop();
   });
 
-  it('a poke parsed as the protocol’s Poke pulls when behind; anything else is ignored', async () => {
+  it('[CL11] a poke parsed as the protocol’s Poke pulls when behind; anything else is ignored', async () => {
     const timers = new FakeTimers();
     const runs: number[] = [];
     const loop = startSyncLoop({
@@ -204,7 +204,7 @@ describe('sync loop', () => {
     loop.stop();
   });
 
-  it('stop() cancels timers and unsubscribes', async () => {
+  it('[CL11] stop() cancels timers and unsubscribes', async () => {
     const { timers, online, visibility, runs, loop } = setup();
     loop.stop();
     online.fire();
