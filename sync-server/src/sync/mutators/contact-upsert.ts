@@ -21,6 +21,17 @@ type ContactFields = MutatorArgs<'contact.upsert@1'>['fields'];
 type ContactField = keyof ContactFields;
 type ContactRecord = typeof emergencyContacts.$inferSelect;
 
+/** Locks the contact an id stands for now (after merges) for this mutation; `row` is absent if it never existed. */
+async function lockContact(ctx: MutationContext, requestedId: string) {
+  const id = await resolveContactId(ctx, requestedId);
+  const [row] = await ctx.tx
+    .select()
+    .from(emergencyContacts)
+    .where(eq(emergencyContacts.id, id))
+    .for('update');
+  return { id, row };
+}
+
 /** The contact an id stands for now: itself, or the contact it was merged into (following chains). */
 async function resolveContactId(ctx: MutationContext, id: string): Promise<string> {
   let current = id;
@@ -95,12 +106,7 @@ export async function contactUpsert(
   ctx: MutationContext,
   args: MutatorArgs<'contact.upsert@1'>,
 ): Promise<MutationOutcome> {
-  const id = await resolveContactId(ctx, args.id);
-  const [row] = await ctx.tx
-    .select()
-    .from(emergencyContacts)
-    .where(eq(emergencyContacts.id, id))
-    .for('update');
+  const { id, row } = await lockContact(ctx, args.id);
 
   if (row === undefined) {
     if (args.phoneE164 === undefined) {
@@ -186,12 +192,7 @@ export async function contactDelete(
   ctx: MutationContext,
   args: MutatorArgs<'contact.delete@1'>,
 ): Promise<MutationOutcome> {
-  const id = await resolveContactId(ctx, args.id);
-  const [row] = await ctx.tx
-    .select()
-    .from(emergencyContacts)
-    .where(eq(emergencyContacts.id, id))
-    .for('update');
+  const { id, row } = await lockContact(ctx, args.id);
   // Never created (its creation was rejected) or already deleted: nothing to do.
   if (row === undefined || row.deletedAt !== null) return OK;
   if (row.phoneE164 !== args.expectedPhoneE164) throw phoneConflict(row.phoneE164, 'delete');
