@@ -18,7 +18,8 @@ import {
   type MutatorArgs,
   type MutatorName,
 } from '@vitalwatch/schema/protocol/mutators';
-import type { IncidentEventRow, IncidentRow } from '@vitalwatch/schema/protocol/rows';
+import { stepIncident } from '@vitalwatch/schema/protocol/incident-machine';
+import type { IncidentRow } from '@vitalwatch/schema/protocol/rows';
 import type { SyncedTable } from '@vitalwatch/schema/protocol/pull-response';
 import { rowRef, type RowByTable, type RowRef } from './local-db.ts';
 
@@ -42,58 +43,6 @@ interface Applier<N extends MutatorName> {
   refs(args: MutatorArgs<N>, ctx: ApplyContext): RowRef[];
   apply(store: RowStore, args: MutatorArgs<N>, ctx: ApplyContext): Promise<void>;
 }
-
-type IncidentStatus = IncidentRow['status'];
-type IncidentEventType = IncidentEventRow['type'];
-type EventOutcome = IncidentEventRow['outcome'];
-
-/**
- * The local prediction of the server's incident state machine; the server's verdict replaces it on pull.
- *
- *   active ──acknowledged──▶ acknowledged
- *     │ └──resolved/cancelled──┐   │
- *     │                        ▼   ▼ resolved/cancelled
- *     └──────────────────────▶ resolved | cancelled   (terminal: absorb every later event)
- *
- * location and sms_* events never change the status. Typed so a missing state × event pair fails to compile.
- */
-const INCIDENT_TRANSITIONS: Record<
-  IncidentStatus,
-  Record<IncidentEventType, { to: IncidentStatus; outcome: EventOutcome }>
-> = {
-  active: {
-    location: { to: 'active', outcome: 'applied' },
-    acknowledged: { to: 'acknowledged', outcome: 'applied' },
-    resolved: { to: 'resolved', outcome: 'applied' },
-    cancelled: { to: 'cancelled', outcome: 'applied' },
-    sms_composer_opened: { to: 'active', outcome: 'applied' },
-    sms_user_reported: { to: 'active', outcome: 'applied' },
-  },
-  acknowledged: {
-    location: { to: 'acknowledged', outcome: 'applied' },
-    acknowledged: { to: 'acknowledged', outcome: 'applied' },
-    resolved: { to: 'resolved', outcome: 'applied' },
-    cancelled: { to: 'cancelled', outcome: 'applied' },
-    sms_composer_opened: { to: 'acknowledged', outcome: 'applied' },
-    sms_user_reported: { to: 'acknowledged', outcome: 'applied' },
-  },
-  resolved: {
-    location: { to: 'resolved', outcome: 'absorbed' },
-    acknowledged: { to: 'resolved', outcome: 'absorbed' },
-    resolved: { to: 'resolved', outcome: 'absorbed' },
-    cancelled: { to: 'resolved', outcome: 'absorbed' },
-    sms_composer_opened: { to: 'resolved', outcome: 'absorbed' },
-    sms_user_reported: { to: 'resolved', outcome: 'absorbed' },
-  },
-  cancelled: {
-    location: { to: 'cancelled', outcome: 'absorbed' },
-    acknowledged: { to: 'cancelled', outcome: 'absorbed' },
-    resolved: { to: 'cancelled', outcome: 'absorbed' },
-    cancelled: { to: 'cancelled', outcome: 'absorbed' },
-    sms_composer_opened: { to: 'cancelled', outcome: 'absorbed' },
-    sms_user_reported: { to: 'cancelled', outcome: 'absorbed' },
-  },
-};
 
 type LocationArgs = MutatorArgs<'incident.trigger@1'>['location'];
 
@@ -153,7 +102,8 @@ const APPLIERS: { [N in MutatorName]: Applier<N> } = {
     async apply(store, a) {
       if ((await store.get('incident_events', a.id)) !== undefined) return;
       const incident = await store.get('emergency_incidents', a.incidentId);
-      const step = incident === undefined ? undefined : INCIDENT_TRANSITIONS[incident.status][a.type];
+      // The server's own state machine, so the device shows what the server will decide.
+      const step = incident === undefined ? undefined : stepIncident(incident.status, a.type);
       await store.put('incident_events', {
         id: a.id,
         version: 0,

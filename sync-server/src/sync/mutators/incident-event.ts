@@ -9,7 +9,7 @@
 import { eq } from 'drizzle-orm';
 import { emergencyIncidents, incidentEvents } from '@vitalwatch/schema/db/tables';
 import type { MutatorArgs } from '@vitalwatch/schema/protocol/mutators';
-import { stepIncident } from '../incident-machine.ts';
+import { stepIncident } from '@vitalwatch/schema/protocol/incident-machine';
 import { MutationRejected } from '../mutation-rejected.ts';
 import { OK, type MutationContext, type MutationOutcome } from '../mutation-context.ts';
 

@@ -1,7 +1,8 @@
 /**
- * The incident state machine. Devices append events (`incident.event@1`); the server folds each one, in arrival
- * order, into the incident's status. Creation always succeeds (`incident.trigger@1`), terminal states absorb
- * whatever arrives later, and an illegal transition is stored and reported, never dropped.
+ * The incident state machine, shared by the server (which folds each event, in arrival order, into the incident's
+ * status) and the device (which applies the same step optimistically, so what it shows matches what the server
+ * will decide). Devices append events (`incident.event@1`). Creation always succeeds (`incident.trigger@1`),
+ * terminal states absorb whatever arrives later, and an illegal transition is stored and reported, never dropped.
  *
  * ```
  *             acknowledged
@@ -19,8 +20,8 @@
  * The table is typed `{ [state]: { [event]: Step } }`, so adding a state or an event type without deciding every
  * pair fails to compile.
  */
-import type { INCIDENT_EVENT_TYPES } from '@vitalwatch/schema/protocol/mutators';
-import type { IncidentRow } from '@vitalwatch/schema/protocol/rows';
+import type { INCIDENT_EVENT_TYPES } from './mutators.ts';
+import type { IncidentRow } from './rows.ts';
 
 export type IncidentStatus = IncidentRow['status'];
 export type IncidentEventType = (typeof INCIDENT_EVENT_TYPES)[number];

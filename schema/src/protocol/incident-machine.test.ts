@@ -1,5 +1,5 @@
 import { expect, it } from 'vitest';
-import { INCIDENT_EVENT_TYPES } from '@vitalwatch/schema/protocol/mutators';
+import { INCIDENT_EVENT_TYPES } from './mutators.ts';
 import { stepIncident, type IncidentStatus } from './incident-machine.ts';
 
 const STATUSES: IncidentStatus[] = ['active', 'acknowledged', 'resolved', 'cancelled'];
