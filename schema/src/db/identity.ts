@@ -23,11 +23,10 @@ import {
   uniqueIndex,
   uuid,
 } from 'drizzle-orm/pg-core';
+import { E164_PATTERN, EMERGENCY_NUMBER_PATTERN } from '../phone-patterns.ts';
 import { ownRowsPolicy, readOwnPolicy, syncColumns, timestamps } from './rls.ts';
 
 const bytea = customType<{ data: Uint8Array; driverData: Uint8Array }>({ dataType: () => 'bytea' });
-
-export const E164_PATTERN = '^\\+[1-9][0-9]{6,14}$';
 
 export const users = pgTable(
   'users',
@@ -54,7 +53,7 @@ export const users = pgTable(
     uniqueIndex('users_phone_key').on(t.phone),
     check('users_has_login', sql`${t.email} is not null or ${t.phone} is not null`),
     check('users_phone_e164', sql`${t.phone} ~ ${sql.raw(`'${E164_PATTERN}'`)}`),
-    check('users_emergency_number', sql`${t.emergencyNumber} ~ '^[0-9+*#]{2,15}$'`),
+    check('users_emergency_number', sql`${t.emergencyNumber} ~ ${sql.raw(`'${EMERGENCY_NUMBER_PATTERN}'`)}`),
     check('users_email_shape', sql`${t.email} ~ '^[^@\\s]+@[^@\\s]+$' and length(${t.email}) <= 320`),
     ownRowsPolicy(t.id),
   ],

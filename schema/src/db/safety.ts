@@ -22,7 +22,8 @@ import {
   uuid,
 } from 'drizzle-orm/pg-core';
 import { clientIdColumn, isUuidV7Check } from './ids.ts';
-import { E164_PATTERN, userIdColumn, users } from './identity.ts';
+import { E164_PATTERN } from '../phone-patterns.ts';
+import { userIdColumn, users } from './identity.ts';
 import { ownRowsPolicy, syncColumns, timestamps } from './rls.ts';
 
 export const emergencyContacts = pgTable(

@@ -1,4 +1,5 @@
 import * as z from 'zod/mini';
+import { E164_PATTERN } from '../phone-patterns.ts';
 
 export const Uuid = z.uuid();
 export const UuidV7 = z.uuid({ version: 'v7' });
@@ -7,7 +8,7 @@ export const EpochMs = z.int().check(z.minimum(0), z.maximum(8_640_000_000_000_0
 export const Seq = z.int().check(z.minimum(1));
 /** Hybrid logical clock, `<physical ms, 13 digits>-<counter, 4 hex>-<node id>`: sorts as text. */
 export const Hlc = z.string().check(z.regex(/^\d{13}-[0-9a-f]{4}-[0-9a-f-]{1,36}$/));
-export const E164 = z.string().check(z.regex(/^\+[1-9][0-9]{6,14}$/));
+export const E164 = z.string().check(z.regex(new RegExp(E164_PATTERN)));
 
 export const Location = z.strictObject({
   lat: z.number().check(z.minimum(-90), z.maximum(90)),

@@ -14,7 +14,7 @@ import { and, eq, gt, isNull, ne, sql } from 'drizzle-orm';
 import { SignJWT } from 'jose';
 import { z } from 'zod';
 import { newId, type SessionId, type UserId } from '@vitalwatch/schema/ids';
-import { E164_PATTERN } from '@vitalwatch/schema/db/identity';
+import { E164_PATTERN } from '@vitalwatch/schema/phone-patterns';
 import { activityLogs, userSessions, users } from '@vitalwatch/schema/db/tables';
 import type { Db, Tx } from '../db/database.ts';
 import { HttpError, parseInput } from '../http/http-error.ts';

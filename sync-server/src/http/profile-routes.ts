@@ -6,6 +6,7 @@ import type { FastifyInstance } from 'fastify';
 import { eq } from 'drizzle-orm';
 import { z } from 'zod';
 import { users } from '@vitalwatch/schema/db/tables';
+import { EMERGENCY_NUMBER_PATTERN } from '@vitalwatch/schema/phone-patterns';
 import type { Db } from '../db/database.ts';
 import { withUser } from '../db/with-user.ts';
 import { bearerToken, type Identity } from '../auth/identity.ts';
@@ -33,7 +34,7 @@ const ProfilePatch = z.strictObject({
     .optional(),
   emergency_number: z
     .string()
-    .regex(/^[0-9+*#]{2,15}$/, 'must be a dialable number such as "112"')
+    .regex(new RegExp(EMERGENCY_NUMBER_PATTERN), 'must be a dialable number such as "112"')
     .nullable()
     .optional(),
 });
