@@ -74,9 +74,12 @@ async function openPglite(dataDir: string | null): Promise<Database> {
 async function openPostgres(url: string, unpooledUrl: string | null): Promise<Database> {
   const pool = new pg.Pool({ connectionString: url, max: 10 });
   // A connection that dies (idle, or mid-query when the server restarts) emits 'error' on its client; without a
-  // listener that would crash the process. The query in flight fails on its own and is reported to its caller.
+  // listener that would crash the process. The query in flight fails on its own and is reported to its caller;
+  // the pool replaces the connection. Say so once per connection, so a flapping database is visible in the logs.
+  const connectionLost = (error: Error) => console.error(`database connection lost: ${error.message}`);
+  pool.on('connect', (client) => client.on('error', connectionLost));
+  // The pool re-emits an idle client's error, which the client's own listener above has already logged.
   pool.on('error', () => {});
-  pool.on('connect', (client) => client.on('error', () => {}));
   const db: Db = drizzlePg({ client: pool, schema: tables });
   return {
     db,
