@@ -17,7 +17,7 @@ import type { Lane } from '@vitalwatch/schema/protocol/lane';
 import type { MutatorArgs, MutatorName } from '@vitalwatch/schema/protocol/mutators';
 import type { MutationResult } from '@vitalwatch/schema/protocol/push-response';
 import { describeOnEachDatabase } from '../../test/test-databases.ts';
-import { MAX_HLC_LEAD_MS } from './hlc.ts';
+import { HLC_MAX_DRIFT_MS } from '@vitalwatch/schema/protocol/hlc';
 import {
   applyPages,
   hlc,
@@ -347,8 +347,8 @@ describeOnEachDatabase('conflict rules', (database) => {
       year2100,
     );
     const [clamped] = await db.select().from(moodEntries).where(eq(moodEntries.id, id));
-    expect(clamped).toMatchObject({ note: 'from the future', hlc: hlc(now + MAX_HLC_LEAD_MS, 0, 'f6') });
-    server.clock.ms = now + MAX_HLC_LEAD_MS + 60_000;
+    expect(clamped).toMatchObject({ note: 'from the future', hlc: hlc(now + HLC_MAX_DRIFT_MS, 0, 'f6') });
+    server.clock.ms = now + HLC_MAX_DRIFT_MS + 60_000;
     try {
       await honest.send(
         'user',

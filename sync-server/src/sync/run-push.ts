@@ -20,7 +20,7 @@ import type { Db, Tx } from '../db/database.ts';
 import { withUser, type RequestClaims } from '../db/with-user.ts';
 import { HttpError } from '../http/http-error.ts';
 import { applyMutation } from './apply-mutation.ts';
-import { clampHlc } from './hlc.ts';
+import { clampHlc } from '@vitalwatch/schema/protocol/hlc';
 
 export type PushOutcome = {
   results: MutationResult[];

@@ -9,7 +9,7 @@ import {
   receiveHlc,
   tickHlc,
   type HlcState,
-} from './hlc.ts';
+} from '@vitalwatch/schema/protocol/hlc';
 import { seededRandom } from './test-device.ts';
 
 const NODE = '0190a000-0000-7000-8000-00000000abcd';

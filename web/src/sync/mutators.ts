@@ -9,7 +9,7 @@ import type { Lane } from '@vitalwatch/schema/protocol/lane';
 import type { SyncedTable } from '@vitalwatch/schema/protocol/pull-response';
 import type { Table } from 'dexie';
 import { applyMutation, mutationRefs, parseMutationArgs } from './apply-mutation.ts';
-import { formatHlc, HLC_ZERO, parseHlc, tickHlc } from './hlc.ts';
+import { formatHlc, HLC_ZERO, parseHlc, tickHlc } from '@vitalwatch/schema/protocol/hlc';
 import { ensureClientId, metaRow, readMeta, type LocalDb } from './local-db.ts';
 import { dexieRowStore, saveBases } from './pending-rows.ts';
 

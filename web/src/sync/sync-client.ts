@@ -25,7 +25,7 @@ import { PullResponse, type Change } from '@vitalwatch/schema/protocol/pull-resp
 import type { PushRequest } from '@vitalwatch/schema/protocol/push-request';
 import { PushResponse, type MutationResult } from '@vitalwatch/schema/protocol/push-response';
 import { ROW_SCHEMAS } from '@vitalwatch/schema/protocol/rows';
-import { formatHlc, HLC_ZERO, parseHlc, receiveHlc } from './hlc.ts';
+import { formatHlc, HLC_ZERO, parseHlc, receiveHlc } from '@vitalwatch/schema/protocol/hlc';
 import {
   ensureClientId,
   metaRow,

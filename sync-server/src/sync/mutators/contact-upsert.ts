@@ -13,7 +13,7 @@ import { and, eq, isNull, ne } from 'drizzle-orm';
 import { contactMerges, emergencyContacts } from '@vitalwatch/schema/db/tables';
 import type { MutatorArgs } from '@vitalwatch/schema/protocol/mutators';
 import { advanceClocks, loadClocks, saveClocks, winningFields } from '../field-clocks.ts';
-import { maxHlc } from '../hlc.ts';
+import { maxHlc } from '@vitalwatch/schema/protocol/hlc';
 import { MutationRejected } from '../mutation-rejected.ts';
 import { OK, type MutationContext, type MutationOutcome } from '../mutation-context.ts';
 

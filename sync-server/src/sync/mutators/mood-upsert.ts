@@ -11,7 +11,7 @@ import { and, eq, isNull } from 'drizzle-orm';
 import { moodEntries, moodRevisions } from '@vitalwatch/schema/db/tables';
 import type { MutatorArgs } from '@vitalwatch/schema/protocol/mutators';
 import { advanceClocks, loadClocks, sameValue, saveClocks, winningFields } from '../field-clocks.ts';
-import { maxHlc } from '../hlc.ts';
+import { maxHlc } from '@vitalwatch/schema/protocol/hlc';
 import { MutationRejected } from '../mutation-rejected.ts';
 import { OK, type MutationContext, type MutationOutcome } from '../mutation-context.ts';
 

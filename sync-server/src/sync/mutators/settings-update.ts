@@ -3,7 +3,7 @@ import { eq } from 'drizzle-orm';
 import { userSettings } from '@vitalwatch/schema/db/tables';
 import type { MutatorArgs } from '@vitalwatch/schema/protocol/mutators';
 import { advanceClocks, loadClocks, saveClocks, winningFields } from '../field-clocks.ts';
-import { maxHlc } from '../hlc.ts';
+import { maxHlc } from '@vitalwatch/schema/protocol/hlc';
 import { OK, type MutationContext, type MutationOutcome } from '../mutation-context.ts';
 
 type SettingsFields = MutatorArgs<'settings.update@1'>['fields'];

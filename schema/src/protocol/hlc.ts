@@ -6,7 +6,7 @@
  * server version, never by a device clock. Invariants: every stamp this node issues is greater than every stamp
  * it issued or received before, and its physical part never runs more than `HLC_MAX_DRIFT_MS` ahead of `now`
  * because of a remote stamp (a device with a clock years ahead must not drag ours along; the server clamps to
- * the same bound).
+ * the same bound with `clampHlc`).
  */
 
 export interface HlcState {
@@ -67,4 +67,21 @@ export function receiveHlc(last: HlcState, remote: HlcState, nowMs: number): Hlc
 /** A counter past 0xffff borrows a millisecond from the future: stamps stay unique and ordered. */
 function bump(ms: number, counter: number): HlcState {
   return counter > MAX_COUNTER ? { ms: ms + 1, counter: 0 } : { ms, counter };
+}
+
+/**
+ * The server's side of the same bound: a device with a clock running days ahead would otherwise win every
+ * last-writer-wins race until real time caught up. The physical part is cut to server time + 5 min; counter and
+ * node id are kept, so two clamped HLCs still order deterministically.
+ */
+export function clampHlc(hlc: string, now: Date): string {
+  const physical = Number(hlc.slice(0, 13));
+  const limit = now.getTime() + HLC_MAX_DRIFT_MS;
+  if (physical <= limit) return hlc;
+  return `${String(limit).padStart(13, '0')}${hlc.slice(13)}`;
+}
+
+/** The later of two HLC texts (they sort as text). */
+export function maxHlc(a: string | null, b: string): string {
+  return a !== null && a > b ? a : b;
 }
