@@ -8,7 +8,11 @@ const SYNC_SERVER = 'http://127.0.0.1:8787';
 // The Host header is kept (no changeOrigin) so the server sees the same origin the browser used.
 const proxy = Object.fromEntries(SERVER_PATH_PREFIXES.map((prefix) => [prefix, SYNC_SERVER]));
 
+// Shown as <html data-build> so a test (and a support call) can tell which build a page runs.
+const BUILD_ID = process.env.VITALWATCH_BUILD_ID ?? new Date().toISOString();
+
 export default defineConfig({
+  define: { __BUILD_ID__: JSON.stringify(BUILD_ID) },
   plugins: [
     solid(),
     VitePWA({

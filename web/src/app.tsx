@@ -1,98 +1,95 @@
 /**
- * Placeholder shell until the real app lands. Two things must hold even here: the safety disclaimer is always
- * visible, and launching the SOS shortcut (/?sos=1) never silently does nothing, because someone may open it in
- * an emergency.
+ * The app shell: the sync status (always visible), the update prompt, and one screen chosen by the URL hash
+ * (#/contacts …). Home and SOS are in the entry bundle; the other screens load on demand (they are precached,
+ * so they open offline too). The SOS shortcut (/?sos=1) starts the countdown at once.
  */
-import { createSignal, onCleanup, onMount, Show } from 'solid-js';
-import { useRegisterSW } from 'virtual:pwa-register/solid';
+import { createSignal, lazy, Match, onCleanup, onMount, Suspense, Switch } from 'solid-js';
+import { AppContext, type AppServices, type Route } from './ui/app-context.ts';
+import { SyncStatusBar } from './ui/sync-status-bar.tsx';
+import { UpdatePrompt } from './ui/update-prompt.tsx';
+import { HomeScreen } from './screens/home-screen.tsx';
+import { SosScreen } from './screens/sos-screen.tsx';
+import type { Device } from './device/device.ts';
+import type { PrefsStore } from './device/prefs.ts';
+import { createSosFlow } from './ui/sos-flow.ts';
 
-type Health = { kind: 'checking' } | { kind: 'online'; status: string } | { kind: 'offline' };
+const ContactsScreen = lazy(() => import('./screens/contacts-screen.tsx'));
+const MoodScreen = lazy(() => import('./screens/mood-screen.tsx'));
+const HistoryScreen = lazy(() => import('./screens/history-screen.tsx'));
+const SettingsScreen = lazy(() => import('./screens/settings-screen.tsx'));
+const AccountScreen = lazy(() => import('./screens/account-screen.tsx'));
 
-// The health contract is not fixed yet: any JSON object means reachable; a string `status` is shown if present.
-function parseHealth(body: unknown): Health {
-  if (typeof body !== 'object' || body === null) return { kind: 'offline' };
-  const status = 'status' in body && typeof body.status === 'string' ? body.status : 'online';
-  return { kind: 'online', status };
+const ROUTES: readonly Route[] = ['home', 'sos', 'contacts', 'mood', 'history', 'settings', 'account'];
+
+function routeFromHash(hash: string): Route {
+  const name = hash.replace(/^#\/?/, '');
+  return ROUTES.find((r) => r === name) ?? 'home';
 }
 
-async function fetchHealth(): Promise<Health> {
-  try {
-    const response = await fetch('/healthz', { cache: 'no-store', signal: AbortSignal.timeout(5000) });
-    if (!response.ok) return { kind: 'offline' };
-    const body: unknown = await response.json();
-    return parseHealth(body);
-  } catch {
-    return { kind: 'offline' };
-  }
-}
+export function App(props: { device: Device; prefs: PrefsStore }) {
+  const [route, setRoute] = createSignal<Route>(routeFromHash(window.location.hash));
+  const onHash = () => setRoute(routeFromHash(window.location.hash));
+  window.addEventListener('hashchange', onHash);
+  onCleanup(() => window.removeEventListener('hashchange', onHash));
 
-function healthLabel(health: Health): string {
-  switch (health.kind) {
-    case 'checking':
-      return 'checking…';
-    case 'online':
-      return health.status;
-    case 'offline':
-      return 'offline';
-  }
-}
-
-export function App() {
-  const {
-    needRefresh: [needRefresh],
-    offlineReady: [offlineReady],
-    updateServiceWorker,
-  } = useRegisterSW();
-
-  const [health, setHealth] = createSignal<Health>({ kind: 'checking' });
-  const refreshHealth = () => {
-    void fetchHealth().then(setHealth);
+  const sos = createSosFlow(props.device, props.prefs);
+  const services: AppServices = {
+    device: props.device,
+    prefs: props.prefs,
+    sos,
+    navigate(next) {
+      // Set the signal first: the SOS countdown must be on screen in the same frame as the tap.
+      setRoute(next);
+      const hash = next === 'home' ? '' : `#/${next}`;
+      if (window.location.hash !== hash) history.pushState(null, '', hash === '' ? window.location.pathname : hash);
+    },
   };
+
   onMount(() => {
-    refreshHealth();
-    window.addEventListener('online', refreshHealth);
-    onCleanup(() => window.removeEventListener('online', refreshHealth));
+    const params = new URLSearchParams(window.location.search);
+    if (params.get('sos') === '1') {
+      history.replaceState(null, '', '/#/sos');
+      sos.start();
+      setRoute('sos');
+    }
   });
 
-  const sosRequested = new URLSearchParams(window.location.search).get('sos') === '1';
-
   return (
-    <main>
-      <h1>VitalWatch</h1>
-
-      <Show when={sosRequested}>
-        <section class="alert" role="alert">
-          <h2>SOS alerts are not available yet</h2>
-          <p>If you are in danger, call your local emergency number now.</p>
-        </section>
-      </Show>
-
-      <p>
-        An offline-first safety and mental-health companion: SOS alerts to your emergency contacts, daily mood
-        check-ins, and coping tools.
-      </p>
-      <p>The full app is under construction.</p>
-
-      <p class="notice">
-        <strong>SMS alerts are best effort. VitalWatch does not replace your local emergency number.</strong>
-      </p>
-
-      <Show when={needRefresh()}>
-        <p>
-          <button type="button" onClick={() => void updateServiceWorker(true)}>
-            Update available
-          </button>
-        </p>
-      </Show>
-
+    <AppContext.Provider value={services}>
+      <header class="top">
+        <h1>
+          <a href="#/">VitalWatch</a>
+        </h1>
+      </header>
+      <SyncStatusBar />
+      <UpdatePrompt hidden={route() === 'sos' || sos.countdown() !== null} />
+      <main>
+        <Suspense fallback={<p>Loading…</p>}>
+          <Switch fallback={<HomeScreen />}>
+            <Match when={route() === 'sos'}>
+              <SosScreen />
+            </Match>
+            <Match when={route() === 'contacts'}>
+              <ContactsScreen />
+            </Match>
+            <Match when={route() === 'mood'}>
+              <MoodScreen />
+            </Match>
+            <Match when={route() === 'history'}>
+              <HistoryScreen />
+            </Match>
+            <Match when={route() === 'settings'}>
+              <SettingsScreen />
+            </Match>
+            <Match when={route() === 'account'}>
+              <AccountScreen />
+            </Match>
+          </Switch>
+        </Suspense>
+      </main>
       <footer>
-        <p role="status">
-          Server: <span class={`health-${health().kind}`}>{healthLabel(health())}</span>
-          <Show when={offlineReady()}>
-            <span> · Ready to work offline</span>
-          </Show>
-        </p>
+        <a href="#/">Home</a>
       </footer>
-    </main>
+    </AppContext.Provider>
   );
 }

@@ -1,9 +1,14 @@
 import { render } from 'solid-js/web';
-import { App } from './app';
+import { App } from './app.tsx';
+import { openDevice } from './device/device.ts';
+import { createPrefs } from './device/prefs.ts';
 import './app.css';
 
 const root = document.getElementById('root');
 if (root === null) {
   throw new Error('index.html must contain <div id="root">');
 }
-render(() => <App />, root);
+document.documentElement.dataset['build'] = __BUILD_ID__;
+const device = openDevice();
+const prefs = createPrefs();
+render(() => <App device={device} prefs={prefs} />, root);

@@ -112,6 +112,10 @@ export interface MetaValues {
   /** Server time minus device time, measured on each exchange. */
   clockOffsetMs: number;
   schemaVersion: number;
+  /** Device time of the last round that completed its pull (shown as "last synced"). */
+  lastSyncedAt: number;
+  /** The signed-in session (auth-session.ts parses it on every read). */
+  session: unknown;
 }
 type LaneMeta = { [L in Lane as `nextSeq:${L}` | `lastAckedSeq:${L}`]: number };
 export type MetaKey = keyof MetaValues | keyof LaneMeta;

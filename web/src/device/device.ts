@@ -1,0 +1,72 @@
+/**
+ * One device: the local database, the mutators (the only way screens write synced data), the session's tokens,
+ * the sync client and the loop that decides when it runs. Created once per page (main.tsx); the service worker
+ * builds its own from the same parts (sw/src/background-sync.ts).
+ */
+import { createHttpTransport } from '../sync/http-transport.ts';
+import { metaRow, openLocalDb, type LocalDb } from '../sync/local-db.ts';
+import { createMutators, type Mutators } from '../sync/mutators.ts';
+import { createSyncClient, runAsLeader, type SyncClient } from '../sync/sync-client.ts';
+import { documentVisibility, globalOnlineEvents, startSyncLoop, type SyncLoop } from '../sync/sync-loop.ts';
+import { createSessionTokens, type SessionTokens } from '../sync/auth-session.ts';
+
+/** The Background Sync tag the service worker answers (sw/src/sw.ts). */
+export const BACKGROUND_SYNC_TAG = 'vitalwatch-sync';
+
+export interface Device {
+  readonly db: LocalDb;
+  readonly mutators: Mutators;
+  readonly tokens: SessionTokens;
+  readonly client: SyncClient;
+  readonly loop: SyncLoop;
+}
+
+export function openDevice(): Device {
+  const db = openLocalDb();
+  const now = () => Date.now();
+  const tokens = createSessionTokens({ db, now });
+  const client = createSyncClient({
+    db,
+    transport: createHttpTransport({ baseUrl: '' }),
+    getAccessToken: () => tokens.getAccessToken(),
+    refreshAccessToken: () => tokens.refreshAccessToken(),
+    now,
+  });
+  const loop = startSyncLoop({
+    sync: () => runAsLeader(() => client.syncOnce()),
+    onlineEvents: globalOnlineEvents(window),
+    visibility: documentVisibility(document),
+    intervalMs: 60_000,
+  });
+  client.subscribe((status) => {
+    if (status.lastSyncedAt !== null) void db.meta.put(metaRow('lastSyncedAt', status.lastSyncedAt));
+  });
+  const mutators = createMutators({
+    db,
+    now,
+    onCommitted: (lane) => {
+      loop.notifyLocalWrite(lane);
+      void requestBackgroundSync();
+    },
+  });
+  return { db, mutators, tokens, client, loop };
+}
+
+interface SyncManagerLike {
+  register(tag: string): Promise<void>;
+}
+
+/**
+ * Asks the browser to wake the service worker when the network is back, even if this page is closed by then.
+ * Only Chromium has Background Sync (FIELD-NOTES §2); elsewhere the page's own loop is the only driver.
+ */
+async function requestBackgroundSync(): Promise<void> {
+  if (!('serviceWorker' in navigator)) return;
+  try {
+    const registration = await navigator.serviceWorker.getRegistration();
+    const sync = (registration as { sync?: SyncManagerLike } | undefined)?.sync;
+    await sync?.register(BACKGROUND_SYNC_TAG);
+  } catch {
+    // Not supported or not permitted: the page's loop still syncs while open.
+  }
+}

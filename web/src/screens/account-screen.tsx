@@ -1,0 +1,130 @@
+/**
+ * Sign up or in (needs a connection) with supabase-js against the server's auth: the embedded GoTrue-compatible
+ * provider or Supabase Auth, whichever /config.json names. The session is stored in the device database for the
+ * sync client and the service worker (sync/auth-session.ts); supabase-js itself keeps nothing. Signing in turns
+ * sync on, and everything recorded before is uploaded from the outbox.
+ */
+import { createSignal, Show } from 'solid-js';
+import { createClient } from '@supabase/supabase-js';
+import * as z from 'zod/mini';
+import { useApp } from '../ui/app-context.ts';
+import { createLiveQuery } from '../ui/live-query.ts';
+import { bindUser } from '../sync/local-db.ts';
+import { readSession, sessionFromTokenResponse, storeSession } from '../sync/auth-session.ts';
+
+const ServerConfig = z.looseObject({ supabaseUrl: z.string(), supabaseAnonKey: z.string() });
+
+export default function AccountScreen() {
+  const { device } = useApp();
+  const session = createLiveQuery(() => readSession(device.db), null);
+  const [email, setEmail] = createSignal('');
+  const [password, setPassword] = createSignal('');
+  const [busy, setBusy] = createSignal(false);
+  const [message, setMessage] = createSignal<{ ok: boolean; text: string } | null>(null);
+
+  const submit = async (mode: 'sign-in' | 'sign-up') => {
+    setBusy(true);
+    setMessage(null);
+    try {
+      const response = await fetch('/config.json', { cache: 'no-store' });
+      const config = ServerConfig.parse(await response.json());
+      const supabase = createClient(config.supabaseUrl, config.supabaseAnonKey, {
+        auth: { persistSession: false, autoRefreshToken: false, detectSessionInUrl: false },
+      });
+      const credentials = { email: email().trim(), password: password() };
+      const result =
+        mode === 'sign-in'
+          ? await supabase.auth.signInWithPassword(credentials)
+          : await supabase.auth.signUp(credentials);
+      if (result.error !== null) {
+        setMessage({ ok: false, text: result.error.message });
+        return;
+      }
+      if (result.data.session === null) {
+        setMessage({ ok: false, text: 'Check your email to confirm the account, then sign in.' });
+        return;
+      }
+      const stored = sessionFromTokenResponse(
+        result.data.session,
+        { authUrl: `${config.supabaseUrl.replace(/\/+$/, '')}/auth/v1`, anonKey: config.supabaseAnonKey },
+        Date.now(),
+      );
+      await bindUser(device.db, stored.userId);
+      await storeSession(device.db, stored);
+      setPassword('');
+      setMessage({ ok: true, text: 'Signed in. Your data is syncing.' });
+      void device.loop.syncNow();
+    } catch (error) {
+      setMessage({
+        ok: false,
+        text: navigator.onLine
+          ? `Could not sign in: ${error instanceof Error ? error.message : String(error)}`
+          : 'You are offline. Signing in needs a connection; everything keeps working on this phone meanwhile.',
+      });
+    } finally {
+      setBusy(false);
+    }
+  };
+
+  const signOut = async () => {
+    await storeSession(device.db, null);
+    setMessage({ ok: true, text: 'Signed out. Your data stays on this phone and syncs again after you sign in.' });
+  };
+
+  return (
+    <section aria-labelledby="account-title">
+      <h2 id="account-title">Account and sync</h2>
+      <Show
+        when={session()}
+        fallback={
+          <form
+            onSubmit={(event) => {
+              event.preventDefault();
+              void submit('sign-in');
+            }}
+          >
+            <p>
+              VitalWatch works without an account. Sign in to back up your data and use it on other devices;
+              everything you recorded so far is uploaded.
+            </p>
+            <label>
+              Email
+              <input type="email" autocomplete="email" value={email()} onInput={(e) => setEmail(e.currentTarget.value)} />
+            </label>
+            <label>
+              Password
+              <input
+                type="password"
+                autocomplete="current-password"
+                value={password()}
+                onInput={(e) => setPassword(e.currentTarget.value)}
+              />
+            </label>
+            <button type="submit" disabled={busy()}>
+              Sign in
+            </button>
+            <button type="button" disabled={busy()} onClick={() => void submit('sign-up')}>
+              Create account
+            </button>
+          </form>
+        }
+      >
+        {(s) => (
+          <div>
+            <p>Signed in as {s().email ?? s().userId}.</p>
+            <button type="button" onClick={() => void signOut()}>
+              Sign out
+            </button>
+          </div>
+        )}
+      </Show>
+      <Show when={message()}>
+        {(m) => (
+          <p class={m().ok ? '' : 'warning'} role={m().ok ? 'status' : 'alert'}>
+            {m().text}
+          </p>
+        )}
+      </Show>
+    </section>
+  );
+}

@@ -1,0 +1,172 @@
+/**
+ * Emergency contacts: name, phone (validated and normalised to E.164 with libphonenumber-js, using the region of
+ * the browser's language for numbers typed without a country code), relationship and priority tier 1–3.
+ * Loaded on demand: libphonenumber-js is the biggest piece of this screen and the SOS path does not need it.
+ */
+import { createSignal, For, Show } from 'solid-js';
+import { parsePhoneNumberFromString, type CountryCode } from 'libphonenumber-js/min';
+import { newId } from '@vitalwatch/schema/ids';
+import type { ContactRow } from '@vitalwatch/schema/protocol/rows';
+import { useApp } from '../ui/app-context.ts';
+import { createLiveQuery } from '../ui/live-query.ts';
+
+function defaultRegion(): CountryCode | undefined {
+  for (const tag of navigator.languages) {
+    try {
+      const region = new Intl.Locale(tag).region;
+      if (region !== undefined) return region as CountryCode;
+    } catch {
+      // not a valid tag: try the next one
+    }
+  }
+  return undefined;
+}
+
+/** E.164 for a typed number, or an error message naming the problem. */
+export function normalisePhone(input: string, region: CountryCode | undefined): { e164: string } | { error: string } {
+  const trimmed = input.trim();
+  if (trimmed === '') return { error: 'Enter a phone number.' };
+  const parsed = parsePhoneNumberFromString(trimmed, region);
+  if (parsed === undefined) {
+    return { error: 'That does not look like a phone number. Include the country code, e.g. +44 7700 900123.' };
+  }
+  if (!parsed.isValid()) return { error: `${trimmed} is not a valid number for ${parsed.country ?? 'its country'}.` };
+  return { e164: parsed.number };
+}
+
+interface Draft {
+  id: string | null;
+  name: string;
+  phone: string;
+  relationship: string;
+  tier: number;
+}
+
+const EMPTY: Draft = { id: null, name: '', phone: '', relationship: '', tier: 1 };
+
+export default function ContactsScreen() {
+  const { device } = useApp();
+  const contacts = createLiveQuery(
+    async () => (await device.db.emergency_contacts.toArray()).sort((a, b) => a.tier - b.tier || a.name.localeCompare(b.name)),
+    [],
+  );
+  const [draft, setDraft] = createSignal<Draft>(EMPTY);
+  const [error, setError] = createSignal<string | null>(null);
+  const [saved, setSaved] = createSignal<string | null>(null);
+
+  const edit = (c: ContactRow) => {
+    setDraft({ id: c.id, name: c.name, phone: c.phoneE164, relationship: c.relationship ?? '', tier: c.tier });
+    setError(null);
+  };
+
+  const save = async (event: SubmitEvent) => {
+    event.preventDefault();
+    const d = draft();
+    const name = d.name.trim();
+    if (name === '') {
+      setError('Enter a name.');
+      return;
+    }
+    const phone = normalisePhone(d.phone, defaultRegion());
+    if ('error' in phone) {
+      setError(phone.error);
+      return;
+    }
+    const existing = d.id === null ? undefined : contacts().find((c) => c.id === d.id);
+    const fields = { name, relationship: d.relationship.trim() === '' ? null : d.relationship.trim(), tier: d.tier };
+    await device.mutators.upsertContact({
+      id: d.id ?? newId(),
+      fields,
+      ...(existing?.phoneE164 === phone.e164
+        ? {}
+        : { phoneE164: phone.e164, expectedPhoneE164: existing?.phoneE164 ?? null }),
+    });
+    setSaved(`Saved ${name} (${phone.e164}).`);
+    setError(null);
+    setDraft(EMPTY);
+  };
+
+  const remove = async (c: ContactRow) => {
+    if (!window.confirm(`Delete ${c.name}? They will no longer get your SOS alerts.`)) return;
+    await device.mutators.deleteContact({ id: c.id, expectedPhoneE164: c.phoneE164 });
+  };
+
+  return (
+    <section aria-labelledby="contacts-title">
+      <h2 id="contacts-title">Emergency contacts</h2>
+      <p>Tier 1 contacts get your SOS first. Tier 2 and 3 are asked if nobody answers.</p>
+      <ul class="contacts">
+        <For each={contacts()} fallback={<li>No contacts yet.</li>}>
+          {(c) => (
+            <li>
+              <strong>{c.name}</strong> {c.phoneE164} · tier {c.tier}
+              {c.relationship === null ? '' : ` · ${c.relationship}`}
+              <button type="button" onClick={() => edit(c)} aria-label={`Edit ${c.name}`}>
+                Edit
+              </button>
+              <button type="button" onClick={() => void remove(c)} aria-label={`Delete ${c.name}`}>
+                Delete
+              </button>
+            </li>
+          )}
+        </For>
+      </ul>
+      <form class="contact-form" onSubmit={(event) => void save(event)} novalidate>
+        <h3>{draft().id === null ? 'Add a contact' : 'Edit contact'}</h3>
+        <label>
+          Name
+          <input
+            name="name"
+            autocomplete="name"
+            value={draft().name}
+            onInput={(e) => setDraft({ ...draft(), name: e.currentTarget.value })}
+          />
+        </label>
+        <label>
+          Phone
+          <input
+            name="phone"
+            type="tel"
+            autocomplete="tel"
+            value={draft().phone}
+            onInput={(e) => setDraft({ ...draft(), phone: e.currentTarget.value })}
+          />
+        </label>
+        <label>
+          Relationship
+          <input
+            name="relationship"
+            value={draft().relationship}
+            onInput={(e) => setDraft({ ...draft(), relationship: e.currentTarget.value })}
+          />
+        </label>
+        <label>
+          Priority
+          <select
+            name="tier"
+            value={String(draft().tier)}
+            onChange={(e) => setDraft({ ...draft(), tier: Number(e.currentTarget.value) })}
+          >
+            <option value="1">Tier 1: alert first</option>
+            <option value="2">Tier 2</option>
+            <option value="3">Tier 3</option>
+          </select>
+        </label>
+        <Show when={error()}>
+          {(message) => (
+            <p class="warning" role="alert">
+              {message()}
+            </p>
+          )}
+        </Show>
+        <button type="submit">Save contact</button>
+        <Show when={draft().id !== null}>
+          <button type="button" onClick={() => setDraft(EMPTY)}>
+            Cancel editing
+          </button>
+        </Show>
+        <Show when={saved()}>{(message) => <p role="status">{message()}</p>}</Show>
+      </form>
+    </section>
+  );
+}

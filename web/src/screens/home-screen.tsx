@@ -1,0 +1,74 @@
+/**
+ * The first screen. Its main control is one big SOS button at the bottom half of the screen (reachable with one
+ * thumb); an open incident is shown above everything else.
+ */
+import { For, Show } from 'solid-js';
+import { useApp, type Route } from '../ui/app-context.ts';
+import { createLiveQuery } from '../ui/live-query.ts';
+import { SafetyNotice } from '../ui/safety-notice.tsx';
+import { Onboarding } from './onboarding.tsx';
+import { openIncidents } from './open-incidents.ts';
+
+const LINKS: ReadonlyArray<{ route: Route; label: string }> = [
+  { route: 'contacts', label: 'Contacts' },
+  { route: 'mood', label: 'Mood check-in' },
+  { route: 'history', label: 'History' },
+  { route: 'settings', label: 'Settings' },
+  { route: 'account', label: 'Account and sync' },
+];
+
+export function HomeScreen() {
+  const { device, sos, navigate, prefs } = useApp();
+  const open = createLiveQuery(() => openIncidents(device.db), []);
+  const contactCount = createLiveQuery(() => device.db.emergency_contacts.count(), 0);
+
+  const press = () => {
+    sos.start();
+    navigate('sos');
+  };
+
+  return (
+    <div class="home">
+      <Show when={open()[0]}>
+        {(incident) => (
+          <section class="open-incident" role="alert">
+            <p>
+              <strong>SOS {incident().code} is open.</strong>
+            </p>
+            <button type="button" onClick={() => navigate('sos')}>
+              Go to the open SOS
+            </button>
+          </section>
+        )}
+      </Show>
+      <Show when={!prefs.prefs().onboarded}>
+        <Onboarding />
+      </Show>
+      <Show when={contactCount() === 0}>
+        <p class="warning">
+          You have no emergency contacts yet. <a href="#/contacts">Add one</a> so an SOS can reach someone.
+        </p>
+      </Show>
+      <nav aria-label="Sections">
+        <ul class="links">
+          <For each={LINKS}>
+            {(link) => (
+              <li>
+                <a href={`#/${link.route}`}>{link.label}</a>
+              </li>
+            )}
+          </For>
+        </ul>
+      </nav>
+      <SafetyNotice />
+      <div class="sos-area">
+        <button type="button" class="sos-button" aria-label="SOS: alert my emergency contacts" onClick={press}>
+          SOS
+        </button>
+        <p class="hint">
+          Press to start a {prefs.prefs().countdownSeconds}-second countdown. You can cancel it.
+        </p>
+      </div>
+    </div>
+  );
+}
