@@ -298,6 +298,32 @@ describe('architecture (STYLE.md §1, §7)', () => {
     ).toEqual([]);
   });
 
+  it('sw takes from web only its framework-free sync library (web/src/sync), never UI code', () => {
+    expect(
+      violations(['sw'], (target) =>
+        target.kind === 'workspace' && target.pkg === 'web' && !target.subpath.startsWith('src/sync/')
+          ? `sw may import only @vitalwatch/web/sync/* (got ${target.subpath})`
+          : null,
+      ),
+    ).toEqual([]);
+  });
+
+  it('web/src/sync stays framework-free (it runs in the service worker): no Solid, no app code outside the folder', () => {
+    const offending = scanned
+      .filter((file) => file.file.startsWith('web/src/sync/'))
+      .flatMap((file) =>
+        file.imports
+          .filter((ref) => {
+            if (ref.specifier.startsWith('solid-js')) return true;
+            if (!ref.specifier.startsWith('.')) return false;
+            const resolved = toRepoPath(path.resolve(ROOT, path.dirname(file.file), ref.specifier));
+            return !resolved.startsWith('web/src/sync/');
+          })
+          .map((ref) => `${file.file}:${ref.line}  ${ref.specifier}`),
+      );
+    expect(offending).toEqual([]);
+  });
+
   it('sync-server never imports the web app or the service worker', () => {
     expect(
       violations(['sync-server'], (target) =>

@@ -10,10 +10,13 @@
  * - A new worker never activates on its own. It waits until the page posts {type: 'SKIP_WAITING'} after the
  *   user accepts the update, so an open tab (possibly mid-SOS) is never switched to new code underneath it.
  *   Hence no skipWaiting() at install and no clients.claim().
+ * - A Background Sync event tagged BACKGROUND_SYNC_TAG pushes the outbox and pulls, with the page's session,
+ *   even when no page is open (web/src/sync/background-sync.ts).
  */
 import { cleanupOutdatedCaches, createHandlerBoundToURL, precacheAndRoute } from 'workbox-precaching';
 import { NavigationRoute, registerRoute } from 'workbox-routing';
 import { SERVER_PATH_PREFIXES } from '@vitalwatch/schema/server-paths';
+import { BACKGROUND_SYNC_TAG, syncInBackground } from '@vitalwatch/web/sync/background-sync.ts';
 
 declare let self: ServiceWorkerGlobalScope;
 
@@ -34,4 +37,14 @@ self.addEventListener('message', (event) => {
   if (isSkipWaitingMessage(event.data)) {
     void self.skipWaiting();
   }
+});
+
+/** Background Sync's event (Chromium only; not in TypeScript's WebWorker lib). */
+interface SyncEvent extends ExtendableEvent {
+  readonly tag: string;
+}
+
+self.addEventListener('sync', (event) => {
+  const sync = event as SyncEvent;
+  if (sync.tag === BACKGROUND_SYNC_TAG) sync.waitUntil(syncInBackground());
 });

@@ -41,7 +41,8 @@ export function App(props: { device: Device; prefs: PrefsStore }) {
       // Set the signal first: the SOS countdown must be on screen in the same frame as the tap.
       setRoute(next);
       const hash = next === 'home' ? '' : `#/${next}`;
-      if (window.location.hash !== hash) history.pushState(null, '', hash === '' ? window.location.pathname : hash);
+      if (window.location.hash !== hash)
+        history.pushState(null, '', hash === '' ? window.location.pathname : hash);
     },
   };
 

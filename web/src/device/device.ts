@@ -9,9 +9,7 @@ import { createMutators, type Mutators } from '../sync/mutators.ts';
 import { createSyncClient, runAsLeader, type SyncClient } from '../sync/sync-client.ts';
 import { documentVisibility, globalOnlineEvents, startSyncLoop, type SyncLoop } from '../sync/sync-loop.ts';
 import { createSessionTokens, type SessionTokens } from '../sync/auth-session.ts';
-
-/** The Background Sync tag the service worker answers (sw/src/sw.ts). */
-export const BACKGROUND_SYNC_TAG = 'vitalwatch-sync';
+import { BACKGROUND_SYNC_TAG } from '../sync/background-sync.ts';
 
 export interface Device {
   readonly db: LocalDb;

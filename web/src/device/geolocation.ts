@@ -42,7 +42,10 @@ export interface FixTracker {
   readonly fresh: Promise<LocationFix | null>;
 }
 
-export function trackBestFix(lastKnown: LocationFix | null, remember: (fix: LocationFix) => void): FixTracker {
+export function trackBestFix(
+  lastKnown: LocationFix | null,
+  remember: (fix: LocationFix) => void,
+): FixTracker {
   let freshFix: LocationFix | null = null;
   const fresh = currentFix().then((fix) => {
     if (fix !== null) {

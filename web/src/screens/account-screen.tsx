@@ -68,7 +68,10 @@ export default function AccountScreen() {
 
   const signOut = async () => {
     await storeSession(device.db, null);
-    setMessage({ ok: true, text: 'Signed out. Your data stays on this phone and syncs again after you sign in.' });
+    setMessage({
+      ok: true,
+      text: 'Signed out. Your data stays on this phone and syncs again after you sign in.',
+    });
   };
 
   return (
@@ -89,7 +92,12 @@ export default function AccountScreen() {
             </p>
             <label>
               Email
-              <input type="email" autocomplete="email" value={email()} onInput={(e) => setEmail(e.currentTarget.value)} />
+              <input
+                type="email"
+                autocomplete="email"
+                value={email()}
+                onInput={(e) => setEmail(e.currentTarget.value)}
+              />
             </label>
             <label>
               Password

@@ -23,14 +23,20 @@ function defaultRegion(): CountryCode | undefined {
 }
 
 /** E.164 for a typed number, or an error message naming the problem. */
-export function normalisePhone(input: string, region: CountryCode | undefined): { e164: string } | { error: string } {
+export function normalisePhone(
+  input: string,
+  region: CountryCode | undefined,
+): { e164: string } | { error: string } {
   const trimmed = input.trim();
   if (trimmed === '') return { error: 'Enter a phone number.' };
   const parsed = parsePhoneNumberFromString(trimmed, region);
   if (parsed === undefined) {
-    return { error: 'That does not look like a phone number. Include the country code, e.g. +44 7700 900123.' };
+    return {
+      error: 'That does not look like a phone number. Include the country code, e.g. +44 7700 900123.',
+    };
   }
-  if (!parsed.isValid()) return { error: `${trimmed} is not a valid number for ${parsed.country ?? 'its country'}.` };
+  if (!parsed.isValid())
+    return { error: `${trimmed} is not a valid number for ${parsed.country ?? 'its country'}.` };
   return { e164: parsed.number };
 }
 
@@ -47,7 +53,10 @@ const EMPTY: Draft = { id: null, name: '', phone: '', relationship: '', tier: 1 
 export default function ContactsScreen() {
   const { device } = useApp();
   const contacts = createLiveQuery(
-    async () => (await device.db.emergency_contacts.toArray()).sort((a, b) => a.tier - b.tier || a.name.localeCompare(b.name)),
+    async () =>
+      (await device.db.emergency_contacts.toArray()).sort(
+        (a, b) => a.tier - b.tier || a.name.localeCompare(b.name),
+      ),
     [],
   );
   const [draft, setDraft] = createSignal<Draft>(EMPTY);
@@ -55,7 +64,13 @@ export default function ContactsScreen() {
   const [saved, setSaved] = createSignal<string | null>(null);
 
   const edit = (c: ContactRow) => {
-    setDraft({ id: c.id, name: c.name, phone: c.phoneE164, relationship: c.relationship ?? '', tier: c.tier });
+    setDraft({
+      id: c.id,
+      name: c.name,
+      phone: c.phoneE164,
+      relationship: c.relationship ?? '',
+      tier: c.tier,
+    });
     setError(null);
   };
 
@@ -73,7 +88,11 @@ export default function ContactsScreen() {
       return;
     }
     const existing = d.id === null ? undefined : contacts().find((c) => c.id === d.id);
-    const fields = { name, relationship: d.relationship.trim() === '' ? null : d.relationship.trim(), tier: d.tier };
+    const fields = {
+      name,
+      relationship: d.relationship.trim() === '' ? null : d.relationship.trim(),
+      tier: d.tier,
+    };
     await device.mutators.upsertContact({
       id: d.id ?? newId(),
       fields,

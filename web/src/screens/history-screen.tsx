@@ -31,9 +31,15 @@ function describe(event: IncidentEventRow): string {
 
 export default function HistoryScreen() {
   const { device } = useApp();
-  const incidents = createLiveQuery(() => device.db.emergency_incidents.orderBy('triggeredAt').reverse().toArray(), []);
+  const incidents = createLiveQuery(
+    () => device.db.emergency_incidents.orderBy('triggeredAt').reverse().toArray(),
+    [],
+  );
   const events = createLiveQuery(() => device.db.incident_events.toArray(), []);
-  const eventsOf = (id: string) => events().filter((e) => e.incidentId === id).sort((a, b) => a.at - b.at);
+  const eventsOf = (id: string) =>
+    events()
+      .filter((e) => e.incidentId === id)
+      .sort((a, b) => a.at - b.at);
 
   return (
     <section aria-labelledby="history-title">

@@ -62,7 +62,12 @@ export function HomeScreen() {
       </nav>
       <SafetyNotice />
       <div class="sos-area">
-        <button type="button" class="sos-button" aria-label="SOS: alert my emergency contacts" onClick={press}>
+        <button
+          type="button"
+          class="sos-button"
+          aria-label="SOS: alert my emergency contacts"
+          onClick={press}
+        >
           SOS
         </button>
         <p class="hint">

@@ -17,7 +17,10 @@ const TAGS = ['calm', 'anxious', 'sad', 'angry', 'tired', 'lonely', 'hopeful', '
 
 export default function MoodScreen() {
   const { device } = useApp();
-  const entries = createLiveQuery(() => device.db.mood_entries.orderBy('recordedAt').reverse().limit(60).toArray(), []);
+  const entries = createLiveQuery(
+    () => device.db.mood_entries.orderBy('recordedAt').reverse().limit(60).toArray(),
+    [],
+  );
   const [mood, setMood] = createSignal<number | null>(null);
   const [note, setNote] = createSignal('');
   const [tags, setTags] = createSignal<string[]>([]);

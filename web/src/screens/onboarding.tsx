@@ -22,8 +22,8 @@ export function Onboarding() {
       <Show when={report()}>{(r) => <p data-testid="storage-report">{r().text}</p>}</Show>
       <Show when={isIos(navigator.userAgent) && !standalone}>
         <p class="warning">
-          On iPhone and iPad, tap Share, then <strong>Add to Home Screen</strong>. Safari deletes a website's data
-          after 7 days without a visit; the home-screen app keeps it.
+          On iPhone and iPad, tap Share, then <strong>Add to Home Screen</strong>. Safari deletes a website's
+          data after 7 days without a visit; the home-screen app keeps it.
         </p>
       </Show>
       <button type="button" onClick={() => prefs.update({ onboarded: true })}>

@@ -74,7 +74,8 @@ export default function SettingsScreen() {
         </label>
         <p class="hint">Check this number is right for where you are. The SOS screen offers to call it.</p>
         <label>
-          {p().cancelPin === null ? 'Set a PIN to cancel an SOS' : 'Change the cancel PIN'} (optional, 4–8 digits)
+          {p().cancelPin === null ? 'Set a PIN to cancel an SOS' : 'Change the cancel PIN'} (optional, 4–8
+          digits)
           <input
             type="password"
             inputmode="numeric"
@@ -84,8 +85,8 @@ export default function SettingsScreen() {
           />
         </label>
         <label>
-          {p().duressPin === null ? 'Set a duress PIN' : 'Change the duress PIN'} (optional): it looks like a normal
-          cancel on screen, but still alerts your contacts
+          {p().duressPin === null ? 'Set a duress PIN' : 'Change the duress PIN'} (optional): it looks like a
+          normal cancel on screen, but still alerts your contacts
           <input
             type="password"
             inputmode="numeric"

@@ -85,7 +85,11 @@ function SmsFallback(props: { incident: IncidentRow; recipients: ContactRow[]; a
         props.incident.latitude === null || props.incident.longitude === null
           ? null
           : {
-              source: props.incident.locatedAt !== null && props.incident.triggeredAt - props.incident.locatedAt > 60_000 ? 'last-known' : 'fresh',
+              source:
+                props.incident.locatedAt !== null &&
+                props.incident.triggeredAt - props.incident.locatedAt > 60_000
+                  ? 'last-known'
+                  : 'fresh',
               fix: {
                 lat: props.incident.latitude,
                 lng: props.incident.longitude,
@@ -202,7 +206,9 @@ function OpenIncident(props: { incident: IncidentRow }) {
             : `Location: ${props.incident.latitude.toFixed(5)}, ${props.incident.longitude?.toFixed(5) ?? ''} (±${Math.round(props.incident.accuracyMeters ?? 0)} m)`}
         </li>
         <li data-testid="server-state">
-          {received() ? '✓ Received by the server' : 'Not yet received by the server: waiting for a connection'}
+          {received()
+            ? '✓ Received by the server'
+            : 'Not yet received by the server: waiting for a connection'}
         </li>
       </ul>
       <Show when={sos.fallback() || !received()}>
@@ -252,7 +258,11 @@ function AllClear(props: { incident: IncidentRow }) {
     window.removeEventListener('offline', update);
   });
   const body = () =>
-    buildAllClearSms({ code: props.incident.code, name: prefs.prefs().name, now: props.incident.resolvedAt ?? Date.now() });
+    buildAllClearSms({
+      code: props.incident.code,
+      name: prefs.prefs().name,
+      now: props.incident.resolvedAt ?? Date.now(),
+    });
 
   return (
     <section class="resolved" aria-labelledby="resolved-title">

@@ -29,5 +29,8 @@ export function toGsm7(text: string): string {
     const base = char.normalize('NFD').replace(/\p{M}/gu, '');
     out += [...base].filter((c) => BASIC_SET.has(c)).join('');
   }
-  return out.replace(/[\r\n]+/g, ' ').replace(/ {2,}/g, ' ').trim();
+  return out
+    .replace(/[\r\n]+/g, ' ')
+    .replace(/ {2,}/g, ' ')
+    .trim();
 }

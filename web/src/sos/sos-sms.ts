@@ -40,7 +40,8 @@ function place(best: BestFix | null, now: number, withMapHost: boolean): string 
 export function buildSosSms({ code, name, best, now }: SosSmsInput): string {
   const cleanName = toGsm7(name);
   const attempts: Array<(n: string) => string> = [
-    (n) => `SOS from ${n} via VitalWatch. I need help! ${place(best, now, true)} ${utcStamp(now)}. Reply OK ${code}`,
+    (n) =>
+      `SOS from ${n} via VitalWatch. I need help! ${place(best, now, true)} ${utcStamp(now)}. Reply OK ${code}`,
     (n) => `SOS from ${n}. I need help! ${place(best, now, true)} ${utcStamp(now)}. Reply OK ${code}`,
     (n) => `SOS from ${n}. I need help! ${place(best, now, false)} ${utcStamp(now)}. Reply OK ${code}`,
   ];

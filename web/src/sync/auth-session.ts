@@ -61,7 +61,8 @@ export function sessionFromTokenResponse(
     expiresAt: now + t.expires_in * 1000,
     userId: t.user.id,
     email: t.user.email ?? null,
-    ...endpoint,
+    authUrl: endpoint.authUrl,
+    anonKey: endpoint.anonKey,
   };
 }
 

@@ -10,7 +10,7 @@ export interface AppServices {
   readonly device: Device;
   readonly prefs: PrefsStore;
   readonly sos: SosFlow;
-  navigate(route: Route): void;
+  readonly navigate: (route: Route) => void;
 }
 
 export const AppContext = createContext<AppServices>();

@@ -69,8 +69,10 @@ export function createSosFlow(device: Device, prefsStore: PrefsStore): SosFlow {
   let committing = false;
 
   const remember = (fix: LocationFix) => prefsStore.update({ lastFix: fix });
-  const event = (incident: string, fields: { type: 'location' | 'resolved' | 'cancelled'; location?: Location; duress?: boolean }) =>
-    device.mutators.recordIncidentEvent({ id: newId(), incidentId: incident, at: Date.now(), ...fields });
+  const event = (
+    incident: string,
+    fields: { type: 'location' | 'resolved' | 'cancelled'; location?: Location; duress?: boolean },
+  ) => device.mutators.recordIncidentEvent({ id: newId(), incidentId: incident, at: Date.now(), ...fields });
 
   function stopCountdown(): void {
     clearInterval(tick);
@@ -87,18 +89,21 @@ export function createSosFlow(device: Device, prefsStore: PrefsStore): SosFlow {
 
   function scheduleLocation(id: string, triggeredAt: number): void {
     clearTimeout(locationTimer);
-    locationTimer = setTimeout(() => {
-      void (async () => {
-        const row = await device.db.emergency_incidents.get(id);
-        if (row === undefined || row.status === 'resolved' || row.status === 'cancelled') return;
-        const fix = await currentFix();
-        if (fix !== null) {
-          remember(fix);
-          await event(id, { type: 'location', location: toLocation(fix) });
-        }
-        scheduleLocation(id, triggeredAt);
-      })();
-    }, nextLocationDelayMs(Date.now() - triggeredAt));
+    locationTimer = setTimeout(
+      () => {
+        void (async () => {
+          const row = await device.db.emergency_incidents.get(id);
+          if (row === undefined || row.status === 'resolved' || row.status === 'cancelled') return;
+          const fix = await currentFix();
+          if (fix !== null) {
+            remember(fix);
+            await event(id, { type: 'location', location: toLocation(fix) });
+          }
+          scheduleLocation(id, triggeredAt);
+        })();
+      },
+      nextLocationDelayMs(Date.now() - triggeredAt),
+    );
   }
 
   async function watchForFallback(id: string): Promise<void> {
@@ -139,7 +144,9 @@ export function createSosFlow(device: Device, prefsStore: PrefsStore): SosFlow {
       setFallback(false);
       const pendingFix = tracker;
       if (best?.source !== 'fresh' && pendingFix !== undefined) {
-        void pendingFix.fresh.then((fix) => (fix === null ? undefined : event(id, { type: 'location', location: toLocation(fix) })));
+        void pendingFix.fresh.then((fix) =>
+          fix === null ? undefined : event(id, { type: 'location', location: toLocation(fix) }),
+        );
       }
       scheduleLocation(id, triggeredAt);
       await watchForFallback(id);

@@ -22,7 +22,10 @@ export function UpdatePrompt(props: { hidden: boolean }) {
   async function update(): Promise<void> {
     setUpdating(true);
     if ((await device.db.outbox.count()) > 0) {
-      await Promise.race([device.loop.syncNow(), new Promise((resolve) => setTimeout(resolve, UPDATE_FLUSH_MS))]);
+      await Promise.race([
+        device.loop.syncNow(),
+        new Promise((resolve) => setTimeout(resolve, UPDATE_FLUSH_MS)),
+      ]);
     }
     await updateServiceWorker(true);
   }

@@ -1,0 +1,103 @@
+import 'fake-indexeddb/auto';
+import { describe, expect, it } from 'vitest';
+import { createSessionTokens, readSession, storeSession, type StoredSession } from './auth-session.ts';
+import { openLocalDb } from './local-db.ts';
+import type { LockManagerLike } from './sync-client.ts';
+
+let dbCount = 0;
+const NOW = 1_800_000_000_000;
+
+function session(overrides: Partial<StoredSession> = {}): StoredSession {
+  return {
+    accessToken: 'access-1',
+    refreshToken: 'refresh-1',
+    expiresAt: NOW + 15 * 60_000,
+    userId: '0190a000-0000-7000-8000-0000000000aa',
+    email: 'ana@example.org',
+    authUrl: 'http://server.test/auth/v1',
+    anonKey: 'anon',
+    ...overrides,
+  };
+}
+
+/** One lock holder at a time, like navigator.locks. */
+function memoryLocks(): LockManagerLike {
+  let tail: Promise<unknown> = Promise.resolve();
+  return {
+    request<T>(_name: string, callback: () => Promise<T>): Promise<T> {
+      const run = tail.then(callback, callback);
+      tail = run.catch(() => undefined);
+      return run;
+    },
+  };
+}
+
+async function setup(stored: StoredSession | null) {
+  const db = openLocalDb({ name: `auth-session-test-${++dbCount}` });
+  await storeSession(db, stored);
+  const calls: Array<{ url: string; body: string }> = [];
+  let respond: () => Response | Promise<Response> = () =>
+    Response.json({
+      access_token: `access-${calls.length + 1}`,
+      refresh_token: `refresh-${calls.length + 1}`,
+      expires_in: 900,
+      user: { id: session().userId, email: 'ana@example.org' },
+    });
+  const fetchFn = async (input: string | URL | Request, init?: RequestInit) => {
+    calls.push({ url: String(input), body: String(init?.body) });
+    return respond();
+  };
+  const tokens = createSessionTokens({
+    db,
+    now: () => NOW,
+    fetch: fetchFn as typeof fetch,
+    locks: memoryLocks(),
+  });
+  return { db, tokens, calls, setResponse: (r: typeof respond) => (respond = r) };
+}
+
+describe('the stored session (used by the page and the service worker)', () => {
+  it('a fresh token is returned without a request; no session means null', async () => {
+    const { tokens, calls } = await setup(session());
+    expect(await tokens.getAccessToken()).toBe('access-1');
+    expect(calls).toHaveLength(0);
+    const empty = await setup(null);
+    expect(await empty.tokens.getAccessToken()).toBeNull();
+  });
+
+  it('an expiring token is refreshed once even when two contexts ask at the same time (rotation-safe)', async () => {
+    const { db, tokens, calls } = await setup(session({ expiresAt: NOW + 30_000 }));
+    const [a, b] = await Promise.all([tokens.getAccessToken(), tokens.getAccessToken()]);
+    expect(calls).toHaveLength(1);
+    expect(calls[0]?.url).toBe('http://server.test/auth/v1/token?grant_type=refresh_token');
+    expect(JSON.parse(calls[0]?.body ?? '')).toEqual({ refresh_token: 'refresh-1' });
+    expect([a, b]).toEqual(['access-2', 'access-2']);
+    expect(await readSession(db)).toMatchObject({ refreshToken: 'refresh-2', expiresAt: NOW + 900_000 });
+  });
+
+  it('a refused refresh token signs the device out but keeps the outbox', async () => {
+    const { db, tokens, setResponse } = await setup(session({ expiresAt: NOW }));
+    await db.outbox.add({
+      lane: 'user',
+      seq: 1,
+      name: 'mood.upsert@1',
+      args: {},
+      hlc: 'x',
+      createdAt: NOW,
+      attempts: 0,
+      lastError: null,
+      refs: [],
+    });
+    setResponse(() => Response.json({ error_code: 'refresh_token_already_used' }, { status: 401 }));
+    expect(await tokens.getAccessToken()).toBeNull();
+    expect(await readSession(db)).toBeNull();
+    expect(await db.outbox.count()).toBe(1);
+  });
+
+  it('no network during a refresh keeps the session (the push then fails as offline, not as signed out)', async () => {
+    const { db, tokens, setResponse } = await setup(session({ expiresAt: NOW }));
+    setResponse(() => Promise.reject(new TypeError('Failed to fetch')));
+    expect(await tokens.getAccessToken()).toBe('access-1');
+    expect(await readSession(db)).toMatchObject({ refreshToken: 'refresh-1' });
+  });
+});

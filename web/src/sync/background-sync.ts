@@ -1,0 +1,36 @@
+/**
+ * Sync from the service worker's `sync` event (Background Sync: Chromium only, FIELD-NOTES §2). The page asks
+ * for it after each local write (device/device.ts); the browser fires it when the network is back, even if no
+ * page is open. The round runs under the same Web Lock as the page's loop, with the same session.
+ *
+ * A round that could not reach the server throws, so the browser schedules the event again later; a round the
+ * server answered (even `unauthorized`) resolves: retrying cannot fix it, and the page's loop takes over.
+ */
+import { createSessionTokens } from './auth-session.ts';
+import { createHttpTransport } from './http-transport.ts';
+import { openLocalDb } from './local-db.ts';
+import { createSyncClient, runAsLeader, type SyncOutcome } from './sync-client.ts';
+
+export const BACKGROUND_SYNC_TAG = 'vitalwatch-sync';
+
+export async function syncInBackground(): Promise<SyncOutcome> {
+  const db = openLocalDb();
+  try {
+    const now = () => Date.now();
+    const tokens = createSessionTokens({ db, now });
+    const client = createSyncClient({
+      db,
+      transport: createHttpTransport({ baseUrl: '' }),
+      getAccessToken: () => tokens.getAccessToken(),
+      refreshAccessToken: () => tokens.refreshAccessToken(),
+      now,
+    });
+    const outcome = await runAsLeader(() => client.syncOnce());
+    if (outcome.kind === 'offline' || outcome.kind === 'retry-later') {
+      throw new Error(`background sync: ${outcome.kind}; the browser will try again`);
+    }
+    return outcome;
+  } finally {
+    db.close();
+  }
+}
