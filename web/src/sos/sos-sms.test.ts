@@ -34,7 +34,7 @@ describe('the SOS text message', () => {
 
   it('says so when no location is known', () => {
     const text = buildSosSms({ code: 'CDEF', name: '', best: null, now: NOW });
-    expect(text).toContain('Location unknown.');
+    expect(text).toMatch(/^SOS via VitalWatch\. I need help! Location unknown\. /);
     expect(text).toContain('Reply OK CDEF');
     expect(isGsm7(text)).toBe(true);
   });

@@ -39,21 +39,20 @@ function place(best: BestFix | null, now: number, withMapHost: boolean): string 
 
 export function buildSosSms({ code, name, best, now }: SosSmsInput): string {
   const cleanName = toGsm7(name);
+  const from = (n: string) => (n === '' ? 'SOS' : `SOS from ${n}`);
   const attempts: Array<(n: string) => string> = [
-    (n) =>
-      `SOS from ${n} via VitalWatch. I need help! ${place(best, now, true)} ${utcStamp(now)}. Reply OK ${code}`,
-    (n) => `SOS from ${n}. I need help! ${place(best, now, true)} ${utcStamp(now)}. Reply OK ${code}`,
-    (n) => `SOS from ${n}. I need help! ${place(best, now, false)} ${utcStamp(now)}. Reply OK ${code}`,
+    (n) => `${from(n)} via VitalWatch. I need help! ${place(best, now, true)} ${utcStamp(now)}. Reply OK ${code}`,
+    (n) => `${from(n)}. I need help! ${place(best, now, true)} ${utcStamp(now)}. Reply OK ${code}`,
+    (n) => `${from(n)}. I need help! ${place(best, now, false)} ${utcStamp(now)}. Reply OK ${code}`,
   ];
   for (const make of attempts) {
-    const full = make(cleanName === '' ? 'a VitalWatch user' : cleanName);
+    const full = make(cleanName);
     if (full.length <= SOS_SMS_MAX_CHARS) return full;
     // Shorten the name as far as needed, but never below 3 characters.
     const room = SOS_SMS_MAX_CHARS - (full.length - cleanName.length);
     if (cleanName !== '' && room >= 3) return make(cleanName.slice(0, room).trim());
   }
-  const bare = `SOS! I need help! ${place(best, now, false)} Reply OK ${code}`;
-  return bare.slice(0, SOS_SMS_MAX_CHARS);
+  return `SOS! I need help! ${place(best, now, false)} Reply OK ${code}`.slice(0, SOS_SMS_MAX_CHARS);
 }
 
 /** The all-clear the user can send after "I'm safe" when offline. */
