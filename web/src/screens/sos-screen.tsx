@@ -293,26 +293,41 @@ function AllClear(props: { incident: IncidentRow }) {
   );
 }
 
+/** One incident, by id (keyed by the caller, so the live query is made for this id). */
+function IncidentView(props: { id: string }) {
+  const { device } = useApp();
+  const row = createLiveQuery(() => device.db.emergency_incidents.get(props.id), undefined);
+  return (
+    <Show when={row()}>
+      {(incident) => (
+        <Show
+          when={incident().status === 'active' || incident().status === 'acknowledged'}
+          fallback={<AllClear incident={incident()} />}
+        >
+          <OpenIncident incident={incident()} />
+        </Show>
+      )}
+    </Show>
+  );
+}
+
 export function SosScreen() {
   const { device, sos, navigate } = useApp();
   const open = createLiveQuery(() => openIncidents(device.db), []);
-  const mine = createLiveQuery(async () => {
-    const id = sos.incidentId();
-    return id === null ? undefined : device.db.emergency_incidents.get(id);
-  }, undefined);
   // An incident opened before a reload (or on the SOS shortcut) is taken over by the flow.
   createEffect(() => {
     const latest = open()[0];
     if (latest !== undefined && sos.incidentId() === null) sos.adopt(latest.id, latest.triggeredAt);
   });
 
-  const shown = () => mine() ?? open()[0];
+  const shownId = () => sos.incidentId() ?? open()[0]?.id;
   return (
     <div class="sos-screen">
       <Countdown />
       <Show when={sos.countdown() === null}>
         <Show
-          when={shown()}
+          when={shownId()}
+          keyed
           fallback={
             <Show when={sos.cancelled()}>
               <section>
@@ -331,14 +346,7 @@ export function SosScreen() {
             </Show>
           }
         >
-          {(incident) => (
-            <Show
-              when={incident().status === 'active' || incident().status === 'acknowledged'}
-              fallback={<AllClear incident={incident()} />}
-            >
-              <OpenIncident incident={incident()} />
-            </Show>
-          )}
+          {(id) => <IncidentView id={id} />}
         </Show>
       </Show>
       <SafetyNotice />

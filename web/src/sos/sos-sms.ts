@@ -41,7 +41,8 @@ export function buildSosSms({ code, name, best, now }: SosSmsInput): string {
   const cleanName = toGsm7(name);
   const from = (n: string) => (n === '' ? 'SOS' : `SOS from ${n}`);
   const attempts: Array<(n: string) => string> = [
-    (n) => `${from(n)} via VitalWatch. I need help! ${place(best, now, true)} ${utcStamp(now)}. Reply OK ${code}`,
+    (n) =>
+      `${from(n)} via VitalWatch. I need help! ${place(best, now, true)} ${utcStamp(now)}. Reply OK ${code}`,
     (n) => `${from(n)}. I need help! ${place(best, now, true)} ${utcStamp(now)}. Reply OK ${code}`,
     (n) => `${from(n)}. I need help! ${place(best, now, false)} ${utcStamp(now)}. Reply OK ${code}`,
   ];

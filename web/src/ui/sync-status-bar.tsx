@@ -80,9 +80,11 @@ export function SyncStatusBar() {
         <strong class={reachable() ? 'online' : 'offline'}>{reachable() ? 'Online' : 'Offline'}</strong>
         {' · '}
         <span data-testid="waiting">
-          {waiting() === 0
-            ? 'All changes saved on this device'
-            : `${waiting()} ${waiting() === 1 ? 'change' : 'changes'} waiting to sync`}
+          {waiting() > 0
+            ? `${waiting()} ${waiting() === 1 ? 'change' : 'changes'} waiting to sync`
+            : signedIn()
+              ? 'Everything synced'
+              : 'Everything saved on this device'}
         </span>
         {' · '}
         <Show when={signedIn()} fallback={<span>Not signed in: your data stays on this device</span>}>
