@@ -1,0 +1,137 @@
+/**
+ * The SOS flow end to end (issue #4 item 6) in real Chromium against the real server on a fresh Postgres
+ * database: a contact added with no account, an SOS triggered offline with the SMS fallback, the incident kept in
+ * IndexedDB, then sign-in and sync bring it to Postgres exactly once: through the page's own loop, and through
+ * the service worker's Background Sync event with no page of the app open.
+ */
+import { expect, it } from 'vitest';
+import type { BrowserContext, Page } from 'playwright-core';
+import { useBrowserSuite } from './harness/browser-suite.ts';
+import { openControlledPage, dispatchSyncEvent } from './harness/service-worker.ts';
+import { readIndexedDb } from './harness/indexed-db.ts';
+import { isGsm7, SOS_SMS_MAX_CHARS } from '../web/src/sos/gsm7.ts';
+
+const LONDON = { latitude: 51.507351, longitude: -0.127758, accuracy: 20 };
+
+const e2e = useBrowserSuite({
+  database: 'postgres',
+  contextOptions: { geolocation: LONDON, permissions: ['geolocation'], locale: 'en-GB' },
+});
+
+interface LocalIncident {
+  id: string;
+  code: string;
+  status: string;
+  latitude: number | null;
+  longitude: number | null;
+}
+
+async function addContact(page: Page, name: string, phone: string): Promise<void> {
+  await page.getByRole('link', { name: 'Contacts' }).click();
+  await page.getByLabel('Name').fill(name);
+  await page.getByLabel('Phone').fill(phone);
+  await page.getByRole('button', { name: 'Save contact' }).click();
+  await page.getByRole('listitem').filter({ hasText: 'Mum +447911123456 · tier 1' }).waitFor();
+  await page.getByRole('link', { name: 'VitalWatch' }).click();
+}
+
+async function signUp(page: Page, email: string): Promise<void> {
+  await page.goto('/#/account');
+  await page.getByLabel('Email').fill(email);
+  await page.getByLabel('Password').fill('correct horse battery staple');
+  await page.getByRole('button', { name: 'Create account' }).click();
+  await page.getByText('Signed in as').waitFor();
+}
+
+async function incidentsInPostgres(id: string): Promise<number> {
+  const rows = await e2e.server.queryPostgres<{ n: number }>(
+    'select count(*)::int as n from emergency_incidents where id = $1',
+    [id],
+  );
+  return rows[0]?.n ?? -1;
+}
+
+async function triggerOfflineSos(context: BrowserContext, page: Page): Promise<LocalIncident> {
+  await context.setOffline(true);
+  await page.getByRole('button', { name: /SOS/ }).click();
+  await page.getByRole('timer', { name: 'SOS countdown' }).waitFor();
+  // The countdown runs out by itself (default 5 s).
+  await page.getByRole('heading', { name: /SOS [A-Z0-9]{4} is open/ }).waitFor({ timeout: 10_000 });
+  const incidents = await readIndexedDb<LocalIncident>(page, 'emergency_incidents');
+  expect(incidents).toHaveLength(1);
+  const [incident] = incidents;
+  if (incident === undefined) throw new Error('no incident');
+  return incident;
+}
+
+it('offline: SOS opens an SMS fallback to the tier-1 contact with a one-segment GSM-7 text; after sign-in the incident reaches Postgres once', async () => {
+  const { context } = e2e;
+  const page = await openControlledPage(context);
+  await addContact(page, 'Mum', '07911 123456');
+
+  const incident = await triggerOfflineSos(context, page);
+  expect(incident).toMatchObject({
+    status: 'active',
+    latitude: LONDON.latitude,
+    longitude: LONDON.longitude,
+  });
+  expect(await page.getByTestId('server-state').innerText()).toMatch(/Not yet received by the server/);
+
+  const link = page.getByRole('link', { name: /Send SOS by SMS/ });
+  const href = (await link.getAttribute('href')) ?? '';
+  const match = /^sms:(\+447911123456)\?body=(.*)$/.exec(href);
+  expect(match, href).not.toBeNull();
+  const body = decodeURIComponent(match?.[2] ?? '');
+  expect(body.length).toBeLessThanOrEqual(SOS_SMS_MAX_CHARS);
+  expect(isGsm7(body)).toBe(true);
+  expect(body).toContain('51.50735,-0.12776');
+  expect(body).toContain(`Reply OK ${incident.code}`);
+  await expect.poll(() => page.getByRole('link', { name: /^Call 999/ }).getAttribute('href')).toBe('tel:999');
+
+  // Tapping the link records "composer opened" (never "sent") and asks what happened.
+  await link.click({ modifiers: [], noWaitAfter: true });
+  await page.getByRole('group', { name: 'Did the message send?' }).waitFor();
+  await page.getByRole('button', { name: 'Yes, it sent' }).click();
+  const events = await readIndexedDb<{ type: string }>(page, 'incident_events');
+  expect(events.map((e) => e.type).sort()).toEqual(['sms_composer_opened', 'sms_user_reported']);
+  expect(await incidentsInPostgres(incident.id)).toBe(0);
+
+  await context.setOffline(false);
+  await signUp(page, `offline-sos-${Date.now()}@example.org`);
+  await expect.poll(() => incidentsInPostgres(incident.id), { timeout: 20_000 }).toBe(1);
+  await page.goto('/#/sos');
+  await page.getByText('✓ Received by the server').waitFor({ timeout: 20_000 });
+  const serverEvents = await e2e.server.queryPostgres<{ type: string }>(
+    'select type from incident_events where incident_id = $1 order by type',
+    [incident.id],
+  );
+  expect(serverEvents.map((e) => e.type)).toEqual(['sms_composer_opened', 'sms_user_reported']);
+  expect(await incidentsInPostgres(incident.id)).toBe(1);
+});
+
+it("the service worker's sync event pushes an SOS made offline, with no page of the app open", async () => {
+  const { context } = e2e;
+  const page = await openControlledPage(context);
+  await signUp(page, `sw-sync-${Date.now()}@example.org`);
+  await page.goto('/');
+  const incident = await triggerOfflineSos(context, page);
+  const outbox = await readIndexedDb<{ name: string }>(page, 'outbox');
+  expect(outbox.map((e) => e.name)).toContain('incident.trigger@1');
+
+  // No app page is left: only the service worker can sync now. A same-origin page the server answers itself
+  // (/healthz is never the app shell) gives CDP the origin to dispatch to.
+  await page.close();
+  expect(await incidentsInPostgres(incident.id)).toBe(0);
+  await context.setOffline(false);
+  const other = await context.newPage();
+  await other.goto('/healthz');
+  await dispatchSyncEvent(other, 'vitalwatch-sync');
+  await expect.poll(() => incidentsInPostgres(incident.id), { timeout: 20_000 }).toBe(1);
+
+  // Once more for good measure: a repeated sync event does not duplicate anything.
+  await dispatchSyncEvent(other, 'vitalwatch-sync');
+  const app = await context.newPage();
+  await app.goto('/#/sos');
+  await app.getByText('✓ Received by the server').waitFor({ timeout: 20_000 });
+  expect(await incidentsInPostgres(incident.id)).toBe(1);
+});
