@@ -5,6 +5,8 @@ export default defineConfig({
     include: [
       '{schema,sync-server,web,sw,bench}/**/*.test.ts',
       'integration/**/*.test.ts',
+      // Real Chromium against the real server (*.browser.test.ts) and the bundle budgets; see e2e/harness/.
+      'e2e/**/*.test.ts',
       'architecture.test.ts',
       'spec-coverage.test.ts',
     ],
