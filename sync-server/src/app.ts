@@ -15,6 +15,7 @@ import type { SigningKey } from './auth/signing-key.ts';
 import { pingDatabase, type Db, type DbKind } from './db/database.ts';
 import { installErrorHandler, notFound } from './http/http-error.ts';
 import { registerProfileRoutes } from './http/profile-routes.ts';
+import { registerStorageRoutes, type StorageConfig } from './storage/storage-routes.ts';
 import { PokeHub, type Pokes } from './sync/poke-hub.ts';
 import { DEFAULT_SYNC_BODY_LIMIT, registerSyncRoutes } from './sync/sync-routes.ts';
 
@@ -49,6 +50,8 @@ export type AppDeps = {
   syncBodyLimit?: number;
   /** Where pushes announce commits to `GET /sync/events` streams; in-process by default. */
   pokes?: Pokes;
+  /** The evidence media store under `/storage/v1/` (ADR 0008); null or missing = no storage routes. */
+  storage?: StorageConfig | null;
 };
 
 export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
@@ -96,14 +99,16 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     }),
   );
 
+  const pokes = deps.pokes ?? new PokeHub();
   await registerProfileRoutes(app, { db: deps.db, identity, now });
   await registerSyncRoutes(app, {
     db: deps.db,
     identity,
     now,
-    pokes: deps.pokes ?? new PokeHub(),
+    pokes,
     bodyLimit: deps.syncBodyLimit ?? DEFAULT_SYNC_BODY_LIMIT,
   });
+  if (deps.storage) await registerStorageRoutes(app, { ...deps.storage, db: deps.db, identity, now, pokes });
 
   const webDist =
     deps.webDist !== null && fs.existsSync(path.join(deps.webDist, 'index.html')) ? deps.webDist : null;

@@ -24,7 +24,9 @@ export type RunningApp = { app: FastifyInstance; url: string; key: SigningKey; i
 /** The server with the embedded identity provider, listening on a free loopback port. */
 export async function startEmbeddedApp(
   database: Database,
-  overrides: Partial<Pick<AppDeps, 'now' | 'bodyLimit'>> & { accessTokenTtlSeconds?: number } = {},
+  overrides: Partial<Pick<AppDeps, 'now' | 'bodyLimit' | 'storage'>> & {
+    accessTokenTtlSeconds?: number;
+  } = {},
 ): Promise<RunningApp> {
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
@@ -44,6 +46,7 @@ export async function startEmbeddedApp(
     webDist: null,
     ...(overrides.now && { now: overrides.now }),
     ...(overrides.bodyLimit !== undefined && { bodyLimit: overrides.bodyLimit }),
+    ...(overrides.storage && { storage: overrides.storage }),
   });
   await app.listen({ port, host: '127.0.0.1' });
   return { app, url, key, issuer };

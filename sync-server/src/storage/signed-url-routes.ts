@@ -1,0 +1,178 @@
+/**
+ * Signed download URLs as supabase-js's storage client uses them:
+ * - `POST /storage/v1/object/sign/{bucket}/{path}` `{expiresIn}` → `{signedURL: "/object/sign/{bucket}/{path}?token=…"}`
+ *   (`createSignedUrl`), and `POST /storage/v1/object/sign/{bucket}` `{expiresIn, paths}` → `[{path, signedURL,
+ *   error}]` (`createSignedUrls`). The caller must be allowed to read the object (`mayRead`) and it must exist.
+ * - `GET /storage/v1/object/sign/{bucket}/{path}?token=…[&download[=name]]` streams the file to whoever holds the
+ *   link until it expires (signed-url-token.ts), with single-range support (Safari plays audio only with it).
+ * Downloads are served with `nosniff` (the type was checked against the bytes), and SVG with a sandboxing CSP, so
+ * a chart cannot run script on our origin.
+ */
+import fs from 'node:fs';
+import type { FastifyInstance, FastifyReply } from 'fastify';
+import { and, eq, isNull } from 'drizzle-orm';
+import { z } from 'zod';
+import { mediaFiles } from '@vitalwatch/schema/db/tables';
+import { bearerToken, type Caller, type Identity } from '../auth/identity.ts';
+import type { Db } from '../db/database.ts';
+import { HttpError, parseInput } from '../http/http-error.ts';
+import { isPathProblem, parseObjectRef, type ObjectRef } from './object-paths.ts';
+import { mediaFileExists } from './record-media-file.ts';
+import { signObjectToken, verifyObjectToken } from './signed-url-token.ts';
+import { objectFile } from './upload-routes.ts';
+import type { UrlSigningKey } from './url-signing-key.ts';
+
+/** Signed URLs are for sharing evidence for the length of an incident, not for publishing it. */
+export const MAX_SIGNED_URL_SECONDS = 24 * 60 * 60;
+
+export type SignedUrlDeps = {
+  db: Db;
+  identity: Identity;
+  now: () => Date;
+  dir: string;
+  urlSigningKey: UrlSigningKey;
+};
+
+const ExpiresIn = z.number().int().min(1).max(MAX_SIGNED_URL_SECONDS);
+const SignOne = z.object({ expiresIn: ExpiresIn });
+const SignMany = z.object({ expiresIn: ExpiresIn, paths: z.array(z.string()).min(1).max(100) });
+const Download = z.object({ token: z.string().min(1), download: z.string().optional() });
+
+function objectRef(bucket: string, path: string): ObjectRef {
+  const object = parseObjectRef(bucket, path);
+  if (isPathProblem(object)) throw new HttpError(400, object.code, object.message);
+  return object;
+}
+
+/**
+ * Who may read an object: its owner. Issue #5 widens this for the contacts notified for an incident, when the user
+ * allowed it: their alert links are signed by the server for them (`signObjectToken`), and any request-time
+ * check for a contact belongs here.
+ */
+function mayRead(caller: Caller, object: ObjectRef): boolean {
+  return object.ownerId !== null && object.ownerId === caller.userId;
+}
+
+async function signFor(deps: SignedUrlDeps, caller: Caller, object: ObjectRef, expiresIn: number) {
+  if (!mayRead(caller, object) || !(await mediaFileExists(deps.db, caller.claims, object))) {
+    // One answer for "not yours" and "not there": a path's existence is not revealed to others.
+    throw new HttpError(404, 'not_found', `object ${object.bucket}/${object.path} not found`);
+  }
+  const token = await signObjectToken(deps.urlSigningKey, object, expiresIn, deps.now());
+  return `/object/sign/${object.bucket}/${object.path}?token=${token}`;
+}
+
+/** `bytes=a-b`, `bytes=a-`, `bytes=-n` → an inclusive range; null = send it all; 'unsatisfiable' = 416. */
+function parseRange(
+  header: string | undefined,
+  size: number,
+): { start: number; end: number } | null | 'unsatisfiable' {
+  const match = /^bytes=(\d*)-(\d*)$/.exec(header?.trim() ?? '');
+  if (match === null) return null;
+  const [, from = '', to = ''] = match;
+  if (from === '' && to === '') return null;
+  if (from === '') {
+    const suffix = Number(to);
+    return suffix === 0 ? 'unsatisfiable' : { start: Math.max(0, size - suffix), end: size - 1 };
+  }
+  const start = Number(from);
+  const end = to === '' ? size - 1 : Math.min(Number(to), size - 1);
+  return start >= size || end < start ? 'unsatisfiable' : { start, end };
+}
+
+async function sendObject(
+  reply: FastifyReply,
+  file: string,
+  row: { contentType: string; sizeBytes: number; sha256: string },
+  options: { range: string | undefined; download: string | undefined; name: string; maxAge: number },
+) {
+  const range = parseRange(options.range, row.sizeBytes);
+  const filename = (options.download || options.name).replace(/[^A-Za-z0-9._ -]/g, '_');
+  reply
+    .header('content-type', row.contentType)
+    .header('etag', `"${row.sha256}"`)
+    .header('accept-ranges', 'bytes')
+    .header('cache-control', `private, max-age=${options.maxAge}`)
+    .header('x-content-type-options', 'nosniff')
+    .header(
+      'content-disposition',
+      options.download === undefined ? 'inline' : `attachment; filename="${filename}"`,
+    );
+  // The one stored type that can carry script. (A sandbox on the others would stop Chrome's PDF viewer.)
+  if (row.contentType === 'image/svg+xml') {
+    reply.header('content-security-policy', "sandbox; default-src 'none'; style-src 'unsafe-inline'");
+  }
+  if (range === 'unsatisfiable') {
+    return reply.status(416).header('content-range', `bytes */${row.sizeBytes}`).send();
+  }
+  if (range === null) {
+    return reply.header('content-length', row.sizeBytes).send(fs.createReadStream(file));
+  }
+  return reply
+    .status(206)
+    .header('content-range', `bytes ${range.start}-${range.end}/${row.sizeBytes}`)
+    .header('content-length', range.end - range.start + 1)
+    .send(fs.createReadStream(file, { start: range.start, end: range.end }));
+}
+
+export async function registerSignedUrlRoutes(app: FastifyInstance, deps: SignedUrlDeps): Promise<void> {
+  app.post<{ Params: { bucket: string; '*': string } }>(
+    '/storage/v1/object/sign/:bucket/*',
+    async (request) => {
+      const caller = await deps.identity.verify(bearerToken(request.headers.authorization));
+      const { expiresIn } = parseInput(SignOne, request.body, 'body');
+      const object = objectRef(request.params.bucket, request.params['*']);
+      return { signedURL: await signFor(deps, caller, object, expiresIn) };
+    },
+  );
+
+  app.post<{ Params: { bucket: string } }>('/storage/v1/object/sign/:bucket', async (request) => {
+    const caller = await deps.identity.verify(bearerToken(request.headers.authorization));
+    const { expiresIn, paths } = parseInput(SignMany, request.body, 'body');
+    return Promise.all(
+      paths.map(async (path) => {
+        try {
+          const signedURL = await signFor(deps, caller, objectRef(request.params.bucket, path), expiresIn);
+          return { path, signedURL, error: null };
+        } catch (error) {
+          if (!(error instanceof HttpError)) throw error;
+          return { path, signedURL: null, error: error.message };
+        }
+      }),
+    );
+  });
+
+  app.get<{ Params: { bucket: string; '*': string } }>(
+    '/storage/v1/object/sign/:bucket/*',
+    async (request, reply) => {
+      const { token, download } = parseInput(Download, request.query, 'query');
+      const object = objectRef(request.params.bucket, request.params['*']);
+      const now = deps.now();
+      const expiresAt = await verifyObjectToken(deps.urlSigningKey, token, object, now);
+      // The token is the permission; no user is signed in. A deleted object is gone even if its link is not.
+      const [row] = await deps.db
+        .select({
+          contentType: mediaFiles.contentType,
+          sizeBytes: mediaFiles.sizeBytes,
+          sha256: mediaFiles.sha256,
+        })
+        .from(mediaFiles)
+        .where(
+          and(
+            eq(mediaFiles.bucket, object.bucket),
+            eq(mediaFiles.objectPath, object.path),
+            isNull(mediaFiles.deletedAt),
+          ),
+        );
+      if (row === undefined) {
+        throw new HttpError(404, 'not_found', `object ${object.bucket}/${object.path} not found`);
+      }
+      return sendObject(reply, objectFile(deps.dir, object), row, {
+        range: request.headers.range,
+        download,
+        name: object.path.split('/').at(-1) ?? 'file',
+        maxAge: Math.max(0, Math.min(3600, Math.floor((expiresAt.getTime() - now.getTime()) / 1000))),
+      });
+    },
+  );
+}

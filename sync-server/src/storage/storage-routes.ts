@@ -1,0 +1,31 @@
+/**
+ * The evidence media store (issue #6, ADR 0008): Supabase-Storage-compatible resumable uploads (upload-routes.ts)
+ * and signed download URLs (signed-url-routes.ts), with files under `dir` and their rows in `media_files`.
+ */
+import type { FastifyInstance } from 'fastify';
+import type { Identity } from '../auth/identity.ts';
+import type { Db } from '../db/database.ts';
+import type { Pokes } from '../sync/poke-hub.ts';
+import { registerSignedUrlRoutes } from './signed-url-routes.ts';
+import { registerUploadRoutes } from './upload-routes.ts';
+import type { UrlSigningKey } from './url-signing-key.ts';
+
+export type StorageConfig = {
+  /** The storage root, normally `DATA_DIR/storage`. */
+  dir: string;
+  /** Signs download URLs (url-signing-key.ts). */
+  urlSigningKey: UrlSigningKey;
+};
+
+export async function registerStorageRoutes(
+  app: FastifyInstance,
+  deps: StorageConfig & {
+    db: Db;
+    identity: Identity;
+    now: () => Date;
+    pokes: Pokes;
+  },
+): Promise<void> {
+  await registerUploadRoutes(app, deps);
+  await registerSignedUrlRoutes(app, deps);
+}
