@@ -128,7 +128,12 @@ function SmsFallback(props: { incident: IncidentRow; recipients: ContactRow[]; a
         };
         document.addEventListener('visibilitychange', left, { once: true });
         setTimeout(() => document.removeEventListener('visibilitychange', left), 3_000);
-        window.location.href = href();
+        // A link click rather than a location change: the same path as the user's tap.
+        const link = document.createElement('a');
+        link.href = href();
+        document.body.append(link);
+        link.click();
+        link.remove();
       },
     ),
   );
