@@ -27,3 +27,18 @@ it('switches to Supabase Auth when SUPABASE_URL and SUPABASE_ANON_KEY are set', 
   expect(config.supabase).toEqual({ url: 'https://x.supabase.co', anonKey: 'anon', serviceKey: null });
   expect(config.databaseUrl).toBe('postgres://u@h/db');
 });
+
+it('[PL9] purges tombstones daily by default; TOMBSTONE_PURGE_INTERVAL_MINUTES sets the interval, 0 turns it off', () => {
+  expect(readConfig({}).tombstonePurgeIntervalMs).toBe(24 * 60 * 60_000);
+  expect(readConfig({ TOMBSTONE_PURGE_INTERVAL_MINUTES: '30' }).tombstonePurgeIntervalMs).toBe(30 * 60_000);
+  expect(readConfig({ TOMBSTONE_PURGE_INTERVAL_MINUTES: '0' }).tombstonePurgeIntervalMs).toBeNull();
+  expect(readConfig({ TOMBSTONE_PURGE_INTERVAL_MINUTES: '' }).tombstonePurgeIntervalMs).toBe(
+    24 * 60 * 60_000,
+  );
+  expect(() => readConfig({ TOMBSTONE_PURGE_INTERVAL_MINUTES: 'hourly' })).toThrow(
+    /TOMBSTONE_PURGE_INTERVAL_MINUTES/,
+  );
+  expect(() => readConfig({ TOMBSTONE_PURGE_INTERVAL_MINUTES: '30000' })).toThrow(
+    /TOMBSTONE_PURGE_INTERVAL_MINUTES/,
+  );
+});

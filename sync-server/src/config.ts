@@ -29,6 +29,11 @@ const EnvSchema = z.object({
   MIGRATE_ON_START: z.enum(['true', 'false']).default('true'),
   TRUST_PROXY: z.enum(['true', 'false']).default('false'),
   WEB_DIST: z.string().optional(),
+  /** Minutes between tombstone purges (SPEC PL9); 0 turns them off. 14 days at most (a Node timer's limit is ~24 days). */
+  TOMBSTONE_PURGE_INTERVAL_MINUTES: z.preprocess(
+    (v) => (v === '' ? undefined : v),
+    z.coerce.number().int().min(0).max(20_160).default(1_440),
+  ),
 });
 
 export type Config = {
@@ -47,6 +52,8 @@ export type Config = {
   /** Behind a reverse proxy that sets X-Forwarded-For: take the client address from it (else it is spoofable). */
   trustProxy: boolean;
   webDist: string;
+  /** How often the running server purges tombstones past the horizon, ms; null = never. */
+  tombstonePurgeIntervalMs: number | null;
 };
 
 export class ConfigError extends Error {}
@@ -82,5 +89,7 @@ export function readConfig(env: Record<string, string | undefined>): Config {
     migrateOnStart: e.MIGRATE_ON_START === 'true',
     trustProxy: e.TRUST_PROXY === 'true',
     webDist: path.resolve(e.WEB_DIST ?? new URL('../../web/dist', import.meta.url).pathname),
+    tombstonePurgeIntervalMs:
+      e.TOMBSTONE_PURGE_INTERVAL_MINUTES === 0 ? null : e.TOMBSTONE_PURGE_INTERVAL_MINUTES * 60_000,
   };
 }

@@ -5,6 +5,7 @@ import { loadSigningKey } from './auth/signing-key.ts';
 import { DataDirLockedError } from './db/data-dir-lock.ts';
 import { openConfiguredDatabase } from './open-configured-database.ts';
 import { startPostgresPokes, type PostgresPokes } from './sync/postgres-pokes.ts';
+import { startTombstonePurges } from './sync/tombstone-purges.ts';
 
 process.on('uncaughtException', (error) => {
   // A misconfiguration is the operator's to fix: say what, without a stack trace.
@@ -50,12 +51,26 @@ const app = await buildApp({
   logger: true,
 });
 
+// SPEC PL9: tombstones past the horizon go, so devices that were away longer get a reset (PL5).
+const purges =
+  config.tombstonePurgeIntervalMs === null
+    ? null
+    : startTombstonePurges({
+        db: database.db,
+        intervalMs: config.tombstonePurgeIntervalMs,
+        log: {
+          info: (message) => app.log.info(message),
+          error: (err, message) => app.log.error({ err }, message),
+        },
+      });
+
 let stopping = false;
 async function stop(signal: string) {
   if (stopping) return;
   stopping = true;
   app.log.info(`${signal}: shutting down`);
   await app.close();
+  await purges?.stop();
   await pokes?.close();
   await database.close();
   process.exit(0);

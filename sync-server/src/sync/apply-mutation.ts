@@ -1,6 +1,7 @@
 /**
  * One mutation of a push, under its own savepoint: check the name and lane, parse the arguments with the
- * mutator's schema from `schema/`, run the mutator. A permanent failure rolls back this mutation only and becomes
+ * mutator's schema from `schema/` (`checkMutation`, shared with the batched path), run the mutator. The path for
+ * mutators without a batched one, and the fallback when a batched run fails (run-push.ts). A permanent failure rolls back this mutation only and becomes
  * a `rejected` result (recorded in `mutation_errors` by the caller); a transient database error escapes, failing
  * the whole batch (503); anything else escapes too (500), writing nothing.
  */
@@ -14,7 +15,7 @@ import {
 import type { Lane } from '@vitalwatch/schema/protocol/lane';
 import type { Mutation } from '@vitalwatch/schema/protocol/push-request';
 import { rejectionForDatabaseError } from './database-errors.ts';
-import { MutationRejected } from './mutation-rejected.ts';
+import { MutationRejected, type RejectionCode } from './mutation-rejected.ts';
 import type { MutationContext, MutationOutcome } from './mutation-context.ts';
 import { contactDelete, contactUpsert } from './mutators/contact-upsert.ts';
 import { copingLog } from './mutators/coping-log.ts';
@@ -49,25 +50,50 @@ function describeIssues(issues: readonly z.core.$ZodIssue[]): string {
     .join('; ');
 }
 
-async function runMutator<N extends MutatorName>(
-  ctx: MutationContext,
-  name: N,
-  rawArgs: unknown,
-): Promise<MutationOutcome> {
-  const parsed = z.safeParse(MUTATORS[name].args, rawArgs);
+/** A mutation after the checks that need no database: its mutator and parsed arguments, or its rejection. */
+export type CheckedMutation =
+  | { ok: true; name: MutatorName; args: MutatorArgs<MutatorName> }
+  | { ok: false; rejection: Extract<MutationOutcome, { status: 'rejected' }> };
+
+/** Name, lane and arguments (the mutator's schema): pure checks, the same for the batched and the single path. */
+export function checkMutation(lane: Lane, mutation: Mutation): CheckedMutation {
+  const { name } = mutation;
+  if (!isMutatorName(name)) {
+    return rejected(
+      'unknown_mutator',
+      `This server does not know the change "${name}". Update the app; the change is kept in your account's error log.`,
+    );
+  }
+  if (MUTATORS[name].lane !== lane) {
+    return rejected(
+      'wrong_lane',
+      `"${name}" belongs to the ${MUTATORS[name].lane} queue, not ${lane}. Update the app.`,
+    );
+  }
+  const parsed = z.safeParse(MUTATORS[name].args, mutation.args);
   if (!parsed.success) {
-    throw new MutationRejected(
+    return rejected(
       'invalid_args',
       `The app sent this change in a form the server cannot read (${describeIssues(parsed.error.issues)}). ` +
         "Update the app; the change is kept in your account's error log.",
     );
   }
-  // `MUTATORS[name].args` parses to `MutatorArgs<N>`; TypeScript cannot follow the correlation through the index.
-  const mutator = APPLY[name] as Mutator<N>;
-  return mutator(ctx, parsed.data as MutatorArgs<N>);
+  return { ok: true, name, args: parsed.data };
 }
 
-export type Rejection = { code: string; message: string };
+function rejected(code: RejectionCode, message: string): CheckedMutation {
+  return { ok: false, rejection: { status: 'rejected', code, message } };
+}
+
+function runMutator<N extends MutatorName>(
+  ctx: MutationContext,
+  name: N,
+  args: MutatorArgs<MutatorName>,
+): Promise<MutationOutcome> {
+  // `checkMutation` parsed `args` with `MUTATORS[name].args`; TypeScript cannot follow the correlation.
+  const mutator = APPLY[name] as Mutator<N>;
+  return mutator(ctx, args as MutatorArgs<N>);
+}
 
 /**
  * Applies `mutation` in a savepoint of `ctx.tx`. Returns the outcome; a rejection that must write nothing has had
@@ -78,24 +104,11 @@ export async function applyMutation(
   lane: Lane,
   mutation: Mutation,
 ): Promise<MutationOutcome> {
-  const { name } = mutation;
-  if (!isMutatorName(name)) {
-    return {
-      status: 'rejected',
-      code: 'unknown_mutator',
-      message: `This server does not know the change "${name}". Update the app; the change is kept in your account's error log.`,
-    };
-  }
-  if (MUTATORS[name].lane !== lane) {
-    return {
-      status: 'rejected',
-      code: 'wrong_lane',
-      message: `"${name}" belongs to the ${MUTATORS[name].lane} queue, not ${lane}. Update the app.`,
-    };
-  }
+  const checked = checkMutation(lane, mutation);
+  if (!checked.ok) return checked.rejection;
   try {
     return await ctx.tx.transaction((savepoint) =>
-      runMutator({ ...ctx, tx: savepoint }, name, mutation.args),
+      runMutator({ ...ctx, tx: savepoint }, checked.name, checked.args),
     );
   } catch (error) {
     if (error instanceof MutationRejected) {

@@ -202,6 +202,38 @@ describeOnEachDatabase('POST /sync/push', (database) => {
     expect(notes).not.toContain('no score');
   });
 
+  it('[PU3] rejects text Postgres cannot store (a NUL character) alone and records it, with U+FFFD in its place', async () => {
+    const { db } = database();
+    const clientId = newId();
+    const [before, nul, after, lone] = [newId(), newId(), newId(), newId()];
+    const response = await push(
+      server.app,
+      alice,
+      pushBody(clientId, 'user', [
+        mutation(1, 'mood.upsert@1', mood(before, 'plain')),
+        mutation(2, 'mood.upsert@1', mood(nul, 'a\u0000b')),
+        mutation(3, 'mood.upsert@1', mood(after, 'plain too')),
+        mutation(4, 'mood.upsert@1', mood(lone, 'half \ud83d a smile')),
+      ]),
+    );
+    expect(response.results.map((r) => [r.status, 'code' in r ? r.code : null])).toEqual([
+      ['ok', null],
+      ['rejected', 'invalid_args'],
+      ['ok', null],
+      ['ok', null],
+    ]);
+    expect(response.lastSeq).toBe(4);
+    const stored = await db
+      .select({ id: moodEntries.id, note: moodEntries.note })
+      .from(moodEntries)
+      .where(eq(moodEntries.userId, alice.userId));
+    const notes = new Map(stored.map((r) => [r.id, r.note]));
+    expect([before, nul, after].map((id) => notes.get(id))).toEqual(['plain', undefined, 'plain too']);
+    expect(notes.get(lone)).toBe('half \ufffd a smile');
+    const [recorded] = await db.select().from(mutationErrors).where(eq(mutationErrors.clientId, clientId));
+    expect(recorded).toMatchObject({ seq: 2, code: 'invalid_args', args: { fields: { note: 'a\ufffdb' } } });
+  });
+
   it('[PU4] rejects a mutator sent on another lane than its own, and moves past it', async () => {
     const { db } = database();
     const clientId = newId();

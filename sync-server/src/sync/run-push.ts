@@ -5,10 +5,14 @@
  *    device id to this user), then, except on the bulk lane, the user's version counter (`user_versions`). The
  *    order is always lane row, then counter, so two pushes never deadlock; the counter lock is what hands out
  *    versions in commit order. The bulk lane stamps no versions, so a 10,000-sample batch never holds up an SOS.
- * 2. For each mutation in order: `seq <= last_seq` → `dup`, not applied; `seq > last_seq + 1` → a gap: stop, no
- *    result for it or anything after; otherwise apply it under a savepoint with `version = ++v`. A rejection is
- *    recorded in `mutation_errors` and still advances `last_seq`.
- * 3. Store `last_seq` and the counter. A transient database error anywhere escapes and rolls everything back.
+ * 2. Sequence, in memory: `seq <= last_seq` → `dup`, not applied; `seq > last_seq + 1` → a gap: stop, no result
+ *    for it or anything after; otherwise the mutation gets `version = ++v` and the pure checks (name, lane, args).
+ * 3. Apply in runs: consecutive moods and coping uses (and mutations the checks refused) go through the batched
+ *    path (`apply-batch.ts`, PU11) under one savepoint, a handful of statements per run; anything else alone
+ *    under its own savepoint (`apply-mutation.ts`). A run the database refuses is rolled back and applied again
+ *    one mutation at a time, so one bad mutation is rejected alone either way.
+ * 4. Record every rejection in `mutation_errors` (one statement); rejections still advance `last_seq`. Store
+ *    `last_seq` and the counter. A transient database error anywhere escapes and rolls everything back (PU5).
  */
 import { and, eq } from 'drizzle-orm';
 import type { UserId } from '@vitalwatch/schema/ids';
@@ -19,7 +23,10 @@ import type { MutationResult } from '@vitalwatch/schema/protocol/push-response';
 import type { Db, Tx } from '../db/database.ts';
 import { withUser, type RequestClaims } from '../db/with-user.ts';
 import { HttpError } from '../http/http-error.ts';
-import { applyMutation } from './apply-mutation.ts';
+import { applyBatch, isBatchable, type BatchItem } from './apply-batch.ts';
+import { applyMutation, checkMutation } from './apply-mutation.ts';
+import { isTransientDatabaseError, rejectionForDatabaseError } from './database-errors.ts';
+import type { MutationOutcome } from './mutation-context.ts';
 import { clampHlc } from '@vitalwatch/schema/protocol/hlc';
 
 export type PushOutcome = {
@@ -61,6 +68,68 @@ async function lockUserVersion(tx: Tx, userId: UserId): Promise<number> {
   return row.version;
 }
 
+/** Text Postgres refuses to store (NUL, a lone surrogate; in jsonb or text) as U+FFFD, for the error log. */
+function storable(text: string): string {
+  return text
+    .replaceAll('\u0000', '\ufffd')
+    .replace(/[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g, '\ufffd');
+}
+
+/** `args` as the error log can keep them: every string and key through `storable`. */
+function storableJson(value: unknown): unknown {
+  if (typeof value === 'string') return storable(value);
+  if (Array.isArray(value)) return value.map(storableJson);
+  if (typeof value === 'object' && value !== null) {
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [storable(k), storableJson(v)]));
+  }
+  return value;
+}
+
+/** Which path applies what: consecutive batchable mutations form one run (`apply-batch.ts`), the rest go alone. */
+function splitIntoRuns(items: BatchItem[]): BatchItem[][] {
+  const runs: BatchItem[][] = [];
+  let run: BatchItem[] = [];
+  for (const item of items) {
+    if (isBatchable(item.checked)) {
+      run.push(item);
+      continue;
+    }
+    if (run.length > 0) runs.push(run);
+    runs.push([item]);
+    run = [];
+  }
+  if (run.length > 0) runs.push(run);
+  return runs;
+}
+
+/**
+ * Applies a run with the batched path under one savepoint; when the database refuses one of its set-based
+ * statements, rolls that back and applies the run one mutation at a time, each under its own savepoint, so the
+ * culprit is rejected alone and the others apply (PU3, PU11). A transient error escapes (PU5).
+ */
+async function applyRun(
+  tx: Tx,
+  userId: UserId,
+  lane: Lane,
+  now: Date,
+  run: BatchItem[],
+): Promise<MutationOutcome[]> {
+  const pure = run.flatMap(({ checked }) => (checked.ok ? [] : [checked.rejection]));
+  if (pure.length === run.length) return pure; // refused by the pure checks: nothing to write
+  if (run.every(({ checked }) => isBatchable(checked))) {
+    try {
+      return await tx.transaction((savepoint) => applyBatch(savepoint, userId, now, run));
+    } catch (error) {
+      if (isTransientDatabaseError(error) || rejectionForDatabaseError(error) === null) throw error;
+    }
+  }
+  const outcomes: MutationOutcome[] = [];
+  for (const { mutation, version, hlc } of run) {
+    outcomes.push(await applyMutation({ tx, userId, version, hlc, now }, lane, mutation));
+  }
+  return outcomes;
+}
+
 export async function runPush(
   db: Db,
   claims: RequestClaims,
@@ -73,9 +142,11 @@ export async function runPush(
     const stampsVersions = push.lane !== 'bulk';
     const startVersion = stampsVersions ? await lockUserVersion(tx, userId) : 0;
 
+    // Sequence first: dups, the gap, and each new mutation's version in seq order (PU1, PU2, PU10).
     let lastSeq = startSeq;
     let version = startVersion;
-    const results: MutationResult[] = [];
+    const results: Array<MutationResult | BatchItem> = [];
+    const items: BatchItem[] = [];
     for (const mutation of push.mutations) {
       if (mutation.seq <= lastSeq) {
         results.push({ seq: mutation.seq, status: 'dup' });
@@ -83,30 +154,42 @@ export async function runPush(
       }
       if (mutation.seq > lastSeq + 1) break;
       if (stampsVersions) version += 1;
-      const outcome = await applyMutation(
-        { tx, userId, version: stampsVersions ? version : 0, hlc: clampHlc(mutation.hlc, now), now },
-        push.lane,
+      const item: BatchItem = {
         mutation,
-      );
-      if (outcome.status === 'ok') {
-        results.push({ seq: mutation.seq, status: 'ok' });
-      } else {
-        results.push({ seq: mutation.seq, ...outcome });
-        await tx.insert(mutationErrors).values({
+        checked: checkMutation(push.lane, mutation),
+        version: stampsVersions ? version : 0,
+        hlc: clampHlc(mutation.hlc, now),
+      };
+      items.push(item);
+      results.push(item);
+      lastSeq = mutation.seq;
+    }
+
+    const outcomes = new Map<BatchItem, MutationOutcome>();
+    for (const run of splitIntoRuns(items)) {
+      const runOutcomes = await applyRun(tx, userId, push.lane, now, run);
+      run.forEach((item, i) => outcomes.set(item, runOutcomes[i]!));
+    }
+
+    const rejected = items.flatMap((item) => {
+      const outcome = outcomes.get(item)!;
+      return outcome.status === 'rejected' ? [{ item, outcome }] : [];
+    });
+    if (rejected.length > 0) {
+      await tx.insert(mutationErrors).values(
+        rejected.map(({ item: { mutation }, outcome }) => ({
           userId,
           clientId: push.clientId,
           lane: push.lane,
           seq: mutation.seq,
           name: mutation.name,
-          args: mutation.args ?? null,
+          args: storableJson(mutation.args ?? null),
           code: outcome.code,
-          message: outcome.message,
+          message: storable(outcome.message),
           createdAt: now,
-        });
-      }
-      lastSeq = mutation.seq;
+        })),
+      );
     }
-
     if (lastSeq !== startSeq) {
       await tx
         .update(syncClients)
@@ -116,6 +199,16 @@ export async function runPush(
     if (version !== startVersion) {
       await tx.update(userVersions).set({ version }).where(eq(userVersions.userId, userId));
     }
-    return { results, lastSeq, newVersion: version !== startVersion ? version : null };
+    return {
+      results: results.map((r) => {
+        if (!('mutation' in r)) return r;
+        const outcome = outcomes.get(r)!;
+        return outcome.status === 'ok'
+          ? { seq: r.mutation.seq, status: 'ok' as const }
+          : { seq: r.mutation.seq, ...outcome };
+      }),
+      lastSeq,
+      newVersion: version !== startVersion ? version : null,
+    };
   });
 }

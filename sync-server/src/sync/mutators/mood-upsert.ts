@@ -10,7 +10,14 @@
 import { and, eq, isNull } from 'drizzle-orm';
 import { moodEntries, moodRevisions } from '@vitalwatch/schema/db/tables';
 import type { MutatorArgs } from '@vitalwatch/schema/protocol/mutators';
-import { advanceClocks, loadClocks, sameValue, saveClocks, winningFields } from '../field-clocks.ts';
+import {
+  advanceClocks,
+  loadClocks,
+  sameValue,
+  saveClocks,
+  winningFields,
+  type Clocks,
+} from '../field-clocks.ts';
 import { maxHlc } from '@vitalwatch/schema/protocol/hlc';
 import { MutationRejected } from '../mutation-rejected.ts';
 import { OK, type MutationContext, type MutationOutcome } from '../mutation-context.ts';
@@ -37,52 +44,88 @@ function proposedValues(args: MutatorArgs<'mood.upsert@1'>): MoodValues {
   };
 }
 
-export async function moodUpsert(
-  ctx: MutationContext,
-  args: MutatorArgs<'mood.upsert@1'>,
-): Promise<MutationOutcome> {
-  const proposed = proposedValues(args);
-  const [row] = await ctx.tx.select().from(moodEntries).where(eq(moodEntries.id, args.id)).for('update');
+export type MoodRow = typeof moodEntries.$inferSelect;
 
-  if (row === undefined) {
+/** A mood entry as the server holds it: the row and its field clocks. */
+export type MoodState = { row: MoodRow; clocks: Clocks };
+
+/** What an overwrite replaced (CF7): the `mood_revisions` row without its id and owner. */
+export type MoodRevision = {
+  previous: Record<string, { value: unknown; hlc: string | null }>;
+  replacedByHlc: string;
+  replacedAtVersion: number;
+};
+
+/** The state after one mutation; `revision` when it overwrote a value; `clocksChanged` when a field won. */
+export type MoodChange = { state: MoodState; revision: MoodRevision | null; clocksChanged: boolean };
+
+/** What a change is stamped with: `MutationContext` without the transaction. */
+export type Stamp = Omit<MutationContext, 'tx'>;
+
+/**
+ * A `real` column's value as Postgres hands it back (the shortest decimal that names the same float4), so a state
+ * planned in memory equals the one a later mutation would read from the table.
+ */
+function asReal(value: number | null): number | null {
+  if (value === null) return null;
+  const single = Math.fround(value);
+  for (let digits = 1; digits < 10; digits++) {
+    const decimal = Number(single.toPrecision(digits));
+    if (Math.fround(decimal) === single) return decimal;
+  }
+  return single;
+}
+
+/**
+ * `mood.upsert@1` as a pure step from `current` (undefined: no such entry) to the next state; null when nothing
+ * changes (every field lost to a newer HLC). Throws `MutationRejected` for an entry deleted elsewhere (CF8) or a
+ * new entry without a score. The single path (`moodUpsert`) and the batched one (`apply-batch.ts`) both use it.
+ */
+export function planMoodUpsert(
+  current: MoodState | undefined,
+  args: MutatorArgs<'mood.upsert@1'>,
+  stamp: Stamp,
+): MoodChange | null {
+  const proposed = proposedValues(args);
+  if (current === undefined) {
     if (proposed.mood === undefined) {
       throw new MutationRejected(
         'invalid_args',
         'A new mood entry needs a mood score. Open the entry, pick a score and save it again.',
       );
     }
-    await ctx.tx.insert(moodEntries).values({
-      id: args.id,
-      userId: ctx.userId,
+    const row: MoodRow = {
+      id: args.id.toLowerCase(),
+      userId: stamp.userId,
       recordedAt: new Date(args.recordedAt),
       mood: proposed.mood,
       energy: proposed.energy ?? null,
       anxiety: proposed.anxiety ?? null,
-      sleepHours: proposed.sleepHours ?? null,
+      sleepHours: asReal(proposed.sleepHours ?? null),
       emotions: proposed.emotions ?? [],
       note: proposed.note ?? null,
-      hlc: ctx.hlc,
-      version: ctx.version,
-      createdAt: ctx.now,
-      updatedAt: ctx.now,
-    });
-    const written = Object.keys(proposed);
-    await saveClocks(ctx, 'mood_entries', args.id, advanceClocks({}, written, ctx.hlc));
-    return OK;
+      analysis: null,
+      hlc: stamp.hlc,
+      version: stamp.version,
+      deletedAt: null,
+      createdAt: stamp.now,
+      updatedAt: stamp.now,
+    };
+    const clocks = advanceClocks({}, Object.keys(proposed), stamp.hlc);
+    return { state: { row, clocks }, revision: null, clocksChanged: true };
   }
 
+  const { row, clocks } = current;
   if (row.deletedAt !== null) {
     throw new MutationRejected(
       'deleted',
       'This mood entry was deleted on another device, so this edit was not kept. Add a new entry if you want it back.',
     );
   }
+  const winners = winningFields<MoodField>(proposed, clocks, stamp.hlc);
+  if (winners.length === 0) return null;
 
-  const clocks = await loadClocks(ctx, 'mood_entries', args.id);
-  const winners = winningFields<MoodField>(proposed, clocks, ctx.hlc);
-  if (winners.length === 0) return OK;
-
-  const previous: Record<string, { value: unknown; hlc: string | null }> = {};
+  const previous: MoodRevision['previous'] = {};
   for (const field of winners) {
     if (!sameValue(row[field], proposed[field])) {
       const old = row[field];
@@ -91,21 +134,57 @@ export async function moodUpsert(
   }
   const patch: MoodValues = {};
   for (const field of winners) Object.assign(patch, { [field]: proposed[field] });
-  await ctx.tx
-    .update(moodEntries)
-    .set({ ...patch, hlc: maxHlc(row.hlc, ctx.hlc), version: ctx.version, updatedAt: ctx.now })
-    .where(eq(moodEntries.id, args.id));
-  if (Object.keys(previous).length > 0) {
-    await ctx.tx.insert(moodRevisions).values({
-      userId: ctx.userId,
-      moodEntryId: args.id,
-      previous,
-      replacedByHlc: ctx.hlc,
-      replacedAtVersion: ctx.version,
-      createdAt: ctx.now,
-    });
+  if (patch.sleepHours !== undefined) patch.sleepHours = asReal(patch.sleepHours);
+  return {
+    state: {
+      row: {
+        ...row,
+        ...patch,
+        hlc: maxHlc(row.hlc, stamp.hlc),
+        version: stamp.version,
+        updatedAt: stamp.now,
+      },
+      clocks: advanceClocks(clocks, winners, stamp.hlc),
+    },
+    revision:
+      Object.keys(previous).length > 0
+        ? { previous, replacedByHlc: stamp.hlc, replacedAtVersion: stamp.version }
+        : null,
+    clocksChanged: true,
+  };
+}
+
+/** `mood.delete@1` as a pure step: the tombstone, or null when there is nothing (left) to delete. */
+export function planMoodDelete(current: MoodState | undefined, stamp: Stamp): MoodChange | null {
+  if (current === undefined || current.row.deletedAt !== null) return null;
+  const row = { ...current.row, deletedAt: stamp.now, version: stamp.version, updatedAt: stamp.now };
+  return { state: { row, clocks: current.clocks }, revision: null, clocksChanged: false };
+}
+
+/** The columns a later mutation may change (`recordedAt`, `createdAt` and the owner never change). */
+function moodUpdate(row: MoodRow) {
+  const { mood, energy, anxiety, sleepHours, emotions, note, hlc, version, deletedAt, updatedAt } = row;
+  return { mood, energy, anxiety, sleepHours, emotions, note, hlc, version, deletedAt, updatedAt };
+}
+
+export async function moodUpsert(
+  ctx: MutationContext,
+  args: MutatorArgs<'mood.upsert@1'>,
+): Promise<MutationOutcome> {
+  const [row] = await ctx.tx.select().from(moodEntries).where(eq(moodEntries.id, args.id)).for('update');
+  const current =
+    row === undefined ? undefined : { row, clocks: await loadClocks(ctx, 'mood_entries', args.id) };
+  const change = planMoodUpsert(current, args, ctx);
+  if (change === null) return OK;
+  const next = change.state.row;
+  if (row === undefined) await ctx.tx.insert(moodEntries).values(next);
+  else await ctx.tx.update(moodEntries).set(moodUpdate(next)).where(eq(moodEntries.id, args.id));
+  if (change.revision !== null) {
+    await ctx.tx
+      .insert(moodRevisions)
+      .values({ userId: ctx.userId, moodEntryId: next.id, ...change.revision, createdAt: ctx.now });
   }
-  await saveClocks(ctx, 'mood_entries', args.id, advanceClocks(clocks, winners, ctx.hlc));
+  await saveClocks(ctx, 'mood_entries', args.id, change.state.clocks);
   return OK;
 }
 
