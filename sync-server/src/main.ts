@@ -1,4 +1,5 @@
 // Reads the environment, opens the database (embedded PGlite or DATABASE_URL), migrates, and listens on PORT.
+import path from 'node:path';
 import { buildApp, type AuthDeps } from './app.ts';
 import { ConfigError, readConfig } from './config.ts';
 import { loadSigningKey } from './auth/signing-key.ts';
@@ -6,6 +7,7 @@ import { DataDirLockedError } from './db/data-dir-lock.ts';
 import { openConfiguredDatabase } from './open-configured-database.ts';
 import { startPostgresPokes, type PostgresPokes } from './sync/postgres-pokes.ts';
 import { startTombstonePurges } from './sync/tombstone-purges.ts';
+import { loadUrlSigningKey } from './storage/url-signing-key.ts';
 
 process.on('uncaughtException', (error) => {
   // A misconfiguration is the operator's to fix: say what, without a stack trace.
@@ -48,6 +50,11 @@ const app = await buildApp({
   webDist: config.webDist,
   trustProxy: config.trustProxy,
   ...(pokes !== null && { pokes }),
+  // Evidence media (ADR 0008): files under DATA_DIR/storage, download links signed with their own key.
+  storage: {
+    dir: path.join(config.dataDir, 'storage'),
+    urlSigningKey: await loadUrlSigningKey({ authSigningKey: config.authSigningKey, dataDir: config.dataDir }),
+  },
   logger: true,
 });
 
