@@ -53,7 +53,10 @@ const app = await buildApp({
   // Evidence media (ADR 0008): files under DATA_DIR/storage, download links signed with their own key.
   storage: {
     dir: path.join(config.dataDir, 'storage'),
-    urlSigningKey: await loadUrlSigningKey({ authSigningKey: config.authSigningKey, dataDir: config.dataDir }),
+    urlSigningKey: await loadUrlSigningKey({
+      authSigningKey: config.authSigningKey,
+      dataDir: config.dataDir,
+    }),
   },
   logger: true,
 });

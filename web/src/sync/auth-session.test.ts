@@ -43,14 +43,15 @@ async function setup(stored: StoredSession | null) {
       expires_in: 900,
       user: { id: session().userId, email: 'ana@example.org' },
     });
-  const fetchFn = async (input: string | URL | Request, init?: RequestInit) => {
-    calls.push({ url: String(input), body: String(init?.body) });
+  const fetchFn: typeof fetch = async (input, init) => {
+    const url = input instanceof Request ? input.url : input.toString();
+    calls.push({ url, body: typeof init?.body === 'string' ? init.body : '' });
     return respond();
   };
   const tokens = createSessionTokens({
     db,
     now: () => NOW,
-    fetch: fetchFn as typeof fetch,
+    fetch: fetchFn,
     locks: memoryLocks(),
   });
   return { db, tokens, calls, setResponse: (r: typeof respond) => (respond = r) };
