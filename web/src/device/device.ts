@@ -1,20 +1,18 @@
 /**
- * One device: the local database, the mutators (the only way screens write synced data), the session's tokens,
- * the sync client and the loop that decides when it runs. Created once per page (main.tsx); the service worker
- * builds its own from the same parts (sw/src/background-sync.ts).
+ * One device: the local database, the mutators (the only way screens write synced data), the sync client and the
+ * loop that decides when it runs. Created once per page (main.tsx); the service worker builds its own client from
+ * the same parts (web/src/sync/background-sync.ts).
  */
-import { createHttpTransport } from '../sync/http-transport.ts';
 import { metaRow, openLocalDb, type LocalDb } from '../sync/local-db.ts';
 import { createMutators, type Mutators } from '../sync/mutators.ts';
-import { createSyncClient, runAsLeader, type SyncClient } from '../sync/sync-client.ts';
+import { runAsLeader, type SyncClient } from '../sync/sync-client.ts';
+import { createSessionSyncClient } from '../sync/session-sync-client.ts';
 import { documentVisibility, globalOnlineEvents, startSyncLoop, type SyncLoop } from '../sync/sync-loop.ts';
-import { createSessionTokens, type SessionTokens } from '../sync/auth-session.ts';
 import { BACKGROUND_SYNC_TAG } from '../sync/background-sync.ts';
 
 export interface Device {
   readonly db: LocalDb;
   readonly mutators: Mutators;
-  readonly tokens: SessionTokens;
   readonly client: SyncClient;
   readonly loop: SyncLoop;
 }
@@ -22,14 +20,7 @@ export interface Device {
 export function openDevice(): Device {
   const db = openLocalDb();
   const now = () => Date.now();
-  const tokens = createSessionTokens({ db, now });
-  const client = createSyncClient({
-    db,
-    transport: createHttpTransport({ baseUrl: '' }),
-    getAccessToken: () => tokens.getAccessToken(),
-    refreshAccessToken: () => tokens.refreshAccessToken(),
-    now,
-  });
+  const client = createSessionSyncClient(db, now);
   const loop = startSyncLoop({
     sync: () => runAsLeader(() => client.syncOnce()),
     onlineEvents: globalOnlineEvents(window),
@@ -47,7 +38,7 @@ export function openDevice(): Device {
       void requestBackgroundSync();
     },
   });
-  return { db, mutators, tokens, client, loop };
+  return { db, mutators, client, loop };
 }
 
 interface SyncManagerLike {

@@ -8,6 +8,7 @@ import { createSignal, Show } from 'solid-js';
 import { createClient } from '@supabase/supabase-js';
 import * as z from 'zod/mini';
 import { useApp } from '../ui/app-context.ts';
+import { FormMessage, type FormResult } from '../ui/form-parts.tsx';
 import { createLiveQuery } from '../ui/live-query.ts';
 import { bindUser } from '../sync/local-db.ts';
 import { readSession, sessionFromTokenResponse, storeSession } from '../sync/auth-session.ts';
@@ -20,7 +21,7 @@ export default function AccountScreen() {
   const [email, setEmail] = createSignal('');
   const [password, setPassword] = createSignal('');
   const [busy, setBusy] = createSignal(false);
-  const [message, setMessage] = createSignal<{ ok: boolean; text: string } | null>(null);
+  const [message, setMessage] = createSignal<FormResult | null>(null);
 
   const submit = async (mode: 'sign-in' | 'sign-up') => {
     setBusy(true);
@@ -126,13 +127,7 @@ export default function AccountScreen() {
           </div>
         )}
       </Show>
-      <Show when={message()}>
-        {(m) => (
-          <p class={m().ok ? '' : 'warning'} role={m().ok ? 'status' : 'alert'}>
-            {m().text}
-          </p>
-        )}
-      </Show>
+      <FormMessage message={message} />
     </section>
   );
 }

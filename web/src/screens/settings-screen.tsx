@@ -2,6 +2,7 @@
 import { createResource, createSignal, Show } from 'solid-js';
 import { EMERGENCY_NUMBER_PATTERN } from '@vitalwatch/schema/phone-patterns';
 import { useApp } from '../ui/app-context.ts';
+import { FormMessage, PinInput, type FormResult } from '../ui/form-parts.tsx';
 import { hashPin, PIN_PATTERN } from '../device/pin.ts';
 import { readSession } from '../sync/auth-session.ts';
 import { storageReport } from './storage-report.ts';
@@ -14,7 +15,7 @@ export default function SettingsScreen() {
   const [number, setNumber] = createSignal(p().emergencyNumber);
   const [cancelPin, setCancelPin] = createSignal('');
   const [duressPin, setDuressPin] = createSignal('');
-  const [message, setMessage] = createSignal<{ ok: boolean; text: string } | null>(null);
+  const [message, setMessage] = createSignal<FormResult | null>(null);
   const [storage] = createResource(() => storageReport(false));
 
   const save = async (event: SubmitEvent) => {
@@ -73,41 +74,25 @@ export default function SettingsScreen() {
           <input inputmode="tel" value={number()} onInput={(e) => setNumber(e.currentTarget.value)} />
         </label>
         <p class="hint">Check this number is right for where you are. The SOS screen offers to call it.</p>
-        <label>
-          {p().cancelPin === null ? 'Set a PIN to cancel an SOS' : 'Change the cancel PIN'} (optional, 4–8
-          digits)
-          <input
-            type="password"
-            inputmode="numeric"
-            autocomplete="new-password"
-            value={cancelPin()}
-            onInput={(e) => setCancelPin(e.currentTarget.value)}
-          />
-        </label>
-        <label>
-          {p().duressPin === null ? 'Set a duress PIN' : 'Change the duress PIN'} (optional): it looks like a
-          normal cancel on screen, but still alerts your contacts
-          <input
-            type="password"
-            inputmode="numeric"
-            autocomplete="new-password"
-            value={duressPin()}
-            onInput={(e) => setDuressPin(e.currentTarget.value)}
-          />
-        </label>
+        <PinInput
+          label={`${p().cancelPin === null ? 'Set a PIN to cancel an SOS' : 'Change the cancel PIN'} (optional, 4–8 digits)`}
+          value={cancelPin()}
+          onInput={setCancelPin}
+          autocomplete="new-password"
+        />
+        <PinInput
+          label={`${p().duressPin === null ? 'Set a duress PIN' : 'Change the duress PIN'} (optional): it looks like a normal cancel on screen, but still alerts your contacts`}
+          value={duressPin()}
+          onInput={setDuressPin}
+          autocomplete="new-password"
+        />
         <Show when={p().cancelPin !== null || p().duressPin !== null}>
           <button type="button" onClick={() => prefs.update({ cancelPin: null, duressPin: null })}>
             Remove PINs
           </button>
         </Show>
         <button type="submit">Save settings</button>
-        <Show when={message()}>
-          {(m) => (
-            <p class={m().ok ? '' : 'warning'} role={m().ok ? 'status' : 'alert'}>
-              {m().text}
-            </p>
-          )}
-        </Show>
+        <FormMessage message={message} />
       </form>
       <h3>Storage</h3>
       <Show when={storage()}>{(r) => <p>{r().text}</p>}</Show>

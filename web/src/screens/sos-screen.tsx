@@ -9,6 +9,7 @@ import type { ContactRow, IncidentRow } from '@vitalwatch/schema/protocol/rows';
 import { useApp } from '../ui/app-context.ts';
 import { createLiveQuery } from '../ui/live-query.ts';
 import { SafetyNotice } from '../ui/safety-notice.tsx';
+import { PinInput } from '../ui/form-parts.tsx';
 import { formatDateTime } from '../ui/relative-time.ts';
 import { buildAllClearSms, buildSosSms, isIos, smsUri } from '../sos/sos-sms.ts';
 import { openIncidents } from './open-incidents.ts';
@@ -44,16 +45,7 @@ function Countdown() {
           <p>Your emergency contacts will be alerted when the countdown ends.</p>
           <form onSubmit={(event) => void cancel(event)}>
             <Show when={needsPin()}>
-              <label>
-                PIN to cancel
-                <input
-                  type="password"
-                  inputmode="numeric"
-                  autocomplete="off"
-                  value={pin()}
-                  onInput={(e) => setPin(e.currentTarget.value)}
-                />
-              </label>
+              <PinInput label="PIN to cancel" value={pin()} onInput={setPin} />
             </Show>
             <Show when={wrongPin()}>
               <p class="warning" role="alert">
@@ -226,16 +218,7 @@ function OpenIncident(props: { incident: IncidentRow }) {
       </p>
       <form onSubmit={(event) => void safe(event)}>
         <Show when={prefs.prefs().cancelPin !== null}>
-          <label>
-            PIN
-            <input
-              type="password"
-              inputmode="numeric"
-              autocomplete="off"
-              value={pin()}
-              onInput={(e) => setPin(e.currentTarget.value)}
-            />
-          </label>
+          <PinInput label="PIN" value={pin()} onInput={setPin} />
         </Show>
         <Show when={wrongPin()}>
           <p class="warning" role="alert">

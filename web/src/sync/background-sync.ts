@@ -6,25 +6,16 @@
  * A round that could not reach the server throws, so the browser schedules the event again later; a round the
  * server answered (even `unauthorized`) resolves: retrying cannot fix it, and the page's loop takes over.
  */
-import { createSessionTokens } from './auth-session.ts';
-import { createHttpTransport } from './http-transport.ts';
 import { openLocalDb } from './local-db.ts';
-import { createSyncClient, runAsLeader, type SyncOutcome } from './sync-client.ts';
+import { createSessionSyncClient } from './session-sync-client.ts';
+import { runAsLeader, type SyncOutcome } from './sync-client.ts';
 
 export const BACKGROUND_SYNC_TAG = 'vitalwatch-sync';
 
 export async function syncInBackground(): Promise<SyncOutcome> {
   const db = openLocalDb();
   try {
-    const now = () => Date.now();
-    const tokens = createSessionTokens({ db, now });
-    const client = createSyncClient({
-      db,
-      transport: createHttpTransport({ baseUrl: '' }),
-      getAccessToken: () => tokens.getAccessToken(),
-      refreshAccessToken: () => tokens.refreshAccessToken(),
-      now,
-    });
+    const client = createSessionSyncClient(db, () => Date.now());
     const outcome = await runAsLeader(() => client.syncOnce());
     if (outcome.kind === 'offline' || outcome.kind === 'retry-later') {
       throw new Error(`background sync: ${outcome.kind}; the browser will try again`);

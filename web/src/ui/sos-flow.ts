@@ -15,6 +15,7 @@
 import { createSignal, type Accessor } from 'solid-js';
 import { newId } from '@vitalwatch/schema/ids';
 import type { Location } from '@vitalwatch/schema/protocol/common';
+import type { MutatorArgs } from '@vitalwatch/schema/protocol/mutators';
 import type { Device } from '../device/device.ts';
 import type { PrefsStore } from '../device/prefs.ts';
 import { startAlarm } from '../device/alarm.ts';
@@ -69,10 +70,9 @@ export function createSosFlow(device: Device, prefsStore: PrefsStore): SosFlow {
   let committing = false;
 
   const remember = (fix: LocationFix) => prefsStore.update({ lastFix: fix });
-  const event = (
-    incident: string,
-    fields: { type: 'location' | 'resolved' | 'cancelled'; location?: Location; duress?: boolean },
-  ) => device.mutators.recordIncidentEvent({ id: newId(), incidentId: incident, at: Date.now(), ...fields });
+  type EventFields = Omit<MutatorArgs<'incident.event@1'>, 'id' | 'incidentId' | 'at'>;
+  const event = (incident: string, fields: EventFields) =>
+    device.mutators.recordIncidentEvent({ id: newId(), incidentId: incident, at: Date.now(), ...fields });
 
   function stopCountdown(): void {
     clearInterval(tick);
@@ -206,22 +206,10 @@ export function createSosFlow(device: Device, prefsStore: PrefsStore): SosFlow {
       return true;
     },
     async recordSmsOpened(id, contactIds) {
-      await device.mutators.recordIncidentEvent({
-        id: newId(),
-        incidentId: id,
-        type: 'sms_composer_opened',
-        at: Date.now(),
-        contactIds,
-      });
+      await event(id, { type: 'sms_composer_opened', contactIds });
     },
     async recordSmsAnswer(id, sent) {
-      await device.mutators.recordIncidentEvent({
-        id: newId(),
-        incidentId: id,
-        type: 'sms_user_reported',
-        at: Date.now(),
-        sent,
-      });
+      await event(id, { type: 'sms_user_reported', sent });
     },
     adopt(id, triggeredAt) {
       if (incidentId() === id) return;
