@@ -68,6 +68,8 @@ export function createSosFlow(device: Device, prefsStore: PrefsStore): SosFlow {
   let locationTimer: ReturnType<typeof setTimeout> | undefined;
   let fallbackTimer: ReturnType<typeof setTimeout> | undefined;
   let committing = false;
+  /** Incidents cancelled with the duress PIN: never shown or taken over, or the screen would give them away. */
+  const silent = new Set<string>();
 
   const remember = (fix: LocationFix) => prefsStore.update({ lastFix: fix });
   type EventFields = Omit<MutatorArgs<'incident.event@1'>, 'id' | 'incidentId' | 'at'>;
@@ -125,6 +127,7 @@ export function createSosFlow(device: Device, prefsStore: PrefsStore): SosFlow {
     try {
       stopCountdown();
       const id = newId<string>();
+      if (duress) silent.add(id);
       const best = tracker?.best() ?? null;
       const triggeredAt = Date.now();
       await device.mutators.triggerIncident({
@@ -212,7 +215,7 @@ export function createSosFlow(device: Device, prefsStore: PrefsStore): SosFlow {
       await event(id, { type: 'sms_user_reported', sent });
     },
     adopt(id, triggeredAt) {
-      if (incidentId() === id) return;
+      if (incidentId() === id || silent.has(id)) return;
       setIncidentId(id);
       scheduleLocation(id, triggeredAt);
       void watchForFallback(id);

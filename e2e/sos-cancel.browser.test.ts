@@ -1,0 +1,68 @@
+/**
+ * Cancelling an SOS countdown (issue #4 §3): with a cancel PIN set, a wrong PIN does not stop the countdown and
+ * the right one does, leaving no incident; the duress PIN shows the same "cancelled" screen but records the
+ * incident with a silent duress cancel for the server to escalate (issue #5).
+ */
+import { expect, it } from 'vitest';
+import type { Page } from 'playwright-core';
+import { useBrowserSuite } from './harness/browser-suite.ts';
+import { readIndexedDb } from './harness/indexed-db.ts';
+
+const e2e = useBrowserSuite({ contextOptions: { locale: 'en-GB' } });
+
+async function setPins(page: Page): Promise<void> {
+  await page.goto('/#/settings');
+  await page.getByLabel(/Set a PIN to cancel an SOS/).fill('2468');
+  await page.getByLabel(/Set a duress PIN/).fill('1357');
+  await page.getByRole('button', { name: 'Save settings' }).click();
+  await page.getByText('Settings saved.').waitFor();
+  await page.goto('/');
+}
+
+async function startCountdown(page: Page): Promise<void> {
+  await page.getByRole('button', { name: /SOS/ }).click();
+  await page.getByRole('timer', { name: 'SOS countdown' }).waitFor();
+}
+
+async function cancelWith(page: Page, pin: string): Promise<void> {
+  await page.getByLabel('PIN to cancel').fill(pin);
+  await page.getByRole('button', { name: 'Cancel SOS' }).click();
+}
+
+it('a wrong PIN keeps the countdown going; the right PIN cancels it and nothing is recorded', async () => {
+  const page = await e2e.context.newPage();
+  await page.goto('/');
+  await setPins(page);
+
+  await startCountdown(page);
+  await cancelWith(page, '0000');
+  await page.getByText('That PIN is not right. The countdown continues.').waitFor();
+  expect(await page.getByRole('timer', { name: 'SOS countdown' }).isVisible()).toBe(true);
+
+  await cancelWith(page, '2468');
+  await page.getByRole('heading', { name: 'SOS cancelled' }).waitFor();
+  expect(await readIndexedDb(page, 'emergency_incidents')).toEqual([]);
+  expect(await readIndexedDb(page, 'outbox')).toEqual([]);
+});
+
+it('the duress PIN looks like a cancel but records the incident with a duress cancel', async () => {
+  const page = await e2e.context.newPage();
+  await page.goto('/');
+  await setPins(page);
+
+  await startCountdown(page);
+  await cancelWith(page, '1357');
+  await page.getByRole('heading', { name: 'SOS cancelled' }).waitFor();
+  expect(await page.getByText('No one was alerted.').isVisible()).toBe(true);
+
+  const incidents = await readIndexedDb<{ id: string; status: string }>(page, 'emergency_incidents');
+  expect(incidents.map((i) => i.status)).toEqual(['cancelled']);
+  const outbox = await readIndexedDb<{ name: string; args: { type?: string; duress?: boolean } }>(
+    page,
+    'outbox',
+  );
+  expect(outbox.map((e) => [e.name, e.args.type, e.args.duress])).toEqual([
+    ['incident.trigger@1', undefined, undefined],
+    ['incident.event@1', 'cancelled', true],
+  ]);
+});
