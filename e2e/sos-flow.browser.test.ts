@@ -9,6 +9,7 @@ import type { BrowserContext, Page } from 'playwright-core';
 import { useBrowserSuite } from './harness/browser-suite.ts';
 import { openControlledPage, dispatchSyncEvent } from './harness/service-worker.ts';
 import { readIndexedDb } from './harness/indexed-db.ts';
+import { shapeRequests } from './harness/network.ts';
 import { isGsm7, SOS_SMS_MAX_CHARS } from '../web/src/sos/gsm7.ts';
 
 const LONDON = { latitude: 51.507351, longitude: -0.127758, accuracy: 20 };
@@ -22,10 +23,20 @@ const e2e = useBrowserSuite({
  * Headless Chromium hands an `sms:` link to the desktop's protocol handler, after which clicks on the page are
  * sometimes lost. The app's own click handlers still run; only the hand-off to another app is prevented.
  */
-const KEEP_SMS_LINKS_IN_PAGE = `document.addEventListener('click', (event) => {
+const KEEP_SMS_LINKS_IN_PAGE = `window.vwOpenedLinks = [];
+document.addEventListener('click', (event) => {
   const link = event.target instanceof Element ? event.target.closest('a[href^="sms:"], a[href^="tel:"]') : null;
-  if (link !== null) event.preventDefault();
+  if (link === null) return;
+  event.preventDefault();
+  window.vwOpenedLinks.push({ href: link.getAttribute('href'), byUser: event.isTrusted });
 }, true);`;
+
+/** The sms:/tel: links the page opened, by the user's tap (`byUser`) or by itself. */
+function openedLinks(page: Page): Promise<Array<{ href: string; byUser: boolean }>> {
+  return page.evaluate(
+    () => (window as unknown as { vwOpenedLinks: Array<{ href: string; byUser: boolean }> }).vwOpenedLinks,
+  );
+}
 
 beforeEach(async () => {
   await e2e.context.addInitScript({ content: KEEP_SMS_LINKS_IN_PAGE });
@@ -106,6 +117,9 @@ it('offline: SOS opens an SMS fallback to the tier-1 contact with a one-segment 
   expect(body).toContain(`Reply OK ${incident.code}`);
   await expect.poll(() => page.getByRole('link', { name: /^Call 999/ }).getAttribute('href')).toBe('tel:999');
 
+  // Offline, the messaging app is opened once at once, by the app itself.
+  expect(await openedLinks(page)).toEqual([{ href, byUser: false }]);
+
   // Tapping the link records "composer opened" (never "sent") and asks what happened.
   await link.click();
   await page.getByRole('group', { name: 'Did the message send?' }).waitFor();
@@ -172,4 +186,31 @@ it("the service worker's sync event pushes an SOS made offline, with no page of 
   await app.goto('/#/sos');
   await app.getByText('✓ Received by the server').waitFor({ timeout: 20_000 });
   expect(await incidentsInPostgres(incident.id)).toBe(1);
+});
+
+it('online, a push the server does not answer within 5 s brings up the SMS fallback; the answer then shows as received', async () => {
+  const { context } = e2e;
+  const page = await openControlledPage(context);
+  await addContact(page, 'Mum', '07911 123456');
+  await signUp(page, `slow-push-${Date.now()}@example.org`);
+  await expect.poll(() => readIndexedDb(page, 'outbox'), { timeout: 20_000 }).toEqual([]);
+  await page.goto('/');
+
+  // A link that accepts the request and then says nothing (the page's and the service worker's pushes alike).
+  const held = await shapeRequests(context, { match: '/sync/push', hold: true });
+  await page.getByRole('button', { name: /SOS/ }).click();
+  await page.getByRole('button', { name: 'Send now' }).click();
+  await page.getByRole('heading', { name: /SOS [A-Z0-9]{4} is open/ }).waitFor();
+  expect(await openedLinks(page)).toEqual([]);
+  // No acknowledgement within 5 s: the messaging app is opened once, by the app itself.
+  await expect
+    .poll(() => openedLinks(page), { timeout: 8_000 })
+    .toEqual([{ href: expect.stringMatching(/^sms:\+447911123456\?body=SOS/) as unknown, byUser: false }]);
+  expect(held.requests.length).toBeGreaterThan(0);
+  expect(await page.getByTestId('server-state').innerText()).toMatch(/Not yet received/);
+
+  held.release();
+  await page.getByText('✓ Received by the server').waitFor({ timeout: 20_000 });
+  const [incident] = await readIndexedDb<LocalIncident>(page, 'emergency_incidents');
+  await expect.poll(() => incidentsInPostgres(incident?.id ?? ''), { timeout: 10_000 }).toBe(1);
 });

@@ -111,9 +111,10 @@ function SmsFallback(props: { incident: IncidentRow; recipients: ContactRow[]; a
   let tried = false;
   createEffect(
     on(
-      () => props.automatic,
-      (automatic) => {
-        if (!automatic || tried || props.recipients.length === 0) return;
+      // Also when the contacts arrive: they load from IndexedDB after the first render.
+      [() => props.automatic, () => props.recipients.length] as const,
+      ([automatic, recipients]) => {
+        if (!automatic || tried || recipients === 0) return;
         tried = true;
         const left = () => {
           if (document.visibilityState === 'hidden') markOpened();
