@@ -8,8 +8,10 @@
  *            - SOS ready: navigation start (performance.timeOrigin) → first animation frame in which a button whose
  *              accessible name contains "SOS" is visible and enabled;
  *            - tap → countdown: the SOS button's pointerdown (event.timeStamp) → first animation frame in which an
- *              element with role="timer" is visible. Each run's next navigation abandons the countdown before it
- *              can commit an incident.
+ *              element with role="timer" is visible;
+ *            - local commit: "Send now" → the incident committed to IndexedDB, as the app measures it
+ *              (performance.measure 'vw-sos-local-commit'); judged on a second set of runs without CPU
+ *              throttling (the issue names none for it). Each run then presses "I'm safe".
  *            Median and p95 (nearest rank) of --runs runs (default 15) after one warm-up. Pass/fail is judged on
  *            the median: on our shared 2-core machines the p95 mostly measures the other jobs (a load average of 11
  *            turned a 49 ms median into a 170 ms p95). Both are recorded.
@@ -28,7 +30,7 @@ import { startServer, type E2EServer } from './harness/e2e-server.ts';
 import { waitForServiceWorkerActive, waitForServiceWorkerControl } from './harness/service-worker.ts';
 import { buildWeb, removeWebBuilds, REPO_ROOT } from './harness/web-build.ts';
 
-const TIMING_BUDGETS_MS = { sosReady: 1000, tapToCountdown: 150 } as const;
+const TIMING_BUDGETS_MS = { sosReady: 1000, tapToCountdown: 150, localCommit: 50 } as const;
 const CPU_SLOWDOWN = 4;
 const SOS_NAME = /SOS/;
 
@@ -146,6 +148,8 @@ async function waitForProbe(page: Page, field: 'sosReadyAt' | 'timerVisibleAt', 
 interface Run {
   sosReadyMs: number;
   tapToCountdownMs: number;
+  /** End of the countdown ("Send now") → incident committed to IndexedDB, as the app measures it. */
+  localCommitMs: number;
 }
 
 async function measureRun(page: Page, url: string): Promise<Run> {
@@ -162,7 +166,21 @@ async function measureRun(page: Page, url: string): Promise<Run> {
   if (probe.sosReadyAt === null || probe.pointerDownAt === null || probe.timerVisibleAt === null) {
     throw new Error(`incomplete probe: ${JSON.stringify(probe)}`);
   }
-  return { sosReadyMs: probe.sosReadyAt, tapToCountdownMs: probe.timerVisibleAt - probe.pointerDownAt };
+  await page.getByRole('button', { name: 'Send now' }).click();
+  const commit = await page.waitForFunction(
+    () => performance.getEntriesByName('vw-sos-local-commit')[0]?.duration ?? null,
+    undefined,
+    { timeout: 20_000 },
+  );
+  const localCommitMs = (await commit.jsonValue()) ?? Number.NaN;
+  // End the incident, so the next run starts from the same home screen.
+  await page.getByRole('button', { name: "I'm safe" }).click();
+  await page.getByRole('heading', { name: 'You marked yourself safe' }).waitFor();
+  return {
+    sosReadyMs: probe.sosReadyAt,
+    tapToCountdownMs: probe.timerVisibleAt - probe.pointerDownAt,
+    localCommitMs,
+  };
 }
 
 /** Nearest-rank percentile. */
@@ -251,9 +269,14 @@ async function main(): Promise<number> {
       throw new Error('Playwright finds no enabled button named SOS, but the probe did');
     }
     await cdp.send('Emulation.setCPUThrottlingRate', { rate: 1 });
+    // The local commit budget (issue #4 §3) names no CPU slowdown: judged on unthrottled runs, the 4× runs shown too.
+    const unthrottled: Run[] = [];
+    for (let i = 0; i < runs; i += 1) unthrottled.push(await measureRun(page, url));
 
     const sosReady = results.map((r) => r.sosReadyMs);
     const tap = results.map((r) => r.tapToCountdownMs);
+    const commit = results.map((r) => r.localCommitMs);
+    const commitUnthrottled = unthrottled.map((r) => r.localCommitMs);
     const rows = [
       {
         measure: 'JS loaded by index.html (entry + static imports), gzip',
@@ -285,6 +308,12 @@ async function main(): Promise<number> {
         value: `${ms(percentile(tap, 50))} / ${ms(percentile(tap, 95))}`,
         ok: percentile(tap, 50) <= TIMING_BUDGETS_MS.tapToCountdown,
       },
+      {
+        measure: 'SOS incident committed locally after the countdown, offline (median / p95)',
+        budget: `≤ ${TIMING_BUDGETS_MS.localCommit} ms`,
+        value: `${ms(percentile(commitUnthrottled, 50))} / ${ms(percentile(commitUnthrottled, 95))}; at ${cpuSlowdown}× CPU ${ms(percentile(commit, 50))} / ${ms(percentile(commit, 95))}`,
+        ok: percentile(commitUnthrottled, 50) <= TIMING_BUDGETS_MS.localCommit,
+      },
     ];
 
     const table = [
@@ -310,6 +339,12 @@ async function main(): Promise<number> {
       timings: {
         sosReadyMs: { median: percentile(sosReady, 50), p95: percentile(sosReady, 95), runs: sosReady },
         tapToCountdownMs: { median: percentile(tap, 50), p95: percentile(tap, 95), runs: tap },
+        localCommitMs: {
+          median: percentile(commitUnthrottled, 50),
+          p95: percentile(commitUnthrottled, 95),
+          runs: commitUnthrottled,
+          throttledRuns: commit,
+        },
       },
       rows,
     };

@@ -65,6 +65,19 @@ function Countdown() {
   );
 }
 
+const AUTO_OPENED_KEY = 'vitalwatch.smsAutoOpened';
+
+/** True the first time for an incident on this device. */
+function claimAutoOpen(incidentId: string): boolean {
+  try {
+    if (localStorage.getItem(AUTO_OPENED_KEY) === incidentId) return false;
+    localStorage.setItem(AUTO_OPENED_KEY, incidentId);
+  } catch {
+    // No storage: opening once more after a reload is better than not at all.
+  }
+  return true;
+}
+
 function SmsFallback(props: { incident: IncidentRow; recipients: ContactRow[]; automatic: boolean }) {
   const { sos, prefs } = useApp();
   const [opened, setOpened] = createSignal(false);
@@ -106,16 +119,15 @@ function SmsFallback(props: { incident: IncidentRow; recipients: ContactRow[]; a
     );
   };
 
-  // Opened once automatically. Browsers may refuse to open another app without a tap, so this is recorded only
-  // if the page was actually left (hidden) right after; the link stays on screen either way.
-  let tried = false;
+  // Opened once automatically per incident (not again on every reload). Browsers may refuse to open another app
+  // without a tap, so this is recorded only if the page was actually left (hidden) right after; the link stays on
+  // screen either way.
   createEffect(
     on(
       // Also when the contacts arrive: they load from IndexedDB after the first render.
       [() => props.automatic, () => props.recipients.length] as const,
       ([automatic, recipients]) => {
-        if (!automatic || tried || recipients === 0) return;
-        tried = true;
+        if (!automatic || recipients === 0 || !claimAutoOpen(props.incident.id)) return;
         const left = () => {
           if (document.visibilityState === 'hidden') markOpened();
         };

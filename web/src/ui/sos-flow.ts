@@ -130,6 +130,7 @@ export function createSosFlow(device: Device, prefsStore: PrefsStore): SosFlow {
       if (duress) silent.add(id);
       const best = tracker?.best() ?? null;
       const triggeredAt = Date.now();
+      const started = performance.now();
       await device.mutators.triggerIncident({
         id,
         code: newIncidentCode(),
@@ -137,6 +138,8 @@ export function createSosFlow(device: Device, prefsStore: PrefsStore): SosFlow {
         triggeredAt,
         ...(best === null ? {} : { location: toLocation(best.fix) }),
       });
+      // Budget: ≤ 50 ms from the end of the countdown to the committed incident (pnpm bench:web reads this).
+      performance.measure('vw-sos-local-commit', { start: started });
       if (duress) {
         // Looks like a cancel on screen; the server escalates silently (issue #5).
         await event(id, { type: 'cancelled', duress: true });
