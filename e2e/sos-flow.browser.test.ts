@@ -214,3 +214,24 @@ it('online, a push the server does not answer within 5 s brings up the SMS fallb
   const [incident] = await readIndexedDb<LocalIncident>(page, 'emergency_incidents');
   await expect.poll(() => incidentsInPostgres(incident?.id ?? ''), { timeout: 10_000 }).toBe(1);
 });
+
+it("a second device of the same account sees a new contact within seconds (the server's poke, not the 60 s timer)", async () => {
+  const email = `two-devices-${Date.now()}@example.org`;
+  const phoneA = await openControlledPage(e2e.context);
+  await signUp(phoneA, email);
+  const otherContext = await e2e.newContext();
+  const phoneB = await otherContext.newPage();
+  await phoneB.goto('/#/account');
+  await phoneB.getByLabel('Email').fill(email);
+  await phoneB.getByLabel('Password').fill('correct horse battery staple');
+  await phoneB.getByRole('button', { name: 'Sign in' }).click();
+  await phoneB.getByText('Signed in as').waitFor();
+  await phoneB.goto('/#/contacts');
+  await phoneB.getByText('No contacts yet.').waitFor();
+  // Let B's first round finish and its event stream open before A writes.
+  await phoneB.waitForTimeout(1_500);
+
+  await phoneA.goto('/');
+  await addContact(phoneA, 'Mum', '07911 123456');
+  await phoneB.getByRole('listitem').filter({ hasText: 'Mum +447911123456' }).waitFor({ timeout: 15_000 });
+});

@@ -3,7 +3,9 @@
  * loop that decides when it runs. Created once per page (main.tsx); the service worker builds its own client from
  * the same parts (web/src/sync/background-sync.ts).
  */
-import { metaRow, openLocalDb, type LocalDb } from '../sync/local-db.ts';
+import { metaRow, openLocalDb, readMeta, type LocalDb } from '../sync/local-db.ts';
+import { createSessionTokens } from '../sync/auth-session.ts';
+import { startPokeStream, type PokeStream } from '../sync/poke-stream.ts';
 import { createMutators, type Mutators } from '../sync/mutators.ts';
 import { runAsLeader, type SyncClient } from '../sync/sync-client.ts';
 import { createSessionSyncClient } from '../sync/session-sync-client.ts';
@@ -15,6 +17,8 @@ export interface Device {
   readonly mutators: Mutators;
   readonly client: SyncClient;
   readonly loop: SyncLoop;
+  /** `GET /sync/events`: the server's pokes; `wake()` after sign-in. */
+  readonly pokes: PokeStream;
 }
 
 export function openDevice(): Device {
@@ -26,7 +30,14 @@ export function openDevice(): Device {
     onlineEvents: globalOnlineEvents(window),
     visibility: documentVisibility(document),
     intervalMs: 60_000,
+    isBehind: async (version) => ((await readMeta(db, ['cursor'])).cursor ?? 0) < version,
   });
+  const tokens = createSessionTokens({ db, now });
+  const pokes = startPokeStream({
+    getAccessToken: () => tokens.getAccessToken(),
+    onPoke: (message) => loop.poke(message),
+  });
+  window.addEventListener('online', () => pokes.wake());
   client.subscribe((status) => {
     if (status.lastSyncedAt !== null) void db.meta.put(metaRow('lastSyncedAt', status.lastSyncedAt));
   });
@@ -38,7 +49,7 @@ export function openDevice(): Device {
       void requestBackgroundSync();
     },
   });
-  return { db, mutators, client, loop };
+  return { db, mutators, client, loop, pokes };
 }
 
 interface SyncManagerLike {

@@ -55,6 +55,7 @@ export default function AccountScreen() {
       setPassword('');
       setMessage({ ok: true, text: 'Signed in. Your data is syncing.' });
       void device.loop.syncNow();
+      device.pokes.wake();
     } catch (error) {
       setMessage({
         ok: false,
