@@ -11,8 +11,11 @@
  * mood upserts, sample appends, each against its raw INSERT ceiling, and an SOS behind a user batch. Every
  * temporary database and directory is removed, also on Ctrl-C and when the watchdog fires.
  *
+ * Then our sync and PouchDB side by side through the same shaping proxy (sync-compare-bench.ts), per link profile.
+ *
  * Environment: BENCH_DATABASE_URL (default postgres://postgres@127.0.0.1:5432/postgres; an admin URL: the bench
- * creates and drops its own database), BENCH_TIMEOUT_S (default 600).
+ * creates and drops its own database), BENCH_TIMEOUT_S (default 1,200), BENCH_ONLY (a comma-separated list of
+ * sections to run: `sensor`, `push`, `sync-compare`; default all).
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
@@ -39,6 +42,9 @@ import {
 } from './machine-info.ts';
 import { benchPush, PUSH_TARGETS, type PushPlan, type PushResult } from './push-bench.ts';
 import { benchRead, INDEX_NAME, type ReadResult } from './read-bench.ts';
+import { pouchVersions } from './pouch-peer.ts';
+import { benchSyncCompare, type ComparePlan, type CompareResult } from './sync-compare-bench.ts';
+import { printSyncCompare, SYNC_TARGETS } from './sync-compare-report.ts';
 import { DAY_MS, SAMPLES_PER_DAY } from './sensor-samples.ts';
 import { benchTimeBreakdown, type BreakdownStep } from './time-breakdown.ts';
 import { formatBytes, formatMs, formatRate, formatRatio, markdownTable, median, sum } from './stats.ts';
@@ -55,6 +61,38 @@ const BREAKDOWN_BATCH = 10_000;
 const BREAKDOWN_REPS = 5;
 /** Push section: 500 moods per user-lane push, one 10,000-sample mutation per bulk push, 5 of each after a warm-up. */
 const PUSH_PLAN: PushPlan = { moodBatch: 500, samplesPerMutation: 10_000, batches: 5, triggerTries: 20 };
+/**
+ * Sync comparison, one plan per link profile, sized to keep the whole run near 15 minutes: PouchDB needs ~400
+ * requests per 10,000 docs (~3 min at 300 ms / 750 kbit/s). So PouchDB's samples scenario carries 2,000 of our
+ * 10,000 samples in (a) (bytes per sample do not depend on the count), and profile (b) carries 1,000 records
+ * (10,000 would take over 5 minutes per PouchDB scenario at 600 ms / 250 kbit/s) and runs ours on one database
+ * (Postgres, or PGlite when Postgres is unreachable). Its incident backlog of 4,000 samples still fills one whole
+ * bulk push (192 KiB of JSON, ~4,000 samples), the most an incident can wait behind.
+ */
+const COMPARE_PLANS: ReadonlyArray<ComparePlan & { oneDatabase: boolean }> = [
+  {
+    profile: { name: '300 ms RTT, 750 kbit/s', rttMs: 300, kbitPerSecond: 750, lossRate: 0 },
+    records: 10_000,
+    samples: 10_000,
+    pouchSamples: 2_000,
+    incidentBacklog: 10_000,
+    incidentTries: 8,
+    pouchIncidents: 5,
+    oneDatabase: false,
+  },
+  {
+    profile: { name: '600 ms RTT, 250 kbit/s, 2% loss', rttMs: 600, kbitPerSecond: 250, lossRate: 0.02 },
+    records: 1_000,
+    samples: 1_000,
+    pouchSamples: 1_000,
+    incidentBacklog: 4_000,
+    incidentTries: 4,
+    pouchIncidents: 3,
+    oneDatabase: true,
+  },
+];
+const SECTIONS = ['sensor', 'push', 'sync-compare'] as const;
+type Section = (typeof SECTIONS)[number];
 /** FIELD-NOTES §2: "Bulk insert via unnest ~160k rows/s here ✔" (PGlite 0.5). */
 const PEER_PGLITE_UNNEST_ROWS_PER_SECOND = 160_000;
 /** A fixed start so every run inserts the same timestamps. */
@@ -80,7 +118,19 @@ type TargetResult = {
 };
 
 const adminUrl = process.env['BENCH_DATABASE_URL'] ?? 'postgres://postgres@127.0.0.1:5432/postgres';
-const timeoutSeconds = Number(process.env['BENCH_TIMEOUT_S'] ?? 600);
+const timeoutSeconds = Number(process.env['BENCH_TIMEOUT_S'] ?? 1_200);
+const only = (process.env['BENCH_ONLY'] ?? '')
+  .split(',')
+  .map((part) => part.trim())
+  .filter((part) => part !== '');
+const unknownSections = only.filter((part) => !(SECTIONS as readonly string[]).includes(part));
+if (unknownSections.length > 0) {
+  console.error(
+    `BENCH_ONLY: unknown section(s) ${unknownSections.join(', ')}; known: ${SECTIONS.join(', ')}`,
+  );
+  process.exit(2);
+}
+const runs = (section: Section) => only.length === 0 || only.includes(section);
 const cleanups = new Cleanups();
 let aborting: Promise<void> | null = null;
 
@@ -631,7 +681,10 @@ async function main(): Promise<void> {
   const startedAt = new Date();
   const started = performance.now();
   const machine = readMachineInfo();
-  console.log('# VitalWatch bench: sensor_readings append and range read, sync push throughput\n');
+  console.log(
+    '# VitalWatch bench: sensor_readings append and range read, sync push throughput, sync vs PouchDB\n',
+  );
+  console.log(`sections: ${SECTIONS.filter(runs).join(', ')}${only.length === 0 ? '' : ' (BENCH_ONLY)'}`);
   console.log(`$ nproc\n${machine.nproc}`);
   console.log(`$ free -g\n${machine.freeG}`);
   console.log(`$ uname -r\n${machine.kernel}`);
@@ -644,7 +697,9 @@ async function main(): Promise<void> {
       `read set ${READ_USERS} users × ${READ_ROWS_PER_USER} rows; samples every ${(DAY_MS / SAMPLES_PER_DAY).toFixed(0)} ms`,
   );
 
-  console.log(`warm-up (throwaway in-memory PGlite, not counted): ${(await warmUpEngine()).toFixed(1)} s`);
+  if (runs('sensor') || runs('push')) {
+    console.log(`warm-up (throwaway in-memory PGlite, not counted): ${(await warmUpEngine()).toFixed(1)} s`);
+  }
 
   const results: TargetResult[] = [];
   let skipped: string | null = null;
@@ -653,7 +708,7 @@ async function main(): Promise<void> {
     () => openPgliteDisk(cleanups),
     () => openPostgres(adminUrl, cleanups),
   ];
-  for (const open of openers) {
+  for (const open of runs('sensor') ? openers : []) {
     const target = await open();
     if ('unreachable' in target) {
       skipped = target.unreachable;
@@ -674,12 +729,15 @@ async function main(): Promise<void> {
 
   const pushResults: PushResult[] = [];
   let pushSkipped: string | null = null;
-  console.log(
-    `\n# Push through the real server (buildApp, embedded auth, app.inject): ${PUSH_PLAN.moodBatch} moods per push, ` +
-      `${PUSH_PLAN.samplesPerMutation} samples per push, ${PUSH_PLAN.batches} pushes each after a warm-up, ` +
-      `${PUSH_PLAN.triggerTries} SOS tries`,
-  );
-  for (const open of [() => openPgliteMemory(cleanups), () => openPostgres(adminUrl, cleanups)]) {
+  const pushOpeners = [() => openPgliteMemory(cleanups), () => openPostgres(adminUrl, cleanups)];
+  if (runs('push')) {
+    console.log(
+      `\n# Push through the real server (buildApp, embedded auth, app.inject): ${PUSH_PLAN.moodBatch} moods per push, ` +
+        `${PUSH_PLAN.samplesPerMutation} samples per push, ${PUSH_PLAN.batches} pushes each after a warm-up, ` +
+        `${PUSH_PLAN.triggerTries} SOS tries`,
+    );
+  }
+  for (const open of runs('push') ? pushOpeners : []) {
     const target = await open();
     if ('unreachable' in target) {
       pushSkipped = target.unreachable;
@@ -696,9 +754,43 @@ async function main(): Promise<void> {
     }
   }
 
-  printSummary(results, skipped);
-  printPushSummary(pushResults, pushSkipped);
-  printContention(results, pushResults);
+  const compareResults: CompareResult[] = [];
+  const versions = pouchVersions();
+  if (runs('sync-compare')) {
+    console.log(
+      '\n# Our sync and PouchDB through the same shaping proxy (sync-compare-bench.ts)\n' +
+        `versions: ${Object.entries(versions)
+          .map(([name, version]) => `${name} ${version}`)
+          .join(', ')}`,
+    );
+    for (const [i, plan] of COMPARE_PLANS.entries()) {
+      console.log(
+        `\n## ${plan.profile.name}: ${plan.records.toLocaleString('en')} moods, ${plan.samples.toLocaleString('en')} samples, ` +
+          `incident behind ${plan.incidentBacklog.toLocaleString('en')} samples × ${plan.incidentTries}`,
+      );
+      const postgres = async () => {
+        const target = await openPostgres(adminUrl, cleanups);
+        if (!('unreachable' in target)) return target;
+        banner([`POSTGRES SKIPPED for the sync comparison: ${target.unreachable}`]);
+        return null;
+      };
+      const openTargets = plan.oneDatabase
+        ? [async () => (await postgres()) ?? openPgliteMemory(cleanups)]
+        : [() => openPgliteMemory(cleanups), postgres];
+      compareResults.push(await benchSyncCompare(plan, openTargets, 1_000 * (i + 1)));
+    }
+  }
+
+  if (runs('sensor')) printSummary(results, skipped);
+  if (runs('push')) printPushSummary(pushResults, pushSkipped);
+  if (runs('sensor') || runs('push')) printContention(results, pushResults);
+  for (const result of compareResults) {
+    console.log(
+      `\nSync vs PouchDB, ${result.plan.profile.name} (${result.plan.records.toLocaleString('en')} records; ` +
+        'ours: real server + real client library; PouchDB 9 → express-pouchdb; gzip responses both, gzip requests ours only):\n',
+    );
+    console.log(printSyncCompare(result).join('\n'));
+  }
 
   const totalSeconds = (performance.now() - started) / 1000;
   const endLoad = loadAverage();
@@ -724,8 +816,10 @@ async function main(): Promise<void> {
     pushTargets: PUSH_TARGETS,
     peer: { source: 'FIELD-NOTES §2', pgliteUnnestRowsPerSecond: PEER_PGLITE_UNNEST_ROWS_PER_SECOND },
     postgresSkipped: skipped,
+    sections: SECTIONS.filter(runs),
     results,
     push: pushResults,
+    syncCompare: { versions, targets: SYNC_TARGETS, results: compareResults },
   };
   const resultsDir = path.join(import.meta.dirname, 'results');
   mkdirSync(resultsDir, { recursive: true });
@@ -733,9 +827,11 @@ async function main(): Promise<void> {
   const json = `${JSON.stringify(record, null, 2)}\n`;
   const file = path.join(resultsDir, `${startedAt.toISOString().replace(/[:.]/g, '-')}.json`);
   writeFileSync(file, json);
-  writeFileSync(path.join(resultsDir, 'latest.json'), json);
+  // latest.json is the last complete run; a BENCH_ONLY run is recorded in its own file only.
+  if (only.length === 0) writeFileSync(path.join(resultsDir, 'latest.json'), json);
   console.log(
-    `\nrecorded in ${path.relative(process.cwd(), file)} and results/latest.json; total ${totalSeconds.toFixed(1)} s`,
+    `\nrecorded in ${path.relative(process.cwd(), file)}${only.length === 0 ? ' and results/latest.json' : ''}; ` +
+      `total ${totalSeconds.toFixed(1)} s`,
   );
 }
 
