@@ -29,7 +29,7 @@
  *    server sending its answer to the critical push that carries it (a fastify onSend hook), both from the tap.
  */
 // First: installs fake-indexeddb before anything loads Dexie.
-import { newIndexedDb } from './fake-indexeddb.ts';
+import { newIndexedDb } from '../integration/fake-indexeddb.ts';
 import type { AddressInfo } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { buildApp } from '@vitalwatch/sync-server/app';
