@@ -51,14 +51,20 @@ import type { SyncTransport, TransportResponse } from './transport.ts';
 export const MAX_PUSH_BATCH = 500;
 /**
  * Default entries per push by lane. A `user` batch holds the account's version lock until it commits, and an SOS
- * pushed meanwhile waits for it: 500 moods held a trigger ~0.5 s on Postgres (bench/README.md), so user batches
- * stay small. Bulk batches take no version lock.
+ * pushed meanwhile waits for it: since moods and coping logs apply set-based (ADR 0007), 500 moods hold a trigger
+ * ~20–40 ms on Postgres (bench/README.md, 0.5 s before), so user batches are full size again; a batch of other
+ * kinds (contacts, settings) still costs ~5 statements each. Bulk batches take no version lock.
  */
 const LANE_BATCH: Readonly<Record<Lane, number>> = {
   critical: MAX_PUSH_BATCH,
-  user: 100,
+  user: MAX_PUSH_BATCH,
   bulk: MAX_PUSH_BATCH,
 };
+/**
+ * Changes per pull page: the protocol's maximum. Fewer, larger pages cost fewer round trips on a slow link
+ * (10,000 rows: 2 pages instead of 11); a page is one REPEATABLE READ query on the server.
+ */
+const DEFAULT_PULL_LIMIT = 5_000;
 /** Uncompressed JSON bytes per push (the server's body limit is 256 KiB); a single larger entry still goes alone. */
 const DEFAULT_MAX_BATCH_BYTES = 192 * 1024;
 export const CLOCK_SKEW_WARNING_MS = 10 * 60_000;
@@ -101,7 +107,7 @@ export interface SyncClientDeps {
   /** Entries per push, ≤ 500, for every lane (default: 100 on the user lane, 500 on the others). */
   batchSize?: number;
   maxBatchBytes?: number;
-  /** Changes per pull page (the server's default when absent). */
+  /** Changes per pull page (default 5,000, the protocol's maximum). */
   pullLimit?: number;
 }
 
@@ -348,7 +354,7 @@ export function createSyncClient(deps: SyncClientDeps): SyncClient {
         protocolVersion: PROTOCOL_VERSION,
         clientId,
         cursor,
-        ...(deps.pullLimit === undefined ? {} : { limit: deps.pullLimit }),
+        limit: deps.pullLimit ?? DEFAULT_PULL_LIMIT,
       };
       const ex = await exchange(session, (token) => transport.pull(request, token));
       if (!ex.ok) return { outcome: ex.outcome };
