@@ -119,16 +119,16 @@ export async function mediaFileExists(
   object: { bucket: ObjectRef['bucket']; path: string },
 ): Promise<boolean> {
   const rows = await withUser(db, claims, (tx) =>
-    tx
-      .select({ id: mediaFiles.id })
-      .from(mediaFiles)
-      .where(
-        and(
-          eq(mediaFiles.bucket, object.bucket),
-          eq(mediaFiles.objectPath, object.path),
-          isNull(mediaFiles.deletedAt),
-        ),
-      ),
+    tx.select({ id: mediaFiles.id }).from(mediaFiles).where(isLiveObject(object)),
   );
   return rows.length > 0;
+}
+
+/** The media_files row of a stored object that has not been deleted. */
+export function isLiveObject(object: { bucket: ObjectRef['bucket']; path: string }) {
+  return and(
+    eq(mediaFiles.bucket, object.bucket),
+    eq(mediaFiles.objectPath, object.path),
+    isNull(mediaFiles.deletedAt),
+  );
 }

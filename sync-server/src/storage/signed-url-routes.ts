@@ -10,14 +10,13 @@
  */
 import fs from 'node:fs';
 import type { FastifyInstance, FastifyReply } from 'fastify';
-import { and, eq, isNull } from 'drizzle-orm';
 import { z } from 'zod';
 import { mediaFiles } from '@vitalwatch/schema/db/tables';
 import { bearerToken, type Caller, type Identity } from '../auth/identity.ts';
 import type { Db } from '../db/database.ts';
 import { HttpError, parseInput } from '../http/http-error.ts';
 import { isPathProblem, parseObjectRef, type ObjectRef } from './object-paths.ts';
-import { mediaFileExists } from './record-media-file.ts';
+import { isLiveObject, mediaFileExists } from './record-media-file.ts';
 import { signObjectToken, verifyObjectToken } from './signed-url-token.ts';
 import { objectFile } from './upload-routes.ts';
 import type { UrlSigningKey } from './url-signing-key.ts';
@@ -157,13 +156,7 @@ export async function registerSignedUrlRoutes(app: FastifyInstance, deps: Signed
           sha256: mediaFiles.sha256,
         })
         .from(mediaFiles)
-        .where(
-          and(
-            eq(mediaFiles.bucket, object.bucket),
-            eq(mediaFiles.objectPath, object.path),
-            isNull(mediaFiles.deletedAt),
-          ),
-        );
+        .where(isLiveObject(object));
       if (row === undefined) {
         throw new HttpError(404, 'not_found', `object ${object.bucket}/${object.path} not found`);
       }

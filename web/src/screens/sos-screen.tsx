@@ -246,8 +246,24 @@ function OpenIncident(props: { incident: IncidentRow }) {
   );
 }
 
+/** Ends what the SOS screen shows and returns to the home screen. */
+function BackHome() {
+  const { sos, navigate } = useApp();
+  return (
+    <button
+      type="button"
+      onClick={() => {
+        sos.dismiss();
+        navigate('home');
+      }}
+    >
+      Back to home
+    </button>
+  );
+}
+
 function AllClear(props: { incident: IncidentRow }) {
-  const { device, prefs, sos, navigate } = useApp();
+  const { device, prefs } = useApp();
   const contacts = createLiveQuery(() => device.db.emergency_contacts.toArray(), []);
   const recipients = createMemo(() => smsRecipients(contacts()));
   const [online, setOnline] = createSignal(navigator.onLine);
@@ -281,15 +297,7 @@ function AllClear(props: { incident: IncidentRow }) {
           Send all-clear by SMS
         </a>
       </Show>
-      <button
-        type="button"
-        onClick={() => {
-          sos.dismiss();
-          navigate('home');
-        }}
-      >
-        Back to home
-      </button>
+      <BackHome />
     </section>
   );
 }
@@ -313,7 +321,7 @@ function IncidentView(props: { id: string }) {
 }
 
 export function SosScreen() {
-  const { device, sos, navigate } = useApp();
+  const { device, sos } = useApp();
   const open = createLiveQuery(() => openIncidents(device.db), []);
   // An incident opened before a reload (or on the SOS shortcut) is taken over by the flow.
   createEffect(() => {
@@ -334,15 +342,7 @@ export function SosScreen() {
               <section>
                 <h2>SOS cancelled</h2>
                 <p>No one was alerted.</p>
-                <button
-                  type="button"
-                  onClick={() => {
-                    sos.dismiss();
-                    navigate('home');
-                  }}
-                >
-                  Back to home
-                </button>
+                <BackHome />
               </section>
             </Show>
           }
