@@ -9,7 +9,6 @@ import type { BrowserContext, Page } from 'playwright-core';
 import { useBrowserSuite } from './harness/browser-suite.ts';
 import { openControlledPage, dispatchSyncEvent } from './harness/service-worker.ts';
 import { readIndexedDb } from './harness/indexed-db.ts';
-import { shapeRequests } from './harness/network.ts';
 import { isGsm7, SOS_SMS_MAX_CHARS } from '../web/src/sos/gsm7.ts';
 
 const LONDON = { latitude: 51.507351, longitude: -0.127758, accuracy: 20 };
@@ -190,6 +189,13 @@ it("the service worker's sync event pushes an SOS made offline, with no page of 
 
 it('online, a push the server does not answer within 5 s brings up the SMS fallback; the answer then shows as received', async () => {
   const { context } = e2e;
+  // Installed before the service worker starts: Playwright routes a worker's requests only from its start on.
+  let holding = false;
+  const held: Array<() => void> = [];
+  await context.route('**/sync/push', async (route) => {
+    if (holding) await new Promise<void>((resolve) => held.push(resolve));
+    await route.fallback();
+  });
   const page = await openControlledPage(context);
   await addContact(page, 'Mum', '07911 123456');
   await signUp(page, `slow-push-${Date.now()}@example.org`);
@@ -197,7 +203,7 @@ it('online, a push the server does not answer within 5 s brings up the SMS fallb
   await page.goto('/');
 
   // A link that accepts the request and then says nothing (the page's and the service worker's pushes alike).
-  const held = await shapeRequests(context, { match: '/sync/push', hold: true });
+  holding = true;
   await page.getByRole('button', { name: /SOS/ }).click();
   await page.getByRole('button', { name: 'Send now' }).click();
   await page.getByRole('heading', { name: /SOS [A-Z0-9]{4} is open/ }).waitFor();
@@ -206,10 +212,11 @@ it('online, a push the server does not answer within 5 s brings up the SMS fallb
   await expect
     .poll(() => openedLinks(page), { timeout: 8_000 })
     .toEqual([{ href: expect.stringMatching(/^sms:\+447911123456\?body=SOS/) as unknown, byUser: false }]);
-  expect(held.requests.length).toBeGreaterThan(0);
+  expect(held.length).toBeGreaterThan(0);
   expect(await page.getByTestId('server-state').innerText()).toMatch(/Not yet received/);
 
-  held.release();
+  holding = false;
+  for (const release of held.splice(0)) release();
   await page.getByText('✓ Received by the server').waitFor({ timeout: 20_000 });
   const [incident] = await readIndexedDb<LocalIncident>(page, 'emergency_incidents');
   await expect.poll(() => incidentsInPostgres(incident?.id ?? ''), { timeout: 10_000 }).toBe(1);

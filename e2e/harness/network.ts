@@ -3,6 +3,10 @@
  * apply to requests the service worker makes (FIELD-NOTES §2), but a context-level route sees both the page's
  * and the worker's requests, so slow, failing or held requests are made here.
  *
+ * A route sees a service worker's requests only if it was installed before that worker started: install it
+ * before the first page (and gate it with a flag) when a test must shape the worker's requests
+ * (e2e/sos-flow.browser.test.ts does).
+ *
  * Offline/online is `context.setOffline(true | false)`: it makes the worker's fetches fail too, and a `sync`
  * registered while offline fires after going online again.
  */
