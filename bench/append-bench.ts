@@ -4,13 +4,14 @@
  * batches again (all duplicates: the cost of ON CONFLICT DO NOTHING when a device retries an upload).
  * The table is truncated between combinations so every bytes-per-row figure is that combination's own.
  */
+import { seededRandom } from '@vitalwatch/schema/seeded-random';
 import { performance } from 'node:perf_hooks';
 import { sql } from 'drizzle-orm';
 import type { UserId } from '@vitalwatch/schema/ids';
 import { sensorReadings } from '@vitalwatch/schema/db/tables';
 import type { Db } from '@vitalwatch/sync-server/db/database';
 import type { AppendMethod, AppendMethodName } from './append-methods.ts';
-import { createRandom, DAY_MS, makeBatch, SAMPLES_PER_DAY, type SensorBatch } from './sensor-samples.ts';
+import { DAY_MS, makeBatch, SAMPLES_PER_DAY, type SensorBatch } from './sensor-samples.ts';
 import { yieldToEventLoop } from './event-loop.ts';
 import { queryRows } from '@vitalwatch/sync-server/db/query-rows';
 import { median } from './stats.ts';
@@ -86,7 +87,7 @@ export async function benchAppend(
   if (rowsPerRun % batchSize !== 0)
     throw new Error(`rowsPerRun ${rowsPerRun} is not a multiple of ${batchSize}`);
   const intervalMs = DAY_MS / SAMPLES_PER_DAY;
-  const random = createRandom(batchSize);
+  const random = seededRandom(batchSize);
   let nextIndex = 0;
   const nextBatches = () => {
     const batches: SensorBatch[] = [];

@@ -14,6 +14,7 @@
  * Request bodies are JSON gzipped before the clock starts (the client compresses, the server inflates), and the
  * server answers gzip. Every response is checked (every seq `ok`) and the committed rows are counted at the end.
  */
+import { seededRandom } from '@vitalwatch/schema/seeded-random';
 import { performance } from 'node:perf_hooks';
 import zlib from 'node:zlib';
 import pg from 'pg';
@@ -33,7 +34,7 @@ import { unnestAppend } from './append-methods.ts';
 import type { BenchTarget, TargetName } from './bench-targets.ts';
 import { yieldToEventLoop } from './event-loop.ts';
 import { cpuSince, sampleCpu, type CpuUse } from './machine-info.ts';
-import { createRandom, type SensorBatch } from './sensor-samples.ts';
+import type { SensorBatch } from './sensor-samples.ts';
 import { median, percentile } from './stats.ts';
 
 /** Issue #3 item 8: committed to real Postgres on this 2-core machine, and ≥ 50% of the raw INSERT ceiling. */
@@ -418,7 +419,7 @@ export async function benchPush(target: BenchTarget, plan: PushPlan): Promise<Pu
     const phone = new LaneOutbox('user');
     const watch = new LaneOutbox('bulk');
     const otherPhone = new LaneOutbox('critical');
-    const random = createRandom(7);
+    const random = seededRandom(7);
     let moodCount = 0;
     let ceilingVersion = 1_000_000;
 

@@ -4,6 +4,7 @@
  * drizzle query a chart endpoint would run, timed end to end (rows decoded into objects); EXPLAIN must show the
  * (user_id, recorded_at) index.
  */
+import { seededRandom } from '@vitalwatch/schema/seeded-random';
 import { performance } from 'node:perf_hooks';
 import { and, asc, eq, gte, sql } from 'drizzle-orm';
 import type { UserId } from '@vitalwatch/schema/ids';
@@ -12,7 +13,7 @@ import { sensorReadings } from '@vitalwatch/schema/db/tables';
 import type { Db } from '@vitalwatch/sync-server/db/database';
 import { unnestAppend } from './append-methods.ts';
 import { measureTableSize, truncateReadings, type TableSize } from './append-bench.ts';
-import { createRandom, DAY_MS, makeBatch, SAMPLES_PER_DAY } from './sensor-samples.ts';
+import { DAY_MS, makeBatch, SAMPLES_PER_DAY } from './sensor-samples.ts';
 import { yieldToEventLoop } from './event-loop.ts';
 import { queryRows } from '@vitalwatch/sync-server/db/query-rows';
 import { median, percentile } from './stats.ts';
@@ -55,7 +56,7 @@ export async function benchRead(
     { label: 'last 24 h', windowMs: DAY_MS, expectedRows: 0 },
     { label: 'last 1 h', windowMs: 3_600_000, expectedRows: 0 },
   ];
-  const randoms = userIds.map((_, i) => createRandom(1000 + i));
+  const randoms = userIds.map((_, i) => seededRandom(1000 + i));
   const loadStarted = performance.now();
   for (let first = 0; first < rowsPerUser; first += chunkSize) {
     const size = Math.min(chunkSize, rowsPerUser - first);

@@ -24,20 +24,6 @@ export function kindOfSample(index: number): number {
   return index % 2 === 0 ? HEART_RATE : (OTHER_KINDS[(index >> 1) % OTHER_KINDS.length] ?? HEART_RATE);
 }
 
-/**
- * A seeded generator (mulberry32) so two runs insert the same values; only the ids (UUIDv7, time-based) differ.
- */
-export function createRandom(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 /** `size` consecutive samples starting at sample number `firstIndex` of a stream that began at `streamStartMs`. */
 export function makeBatch(
   random: () => number,

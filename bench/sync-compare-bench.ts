@@ -29,6 +29,7 @@
  *    server sending its answer to the critical push that carries it (a fastify onSend hook), both from the tap.
  */
 // First: installs fake-indexeddb before anything loads Dexie.
+import { seededRandom } from '@vitalwatch/schema/seeded-random';
 import { newIndexedDb } from '../integration/fake-indexeddb.ts';
 import type { AddressInfo } from 'node:net';
 import { performance } from 'node:perf_hooks';
@@ -51,7 +52,6 @@ import {
   type PouchDoc,
   type PouchServer,
 } from './pouch-peer.ts';
-import { createRandom } from './sensor-samples.ts';
 import { startShapingProxy, type LinkProfile, type MeterSnapshot } from './shaping-proxy.ts';
 import { percentile } from './stats.ts';
 import { heartRateChunks, moodRecords, uuidv7At, type MoodRecord, type SampleChunk } from './sync-records.ts';
@@ -158,7 +158,7 @@ async function throughProxy<T>(
     upstreamPort: upstream.port,
     port: upstream.proxyPort,
     profile,
-    random: createRandom(seed),
+    random: seededRandom(seed),
   });
   upstream.proxyPort = proxy.port;
   try {
@@ -393,7 +393,7 @@ async function benchOurIncident(
   seed: number,
   log: (line: string) => void,
 ): Promise<OursResult['incident']> {
-  const random = createRandom(seed);
+  const random = seededRandom(seed);
   const localCommitMs: number[] = [];
   const serverCommitMs: number[] = [];
   let backlogUploadSeconds = Number.NaN;
@@ -712,12 +712,12 @@ export async function benchSyncCompare(
 ): Promise<CompareResult> {
   const started = performance.now();
   const now = Date.now();
-  const moods = moodRecords(plan.records, now - 3_600_000, createRandom(MOOD_SEED));
+  const moods = moodRecords(plan.records, now - 3_600_000, seededRandom(MOOD_SEED));
   const samples = heartRateChunks(
     plan.samples,
     SAMPLES_PER_MUTATION,
     now - 2 * 86_400_000,
-    createRandom(SAMPLE_SEED),
+    seededRandom(SAMPLE_SEED),
   );
   const ours: OursResult[] = [];
   for (const [i, open] of openTargets.entries()) {

@@ -5,6 +5,7 @@
  * This is what explains a gap to a peer figure measured on a simpler table. Each step is a median of REPS
  * batches into a fresh table, which is dropped afterwards.
  */
+import { seededRandom } from '@vitalwatch/schema/seeded-random';
 import { performance } from 'node:perf_hooks';
 import { sql, type SQL } from 'drizzle-orm';
 import type { UserId } from '@vitalwatch/schema/ids';
@@ -12,7 +13,7 @@ import { sensorReadings } from '@vitalwatch/schema/db/tables';
 import type { Db } from '@vitalwatch/sync-server/db/database';
 import { yieldToEventLoop } from './event-loop.ts';
 import { truncateReadings } from './append-bench.ts';
-import { createRandom, DAY_MS, makeBatch, SAMPLES_PER_DAY, type SensorBatch } from './sensor-samples.ts';
+import { DAY_MS, makeBatch, SAMPLES_PER_DAY, type SensorBatch } from './sensor-samples.ts';
 import { median } from './stats.ts';
 
 export type BreakdownStep = { step: string; msPerBatch: number; rowsPerSecond: number };
@@ -107,7 +108,7 @@ export async function benchTimeBreakdown(
   options: { batchSize: number; reps: number; streamStartMs: number },
 ): Promise<BreakdownStep[]> {
   const { batchSize, reps, streamStartMs } = options;
-  const random = createRandom(7);
+  const random = seededRandom(7);
   let nextIndex = 0;
   const results: BreakdownStep[] = [];
   try {

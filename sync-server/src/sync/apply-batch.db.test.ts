@@ -1,3 +1,4 @@
+import { seededRandom } from '@vitalwatch/schema/seeded-random';
 import { and, eq } from 'drizzle-orm';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { newId, type UserId } from '@vitalwatch/schema/ids';
@@ -28,18 +29,6 @@ import {
   startSyncServer,
   type SyncServer,
 } from './test/sync-test-kit.ts';
-
-/** Deterministic PRNG (mulberry32), so a failing scenario is reproducible from its seed. */
-function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
-  };
-}
 
 type Step = { name: string; args: (id: string) => unknown; slot: number; hlcMs: number };
 

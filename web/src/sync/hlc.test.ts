@@ -1,3 +1,4 @@
+import { seededRandom } from '@vitalwatch/schema/seeded-random';
 import { Hlc } from '@vitalwatch/schema/protocol/common';
 import { describe, expect, it } from 'vitest';
 import {
@@ -10,7 +11,6 @@ import {
   tickHlc,
   type HlcState,
 } from '@vitalwatch/schema/protocol/hlc';
-import { seededRandom } from './test-device.ts';
 
 const NODE = '0190a000-0000-7000-8000-00000000abcd';
 const T = 1_767_225_600_000;

@@ -1,10 +1,11 @@
+import { seededRandom } from '@vitalwatch/schema/seeded-random';
 import 'fake-indexeddb/auto';
 import type { IncidentEventRow, IncidentRow } from '@vitalwatch/schema/protocol/rows';
 import { ROW_SCHEMAS } from '@vitalwatch/schema/protocol/rows';
 import { describe, expect, it } from 'vitest';
 import { bindUser, openLocalDb, readMeta, type LocalDb, type MetaRow } from './local-db.ts';
 import { createMutators } from './mutators.ts';
-import { seededIds, seededRandom, TEST_USER_ID, TestClock } from './test-device.ts';
+import { seededIds, TEST_USER_ID, TestClock } from './test-device.ts';
 
 let dbCount = 0;
 

@@ -1,3 +1,4 @@
+import { seededRandom } from '@vitalwatch/schema/seeded-random';
 import 'fake-indexeddb/auto';
 import type { PushRequest } from '@vitalwatch/schema/protocol/push-request';
 import type { ContactRow, MoodRow } from '@vitalwatch/schema/protocol/rows';
@@ -5,14 +6,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { createFakeSyncServer, type FakeSyncServerOptions } from './fake-sync-server.ts';
 import { readMeta } from './local-db.ts';
 import { createSyncClient, runAsLeader, type LockManagerLike, type SyncClientDeps } from './sync-client.ts';
-import {
-  createTestDevice,
-  seededIds,
-  seededRandom,
-  TEST_USER_ID,
-  TestClock,
-  type TestDevice,
-} from './test-device.ts';
+import { createTestDevice, seededIds, TEST_USER_ID, TestClock, type TestDevice } from './test-device.ts';
 
 const devices: TestDevice[] = [];
 afterEach(async () => {

@@ -11,6 +11,7 @@
  * Everything random comes from the seed (ids, choices, clock), and no step sleeps. SYNC_FUZZ_SEEDS sets how many
  * seeds run (default 100, ~15 s; CI can ask for thousands); a failing seed prints its number: pin it in PINNED below.
  */
+import { seededRandom } from '@vitalwatch/schema/seeded-random';
 import 'fake-indexeddb/auto';
 import { INCIDENT_EVENT_TYPES, type MutatorArgs } from '@vitalwatch/schema/protocol/mutators';
 import { describe, expect, it } from 'vitest';
@@ -20,14 +21,7 @@ import { readMeta, splitRowRef, type RowByTable, type SyncedRow } from './local-
 import type { Fault } from './memory-transport.ts';
 import type { QueuedMutation } from './mutators.ts';
 import type { SyncOutcome } from './sync-client.ts';
-import {
-  createTestDevice,
-  seededIds,
-  seededRandom,
-  TEST_USER_ID,
-  TestClock,
-  type TestDevice,
-} from './test-device.ts';
+import { createTestDevice, seededIds, TEST_USER_ID, TestClock, type TestDevice } from './test-device.ts';
 
 /** Seeds that once failed, kept as named regressions. */
 const PINNED: ReadonlyArray<readonly [name: string, seed: number]> = [

@@ -12,18 +12,6 @@ import { createSyncClient, type SyncClient, type SyncClientDeps } from './sync-c
 
 export const TEST_USER_ID = '0190a000-0000-7000-8000-000000000001';
 
-/** mulberry32: a tiny seeded PRNG, [0, 1). */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 /** UUIDv7s from a seeded PRNG and a clock: reproducible runs. */
 export function seededIds(random: () => number, now: () => number): () => string {
   const hex = (digits: number) =>
