@@ -13,6 +13,7 @@ import { PinInput } from '../ui/form-parts.tsx';
 import { formatDateTime } from '../ui/relative-time.ts';
 import { buildAllClearSms, buildSosSms, isIos, smsUri } from '../sos/sos-sms.ts';
 import { openIncidents } from './open-incidents.ts';
+import { triggerAcknowledged } from '../ui/sos-flow.ts';
 
 /** Tier-1 contacts who take SMS; if nobody is tier 1, the lowest tier there is. */
 export function smsRecipients(contacts: readonly ContactRow[]): ContactRow[] {
@@ -190,11 +191,7 @@ function OpenIncident(props: { incident: IncidentRow }) {
   const { device, sos, prefs } = useApp();
   const contacts = createLiveQuery(() => device.db.emergency_contacts.toArray(), []);
   const recipients = createMemo(() => smsRecipients(contacts()));
-  const received = createLiveQuery(
-    async () =>
-      (await device.db.outbox.where('refs').equals(`emergency_incidents/${props.incident.id}`).count()) === 0,
-    false,
-  );
+  const received = createLiveQuery(() => triggerAcknowledged(device.db, props.incident.id), false);
   const [pin, setPin] = createSignal('');
   const [wrongPin, setWrongPin] = createSignal(false);
 

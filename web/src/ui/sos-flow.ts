@@ -25,6 +25,7 @@ import { newIncidentCode } from '../sos/incident-code.ts';
 import { nextLocationDelayMs } from '../sos/location-schedule.ts';
 import type { LocationFix } from '../sos/location-fix.ts';
 import { readSession } from '../sync/auth-session.ts';
+import type { LocalDb } from '../sync/local-db.ts';
 
 /** Without an acknowledgement from the server this long after the commit, the SMS fallback opens. */
 export const FALLBACK_AFTER_MS = 5_000;
@@ -51,6 +52,20 @@ export interface SosFlow {
   /** Take over an incident that was open before a reload: location updates and the fallback check resume. */
   adopt(incidentId: string, triggeredAt: number): void;
   dismiss(): void;
+}
+
+/**
+ * The server acknowledged the incident's trigger: its outbox entry is gone. Later entries (location updates, the
+ * SMS answers) do not count: the incident is at the server even while they wait. The only source of "received
+ * by the server" on screen, and of the fallback's "no acknowledgement" decision.
+ */
+export async function triggerAcknowledged(db: LocalDb, incidentId: string): Promise<boolean> {
+  const pending = await db.outbox
+    .where('refs')
+    .equals(`emergency_incidents/${incidentId}`)
+    .filter((entry) => entry.name === 'incident.trigger@1')
+    .count();
+  return pending === 0;
 }
 
 function toLocation(fix: LocationFix): Location {
@@ -84,11 +99,6 @@ export function createSosFlow(device: Device, prefsStore: PrefsStore): SosFlow {
     setCountdown(null);
   }
 
-  async function isAcknowledged(id: string): Promise<boolean> {
-    const pending = await device.db.outbox.where('refs').equals(`emergency_incidents/${id}`).count();
-    return pending === 0;
-  }
-
   function scheduleLocation(id: string, triggeredAt: number): void {
     clearTimeout(locationTimer);
     locationTimer = setTimeout(
@@ -117,7 +127,7 @@ export function createSosFlow(device: Device, prefsStore: PrefsStore): SosFlow {
     }
     void device.loop.syncNow();
     fallbackTimer = setTimeout(() => {
-      void isAcknowledged(id).then((acked) => setFallback(!acked));
+      void triggerAcknowledged(device.db, id).then((acked) => setFallback(!acked));
     }, FALLBACK_AFTER_MS);
   }
 
