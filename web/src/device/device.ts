@@ -24,7 +24,8 @@ export interface Device {
 export function openDevice(): Device {
   const db = openLocalDb();
   const now = () => Date.now();
-  const client = createSessionSyncClient(db, now);
+  const tokens = createSessionTokens({ db, now });
+  const client = createSessionSyncClient(db, now, tokens);
   const loop = startSyncLoop({
     sync: () => runAsLeader(() => client.syncOnce()),
     onlineEvents: globalOnlineEvents(window),
@@ -32,7 +33,6 @@ export function openDevice(): Device {
     intervalMs: 60_000,
     isBehind: async (version) => ((await readMeta(db, ['cursor'])).cursor ?? 0) < version,
   });
-  const tokens = createSessionTokens({ db, now });
   const pokes = startPokeStream({
     getAccessToken: () => tokens.getAccessToken(),
     onPoke: (message) => loop.poke(message),
