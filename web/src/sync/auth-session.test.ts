@@ -1,7 +1,7 @@
 import 'fake-indexeddb/auto';
 import { describe, expect, it } from 'vitest';
 import { createSessionTokens, readSession, storeSession, type StoredSession } from './auth-session.ts';
-import { openLocalDb } from './local-db.ts';
+import { openLocalDb, readMeta } from './local-db.ts';
 import type { LockManagerLike } from './sync-client.ts';
 
 let dbCount = 0;
@@ -76,7 +76,7 @@ describe('the stored session (used by the page and the service worker)', () => {
     expect(await readSession(db)).toMatchObject({ refreshToken: 'refresh-2', expiresAt: NOW + 900_000 });
   });
 
-  it('a refused refresh token signs the device out but keeps the outbox', async () => {
+  it('a refused refresh token signs the device out (and marks it, for the status bar) but keeps the outbox', async () => {
     const { db, tokens, setResponse } = await setup(session({ expiresAt: NOW }));
     await db.outbox.add({
       lane: 'user',
@@ -93,6 +93,9 @@ describe('the stored session (used by the page and the service worker)', () => {
     expect(await tokens.getAccessToken()).toBeNull();
     expect(await readSession(db)).toBeNull();
     expect(await db.outbox.count()).toBe(1);
+    expect((await readMeta(db, ['sessionEndedAt'])).sessionEndedAt).toBe(NOW);
+    await storeSession(db, session());
+    expect(await readMeta(db, ['sessionEndedAt'])).toEqual({});
   });
 
   it('no network during a refresh keeps the session (the push then fails as offline, not as signed out)', async () => {

@@ -43,9 +43,14 @@ export async function readSession(db: LocalDb): Promise<StoredSession | null> {
   return parsed.success ? parsed.data : null;
 }
 
+/** `null` signs out. A new session also clears the "sign-in ended" mark. */
 export async function storeSession(db: LocalDb, session: StoredSession | null): Promise<void> {
-  if (session === null) await db.meta.delete('session');
-  else await db.meta.put(metaRow('session', session));
+  if (session === null) {
+    await db.meta.delete('session');
+    return;
+  }
+  await db.meta.put(metaRow('session', session));
+  await db.meta.delete('sessionEndedAt');
 }
 
 /** A session from a GoTrue token response (as `fetch` or supabase-js return it). */
@@ -99,7 +104,9 @@ export function createSessionTokens(deps: SessionTokenDeps): SessionTokens {
       return current.accessToken;
     }
     if (response.status === 400 || response.status === 401 || response.status === 403) {
+      // Signed out by the server, not by the user: say so (the status bar asks them to sign in again).
       await storeSession(deps.db, null);
+      await deps.db.meta.put(metaRow('sessionEndedAt', deps.now()));
       return null;
     }
     if (!response.ok) return current.accessToken;

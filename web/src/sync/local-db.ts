@@ -116,6 +116,8 @@ export interface MetaValues {
   lastSyncedAt: number;
   /** The signed-in session (auth-session.ts parses it on every read). */
   session: unknown;
+  /** When the server refused the session's refresh (ms): the user was signed out without asking. */
+  sessionEndedAt: number;
 }
 type LaneMeta = { [L in Lane as `nextSeq:${L}` | `lastAckedSeq:${L}`]: number };
 export type MetaKey = keyof MetaValues | keyof LaneMeta;

@@ -56,6 +56,10 @@ export function SyncStatusBar() {
     null,
   );
   const signedIn = createLiveQuery(async () => (await readSession(device.db)) !== null, false);
+  const sessionEnded = createLiveQuery(
+    async () => (await readMeta(device.db, ['sessionEndedAt'])).sessionEndedAt !== undefined,
+    false,
+  );
 
   const reachable = () => online() && status().lastOutcome?.kind !== 'offline';
   const problem = () => {
@@ -87,7 +91,16 @@ export function SyncStatusBar() {
               : 'Everything saved on this device'}
         </span>
         {' · '}
-        <Show when={signedIn()} fallback={<span>Not signed in: your data stays on this device</span>}>
+        <Show
+          when={signedIn()}
+          fallback={
+            <span>
+              {sessionEnded()
+                ? 'Your sign-in has ended: sign in again to keep syncing. Your data stays on this device.'
+                : 'Not signed in: your data stays on this device'}
+            </span>
+          }
+        >
           <span>
             {lastSyncedAt() === null
               ? 'Not synced yet'
