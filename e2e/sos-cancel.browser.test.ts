@@ -66,3 +66,21 @@ it('the duress PIN looks like a cancel but records the incident with a duress ca
     ['incident.event@1', 'cancelled', true],
   ]);
 });
+
+it('with only a duress PIN set, the countdown still offers the PIN field, and the duress PIN works', async () => {
+  const page = await e2e.context.newPage();
+  await page.goto('/#/settings');
+  await page.getByLabel(/Set a duress PIN/).fill('1357');
+  await page.getByRole('button', { name: 'Save settings' }).click();
+  await page.getByText('Settings saved.').waitFor();
+  await page.goto('/');
+
+  await startCountdown(page);
+  await cancelWith(page, '1357');
+  await page.getByRole('heading', { name: 'SOS cancelled' }).waitFor();
+  const outbox = await readIndexedDb<{ name: string; args: { duress?: boolean } }>(page, 'outbox');
+  expect(outbox.map((e) => [e.name, e.args.duress])).toEqual([
+    ['incident.trigger@1', undefined],
+    ['incident.event@1', true],
+  ]);
+});

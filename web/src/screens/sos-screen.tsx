@@ -16,6 +16,14 @@ import { openIncidents } from './open-incidents.ts';
 import { triggerAcknowledged } from '../ui/sos-flow.ts';
 
 /** Tier-1 contacts who take SMS; if nobody is tier 1, the lowest tier there is. */
+/**
+ * A PIN field is shown when either PIN is set: with only a duress PIN the field must still be there, or the duress
+ * PIN could never be entered (an empty or other PIN then cancels normally).
+ */
+function hasPin(p: { cancelPin: unknown; duressPin: unknown }): boolean {
+  return p.cancelPin !== null || p.duressPin !== null;
+}
+
 export function smsRecipients(contacts: readonly ContactRow[]): ContactRow[] {
   const sms = contacts.filter((c) => c.notifyBySms);
   const top = Math.min(...sms.map((c) => c.tier));
@@ -26,7 +34,7 @@ function Countdown() {
   const { sos, prefs } = useApp();
   const [pin, setPin] = createSignal('');
   const [wrongPin, setWrongPin] = createSignal(false);
-  const needsPin = () => prefs.prefs().cancelPin !== null;
+  const needsPin = () => hasPin(prefs.prefs());
 
   const cancel = async (event: SubmitEvent) => {
     event.preventDefault();
@@ -197,7 +205,7 @@ function OpenIncident(props: { incident: IncidentRow }) {
 
   const safe = async (event: SubmitEvent) => {
     event.preventDefault();
-    const ok = await sos.resolve(props.incident.id, prefs.prefs().cancelPin === null ? undefined : pin());
+    const ok = await sos.resolve(props.incident.id, hasPin(prefs.prefs()) ? pin() : undefined);
     setWrongPin(!ok);
     setPin('');
   };
@@ -227,7 +235,7 @@ function OpenIncident(props: { incident: IncidentRow }) {
         </a>
       </p>
       <form onSubmit={(event) => void safe(event)}>
-        <Show when={prefs.prefs().cancelPin !== null}>
+        <Show when={hasPin(prefs.prefs())}>
           <PinInput label="PIN" value={pin()} onInput={setPin} />
         </Show>
         <Show when={wrongPin()}>
