@@ -6,6 +6,7 @@
  */
 import * as z from 'zod/mini';
 import { createSignal, type Accessor } from 'solid-js';
+import { EMERGENCY_NUMBER_PATTERN } from '@vitalwatch/schema/phone-patterns';
 import { defaultEmergencyNumber } from '../sos/emergency-number.ts';
 
 const PinHash = z.strictObject({ salt: z.string(), hash: z.string(), iterations: z.int() });
@@ -16,7 +17,7 @@ const Fix = z.strictObject({ lat: z.number(), lng: z.number(), accuracyM: z.numb
 export const Prefs = z.strictObject({
   name: z.string(),
   countdownSeconds: z.int().check(z.minimum(0), z.maximum(10)),
-  emergencyNumber: z.string().check(z.regex(/^[0-9*#+]{2,15}$/)),
+  emergencyNumber: z.string().check(z.regex(new RegExp(EMERGENCY_NUMBER_PATTERN))),
   cancelPin: z.nullable(PinHash),
   duressPin: z.nullable(PinHash),
   lastFix: z.nullable(Fix),

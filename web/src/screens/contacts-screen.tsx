@@ -9,17 +9,10 @@ import { newId } from '@vitalwatch/schema/ids';
 import type { ContactRow } from '@vitalwatch/schema/protocol/rows';
 import { useApp } from '../ui/app-context.ts';
 import { createLiveQuery } from '../ui/live-query.ts';
+import { localeRegion } from '../sos/locale-region.ts';
 
 function defaultRegion(): CountryCode | undefined {
-  for (const tag of navigator.languages) {
-    try {
-      const region = new Intl.Locale(tag).region;
-      if (region !== undefined) return region as CountryCode;
-    } catch {
-      // not a valid tag: try the next one
-    }
-  }
-  return undefined;
+  return (localeRegion(navigator.languages) as CountryCode | null) ?? undefined;
 }
 
 /** E.164 for a typed number, or an error message naming the problem. */

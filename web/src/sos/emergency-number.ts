@@ -5,6 +5,8 @@
  * where a country has several. It is a default the user sees and can correct in Settings, never a promise: a wrong
  * crisis number is a known failure of safety apps (FIELD-NOTES §3), so the Settings screen shows it prominently.
  */
+import { localeRegion } from './locale-region.ts';
+
 const BY_REGION: Readonly<Record<string, string>> = {
   US: '911',
   CA: '911',
@@ -44,17 +46,6 @@ export const FALLBACK_EMERGENCY_NUMBER = '112';
 
 /** `languages` as navigator.languages: the first with a region decides. */
 export function defaultEmergencyNumber(languages: readonly string[]): string {
-  for (const tag of languages) {
-    const region = regionOf(tag);
-    if (region !== null) return BY_REGION[region] ?? FALLBACK_EMERGENCY_NUMBER;
-  }
-  return FALLBACK_EMERGENCY_NUMBER;
-}
-
-function regionOf(tag: string): string | null {
-  try {
-    return new Intl.Locale(tag).region ?? null;
-  } catch {
-    return null;
-  }
+  const region = localeRegion(languages);
+  return (region === null ? undefined : BY_REGION[region]) ?? FALLBACK_EMERGENCY_NUMBER;
 }
