@@ -9,7 +9,7 @@ import type { BrowserContext, Page } from 'playwright-core';
 import { useBrowserSuite } from './harness/browser-suite.ts';
 import { openControlledPage, dispatchSyncEvent } from './harness/service-worker.ts';
 import { readIndexedDb } from './harness/indexed-db.ts';
-import { isGsm7, SOS_SMS_MAX_CHARS } from '../web/src/sos/gsm7.ts';
+import { isGsm7, SOS_SMS_MAX_CHARS } from '../schema/src/sms/gsm7.ts';
 
 const LONDON = { latitude: 51.507351, longitude: -0.127758, accuracy: 20 };
 

@@ -8,6 +8,7 @@ export const SERVER_PATH_PREFIXES = [
   '/sync/',
   '/storage/',
   '/webhooks/',
+  '/push/',
   '/a/',
   '/healthz',
   '/config.json',

@@ -17,6 +17,7 @@ import { cleanupOutdatedCaches, createHandlerBoundToURL, precacheAndRoute } from
 import { NavigationRoute, registerRoute } from 'workbox-routing';
 import { SERVER_PATH_PREFIXES } from '@vitalwatch/schema/server-paths';
 import { BACKGROUND_SYNC_TAG, syncInBackground } from '@vitalwatch/web/sync/background-sync.ts';
+import { installPushNotifications } from './push-notifications.ts';
 
 declare let self: ServiceWorkerGlobalScope;
 
@@ -48,3 +49,5 @@ self.addEventListener('sync', (event) => {
   const sync = event as SyncEvent;
   if (sync.tag === BACKGROUND_SYNC_TAG) sync.waitUntil(syncInBackground());
 });
+
+installPushNotifications(self);

@@ -17,6 +17,8 @@ import { installErrorHandler, notFound } from './http/http-error.ts';
 import { registerProfileRoutes } from './http/profile-routes.ts';
 import { registerStorageRoutes, type StorageConfig } from './storage/storage-routes.ts';
 import { PokeHub, type Pokes } from './sync/poke-hub.ts';
+import { registerAlerts, type AlertsConfig } from './alerts/alert-routes.ts';
+import { AlertHub } from './alerts/realtime.ts';
 import { DEFAULT_SYNC_BODY_LIMIT, registerSyncRoutes } from './sync/sync-routes.ts';
 
 export const VERSION: string = (createRequire(import.meta.url)('../package.json') as { version: string })
@@ -52,6 +54,8 @@ export type AppDeps = {
   pokes?: Pokes;
   /** The evidence media store under `/storage/v1/` (ADR 0008); null or missing = no storage routes. */
   storage?: StorageConfig | null;
+  /** Alert delivery (issue #5); null or missing = no dispatcher (the sync and storage tests need none). */
+  alerts?: AlertsConfig | null;
 };
 
 export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
@@ -100,12 +104,26 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   );
 
   const pokes = deps.pokes ?? new PokeHub();
+  const alertHub = new AlertHub();
+  if (!deps.alerts) app.decorate('alerts', null);
+  const syncPokes = deps.alerts
+    ? await registerAlerts(app, {
+        db: deps.db,
+        identity,
+        pokes,
+        now,
+        publicUrl: deps.publicUrl,
+        hub: alertHub,
+        config: deps.alerts,
+      })
+    : pokes;
   await registerProfileRoutes(app, { db: deps.db, identity, now });
   await registerSyncRoutes(app, {
     db: deps.db,
     identity,
     now,
-    pokes,
+    pokes: syncPokes,
+    alerts: alertHub,
     bodyLimit: deps.syncBodyLimit ?? DEFAULT_SYNC_BODY_LIMIT,
   });
   if (deps.storage) await registerStorageRoutes(app, { ...deps.storage, db: deps.db, identity, now, pokes });

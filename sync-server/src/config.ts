@@ -29,6 +29,25 @@ const EnvSchema = z.object({
   MIGRATE_ON_START: z.enum(['true', 'false']).default('true'),
   TRUST_PROXY: z.enum(['true', 'false']).default('false'),
   WEB_DIST: z.string().optional(),
+  TWILIO_ACCOUNT_SID: z
+    .string()
+    .regex(/^AC[0-9a-fA-F]{32}$/, 'must be a Twilio account SID (AC + 32 hex)')
+    .optional(),
+  TWILIO_AUTH_TOKEN: z.string().min(1).optional(),
+  TWILIO_FROM: z
+    .string()
+    .regex(/^\+[1-9][0-9]{6,14}$/, 'must be an E.164 number such as +15551234567')
+    .optional(),
+  TWILIO_MESSAGING_SERVICE_SID: z
+    .string()
+    .regex(/^MG[0-9a-fA-F]{32}$/, 'must be a messaging service SID (MG + 32 hex)')
+    .optional(),
+  TWILIO_API_URL: optionalUrl,
+  /** How long a claimed alert may be in flight before another attempt checks whether it went (ADR 0010). */
+  ALERT_LEASE_SECONDS: z.coerce.number().int().min(1).max(3_600).default(60),
+  VAPID_PUBLIC_KEY: z.string().optional(),
+  VAPID_PRIVATE_KEY: z.string().optional(),
+  VAPID_SUBJECT: z.string().optional(),
   /** Minutes between tombstone purges (SPEC PL9); 0 turns them off. 14 days at most (a Node timer's limit is ~24 days). */
   TOMBSTONE_PURGE_INTERVAL_MINUTES: z.preprocess(
     (v) => (v === '' ? undefined : v),
@@ -54,6 +73,17 @@ export type Config = {
   webDist: string;
   /** How often the running server purges tombstones past the horizon, ms; null = never. */
   tombstonePurgeIntervalMs: number | null;
+  /** SMS alerts through Twilio; null = not configured (the ledger says so, nothing pretends to send). */
+  twilio: {
+    accountSid: string;
+    authToken: string;
+    from: string | null;
+    messagingServiceSid: string | null;
+    apiUrl: string;
+  } | null;
+  alertLeaseMs: number;
+  /** Web Push keys from the environment; unset keys are generated into DATA_DIR. */
+  vapid: { publicKey: string | null; privateKey: string | null; subject: string | null };
 };
 
 export class ConfigError extends Error {}
@@ -67,6 +97,20 @@ export function readConfig(env: Record<string, string | undefined>): Config {
   const e = parsed.data;
   if (e.SUPABASE_URL !== undefined && !e.SUPABASE_ANON_KEY) {
     throw new ConfigError('SUPABASE_URL is set but SUPABASE_ANON_KEY is not: the web app needs both');
+  }
+  const twilioSet = [e.TWILIO_ACCOUNT_SID, e.TWILIO_AUTH_TOKEN].filter((v) => v !== undefined).length;
+  if (twilioSet === 1) {
+    throw new ConfigError('TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN go together: set both, or neither');
+  }
+  if (twilioSet === 2 && e.TWILIO_FROM === undefined && e.TWILIO_MESSAGING_SERVICE_SID === undefined) {
+    throw new ConfigError(
+      'Twilio is configured but neither TWILIO_FROM nor TWILIO_MESSAGING_SERVICE_SID is set',
+    );
+  }
+  if (twilioSet === 2 && e.PUBLIC_URL === undefined) {
+    throw new ConfigError(
+      'Twilio is configured but PUBLIC_URL is not: Twilio signs its callbacks over PUBLIC_URL, and alerts link to it',
+    );
   }
   return {
     port: e.PORT,
@@ -91,5 +135,21 @@ export function readConfig(env: Record<string, string | undefined>): Config {
     webDist: path.resolve(e.WEB_DIST ?? new URL('../../web/dist', import.meta.url).pathname),
     tombstonePurgeIntervalMs:
       e.TOMBSTONE_PURGE_INTERVAL_MINUTES === 0 ? null : e.TOMBSTONE_PURGE_INTERVAL_MINUTES * 60_000,
+    twilio:
+      e.TWILIO_ACCOUNT_SID !== undefined && e.TWILIO_AUTH_TOKEN !== undefined
+        ? {
+            accountSid: e.TWILIO_ACCOUNT_SID,
+            authToken: e.TWILIO_AUTH_TOKEN,
+            from: e.TWILIO_FROM ?? null,
+            messagingServiceSid: e.TWILIO_MESSAGING_SERVICE_SID ?? null,
+            apiUrl: (e.TWILIO_API_URL ?? 'https://api.twilio.com').replace(/\/+$/, ''),
+          }
+        : null,
+    alertLeaseMs: e.ALERT_LEASE_SECONDS * 1000,
+    vapid: {
+      publicKey: e.VAPID_PUBLIC_KEY || null,
+      privateKey: e.VAPID_PRIVATE_KEY || null,
+      subject: e.VAPID_SUBJECT || null,
+    },
   };
 }

@@ -1,51 +1,13 @@
 /**
  * The whole product as a user runs it: `main.ts` in its own process, configured only by the environment.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase, testDatabaseKinds, type TestDatabase } from '../test/test-databases.ts';
 import { freePort } from '../test/test-app.ts';
-
-const MAIN = new URL('./main.ts', import.meta.url).pathname;
-
-type Server = { child: ChildProcess; url: string; output: () => string; exited: Promise<number | null> };
-
-function startServer(env: Record<string, string>): Server {
-  const child = spawn(process.execPath, ['--import', 'tsx', MAIN], {
-    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', HOST: '127.0.0.1', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let output = '';
-  child.stdout?.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  child.stderr?.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-  return { child, url: `http://127.0.0.1:${env.PORT}`, output: () => output, exited };
-}
-
-async function waitForHealth(server: Server, timeoutMs = 60_000): Promise<unknown> {
-  const deadline = Date.now() + timeoutMs;
-  let exitCode: number | null | undefined;
-  void server.exited.then((code) => (exitCode = code));
-  while (Date.now() < deadline) {
-    if (exitCode !== undefined) throw new Error(`server exited (${exitCode}):\n${server.output()}`);
-    try {
-      const response = await fetch(`${server.url}/healthz`);
-      if (response.ok) return await response.json();
-    } catch {
-      // not listening yet
-    }
-    await new Promise((resolve) => setTimeout(resolve, 200));
-  }
-  throw new Error(`server did not become healthy:\n${server.output()}`);
-}
-
-async function stop(server: Server) {
-  server.child.kill('SIGTERM');
-  return server.exited;
-}
+import { startServer, stop, waitForHealth, type Server } from '../test/server-process.ts';
 
 async function fakeWebBuild(): Promise<string> {
   const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'vw-web-'));

@@ -8,6 +8,9 @@ import { openConfiguredDatabase } from './open-configured-database.ts';
 import { startPostgresPokes, type PostgresPokes } from './sync/postgres-pokes.ts';
 import { startTombstonePurges } from './sync/tombstone-purges.ts';
 import { loadUrlSigningKey } from './storage/url-signing-key.ts';
+import { createTwilioSms } from './alerts/twilio/twilio-sms.ts';
+import { loadVapidKeys } from './alerts/web-push/vapid-keys.ts';
+import { createWebPushSender } from './alerts/web-push/web-push-sender.ts';
 
 process.on('uncaughtException', (error) => {
   // A misconfiguration is the operator's to fix: say what, without a stack trace.
@@ -42,6 +45,28 @@ const pokes: PostgresPokes | null =
         console.error('sync pokes: LISTEN connection failed, retrying', error),
       );
 
+// Alert delivery (issue #5, ADR 0010): SMS through Twilio when configured, Web Push with our VAPID keys,
+// realtime through our event stream or Supabase Realtime.
+const vapid = await loadVapidKeys({
+  env: config.vapid,
+  dataDir: config.dataDir,
+  publicUrl: config.publicUrl,
+});
+if (vapid.warning !== null) console.warn(`Web Push: ${vapid.warning}`);
+const twilio = config.twilio;
+const sms =
+  twilio === null
+    ? null
+    : {
+        name: 'twilio',
+        ...createTwilioSms({
+          ...twilio,
+          statusCallbackUrl: `${config.publicUrl}/webhooks/twilio/status`,
+        }),
+      };
+if (sms === null)
+  console.warn('SMS alerts: not configured (set TWILIO_*); alerts go by Web Push and realtime only');
+
 const app = await buildApp({
   db: database.db,
   dbKind: database.kind,
@@ -57,6 +82,17 @@ const app = await buildApp({
       authSigningKey: config.authSigningKey,
       dataDir: config.dataDir,
     }),
+  },
+  alerts: {
+    sms,
+    twilioWebhooks: twilio === null ? null : { accountSid: twilio.accountSid, authToken: twilio.authToken },
+    webPush: createWebPushSender({ db: database.db, vapid }),
+    vapidPublicKey: vapid.publicKey,
+    supabaseRealtime:
+      config.supabase?.serviceKey != null
+        ? { url: config.supabase.url, serviceKey: config.supabase.serviceKey }
+        : null,
+    leaseMs: config.alertLeaseMs,
   },
   logger: true,
 });

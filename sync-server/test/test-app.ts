@@ -3,6 +3,7 @@ import type { FastifyInstance } from 'fastify';
 import { buildApp, type AppDeps } from '../src/app.ts';
 import { generateSigningKey, type SigningKey } from '../src/auth/signing-key.ts';
 import type { Database } from '../src/db/database.ts';
+import type { AlertsConfig } from '../src/alerts/alert-routes.ts';
 
 export async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -26,6 +27,8 @@ export async function startEmbeddedApp(
   database: Database,
   overrides: Partial<Pick<AppDeps, 'now' | 'bodyLimit' | 'storage'>> & {
     accessTokenTtlSeconds?: number;
+    /** Alert delivery, given the server's own URL (Twilio's callbacks and the alert links need it). */
+    alerts?: (url: string) => AlertsConfig;
   } = {},
 ): Promise<RunningApp> {
   const port = await freePort();
@@ -47,6 +50,7 @@ export async function startEmbeddedApp(
     ...(overrides.now && { now: overrides.now }),
     ...(overrides.bodyLimit !== undefined && { bodyLimit: overrides.bodyLimit }),
     ...(overrides.storage && { storage: overrides.storage }),
+    ...(overrides.alerts && { alerts: overrides.alerts(url) }),
   });
   await app.listen({ port, host: '127.0.0.1' });
   return { app, url, key, issuer };

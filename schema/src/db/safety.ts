@@ -157,6 +157,10 @@ export const alertLogs = pgTable(
     idempotencyKey: text('idempotency_key').notNull(),
     status: alertStatus('status').notNull().default('pending'),
     statusHistory: jsonb('status_history').$type<AlertStatusEntry[]>().notNull().default([]),
+    /** Where it went: the E.164 number, or the contact's user id for Web Push and realtime. */
+    toAddress: text('to_address'),
+    /** The exact text sent, so a send left in doubt by a crash can be looked up at the provider. */
+    body: text('body'),
     provider: text('provider'),
     providerMessageId: text('provider_message_id'),
     errorCode: text('error_code'),
@@ -164,6 +168,8 @@ export const alertLogs = pgTable(
     attempts: smallint('attempts').notNull().default(0),
     segments: smallint('segments'),
     nextAttemptAt: timestamp('next_attempt_at', { withTimezone: true }),
+    /** A dispatcher claimed the row until then; past it, the send is in doubt and is checked before any retry. */
+    leaseUntil: timestamp('lease_until', { withTimezone: true }),
     respondedAt: timestamp('responded_at', { withTimezone: true }),
     response: alertResponse('response'),
     ...syncColumns(),
@@ -175,6 +181,9 @@ export const alertLogs = pgTable(
     uniqueIndex('alert_logs_provider_message_key').on(t.provider, t.providerMessageId),
     index('alert_logs_incident_idx').on(t.incidentId, t.createdAt),
     index('alert_logs_user_version_idx').on(t.userId, t.version),
+    index('alert_logs_due_idx')
+      .on(t.nextAttemptAt)
+      .where(sql`${t.status} = 'pending'`),
     ownRowsPolicy(t.userId),
   ],
 );

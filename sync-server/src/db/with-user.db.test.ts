@@ -110,8 +110,21 @@ async function seedEverything(db: Db, owner: UserId) {
       sizeBytes: 10,
       sha256: 'a'.repeat(64),
     });
+    await tx.insert(tables.pushSubscriptions).values({
+      userId: owner,
+      endpoint: 'https://push.example.org/sub/1',
+      p256dh: 'k',
+      auth: 'a',
+    });
   });
   // Rows only the server writes.
+  await db.insert(tables.alertLinks).values({
+    token: 'AbCdEfGhIjKlMnOp',
+    userId: owner,
+    incidentId,
+    contactId,
+    expiresAt: new Date(Date.now() + 60_000),
+  });
   await db
     .insert(tables.apiUsage)
     .values({ userId: owner, windowStart: new Date(), route: '/sync/push', requests: 1 });
@@ -158,7 +171,7 @@ describeOnEachDatabase('row-level security through withUser', (database) => {
     await seedEverything(db, a);
   });
 
-  it('covers all 16 tables of record + 7 sync tables, each with an owner column', () => {
+  it('covers all 18 tables of record + 7 sync tables, each with an owner column', () => {
     expect(
       ownedTables()
         .map((t) => t.name)
@@ -166,6 +179,7 @@ describeOnEachDatabase('row-level security through withUser', (database) => {
     ).toEqual([
       'activity_logs',
       'ai_insights',
+      'alert_links',
       'alert_logs',
       'api_usage',
       'contact_merges',
@@ -178,6 +192,7 @@ describeOnEachDatabase('row-level security through withUser', (database) => {
       'mood_entries',
       'mood_revisions',
       'mutation_errors',
+      'push_subscriptions',
       'sensor_readings',
       'subscription_data',
       'sync_clients',

@@ -8,10 +8,11 @@
  * written here already carry versions.
  */
 import { and, eq, isNotNull, isNull } from 'drizzle-orm';
-import { emergencyIncidents, mediaFiles, userVersions } from '@vitalwatch/schema/db/tables';
+import { emergencyIncidents, mediaFiles } from '@vitalwatch/schema/db/tables';
 import type { IncidentId, MediaFileId, UserId } from '@vitalwatch/schema/ids';
 import type { Db } from '../db/database.ts';
 import { withUser, type RequestClaims } from '../db/with-user.ts';
+import { nextUserVersion } from '../db/user-version.ts';
 import { HttpError } from '../http/http-error.ts';
 import { isUniqueViolation } from '../auth/embedded-auth-routes.ts';
 import type { ObjectRef } from './object-paths.ts';
@@ -53,14 +54,7 @@ export async function recordMediaFile(
         incidentId = (incident?.id ?? null) as IncidentId | null;
       }
 
-      await tx.insert(userVersions).values({ userId }).onConflictDoNothing({ target: userVersions.userId });
-      const [counter] = await tx
-        .select({ version: userVersions.version })
-        .from(userVersions)
-        .where(eq(userVersions.userId, userId))
-        .for('update');
-      if (counter === undefined) throw new Error('user_versions row vanished inside its own transaction');
-      const version = counter.version + 1;
+      const version = await nextUserVersion(tx, userId);
 
       const values = {
         incidentId,
@@ -91,7 +85,6 @@ export async function recordMediaFile(
         .returning({ id: mediaFiles.id });
       if (row === undefined) throw alreadyExists(file.object);
 
-      await tx.update(userVersions).set({ version }).where(eq(userVersions.userId, userId));
       await publish();
       return { id: row.id as MediaFileId, version, incidentLinked: incidentId !== null };
     });

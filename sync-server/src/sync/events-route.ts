@@ -13,6 +13,7 @@ import type { Db } from '../db/database.ts';
 import { withUser } from '../db/with-user.ts';
 import { bearerToken, type Identity } from '../auth/identity.ts';
 import type { Pokes } from './poke-hub.ts';
+import type { AlertHub } from '../alerts/realtime.ts';
 
 const HEARTBEAT_MS = 25_000;
 
@@ -22,7 +23,7 @@ function sseEvent(poke: Poke): string {
 
 export async function registerEventsRoute(
   app: FastifyInstance,
-  deps: { db: Db; identity: Identity; pokes: Pokes },
+  deps: { db: Db; identity: Identity; pokes: Pokes; alerts?: AlertHub },
 ): Promise<void> {
   // Open streams never end on their own: end them when the server closes, or close() would wait for every client.
   const open = new Set<() => void>();
@@ -57,11 +58,16 @@ export async function registerEventsRoute(
       latest = version;
       out.write(sseEvent({ type: 'poke', version }));
     });
+    // Realtime alerts for this user as someone's emergency contact (issue #5): shown at once by an open app.
+    const unsubscribeAlerts = deps.alerts?.subscribe(caller.userId, (payload) => {
+      out.write(`event: alert\ndata: ${JSON.stringify(payload)}\n\n`);
+    });
     const heartbeat = setInterval(() => out.write(': ping\n\n'), HEARTBEAT_MS);
     heartbeat.unref();
     const close = () => {
       clearInterval(heartbeat);
       unsubscribe();
+      unsubscribeAlerts?.();
       open.delete(end);
     };
     const end = () => {

@@ -156,7 +156,17 @@ export const PULLED_TABLES: readonly PulledTable[] = [
     name: 'alert_logs',
     columns: alertLogs,
     async read(tx, range) {
-      const rows = await tx.select().from(alertLogs).where(inRange(alertLogs, range));
+      // After a duress cancel the device must see a cancelled incident, not the alerts still going out (AL6).
+      const rows = await tx
+        .select()
+        .from(alertLogs)
+        .where(
+          and(
+            inRange(alertLogs, range),
+            sql`not exists (select 1 from emergency_incidents i
+                            where i.id = ${alertLogs.incidentId} and i.silent_escalation)`,
+          ),
+        );
       return rows.map((r) =>
         change('alert_logs', r.deletedAt, {
           id: r.id,

@@ -22,6 +22,7 @@ import type { PushRequest } from '@vitalwatch/schema/protocol/push-request';
 import type { MutationResult } from '@vitalwatch/schema/protocol/push-response';
 import type { Db, Tx } from '../db/database.ts';
 import { withUser, type RequestClaims } from '../db/with-user.ts';
+import { lockUserVersion } from '../db/user-version.ts';
 import { HttpError } from '../http/http-error.ts';
 import { applyBatch, isBatchable, type BatchItem } from './apply-batch.ts';
 import { applyMutation, checkMutation } from './apply-mutation.ts';
@@ -55,17 +56,6 @@ async function lockLane(tx: Tx, userId: UserId, clientId: string, lane: Lane, no
     );
   }
   return row.lastSeq;
-}
-
-async function lockUserVersion(tx: Tx, userId: UserId): Promise<number> {
-  await tx.insert(userVersions).values({ userId }).onConflictDoNothing({ target: userVersions.userId });
-  const [row] = await tx
-    .select({ version: userVersions.version })
-    .from(userVersions)
-    .where(eq(userVersions.userId, userId))
-    .for('update');
-  if (row === undefined) throw new Error('user_versions row vanished inside its own transaction');
-  return row.version;
 }
 
 /** Text Postgres refuses to store (NUL, a lone surrogate; in jsonb or text) as U+FFFD, for the error log. */

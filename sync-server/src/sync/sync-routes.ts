@@ -22,6 +22,7 @@ import { bearerToken, type Identity } from '../auth/identity.ts';
 import { HttpError, parseInput } from '../http/http-error.ts';
 import { isTransientDatabaseError } from './database-errors.ts';
 import { registerEventsRoute } from './events-route.ts';
+import type { AlertHub } from '../alerts/realtime.ts';
 import { gunzipRequestBody, sendJson } from './http-compression.ts';
 import type { Pokes } from './poke-hub.ts';
 import { runPull } from './run-pull.ts';
@@ -39,6 +40,8 @@ export type SyncDeps = {
   now: () => Date;
   pokes: Pokes;
   bodyLimit: number;
+  /** Realtime alerts to this user's open apps (issue #5); none = only pokes. */
+  alerts?: AlertHub;
 };
 
 /** Checked before the full parse, so an old client whose body no longer parses still hears "update". */

@@ -6,6 +6,7 @@ import { FormMessage, PinInput, type FormResult } from '../ui/form-parts.tsx';
 import { hashPin, PIN_PATTERN } from '../device/pin.ts';
 import { readSession } from '../sync/auth-session.ts';
 import { storageReport } from './storage-report.ts';
+import { AlertSubscriptionSection } from './alert-subscription-section.tsx';
 
 export default function SettingsScreen() {
   const { prefs, device } = useApp();
@@ -94,6 +95,7 @@ export default function SettingsScreen() {
         <button type="submit">Save settings</button>
         <FormMessage message={message} />
       </form>
+      <AlertSubscriptionSection />
       <h3>Storage</h3>
       <Show when={storage()}>{(r) => <p>{r().text}</p>}</Show>
     </section>

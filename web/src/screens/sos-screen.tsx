@@ -14,6 +14,7 @@ import { formatDateTime } from '../ui/relative-time.ts';
 import { buildAllClearSms, buildSosSms, isIos, smsUri } from '../sos/sos-sms.ts';
 import { openIncidents } from './open-incidents.ts';
 import { triggerAcknowledged } from '../ui/sos-flow.ts';
+import { createLedgerRows, DeliveryLedger, NobodyAnsweredPrompt } from './delivery-ledger.tsx';
 
 /** Tier-1 contacts who take SMS; if nobody is tier 1, the lowest tier there is. */
 /**
@@ -200,6 +201,7 @@ function OpenIncident(props: { incident: IncidentRow }) {
   const contacts = createLiveQuery(() => device.db.emergency_contacts.toArray(), []);
   const recipients = createMemo(() => smsRecipients(contacts()));
   const received = createLiveQuery(() => triggerAcknowledged(device.db, props.incident.id), false);
+  const logs = createLedgerRows(props.incident.id);
   const [pin, setPin] = createSignal('');
   const [wrongPin, setWrongPin] = createSignal(false);
 
@@ -213,6 +215,7 @@ function OpenIncident(props: { incident: IncidentRow }) {
   return (
     <section class="incident" aria-labelledby="incident-title">
       <h2 id="incident-title">SOS {props.incident.code} is open</h2>
+      <NobodyAnsweredPrompt incident={props.incident} logs={logs()} />
       <ul class="progress" aria-label="Progress">
         <li>✓ Saved on this phone at {formatDateTime(props.incident.triggeredAt)}</li>
         <li>
@@ -221,9 +224,16 @@ function OpenIncident(props: { incident: IncidentRow }) {
             : `Location: ${props.incident.latitude.toFixed(5)}, ${props.incident.longitude?.toFixed(5) ?? ''} (±${Math.round(props.incident.accuracyMeters ?? 0)} m)`}
         </li>
         <li data-testid="server-state">
-          {received()
-            ? '✓ Received by the server'
-            : 'Not yet received by the server: waiting for a connection'}
+          <DeliveryLedger
+            logs={logs()}
+            contacts={contacts()}
+            heading="✓ Received by the server. Your contacts:"
+            fallback={
+              received()
+                ? '✓ Received by the server'
+                : 'Not yet received by the server: waiting for a connection'
+            }
+          />
         </li>
       </ul>
       <Show when={sos.fallback() || !received()}>
@@ -271,6 +281,7 @@ function AllClear(props: { incident: IncidentRow }) {
   const { device, prefs } = useApp();
   const contacts = createLiveQuery(() => device.db.emergency_contacts.toArray(), []);
   const recipients = createMemo(() => smsRecipients(contacts()));
+  const logs = createLedgerRows(props.incident.id);
   const [online, setOnline] = createSignal(navigator.onLine);
   const update = () => setOnline(navigator.onLine);
   window.addEventListener('online', update);
@@ -289,6 +300,7 @@ function AllClear(props: { incident: IncidentRow }) {
   return (
     <section class="resolved" aria-labelledby="resolved-title">
       <h2 id="resolved-title">You marked yourself safe</h2>
+      <DeliveryLedger logs={logs()} contacts={contacts()} heading="Your contacts:" />
       <Show when={!online() && recipients().length > 0}>
         <p>You are offline. Let your contacts know you are safe:</p>
         <a

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { isGsm7, SOS_SMS_MAX_CHARS, toGsm7 } from './gsm7.ts';
+import { isGsm7, SOS_SMS_MAX_CHARS, toGsm7 } from '@vitalwatch/schema/sms/gsm7';
 import { newIncidentCode } from './incident-code.ts';
 import { defaultEmergencyNumber } from './emergency-number.ts';
 import { nextLocationDelayMs } from './location-schedule.ts';

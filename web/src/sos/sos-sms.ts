@@ -7,7 +7,8 @@
  * accuracy, time (UTC, with the day) and how to acknowledge ("Reply OK A7F3"). When it would be too long the
  * parts that matter least go first: the sender's name shrinks, then "via VitalWatch" and the map host go.
  */
-import { isGsm7, SOS_SMS_MAX_CHARS, toGsm7 } from './gsm7.ts';
+import { isGsm7, SOS_SMS_MAX_CHARS, toGsm7 } from '@vitalwatch/schema/sms/gsm7';
+import { utcStamp } from '@vitalwatch/schema/sms/utc-stamp';
 import { formatAge, type BestFix } from './location-fix.ts';
 
 export interface SosSmsInput {
@@ -17,15 +18,6 @@ export interface SosSmsInput {
   best: BestFix | null;
   /** Send time, ms. */
   now: number;
-}
-
-const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
-
-function utcStamp(ms: number): string {
-  const d = new Date(ms);
-  const hh = String(d.getUTCHours()).padStart(2, '0');
-  const mm = String(d.getUTCMinutes()).padStart(2, '0');
-  return `${hh}:${mm} UTC ${d.getUTCDate()} ${MONTHS[d.getUTCMonth()] ?? ''}`;
 }
 
 function place(best: BestFix | null, now: number, withMapHost: boolean): string {

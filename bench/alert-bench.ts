@@ -1,0 +1,242 @@
+/**
+ * Alert dispatch speed (issue #5 §8), on loopback: the real server (buildApp with the dispatcher loop running, as
+ * main.ts starts it), the embedded identity, real pushes over HTTP, and Twilio played by the local fake that
+ * answers with Twilio's API shape (sync-server/src/alerts/twilio/test/fake-twilio.ts).
+ *
+ * 1. Latency: 100 SOS pushes one after another; per incident, from the push's 200 (the incident is accepted) to the
+ *    arrival of the contact's SMS request at the fake Twilio. Target p95 ≤ 500 ms.
+ * 2. Burst: 1,000 users press SOS at once (50 pushes in flight); each has one tier-1 contact. From the first push to
+ *    the last SMS request; per incident, accepted → SMS request. Target: all dispatched, p95 ≤ 10 s, none lost or
+ *    doubled.
+ *
+ * Run: `pnpm bench:alerts` (PGlite) or with BENCH_DATABASE_URL=postgres://… (a fresh database is created).
+ */
+import { randomBytes } from 'node:crypto';
+import net from 'node:net';
+import pg from 'pg';
+import { newId } from '@vitalwatch/schema/ids';
+import { PROTOCOL_VERSION } from '@vitalwatch/schema/protocol/protocol-version';
+import { buildApp } from '@vitalwatch/sync-server/app';
+import { generateSigningKey } from '@vitalwatch/sync-server/auth/signing-key';
+import { openDatabase, type Database } from '@vitalwatch/sync-server/db/database';
+import { createTwilioSms } from '@vitalwatch/sync-server/alerts/twilio/twilio-sms';
+import { startFakeTwilio } from '@vitalwatch/sync-server/alerts/twilio/test/fake-twilio';
+import { percentile, median } from './stats.ts';
+import { readMachineInfo } from './machine-info.ts';
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const server = net.createServer().listen(0, '127.0.0.1', () => {
+      const port = (server.address() as net.AddressInfo).port;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+async function openBenchDatabase(): Promise<{ database: Database; kind: string; drop(): Promise<void> }> {
+  const adminUrl = process.env['BENCH_DATABASE_URL'];
+  if (!adminUrl) {
+    const database = await openDatabase({ kind: 'pglite', dataDir: null });
+    await database.migrate();
+    return { database, kind: 'pglite', drop: () => database.close() };
+  }
+  const name = `vw_alert_bench_${randomBytes(4).toString('hex')}`;
+  const admin = new pg.Client({ connectionString: adminUrl });
+  await admin.connect();
+  await admin.query(`create database ${name}`);
+  await admin.end();
+  const url = new URL(adminUrl);
+  url.pathname = `/${name}`;
+  const database = await openDatabase({ kind: 'postgres', url: url.toString(), unpooledUrl: null });
+  await database.migrate();
+  return {
+    database,
+    kind: 'postgres',
+    async drop() {
+      await database.close();
+      const dropper = new pg.Client({ connectionString: adminUrl });
+      await dropper.connect();
+      await dropper.query(`drop database if exists ${name} with (force)`);
+      await dropper.end();
+    },
+  };
+}
+
+const bench = await openBenchDatabase();
+const { database, kind } = bench;
+const twilio = await startFakeTwilio();
+const port = await freePort();
+const url = `http://127.0.0.1:${port}`;
+const key = await generateSigningKey();
+const app = await buildApp({
+  db: database.db,
+  dbKind: database.kind,
+  auth: { kind: 'embedded', key, issuer: `${url}/auth/v1`, accessTokenTtlSeconds: 3600, sessionTtlDays: 30 },
+  publicUrl: url,
+  webDist: null,
+  alerts: {
+    sms: {
+      name: 'twilio',
+      ...createTwilioSms({
+        accountSid: twilio.accountSid,
+        authToken: twilio.authToken,
+        from: '+15005550006',
+        messagingServiceSid: null,
+        apiUrl: twilio.url,
+        statusCallbackUrl: `${url}/webhooks/twilio/status`,
+      }),
+    },
+    twilioWebhooks: { accountSid: twilio.accountSid, authToken: twilio.authToken },
+    webPush: null,
+    vapidPublicKey: null,
+    supabaseRealtime: null,
+  },
+});
+await app.listen({ port, host: '127.0.0.1' });
+
+async function post(path: string, token: string | null, body: unknown) {
+  const response = await fetch(`${url}${path}`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...(token && { authorization: `Bearer ${token}` }) },
+    body: JSON.stringify(body),
+  });
+  if (!response.ok) throw new Error(`${path}: ${response.status} ${await response.text()}`);
+  return (await response.json()) as Record<string, unknown>;
+}
+
+type User = { token: string; clientId: string; phone: string };
+let phones = 0;
+
+async function newUser(): Promise<User> {
+  const signUp = await post('/auth/v1/signup', null, {
+    email: `bench-${newId()}@example.org`,
+    password: 'a long enough passphrase',
+  });
+  const user = {
+    token: signUp.access_token as string,
+    clientId: newId(),
+    phone: `+4479${String(10_000_000 + phones++)}`,
+  };
+  await post('/sync/push', user.token, {
+    protocolVersion: PROTOCOL_VERSION,
+    clientId: user.clientId,
+    lane: 'user',
+    sentAt: Date.now(),
+    mutations: [
+      {
+        seq: 1,
+        name: 'contact.upsert@1',
+        args: {
+          id: newId(),
+          fields: { name: 'Mum', tier: 1 },
+          phoneE164: user.phone,
+          expectedPhoneE164: null,
+        },
+        hlc: `${String(Date.now()).padStart(13, '0')}-0000-b1`,
+        createdAt: Date.now(),
+      },
+    ],
+  });
+  return user;
+}
+
+/**
+ * Pushes the SOS; resolves with the time the push was sent. The server accepts (commits) the incident somewhere
+ * between then and its 200, and the SMS request usually reaches Twilio before the 200 reaches the device, so
+ * "push sent → SMS request" is an upper bound of "accepted → SMS request".
+ */
+async function sos(user: User): Promise<number> {
+  const sentAt = Date.now();
+  await post('/sync/push', user.token, {
+    protocolVersion: PROTOCOL_VERSION,
+    clientId: user.clientId,
+    lane: 'critical',
+    sentAt: Date.now(),
+    mutations: [
+      {
+        seq: 1,
+        name: 'incident.trigger@1',
+        args: { id: newId(), code: 'B3NC', trigger: 'panic_button', triggeredAt: Date.now() },
+        hlc: `${String(Date.now()).padStart(13, '0')}-0000-b1`,
+        createdAt: Date.now(),
+      },
+    ],
+  });
+  return sentAt;
+}
+
+function smsArrival(phone: string): Promise<number> {
+  return twilio
+    .waitForRequest((r) => r.method === 'POST' && r.params['To'] === phone)
+    .then((r) => r.at.getTime());
+}
+
+async function inBatches<T, R>(
+  items: readonly T[],
+  size: number,
+  work: (item: T) => Promise<R>,
+): Promise<R[]> {
+  const out = new Array<R>(items.length);
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: size }, async () => {
+      while (next < items.length) {
+        const i = next++;
+        out[i] = await work(items[i]!);
+      }
+    }),
+  );
+  return out;
+}
+
+// 1. Latency, one SOS at a time.
+const latencyUsers = await inBatches(Array.from({ length: 100 }), 10, () => newUser());
+const latencies: number[] = [];
+for (const user of latencyUsers) {
+  const arrival = smsArrival(user.phone);
+  const accepted = await sos(user);
+  latencies.push(Math.max(0, (await arrival) - accepted));
+}
+
+// 2. Burst of 1,000.
+const burstUsers = await inBatches(Array.from({ length: 1000 }), 20, () => newUser());
+const before = twilio.messages.length;
+const start = Date.now();
+const arrivals = burstUsers.map((u) => smsArrival(u.phone));
+const accepted = await inBatches(burstUsers, 50, (u) => sos(u));
+const arrived = await Promise.all(arrivals);
+const burstMs = Math.max(...arrived) - start;
+const perIncident = arrived.map((t, i) => Math.max(0, t - accepted[i]!));
+const sent = twilio.messages.length - before;
+const doubled = burstUsers.filter((u) => twilio.messages.filter((m) => m.to === u.phone).length !== 1).length;
+
+const info = readMachineInfo();
+const round = (ms: number) => `${Math.round(ms)} ms`;
+console.log(
+  JSON.stringify(
+    {
+      at: new Date().toISOString(),
+      database: kind,
+      machine: info,
+      latency: {
+        runs: latencies.length,
+        median: round(median(latencies)),
+        p95: round(percentile(latencies, 95)),
+        max: round(Math.max(...latencies)),
+      },
+      burst: {
+        incidents: burstUsers.length,
+        smsRequests: sent,
+        lostOrDoubled: doubled,
+        allDispatchedMs: burstMs,
+        perIncidentMedian: round(median(perIncident)),
+        perIncidentP95: round(percentile(perIncident, 95)),
+      },
+    },
+    null,
+    2,
+  ),
+);
+await app.close();
+await twilio.close();
+await bench.drop();

@@ -1,0 +1,131 @@
+/**
+ * Issue #5's "done when": an online SOS in the app shows per-contact delivery as it happens. The real server
+ * sends through the local Twilio stand-in (fake-twilio.ts, reached over HTTP through TWILIO_API_URL, posting
+ * signed callbacks to PUBLIC_URL); the app learns each change through a poke and a pull, and never says more
+ * than the ledger row does: "accepted by the SMS provider" until Twilio reports "sent", and "delivered" only
+ * after the carrier's receipt.
+ */
+import { afterAll, beforeAll, beforeEach, expect, it } from 'vitest';
+import type { Page } from 'playwright-core';
+import { useBrowserSuite } from './harness/browser-suite.ts';
+import { openControlledPage } from './harness/service-worker.ts';
+import { startFakeTwilio, type FakeTwilio } from '../sync-server/src/alerts/twilio/test/fake-twilio.ts';
+
+const LONDON = { latitude: 51.507351, longitude: -0.127758, accuracy: 20 };
+const MUM_PHONE = '+447911123456';
+const FROM = '+15005550006';
+
+const e2e = useBrowserSuite({
+  contextOptions: { geolocation: LONDON, permissions: ['geolocation'], locale: 'en-GB' },
+});
+let fake: FakeTwilio;
+
+beforeAll(async () => {
+  fake = await startFakeTwilio();
+  // PUBLIC_URL must be the server's own origin (Twilio signs over it, and the status callback points at it),
+  // and the port is known only once the suite has started the server: restart it with Twilio configured.
+  await e2e.server.restart({
+    env: {
+      TWILIO_ACCOUNT_SID: fake.accountSid,
+      TWILIO_AUTH_TOKEN: fake.authToken,
+      TWILIO_FROM: FROM,
+      TWILIO_API_URL: fake.url,
+      PUBLIC_URL: e2e.server.url,
+    },
+  });
+});
+
+afterAll(async () => {
+  await fake.close();
+});
+
+/** Headless Chromium hands sms:/tel: links to the desktop, after which clicks may be lost (sos-flow test). */
+beforeEach(async () => {
+  await e2e.context.addInitScript({
+    content: `document.addEventListener('click', (event) => {
+      const link = event.target instanceof Element ? event.target.closest('a[href^="sms:"], a[href^="tel:"]') : null;
+      if (link !== null) event.preventDefault();
+    }, true);`,
+  });
+});
+
+async function signUp(page: Page, email: string): Promise<void> {
+  await page.goto('/#/account');
+  await page.getByLabel('Email').fill(email);
+  await page.getByLabel('Password').fill('correct horse battery staple');
+  await page.getByRole('button', { name: 'Create account' }).click();
+  await page.getByText('Signed in as').waitFor();
+}
+
+async function addContact(page: Page, name: string, phone: string): Promise<void> {
+  await page.goto('/#/contacts');
+  await page.getByLabel('Name').fill(name);
+  await page.getByLabel('Phone').fill(phone);
+  await page.getByRole('button', { name: 'Save contact' }).click();
+  await page
+    .getByRole('listitem')
+    .filter({ hasText: `${name} ${MUM_PHONE} · tier 1` })
+    .waitFor();
+}
+
+it('online SOS: the contact\'s SMS shows "accepted", then "sent", then "delivered" as Twilio reports it; an "OK <code>" reply shows "Acknowledged"', async () => {
+  const page = await openControlledPage(e2e.context);
+  await signUp(page, `alert-delivery-${Date.now()}@example.org`);
+  await addContact(page, 'Mum', '07911 123456');
+  await page.goto('/');
+
+  await page.getByRole('button', { name: /SOS/ }).click();
+  await page.getByRole('timer', { name: 'SOS countdown' }).waitFor();
+  // The countdown runs out by itself (default 5 s).
+  await page.getByRole('heading', { name: /SOS [A-Z0-9]{4} is open/ }).waitFor({ timeout: 15_000 });
+
+  const request = await fake.waitForRequest((r) => r.method === 'POST' && r.params.To === MUM_PHONE);
+  expect(request).toMatchObject({ authorized: true, params: { From: FROM } });
+  expect(request.params.StatusCallback).toBe(`${e2e.server.url}/webhooks/twilio/status`);
+  const message = fake.messages.find((m) => m.to === MUM_PHONE && m.direction === 'outbound-api');
+  if (message === undefined) throw new Error('the fake has no message to Mum');
+  const code = /Reply OK ([A-Z0-9]{4,8})\b/.exec(message.body)?.[1];
+  expect(code, message.body).toBeDefined();
+
+  const ledger = page.getByTestId('delivery-ledger');
+  // Twilio's API answered `queued`: accepted, nothing has left yet.
+  await ledger.getByText(/^Mum — SMS: accepted by the SMS provider \d\d:\d\d$/).waitFor({ timeout: 10_000 });
+  expect(await page.getByTestId('server-state').innerText()).toContain('✓ Received by the server');
+  expect(await ledger.innerText()).not.toMatch(/delivered|\bsent\b/);
+
+  expect((await fake.sendCallback(message.sid, 'sent')).map((r) => r.status)).toEqual([204]);
+  await ledger.getByText(/^Mum — SMS: sent \d\d:\d\d$/).waitFor({ timeout: 5_000 });
+  expect(await ledger.innerText()).not.toMatch(/delivered/);
+
+  expect((await fake.sendCallback(message.sid, 'delivered')).map((r) => r.status)).toEqual([204]);
+  await ledger.getByText(/^Mum — SMS: delivered \d\d:\d\d$/).waitFor({ timeout: 5_000 });
+
+  const reply = await fake.sendInbound(`${e2e.server.url}/webhooks/twilio/inbound`, {
+    from: MUM_PHONE,
+    to: FROM,
+    body: `OK ${code ?? ''}`,
+  });
+  expect(reply.status).toBe(200);
+  expect(reply.body).toMatch(/thank you/);
+  await ledger.getByText(/^Mum — Acknowledged \d\d:\d\d$/).waitFor({ timeout: 5_000 });
+  // Still the delivery line too: the answer does not hide how the alert arrived.
+  expect(await ledger.innerText()).toMatch(/Mum — SMS: delivered/);
+  // Nobody needs prompting now (and it was not yet 5 minutes anyway).
+  expect(await page.getByRole('link', { name: /Nobody has answered yet/ }).count()).toBe(0);
+});
+
+it('open for 5 minutes with nobody answering (here offline, with no ledger at all): the user is pressed to call the emergency number', async () => {
+  const { context } = e2e;
+  const page = await openControlledPage(context);
+  await context.setOffline(true);
+  await page.clock.install();
+  await page.getByRole('button', { name: /SOS/ }).click();
+  await page.getByRole('button', { name: 'Send now' }).click();
+  await page.getByRole('heading', { name: /SOS [A-Z0-9]{4} is open/ }).waitFor();
+  const prompt = page.getByRole('link', { name: 'Nobody has answered yet. Call 999' });
+  await page.clock.runFor(290_000);
+  expect(await prompt.count()).toBe(0);
+  await page.clock.runFor(20_000);
+  await prompt.waitFor({ timeout: 5_000 });
+  expect(await prompt.getAttribute('href')).toBe('tel:999');
+});

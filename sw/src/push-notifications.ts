@@ -1,0 +1,98 @@
+/**
+ * Web Push alerts (issue #5): when someone who lists this user as an emergency contact needs help, the server
+ * (sync-server/src/alerts/web-push/web-push-sender.ts) pushes `{kind, incidentId, title, body, url}` and this
+ * worker shows it; a tap opens the incident's page `/a/<token>`.
+ *
+ * - Every push shows a notification (we subscribe with userVisibleOnly; a silent push would cost the permission).
+ *   A payload this worker cannot read (a newer server, a bug) still shows a generic alert: never drop one.
+ * - `tag` = the incident, so an escalation, location update or all-clear replaces that incident's notification
+ *   instead of stacking; alerts and escalations ring again (`renotify`) and stay until handled
+ *   (`requireInteraction`), follow-ups replace quietly.
+ * - Only a same-origin URL is opened; anything else opens the app.
+ */
+import * as z from 'zod/mini';
+
+const AlertPush = z.object({
+  // A string, not an enum: a newer server's kind must still be shown by yesterday's worker.
+  kind: z.string(),
+  incidentId: z.string(),
+  title: z.string(),
+  body: z.string(),
+  url: z.string(),
+});
+
+const URGENT_KINDS = new Set(['alert', 'escalation']);
+const GENERIC_TITLE = 'VitalWatch alert';
+const GENERIC_BODY = 'Someone who lists you as an emergency contact may need help. Open VitalWatch.';
+
+/** Options Chromium honours that TypeScript's WebWorker lib does not list. */
+type AlertNotificationOptions = NotificationOptions & { renotify?: boolean; vibrate?: number[] };
+
+function sameOriginUrl(sw: ServiceWorkerGlobalScope, raw: unknown): string {
+  try {
+    const url = new URL(typeof raw === 'string' ? raw : '/', sw.location.origin);
+    return url.origin === sw.location.origin ? url.href : `${sw.location.origin}/`;
+  } catch {
+    return `${sw.location.origin}/`;
+  }
+}
+
+function notificationFor(
+  sw: ServiceWorkerGlobalScope,
+  data: PushMessageData | null,
+): { title: string; options: AlertNotificationOptions } {
+  let json: unknown;
+  try {
+    json = data?.json();
+  } catch {
+    json = undefined;
+  }
+  const parsed = AlertPush.safeParse(json);
+  const push = parsed.success ? parsed.data : null;
+  const urgent = push === null || URGENT_KINDS.has(push.kind);
+  let text = '';
+  try {
+    text = data?.text().slice(0, 300) ?? '';
+  } catch {
+    // No readable text: the generic body below.
+  }
+  return {
+    title: push?.title ?? GENERIC_TITLE,
+    options: {
+      body: push?.body ?? (json === undefined && text.trim() !== '' ? text : GENERIC_BODY),
+      tag: push?.incidentId ?? 'vitalwatch-alert',
+      renotify: urgent,
+      requireInteraction: urgent,
+      icon: '/pwa-192x192.png',
+      data: { url: sameOriginUrl(sw, push?.url) },
+      ...(urgent && { vibrate: [300, 100, 300, 100, 300] }),
+    },
+  };
+}
+
+async function focusOrOpen(sw: ServiceWorkerGlobalScope, url: string): Promise<void> {
+  const windows = await sw.clients.matchAll({ type: 'window', includeUncontrolled: true });
+  const open = windows.find((client) => client.url === url);
+  if (open !== undefined) {
+    await open.focus();
+    return;
+  }
+  await sw.clients.openWindow(url);
+}
+
+export function installPushNotifications(sw: ServiceWorkerGlobalScope): void {
+  sw.addEventListener('push', (event) => {
+    const { title, options } = notificationFor(sw, event.data);
+    event.waitUntil(sw.registration.showNotification(title, options));
+  });
+
+  sw.addEventListener('notificationclick', (event) => {
+    event.notification.close();
+    const data: unknown = event.notification.data;
+    const url = sameOriginUrl(
+      sw,
+      typeof data === 'object' && data !== null && 'url' in data ? data.url : '/',
+    );
+    event.waitUntil(focusOrOpen(sw, url));
+  });
+}

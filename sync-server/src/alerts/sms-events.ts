@@ -1,0 +1,145 @@
+/**
+ * What the SMS provider tells us after a send, applied to the ledger:
+ * - Status callbacks (SPEC AL10): idempotent, in any order, once per segment. A status never moves a message
+ *   backwards (`isLaterStatus`); every distinct status is kept in the row's history with its time and error
+ *   code. A failure the carrier calls temporary (30003) puts the message back in the queue; a landline (30006)
+ *   or unknown number never is.
+ * - Replies (SPEC AL8): "OK <code>" from a number we alerted acknowledges for that contact.
+ */
+import { and, eq, sql } from 'drizzle-orm';
+import { alertLogs } from '@vitalwatch/schema/db/tables';
+import type { AlertStatusEntry } from '@vitalwatch/schema/db/safety';
+import type { UserId } from '@vitalwatch/schema/ids';
+import type { Db } from '../db/database.ts';
+import { queryRows } from '../db/query-rows.ts';
+import { nextUserVersion } from '../db/user-version.ts';
+import type { Pokes } from '../sync/poke-hub.ts';
+import type { AlertStatus } from './channel.ts';
+import { retryDelayMs } from './dispatcher.ts';
+import { recordResponse } from './responses.ts';
+import { classifyTwilioError, isLaterStatus } from './twilio/twilio-status.ts';
+
+export type SmsEventDeps = {
+  db: Db;
+  pokes: Pokes;
+  now: () => Date;
+  provider: string;
+  maxAttempts: number;
+  onChange?: (incidentId: string) => void;
+};
+
+export type StatusUpdate = {
+  sid: string;
+  status: AlertStatus;
+  errorCode: string | null;
+  errorMessage: string | null;
+};
+
+export async function applySmsStatus(deps: SmsEventDeps, update: StatusUpdate): Promise<void> {
+  const at = deps.now();
+  const changed = await deps.db.transaction(async (tx) => {
+    const [row] = await tx
+      .select({
+        id: alertLogs.id,
+        userId: alertLogs.userId,
+        incidentId: alertLogs.incidentId,
+        status: alertLogs.status,
+        history: alertLogs.statusHistory,
+        attempts: alertLogs.attempts,
+      })
+      .from(alertLogs)
+      .where(and(eq(alertLogs.provider, deps.provider), eq(alertLogs.providerMessageId, update.sid)))
+      .for('update');
+    // A message we do not know (another deployment's, or one re-sent under a new id): nothing to change.
+    if (row === undefined) return null;
+    const seen = row.history.some(
+      (e: AlertStatusEntry) => e.status === update.status && (e.errorCode ?? null) === update.errorCode,
+    );
+    const later = isLaterStatus(row.status, update.status);
+    if (seen && !later) return null;
+
+    const version = await nextUserVersion(tx, row.userId as UserId);
+    const entry: AlertStatusEntry = {
+      status: update.status,
+      at: at.toISOString(),
+      ...(update.errorCode ? { errorCode: update.errorCode } : {}),
+    };
+    const failed = update.status === 'failed' || update.status === 'undelivered';
+    const retry =
+      later &&
+      failed &&
+      classifyTwilioError(update.errorCode) === 'retry-later' &&
+      row.attempts < deps.maxAttempts;
+    await tx
+      .update(alertLogs)
+      .set({
+        statusHistory: sql`${alertLogs.statusHistory} || ${JSON.stringify([entry])}::jsonb`,
+        version,
+        updatedAt: at,
+        ...(later && {
+          status: retry ? 'pending' : update.status,
+          errorCode: update.errorCode,
+          errorMessage: update.errorMessage,
+        }),
+        // Sent again later as a new message: the old id's late callbacks then find nothing.
+        ...(retry && {
+          providerMessageId: null,
+          nextAttemptAt: new Date(at.getTime() + retryDelayMs(row.attempts)),
+          leaseUntil: null,
+        }),
+      })
+      .where(eq(alertLogs.id, row.id));
+    return { userId: row.userId as UserId, version, incidentId: row.incidentId };
+  });
+  if (changed === null) return;
+  deps.pokes.publish(changed.userId, changed.version);
+  deps.onChange?.(changed.incidentId);
+}
+
+const REPLY = /^\s*(OK|YES|SAFE)\b\s*([A-Za-z0-9]{4,8})?/i;
+
+/** Answers an inbound SMS; returns the reply text. */
+export async function applySmsReply(
+  deps: SmsEventDeps,
+  message: { from: string; body: string },
+): Promise<string> {
+  const match = REPLY.exec(message.body);
+  if (match === null) {
+    return 'VitalWatch: to tell the person you are responding, reply OK and the code from the alert, e.g. OK A7F3.';
+  }
+  const word = match[1]!.toUpperCase();
+  if (word === 'SAFE') {
+    return 'VitalWatch: only the person who sent the alert can end it, from their app.';
+  }
+  const code = match[2]?.toUpperCase() ?? null;
+  // The newest alert to this number with that code (or the newest at all when the reply has no code).
+  const [target] = await queryRows<{
+    user_id: string;
+    incident_id: string;
+    contact_id: string;
+    name: string | null;
+  }>(
+    deps.db,
+    sql`select l.user_id, l.incident_id, l.contact_id, u.display_name as name
+        from alert_logs l
+        join emergency_incidents i on i.id = l.incident_id
+        join users u on u.id = l.user_id
+        where l.channel = 'sms' and l.to_address = ${message.from} and l.contact_id is not null
+          and l.message_kind in ('alert', 'escalation')
+          and (${code}::text is null or i.code = ${code})
+        order by l.created_at desc limit 1`,
+  );
+  if (target === undefined) {
+    return code === null
+      ? 'VitalWatch: no alert was sent to this number.'
+      : `VitalWatch: no alert ${code} was sent to this number. Check the code and reply OK <code>.`;
+  }
+  await recordResponse(deps, {
+    userId: target.user_id,
+    incidentId: target.incident_id,
+    contactId: target.contact_id,
+    response: 'acknowledged',
+  });
+  const name = target.name ?? 'They';
+  return `VitalWatch: thank you. ${name} can see that you are responding. Call the local emergency number if they are in danger.`;
+}
