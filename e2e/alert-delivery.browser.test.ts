@@ -9,6 +9,7 @@ import { afterAll, beforeAll, beforeEach, expect, it } from 'vitest';
 import type { Page } from 'playwright-core';
 import { useBrowserSuite } from './harness/browser-suite.ts';
 import { openControlledPage } from './harness/service-worker.ts';
+import { signUpInApp } from './harness/app-account.ts';
 import { startFakeTwilio, type FakeTwilio } from '../sync-server/src/alerts/twilio/test/fake-twilio.ts';
 
 const LONDON = { latitude: 51.507351, longitude: -0.127758, accuracy: 20 };
@@ -49,14 +50,6 @@ beforeEach(async () => {
   });
 });
 
-async function signUp(page: Page, email: string): Promise<void> {
-  await page.goto('/#/account');
-  await page.getByLabel('Email').fill(email);
-  await page.getByLabel('Password').fill('correct horse battery staple');
-  await page.getByRole('button', { name: 'Create account' }).click();
-  await page.getByText('Signed in as').waitFor();
-}
-
 async function addContact(page: Page, name: string, phone: string): Promise<void> {
   await page.goto('/#/contacts');
   await page.getByLabel('Name').fill(name);
@@ -70,7 +63,7 @@ async function addContact(page: Page, name: string, phone: string): Promise<void
 
 it('online SOS: the contact\'s SMS shows "accepted", then "sent", then "delivered" as Twilio reports it; an "OK <code>" reply shows "Acknowledged"', async () => {
   const page = await openControlledPage(e2e.context);
-  await signUp(page, `alert-delivery-${Date.now()}@example.org`);
+  await signUpInApp(page, `alert-delivery-${Date.now()}@example.org`);
   await addContact(page, 'Mum', '07911 123456');
   await page.goto('/');
 

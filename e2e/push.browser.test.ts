@@ -15,9 +15,10 @@
  * clients.openWindow() refuses to run without one.
  */
 import { expect, it } from 'vitest';
-import type { BrowserContext, Page, Worker } from 'playwright-core';
+import type { BrowserContext, Worker } from 'playwright-core';
 import { useBrowserSuite } from './harness/browser-suite.ts';
 import { openControlledPage } from './harness/service-worker.ts';
+import { signUpInApp } from './harness/app-account.ts';
 
 const e2e = useBrowserSuite({ buildId: 'push' });
 
@@ -82,14 +83,6 @@ function shownNotifications(worker: Worker): Promise<ShownNotification[]> {
       data: n.data as unknown,
     }));
   });
-}
-
-async function signUp(page: Page, email: string): Promise<void> {
-  await page.goto('/#/account');
-  await page.getByLabel('Email').fill(email);
-  await page.getByLabel('Password').fill('correct horse battery staple');
-  await page.getByRole('button', { name: 'Create account' }).click();
-  await page.getByText('Signed in as').waitFor();
 }
 
 const incidentId = '0190b2f4-7c3a-7d2e-9a51-3f6e8b1c2d4e';
@@ -180,7 +173,7 @@ it('settings offer alerts only when signed in, and say so when the browser canno
   await page.getByRole('heading', { name: 'Settings' }).waitFor();
   expect(await page.getByRole('heading', { name: /Alerts for people who list you/ }).count()).toBe(0);
 
-  await signUp(page, `push-${Date.now()}@example.org`);
+  await signUpInApp(page, `push-${Date.now()}@example.org`);
   await page.goto('/#/settings');
   const section = page.getByRole('region', { name: 'Alerts for people who list you as a contact' });
   await section.getByText('Alerts: off for this device.').waitFor();

@@ -9,6 +9,7 @@ import type { BrowserContext, Page } from 'playwright-core';
 import { useBrowserSuite } from './harness/browser-suite.ts';
 import { openControlledPage, dispatchSyncEvent } from './harness/service-worker.ts';
 import { readIndexedDb } from './harness/indexed-db.ts';
+import { signUpInApp, TEST_PASSWORD } from './harness/app-account.ts';
 import { isGsm7, SOS_SMS_MAX_CHARS } from '../schema/src/sms/gsm7.ts';
 
 const LONDON = { latitude: 51.507351, longitude: -0.127758, accuracy: 20 };
@@ -56,19 +57,6 @@ async function addContact(page: Page, name: string, phone: string): Promise<void
   await page.getByRole('button', { name: 'Save contact' }).click();
   await page.getByRole('listitem').filter({ hasText: 'Mum +447911123456 · tier 1' }).waitFor();
   await page.getByRole('link', { name: 'VitalWatch' }).click();
-}
-
-async function signUp(page: Page, email: string): Promise<void> {
-  await page.goto('/#/account');
-  await page.getByLabel('Email').fill(email);
-  await page.getByLabel('Password').fill('correct horse battery staple');
-  await page.getByRole('button', { name: 'Create account' }).click();
-  try {
-    await page.getByText('Signed in as').waitFor();
-  } catch (error) {
-    e2e.log(`account screen after sign-up:\n${await page.locator('main').innerText()}`);
-    throw error;
-  }
 }
 
 async function incidentsInPostgres(id: string): Promise<number> {
@@ -142,7 +130,7 @@ it('offline: SOS opens an SMS fallback to the tier-1 contact with a one-segment 
   expect(isGsm7(decodeURIComponent(allClear.split('body=')[1] ?? ''))).toBe(true);
 
   await context.setOffline(false);
-  await signUp(page, `offline-sos-${Date.now()}@example.org`);
+  await signUpInApp(page, `offline-sos-${Date.now()}@example.org`);
   await expect.poll(() => incidentsInPostgres(incident.id), { timeout: 20_000 }).toBe(1);
   await expect.poll(() => readIndexedDb(page, 'outbox'), { timeout: 20_000 }).toEqual([]);
   const serverEvents = await e2e.server.queryPostgres<{ type: string }>(
@@ -160,7 +148,7 @@ it('offline: SOS opens an SMS fallback to the tier-1 contact with a one-segment 
 it("the service worker's sync event pushes an SOS made offline, with no page of the app open", async () => {
   const { context } = e2e;
   const page = await openControlledPage(context);
-  await signUp(page, `sw-sync-${Date.now()}@example.org`);
+  await signUpInApp(page, `sw-sync-${Date.now()}@example.org`);
   await page.goto('/');
   const incident = await triggerOfflineSos(context, page);
   const outbox = await readIndexedDb<{ name: string }>(page, 'outbox');
@@ -198,7 +186,7 @@ it('online, a push the server does not answer within 5 s brings up the SMS fallb
   });
   const page = await openControlledPage(context);
   await addContact(page, 'Mum', '07911 123456');
-  await signUp(page, `slow-push-${Date.now()}@example.org`);
+  await signUpInApp(page, `slow-push-${Date.now()}@example.org`);
   await expect.poll(() => readIndexedDb(page, 'outbox'), { timeout: 20_000 }).toEqual([]);
   await page.goto('/');
 
@@ -225,12 +213,12 @@ it('online, a push the server does not answer within 5 s brings up the SMS fallb
 it("a second device of the same account sees a new contact within seconds (the server's poke, not the 60 s timer)", async () => {
   const email = `two-devices-${Date.now()}@example.org`;
   const phoneA = await openControlledPage(e2e.context);
-  await signUp(phoneA, email);
+  await signUpInApp(phoneA, email);
   const otherContext = await e2e.newContext();
   const phoneB = await otherContext.newPage();
   await phoneB.goto('/#/account');
   await phoneB.getByLabel('Email').fill(email);
-  await phoneB.getByLabel('Password').fill('correct horse battery staple');
+  await phoneB.getByLabel('Password').fill(TEST_PASSWORD);
   await phoneB.getByRole('button', { name: 'Sign in' }).click();
   await phoneB.getByText('Signed in as').waitFor();
   await phoneB.goto('/#/contacts');

@@ -26,6 +26,8 @@ export interface BrowserSuiteOptions {
   readonly serverEnv?: Readonly<Record<string, string>>;
   /** Options for each test's context (geolocation, permissions, viewport…). baseURL is the server's URL. */
   readonly contextOptions?: BrowserContextOptions;
+  /** Extra Chromium flags for this file's browser, e.g. FAKE_MEDIA_ARGS (chromium.ts). */
+  readonly chromiumArgs?: readonly string[];
 }
 
 export interface BrowserSuite {
@@ -78,7 +80,10 @@ export function useBrowserSuite(options: BrowserSuiteOptions = {}): BrowserSuite
 
   beforeAll(async () => {
     // Build and browser start in parallel; the server needs the build.
-    const [launched, built] = await Promise.all([launchChromium(), buildWeb(options.buildId ?? 'A')]);
+    const [launched, built] = await Promise.all([
+      launchChromium(options.chromiumArgs),
+      buildWeb(options.buildId ?? 'A'),
+    ]);
     browser = launched;
     build = built;
     server = await startServer({

@@ -18,7 +18,14 @@ export const CHROMIUM_ARGS = [
 
 export class ChromiumMissingError extends Error {}
 
-export async function launchChromium(): Promise<Browser> {
+/** Fake microphone and camera, permission prompts answered "allow" (for capture tests). */
+export const FAKE_MEDIA_ARGS = [
+  '--use-fake-ui-for-media-stream',
+  '--use-fake-device-for-media-stream',
+] as const;
+
+/** `extraArgs` come after CHROMIUM_ARGS, e.g. FAKE_MEDIA_ARGS. */
+export async function launchChromium(extraArgs: readonly string[] = []): Promise<Browser> {
   if (!existsSync(CHROMIUM_PATH)) {
     const line = '!'.repeat(100);
     throw new ChromiumMissingError(
@@ -26,5 +33,9 @@ export async function launchChromium(): Promise<Browser> {
         `!! Install Debian's Chromium: apt-get install -y chromium   (.ci/run does this)\n${line}`,
     );
   }
-  return chromium.launch({ executablePath: CHROMIUM_PATH, args: [...CHROMIUM_ARGS], headless: true });
+  return chromium.launch({
+    executablePath: CHROMIUM_PATH,
+    args: [...CHROMIUM_ARGS, ...extraArgs],
+    headless: true,
+  });
 }

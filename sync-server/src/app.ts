@@ -16,6 +16,7 @@ import { pingDatabase, type Db, type DbKind } from './db/database.ts';
 import { installErrorHandler, notFound } from './http/http-error.ts';
 import { registerProfileRoutes } from './http/profile-routes.ts';
 import { registerStorageRoutes, type StorageConfig } from './storage/storage-routes.ts';
+import { signedObjectUrl } from './storage/signed-url-routes.ts';
 import { PokeHub, type Pokes } from './sync/poke-hub.ts';
 import { registerAlerts, type AlertsConfig } from './alerts/alert-routes.ts';
 import { AlertHub } from './alerts/realtime.ts';
@@ -105,6 +106,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
 
   const pokes = deps.pokes ?? new PokeHub();
   const alertHub = new AlertHub();
+  const { storage } = deps;
   if (!deps.alerts) app.decorate('alerts', null);
   const syncPokes = deps.alerts
     ? await registerAlerts(app, {
@@ -115,6 +117,10 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
         publicUrl: deps.publicUrl,
         hub: alertHub,
         config: deps.alerts,
+        signEvidenceUrl: storage
+          ? async (object, expiresIn) =>
+              `/storage/v1${await signedObjectUrl(storage.urlSigningKey, object, expiresIn, now())}`
+          : null,
       })
     : pokes;
   await registerProfileRoutes(app, { db: deps.db, identity, now });

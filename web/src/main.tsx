@@ -11,4 +11,6 @@ if (root === null) {
 document.documentElement.dataset['build'] = __BUILD_ID__;
 const device = openDevice();
 const prefs = createPrefs();
+// A PIN set before the server could check "SAFE <code> <PIN>" goes to the account once; off the first paint.
+void import('./device/pin-verifiers.ts').then((pins) => pins.queueStoredPins(device, prefs));
 render(() => <App device={device} prefs={prefs} />, root);

@@ -74,9 +74,12 @@ export const userSettings = pgTable(
       .references(() => users.id, { onDelete: 'cascade' }),
     /** Seconds between pressing SOS and alerting; 0 sends at once. */
     sosCountdownSeconds: smallint('sos_countdown_seconds').notNull().default(5),
-    /** scrypt hash of the PIN that cancels an SOS; null = cancelling needs no PIN. */
+    /**
+     * The device's verifier of the PIN that cancels an SOS, `pbkdf2-sha256$<iterations>$<salt hex>$<hash hex>`
+     * (sync-server/src/db/pin-verifier-column.ts); null = the server cannot check it, so an SMS cannot end an SOS.
+     */
     cancelPinHash: text('cancel_pin_hash'),
-    /** scrypt hash of the duress PIN: looks like a cancel on screen, escalates silently. */
+    /** The duress PIN's verifier, same form: "SAFE <code> <duress PIN>" looks like a cancel, escalates silently. */
     duressPinHash: text('duress_pin_hash'),
     autoRecordAudioSeconds: smallint('auto_record_audio_seconds').notNull().default(0),
     shareMediaWithContacts: boolean('share_media_with_contacts').notNull().default(false),

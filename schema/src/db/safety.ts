@@ -83,6 +83,8 @@ export const emergencyIncidents = pgTable(
     resolvedAt: timestamp('resolved_at', { withTimezone: true }),
     /** Set by a duress PIN: the screen shows "cancelled", contacts keep being alerted. Never pulled to devices. */
     silentEscalation: boolean('silent_escalation').notNull().default(false),
+    /** Wrong PINs in SMS "SAFE <code> <PIN>" replies; at 5, only the app can end the incident. Never pulled. */
+    smsPinFailures: smallint('sms_pin_failures').notNull().default(0),
     latitude: doublePrecision('latitude'),
     longitude: doublePrecision('longitude'),
     accuracyMeters: real('accuracy_meters'),

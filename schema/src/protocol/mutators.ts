@@ -6,6 +6,7 @@
 import * as z from 'zod/mini';
 import { E164, EpochMs, Hlc, Location, UuidV7 } from './common.ts';
 import type { Lane } from './lane.ts';
+import { PinVerifier } from './pin-verifier.ts';
 
 const MoodScale = z.int().check(z.minimum(1), z.maximum(5));
 
@@ -82,6 +83,12 @@ export const SettingsUpdateArgs = z.strictObject({
     shareLocationWithContacts: z.optional(z.boolean()),
     escalateTier2AfterSeconds: z.optional(z.int().check(z.minimum(30), z.maximum(3_600))),
     escalateAllAfterSeconds: z.optional(z.int().check(z.minimum(30), z.maximum(7_200))),
+    /**
+     * Since protocol 2: the device's hash of its cancel / duress PIN, so the server can check "SAFE <code> <PIN>"
+     * by SMS; null removes it. Stored server-side only: pull says `cancelPinSet` / `duressPinSet`, never the hash.
+     */
+    cancelPin: z.optional(z.nullable(PinVerifier)),
+    duressPin: z.optional(z.nullable(PinVerifier)),
   }),
 });
 

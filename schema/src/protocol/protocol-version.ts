@@ -4,8 +4,12 @@
  *
  * History:
  * - 1 (2026-11): push (per-lane sequenced mutations), pull (versioned per-user changes), poke.
+ * - 2 (2026-11): `settings.update@1` may carry `cancelPin` / `duressPin` PIN verifiers (salted PBKDF2 hashes, or
+ *   null to remove), for SMS "SAFE <code> <PIN>" (SPEC AL15). Additive: every protocol-1 body is still valid, so
+ *   the minimum stays 1; a protocol-2 app meeting a protocol-1 server hears `protocol_too_new` and keeps its
+ *   outbox, so no server ever refuses the new fields as `invalid_args`.
  */
-export const PROTOCOL_VERSION = 1;
+export const PROTOCOL_VERSION = 2;
 
 /** The oldest client protocol the server still accepts; older ones are told to update and keep their outbox. */
 export const MIN_SUPPORTED_PROTOCOL_VERSION = 1;

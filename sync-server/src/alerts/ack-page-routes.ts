@@ -3,6 +3,11 @@
  * random bits, one per contact × incident, expiring) is the only credential: it shows that one incident's
  * status, when it started, and the last location if the user shares it with this contact, and takes one answer:
  * "I'm on my way" or "I can't help". Plain HTML and a form: it must work on any phone's browser, over 2G.
+ *
+ * Evidence (issue #6, SPEC AL9): when the user lets the contacts they alert see it (`share_media_with_contacts`),
+ * the page lists the incident's verified recordings and photos, each a download link signed for this visit
+ * (`MAX_EVIDENCE_LINK_SECONDS`, never past the alert link's own expiry). Without that setting, or without a
+ * store to sign for, nothing about the files is shown.
  */
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import formbody from '@fastify/formbody';
@@ -17,6 +22,24 @@ import { recordResponse } from './responses.ts';
 
 const Token = z.string().regex(/^[A-Za-z0-9_-]{16}$/, 'is not an alert link');
 const Answer = z.strictObject({ response: z.enum(['on_my_way', 'cannot_help']) });
+
+/** How long an evidence link on the page works: long enough to listen, short enough not to be passed on. */
+export const MAX_EVIDENCE_LINK_SECONDS = 60 * 60;
+
+/** Signs a download URL (path and query, on this server) for one stored object; storage-routes' signer. */
+export type SignEvidenceUrl = (
+  object: { bucket: string; path: string },
+  expiresInSeconds: number,
+) => Promise<string>;
+
+type EvidenceView = {
+  bucket: string;
+  object_path: string;
+  content_type: string;
+  size_bytes: number | string;
+  captured_at: Date | string | null;
+  duration_ms: number | null;
+};
 
 type LinkView = {
   user_id: string;
@@ -59,6 +82,18 @@ function page(reply: FastifyReply, status: number, title: string, body: string) 
     );
 }
 
+function describeEvidence(file: EvidenceView): string {
+  const kind = file.content_type.startsWith('audio/') ? 'Recording' : 'Photo';
+  const seconds = file.duration_ms === null ? null : Math.round(file.duration_ms / 1000);
+  const length =
+    seconds === null ? '' : ` ${Math.floor(seconds / 60)}:${String(seconds % 60).padStart(2, '0')}`;
+  const size = Number(file.size_bytes);
+  const sizeText =
+    size < 1024 * 1024 ? `${Math.max(1, Math.round(size / 1024))} KB` : `${(size / 1048576).toFixed(1)} MB`;
+  const when = file.captured_at === null ? '' : `, ${utcStamp(ms(file.captured_at))}`;
+  return `${kind}${length} (${sizeText}${when})`;
+}
+
 const STATUS_TEXT: Record<string, string> = {
   active: 'Needs help now. Nobody has said they are on the way yet.',
   acknowledged: 'Needs help now. Someone has said they are responding.',
@@ -68,7 +103,14 @@ const STATUS_TEXT: Record<string, string> = {
 
 export async function registerAckPageRoutes(
   app: FastifyInstance,
-  deps: { db: Db; pokes: Pokes; now: () => Date; onChange?: (incidentId: string) => void },
+  deps: {
+    db: Db;
+    pokes: Pokes;
+    now: () => Date;
+    onChange?: (incidentId: string) => void;
+    /** null: no evidence store on this server, so no evidence links. */
+    signEvidenceUrl?: SignEvidenceUrl | null;
+  },
 ): Promise<void> {
   async function load(token: string): Promise<LinkView | null> {
     const [row] = await queryRows<LinkView>(
@@ -83,6 +125,30 @@ export async function registerAckPageRoutes(
           where l.token = ${token}`,
     );
     return row ?? null;
+  }
+
+  /** The incident's evidence as links for this visit, or [] when the user does not share it. */
+  async function evidenceLinks(view: LinkView): Promise<string[]> {
+    const sign = deps.signEvidenceUrl;
+    if (sign == null) return [];
+    const files = await queryRows<EvidenceView>(
+      deps.db,
+      sql`select m.bucket, m.object_path, m.content_type, m.size_bytes, m.captured_at, m.duration_ms
+          from media_files m
+          join user_settings s on s.user_id = m.user_id and s.share_media_with_contacts
+          where m.user_id = ${view.user_id} and m.incident_id = ${view.incident_id}
+            and m.upload_state = 'verified' and m.deleted_at is null
+          order by m.captured_at, m.id`,
+    );
+    const secondsLeft = Math.floor((ms(view.expires_at) - deps.now().getTime()) / 1000);
+    const expiresIn = Math.min(MAX_EVIDENCE_LINK_SECONDS, secondsLeft);
+    if (expiresIn < 1) return [];
+    return Promise.all(
+      files.map(async (file) => {
+        const url = await sign({ bucket: file.bucket, path: file.object_path }, expiresIn);
+        return `<li><a href="${escapeHtml(url)}">${escapeHtml(describeEvidence(file))}</a></li>`;
+      }),
+    );
   }
 
   function gone(reply: FastifyReply) {
@@ -114,6 +180,13 @@ export async function registerAckPageRoutes(
         );
       } else {
         parts.push('<p>Location not shared.</p>');
+      }
+      const evidence = await evidenceLinks(view);
+      if (evidence.length > 0) {
+        parts.push(
+          `<p>Recordings and photos ${escapeHtml(name)} shared with you (each link works for one hour; reload this page for new ones):</p>`,
+          `<ul>${evidence.join('')}</ul>`,
+        );
       }
       if (view.response !== null) {
         const said = view.response === 'cannot_help' ? "you can't help" : "you're responding";

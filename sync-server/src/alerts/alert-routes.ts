@@ -9,7 +9,7 @@ import type { UserId } from '@vitalwatch/schema/ids';
 import type { Identity } from '../auth/identity.ts';
 import type { Db } from '../db/database.ts';
 import type { Pokes } from '../sync/poke-hub.ts';
-import { registerAckPageRoutes } from './ack-page-routes.ts';
+import { registerAckPageRoutes, type SignEvidenceUrl } from './ack-page-routes.ts';
 import {
   createAlertDispatcher,
   type AlertDispatcher,
@@ -54,6 +54,8 @@ export async function registerAlerts(
     publicUrl: string | null;
     hub: AlertHub;
     config: AlertsConfig;
+    /** Signs evidence download links for the `/a/<token>` page; null = no evidence store. */
+    signEvidenceUrl?: SignEvidenceUrl | null;
   },
 ): Promise<Pokes> {
   const { config } = deps;
@@ -84,7 +86,13 @@ export async function registerAlerts(
       now: deps.now,
     });
   }
-  await registerAckPageRoutes(app, { db: deps.db, pokes: deps.pokes, now: deps.now, onChange });
+  await registerAckPageRoutes(app, {
+    db: deps.db,
+    pokes: deps.pokes,
+    now: deps.now,
+    onChange,
+    signEvidenceUrl: deps.signEvidenceUrl ?? null,
+  });
   if (config.twilioWebhooks !== null && deps.publicUrl !== null && config.sms !== null) {
     const events: SmsEventDeps = {
       db: deps.db,

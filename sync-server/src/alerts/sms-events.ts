@@ -4,7 +4,8 @@
  *   backwards (`isLaterStatus`); every distinct status is kept in the row's history with its time and error
  *   code. A failure the carrier calls temporary (30003) puts the message back in the queue; a landline (30006)
  *   or unknown number never is.
- * - Replies (SPEC AL8): "OK <code>" from a number we alerted acknowledges for that contact.
+ * - Replies (SPEC AL8): "OK <code>" from a number we alerted acknowledges for that contact; "SAFE <code> <PIN>"
+ *   from one ends the incident when the PIN is right (safe-reply.ts, AL15–AL18).
  */
 import { and, eq, sql } from 'drizzle-orm';
 import { alertLogs } from '@vitalwatch/schema/db/tables';
@@ -17,6 +18,7 @@ import type { Pokes } from '../sync/poke-hub.ts';
 import type { AlertStatus } from './channel.ts';
 import { retryDelayMs } from './dispatcher.ts';
 import { recordResponse } from './responses.ts';
+import { applySafeReply, ONLY_THE_APP, parseSafeReply } from './safe-reply.ts';
 import { classifyTwilioError, isLaterStatus } from './twilio/twilio-status.ts';
 
 export type SmsEventDeps = {
@@ -98,42 +100,57 @@ export async function applySmsStatus(deps: SmsEventDeps, update: StatusUpdate): 
 
 const REPLY = /^\s*(OK|YES|SAFE)\b\s*([A-Za-z0-9]{4,8})?/i;
 
+/** A contact we texted an alert, and the incident it was for. */
+export type AlertedContact = {
+  user_id: string;
+  incident_id: string;
+  contact_id: string;
+  name: string | null;
+};
+
+/** The newest alert to this number with that code (or the newest at all when the reply has no code). */
+async function findAlertedContact(db: Db, from: string, code: string | null): Promise<AlertedContact | null> {
+  const [target] = await queryRows<AlertedContact>(
+    db,
+    sql`select l.user_id, l.incident_id, l.contact_id, u.display_name as name
+        from alert_logs l
+        join emergency_incidents i on i.id = l.incident_id
+        join users u on u.id = l.user_id
+        where l.channel = 'sms' and l.to_address = ${from} and l.contact_id is not null
+          and l.message_kind in ('alert', 'escalation')
+          and (${code}::text is null or i.code = ${code})
+        order by l.created_at desc limit 1`,
+  );
+  return target ?? null;
+}
+
+function notAlerted(code: string | null, usage: string): string {
+  return code === null
+    ? 'VitalWatch: no alert was sent to this number.'
+    : `VitalWatch: no alert ${code} was sent to this number. Check the code and reply ${usage}.`;
+}
+
 /** Answers an inbound SMS; returns the reply text. */
 export async function applySmsReply(
   deps: SmsEventDeps,
   message: { from: string; body: string },
 ): Promise<string> {
+  const safe = parseSafeReply(message.body);
+  if (safe !== null) {
+    const contact = await findAlertedContact(deps.db, message.from, safe.code);
+    return contact === null
+      ? notAlerted(safe.code, 'SAFE <code> <PIN>')
+      : applySafeReply(deps, contact, safe);
+  }
   const match = REPLY.exec(message.body);
   if (match === null) {
     return 'VitalWatch: to tell the person you are responding, reply OK and the code from the alert, e.g. OK A7F3.';
   }
   const word = match[1]!.toUpperCase();
-  if (word === 'SAFE') {
-    return 'VitalWatch: only the person who sent the alert can end it, from their app.';
-  }
+  if (word === 'SAFE') return `VitalWatch: ${ONLY_THE_APP}`;
   const code = match[2]?.toUpperCase() ?? null;
-  // The newest alert to this number with that code (or the newest at all when the reply has no code).
-  const [target] = await queryRows<{
-    user_id: string;
-    incident_id: string;
-    contact_id: string;
-    name: string | null;
-  }>(
-    deps.db,
-    sql`select l.user_id, l.incident_id, l.contact_id, u.display_name as name
-        from alert_logs l
-        join emergency_incidents i on i.id = l.incident_id
-        join users u on u.id = l.user_id
-        where l.channel = 'sms' and l.to_address = ${message.from} and l.contact_id is not null
-          and l.message_kind in ('alert', 'escalation')
-          and (${code}::text is null or i.code = ${code})
-        order by l.created_at desc limit 1`,
-  );
-  if (target === undefined) {
-    return code === null
-      ? 'VitalWatch: no alert was sent to this number.'
-      : `VitalWatch: no alert ${code} was sent to this number. Check the code and reply OK <code>.`;
-  }
+  const target = await findAlertedContact(deps.db, message.from, code);
+  if (target === null) return notAlerted(code, 'OK <code>');
   await recordResponse(deps, {
     userId: target.user_id,
     incidentId: target.incident_id,

@@ -44,9 +44,8 @@ function objectRef(bucket: string, path: string): ObjectRef {
 }
 
 /**
- * Who may read an object: its owner. Issue #5 widens this for the contacts notified for an incident, when the user
- * allowed it: their alert links are signed by the server for them (`signObjectToken`), and any request-time
- * check for a contact belongs here.
+ * Who may ask for a signed URL here: the object's owner. The contacts notified for an incident get theirs on the
+ * alert page (`/a/<token>`, ack-page-routes.ts) when the user shares evidence with them.
  */
 function mayRead(caller: Caller, object: ObjectRef): boolean {
   return object.ownerId !== null && object.ownerId === caller.userId;
@@ -57,7 +56,20 @@ async function signFor(deps: SignedUrlDeps, caller: Caller, object: ObjectRef, e
     // One answer for "not yours" and "not there": a path's existence is not revealed to others.
     throw new HttpError(404, 'not_found', `object ${object.bucket}/${object.path} not found`);
   }
-  const token = await signObjectToken(deps.urlSigningKey, object, expiresIn, deps.now());
+  return signedObjectUrl(deps.urlSigningKey, object, expiresIn, deps.now());
+}
+
+/**
+ * `/object/sign/{bucket}/{path}?token=…`, the `signedURL` supabase-js expects (relative to `/storage/v1`). No
+ * check of who asks: callers decide that (`signFor` for the owner, the alert page for notified contacts).
+ */
+export async function signedObjectUrl(
+  key: UrlSigningKey,
+  object: { bucket: string; path: string },
+  expiresIn: number,
+  now: Date,
+): Promise<string> {
+  const token = await signObjectToken(key, object, expiresIn, now);
   return `/object/sign/${object.bucket}/${object.path}?token=${token}`;
 }
 

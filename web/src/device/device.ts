@@ -11,6 +11,7 @@ import { runAsLeader, type SyncClient } from '../sync/sync-client.ts';
 import { createSessionSyncClient } from '../sync/session-sync-client.ts';
 import { documentVisibility, globalOnlineEvents, startSyncLoop, type SyncLoop } from '../sync/sync-loop.ts';
 import { BACKGROUND_SYNC_TAG } from '../sync/background-sync.ts';
+import { prepareEvidenceUploads } from '../media/evidence-uploads.ts';
 
 export interface Device {
   readonly db: LocalDb;
@@ -49,6 +50,7 @@ export function openDevice(): Device {
       void requestBackgroundSync();
     },
   });
+  prepareEvidenceUploads({ db, tokens });
   return { db, mutators, client, loop, pokes };
 }
 

@@ -2,7 +2,8 @@
  * Device-only preferences: the profile name used in SOS texts, the countdown, the emergency number, the cancel
  * and duress PINs (hashed), the last known position and onboarding state. They are read synchronously at the
  * moment SOS is pressed, so they live in localStorage (parsed on every read), not in IndexedDB; none of them is
- * needed by the service worker, and none is synced (the PINs never leave the device).
+ * needed by the service worker, and none is synced as such. The PIN hashes (never the PINs) also go to the
+ * account through `settings.update@1`, so the server can check an SMS "SAFE <code> <PIN>" (pin-verifiers.ts).
  */
 import * as z from 'zod/mini';
 import { createSignal, type Accessor } from 'solid-js';
@@ -22,6 +23,8 @@ export const Prefs = z.strictObject({
   duressPin: z.nullable(PinHash),
   lastFix: z.nullable(Fix),
   onboarded: z.boolean(),
+  /** The local database (its `clientId`) whose outbox carries the current PIN hashes to the account. */
+  pinsQueuedIn: z.nullable(z.string()),
 });
 export type Prefs = z.infer<typeof Prefs>;
 
@@ -36,6 +39,7 @@ export function defaultPrefs(): Prefs {
     duressPin: null,
     lastFix: null,
     onboarded: false,
+    pinsQueuedIn: null,
   };
 }
 

@@ -11,7 +11,13 @@ import { useApp } from '../ui/app-context.ts';
 import { FormMessage, type FormResult } from '../ui/form-parts.tsx';
 import { createLiveQuery } from '../ui/live-query.ts';
 import { bindUser } from '../sync/local-db.ts';
-import { readSession, sessionFromTokenResponse, storeSession } from '../sync/auth-session.ts';
+import {
+  createSessionTokens,
+  readSession,
+  sessionFromTokenResponse,
+  storeSession,
+} from '../sync/auth-session.ts';
+import { unsubscribeFromAlerts } from '../device/push-subscription.ts';
 
 const ServerConfig = z.looseObject({ supabaseUrl: z.string(), supabaseAnonKey: z.string() });
 
@@ -69,10 +75,21 @@ export default function AccountScreen() {
   };
 
   const signOut = async () => {
+    // Alerts for this account (as someone's emergency contact) stop on this device: after sign-out it may be
+    // someone else's. Best effort and bounded: signing out never waits on the network.
+    const unsubscribe = async () => {
+      const tokens = createSessionTokens({ db: device.db, now: () => Date.now() });
+      const token = await tokens.getAccessToken().catch(() => null);
+      await unsubscribeFromAlerts(window.location.origin, token);
+    };
+    await Promise.race([
+      unsubscribe().catch(() => undefined),
+      new Promise((resolve) => setTimeout(resolve, 3_000)),
+    ]);
     await storeSession(device.db, null);
     setMessage({
       ok: true,
-      text: 'Signed out. Your data stays on this phone and syncs again after you sign in.',
+      text: 'Signed out. Your data stays on this phone and syncs again after you sign in. Alerts for this account no longer come to this device.',
     });
   };
 

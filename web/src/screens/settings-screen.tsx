@@ -4,9 +4,11 @@ import { EMERGENCY_NUMBER_PATTERN } from '@vitalwatch/schema/phone-patterns';
 import { useApp } from '../ui/app-context.ts';
 import { FormMessage, PinInput, type FormResult } from '../ui/form-parts.tsx';
 import { hashPin, PIN_PATTERN } from '../device/pin.ts';
+import { queuePinChange } from '../device/pin-verifiers.ts';
 import { readSession } from '../sync/auth-session.ts';
 import { storageReport } from './storage-report.ts';
 import { AlertSubscriptionSection } from './alert-subscription-section.tsx';
+import { EvidenceSettingsSection } from './evidence-settings-section.tsx';
 
 export default function SettingsScreen() {
   const { prefs, device } = useApp();
@@ -35,13 +37,18 @@ export default function SettingsScreen() {
       setMessage({ ok: false, text: 'The duress PIN must differ from the cancel PIN.' });
       return;
     }
+    const pins = {
+      ...(cancelPin() === '' ? {} : { cancelPin: await hashPin(cancelPin()) }),
+      ...(duressPin() === '' ? {} : { duressPin: await hashPin(duressPin()) }),
+    };
     prefs.update({
       name: name().trim(),
       countdownSeconds: countdown(),
       emergencyNumber: number(),
-      ...(cancelPin() === '' ? {} : { cancelPin: await hashPin(cancelPin()) }),
-      ...(duressPin() === '' ? {} : { duressPin: await hashPin(duressPin()) }),
+      ...pins,
     });
+    // The account gets the hashes too, so a contact can end the SOS by SMS with the PIN (queued until signed in).
+    if (Object.keys(pins).length > 0) await queuePinChange(device, prefs, pins);
     // The countdown is also part of the account's settings row once signed in (synced through its mutator).
     if ((await readSession(device.db)) !== null) {
       await device.mutators.updateSettings({ fields: { sosCountdownSeconds: countdown() } });
@@ -49,6 +56,11 @@ export default function SettingsScreen() {
     setCancelPin('');
     setDuressPin('');
     setMessage({ ok: true, text: 'Settings saved.' });
+  };
+
+  const removePins = async () => {
+    prefs.update({ cancelPin: null, duressPin: null });
+    await queuePinChange(device, prefs, { cancelPin: null, duressPin: null });
   };
 
   return (
@@ -88,7 +100,7 @@ export default function SettingsScreen() {
           autocomplete="new-password"
         />
         <Show when={p().cancelPin !== null || p().duressPin !== null}>
-          <button type="button" onClick={() => prefs.update({ cancelPin: null, duressPin: null })}>
+          <button type="button" onClick={() => void removePins()}>
             Remove PINs
           </button>
         </Show>
@@ -96,6 +108,7 @@ export default function SettingsScreen() {
         <FormMessage message={message} />
       </form>
       <AlertSubscriptionSection />
+      <EvidenceSettingsSection />
       <h3>Storage</h3>
       <Show when={storage()}>{(r) => <p>{r().text}</p>}</Show>
     </section>

@@ -14,6 +14,7 @@ import { formatDateTime } from '../ui/relative-time.ts';
 import { buildAllClearSms, buildSosSms, isIos, smsUri } from '../sos/sos-sms.ts';
 import { openIncidents } from './open-incidents.ts';
 import { triggerAcknowledged } from '../ui/sos-flow.ts';
+import { EvidencePanel } from './evidence-panel.tsx';
 import { createLedgerRows, DeliveryLedger, NobodyAnsweredPrompt } from './delivery-ledger.tsx';
 
 /** Tier-1 contacts who take SMS; if nobody is tier 1, the lowest tier there is. */
@@ -257,6 +258,7 @@ function OpenIncident(props: { incident: IncidentRow }) {
           I'm safe
         </button>
       </form>
+      <EvidencePanel incidentId={props.incident.id} />
     </section>
   );
 }

@@ -199,7 +199,14 @@ const APPLIERS: { [N in MutatorName]: Applier<N> } = {
         ...DEFAULT_SETTINGS,
         updatedAt: ctx.at,
       };
-      await store.put('user_settings', { ...patch(row, a.fields), updatedAt: ctx.at });
+      // The server keeps the PIN hashes and tells devices only whether each is set.
+      const { cancelPin, duressPin, ...fields } = a.fields;
+      await store.put('user_settings', {
+        ...patch(row, fields),
+        ...(cancelPin !== undefined && { cancelPinSet: cancelPin !== null }),
+        ...(duressPin !== undefined && { duressPinSet: duressPin !== null }),
+        updatedAt: ctx.at,
+      });
     },
   },
   'coping.log@1': {

@@ -3,6 +3,10 @@
  * callbacks), a test-owned clock, and the dispatcher driven by `tick()`: no sleeps. Users act through real
  * pushes, as their devices would.
  */
+import { randomBytes } from 'node:crypto';
+import fs from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
 import { sql } from 'drizzle-orm';
 import { newId } from '@vitalwatch/schema/ids';
 import type { MutatorArgs, MutatorName } from '@vitalwatch/schema/protocol/mutators';
@@ -31,13 +35,19 @@ export type AlertServer = SyncServer & {
 
 export async function startAlertServer(
   database: Database,
-  options: { sms?: boolean; alerts?: Partial<AlertsConfig> } = {},
+  options: { sms?: boolean; alerts?: Partial<AlertsConfig>; storage?: boolean } = {},
 ): Promise<AlertServer> {
   const clock: TestClock = { ms: Date.now() };
   const now = () => new Date(clock.ms);
   const twilio = await startFakeTwilio({ now });
+  // The evidence store (issue #6) in a fresh directory, for the alert page's evidence links.
+  const storageDir =
+    options.storage === true ? await fs.mkdtemp(path.join(os.tmpdir(), 'vw-alert-storage-')) : null;
   const server = await startEmbeddedApp(database, {
     now,
+    ...(storageDir !== null && {
+      storage: { dir: storageDir, urlSigningKey: new Uint8Array(randomBytes(32)) },
+    }),
     alerts: (url) => ({
       sms:
         options.sms === false
@@ -74,6 +84,7 @@ export async function startAlertServer(
     async close() {
       await server.app.close();
       await twilio.close();
+      if (storageDir !== null) await fs.rm(storageDir, { recursive: true, force: true });
     },
   };
 }

@@ -1,9 +1,14 @@
-/** `settings.update@1`: the user's settings row, last-writer-wins field by field, by HLC. */
+/**
+ * `settings.update@1`: the user's settings row, last-writer-wins field by field, by HLC. The PIN verifiers
+ * (`cancelPin`, `duressPin`) are fields like the others, stored in their server-only columns
+ * (db/pin-verifier-column.ts); pull only ever says whether one is set.
+ */
 import { eq } from 'drizzle-orm';
 import { userSettings } from '@vitalwatch/schema/db/tables';
 import type { MutatorArgs } from '@vitalwatch/schema/protocol/mutators';
 import { advanceClocks, loadClocks, saveClocks, winningFields } from '../field-clocks.ts';
 import { maxHlc } from '@vitalwatch/schema/protocol/hlc';
+import { encodePinVerifier } from '../../db/pin-verifier-column.ts';
 import { OK, type MutationContext, type MutationOutcome } from '../mutation-context.ts';
 
 type SettingsFields = MutatorArgs<'settings.update@1'>['fields'];
@@ -27,9 +32,17 @@ export async function settingsUpdate(
   if (winners.length === 0) return OK;
   const patch: Partial<SettingsFields> = {};
   for (const field of winners) Object.assign(patch, { [field]: args.fields[field] });
+  const { cancelPin, duressPin, ...columns } = patch;
   await ctx.tx
     .update(userSettings)
-    .set({ ...patch, hlc: maxHlc(row?.hlc ?? null, ctx.hlc), version: ctx.version, updatedAt: ctx.now })
+    .set({
+      ...columns,
+      ...(cancelPin !== undefined && { cancelPinHash: encodePinVerifier(cancelPin) }),
+      ...(duressPin !== undefined && { duressPinHash: encodePinVerifier(duressPin) }),
+      hlc: maxHlc(row?.hlc ?? null, ctx.hlc),
+      version: ctx.version,
+      updatedAt: ctx.now,
+    })
     .where(eq(userSettings.userId, ctx.userId));
   await saveClocks(ctx, 'user_settings', ctx.userId, advanceClocks(clocks, winners, ctx.hlc));
   return OK;

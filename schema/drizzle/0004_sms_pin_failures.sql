@@ -1,0 +1,1 @@
+ALTER TABLE "emergency_incidents" ADD COLUMN "sms_pin_failures" smallint DEFAULT 0 NOT NULL;
