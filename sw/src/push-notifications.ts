@@ -10,16 +10,10 @@
  *   (`requireInteraction`), follow-ups replace quietly.
  * - Only a same-origin URL is opened; anything else opens the app.
  */
-import * as z from 'zod/mini';
-
-const AlertPush = z.object({
-  // A string, not an enum: a newer server's kind must still be shown by yesterday's worker.
-  kind: z.string(),
-  incidentId: z.string(),
-  title: z.string(),
-  body: z.string(),
-  url: z.string(),
-});
+import { AlertPush } from '@vitalwatch/schema/protocol/alert-push';
+import { renewAlertSubscription } from '@vitalwatch/web/device/push-renewal.ts';
+import { createSessionTokens } from '@vitalwatch/web/sync/auth-session.ts';
+import { openLocalDb } from '@vitalwatch/web/sync/local-db.ts';
 
 const URGENT_KINDS = new Set(['alert', 'escalation']);
 const GENERIC_TITLE = 'VitalWatch alert';
@@ -80,7 +74,36 @@ async function focusOrOpen(sw: ServiceWorkerGlobalScope, url: string): Promise<v
   await sw.clients.openWindow(url);
 }
 
+/** Not in TypeScript's WebWorker lib yet. */
+type PushSubscriptionChangeEvent = ExtendableEvent & {
+  readonly oldSubscription: PushSubscription | null;
+  readonly newSubscription: PushSubscription | null;
+};
+
+/** Re-registers a subscription the push service replaced, for the account signed in on this device. */
+async function renewSubscription(sw: ServiceWorkerGlobalScope, event: PushSubscriptionChangeEvent) {
+  const db = openLocalDb();
+  try {
+    const tokens = createSessionTokens({ db, now: () => Date.now() });
+    const outcome = await renewAlertSubscription({
+      pushManager: sw.registration.pushManager,
+      oldSubscription: event.oldSubscription,
+      newSubscription: event.newSubscription,
+      origin: sw.location.origin,
+      accessToken: await tokens.getAccessToken().catch(() => null),
+    });
+    if (!outcome.ok) console.warn(`VitalWatch: alerts subscription not renewed: ${outcome.message}`);
+  } finally {
+    db.close();
+  }
+}
+
 export function installPushNotifications(sw: ServiceWorkerGlobalScope): void {
+  sw.addEventListener('pushsubscriptionchange', (event) => {
+    const change = event as PushSubscriptionChangeEvent;
+    change.waitUntil(renewSubscription(sw, change));
+  });
+
   sw.addEventListener('push', (event) => {
     const { title, options } = notificationFor(sw, event.data);
     event.waitUntil(sw.registration.showNotification(title, options));

@@ -25,6 +25,7 @@ import path from 'node:path';
 import { PassThrough, Readable } from 'node:stream';
 import type { FastifyBaseLogger, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { Server, type ServerOptions, type Upload } from '@tus/server';
+import { PatientLocker } from './patient-locker.ts';
 import { z } from 'zod';
 import { isUuidV7, newId, type MediaFileId } from '@vitalwatch/schema/ids';
 import { bearerToken, type Caller, type Identity } from '../auth/identity.ts';
@@ -229,6 +230,8 @@ export async function registerUploadRoutes(app: FastifyInstance, deps: UploadDep
     // behind any proxy or tunnel, with no PUBLIC_URL or forwarded headers to trust.
     relativeLocation: true,
     disableTerminationForFinishedUploads: true,
+    // A resuming HEAD waits for a dropped PATCH to store what reached us (patient-locker.ts).
+    locker: new PatientLocker({ graceMs: 3_000, timeoutMs: 30_000 }),
 
     async onIncomingRequest(req, id) {
       if (req.method === 'POST' || req.method === 'OPTIONS') return;

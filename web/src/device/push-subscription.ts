@@ -11,7 +11,15 @@
  * Unsubscribing ends the browser's subscription first (what the user asked for happens even offline); telling the
  * server is best effort, because a push to a dead endpoint gets 410 and the server drops it then.
  */
-import * as z from 'zod/mini';
+import {
+  base64UrlBytes,
+  describe,
+  register,
+  VapidKeyResponse,
+  type SubscribeOutcome,
+} from './push-server.ts';
+
+export type { SubscribeOutcome };
 
 export type AlertSubscriptionState =
   /** No service worker, Push API or Notifications here (e.g. iOS Safari outside an installed Home Screen app). */
@@ -21,15 +29,6 @@ export type AlertSubscriptionState =
   | 'subscribed'
   | 'not_subscribed';
 
-export type SubscribeOutcome =
-  | { ok: true }
-  | {
-      ok: false;
-      reason: 'unsupported' | 'denied' | 'offline' | 'push_service' | 'server' | 'signed_out';
-      message: string;
-    };
-
-const VapidKeyResponse = z.object({ publicKey: z.string() });
 const SERVICE_WORKER_TIMEOUT_MS = 10_000;
 
 function supported(): boolean {
@@ -39,13 +38,6 @@ function supported(): boolean {
     typeof PushManager !== 'undefined' &&
     typeof Notification !== 'undefined'
   );
-}
-
-function base64UrlBytes(text: string): Uint8Array<ArrayBuffer> {
-  const binary = atob(text.replaceAll('-', '+').replaceAll('_', '/'));
-  const bytes = new Uint8Array(binary.length);
-  for (let i = 0; i < binary.length; i++) bytes[i] = binary.charCodeAt(i);
-  return bytes;
 }
 
 function sameBytes(a: ArrayBuffer | null, b: Uint8Array): boolean {
@@ -79,27 +71,6 @@ export async function alertSubscriptionState(): Promise<AlertSubscriptionState> 
   if (Notification.permission === 'denied') return 'denied';
   if (Notification.permission !== 'granted') return 'not_subscribed';
   return (await currentSubscription()) === null ? 'not_subscribed' : 'subscribed';
-}
-
-function describe(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
-}
-
-/** Sends this browser's subscription to the server for the signed-in account. */
-async function register(origin: string, accessToken: string, subscription: PushSubscription) {
-  const response = await fetch(`${origin}/push/subscriptions`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', authorization: `Bearer ${accessToken}` },
-    body: JSON.stringify(subscription.toJSON()),
-  });
-  if (response.ok) return { ok: true } as const;
-  if (response.status === 401)
-    return { ok: false, reason: 'signed_out', message: 'Sign in again to turn on alerts.' } as const;
-  return {
-    ok: false,
-    reason: 'server',
-    message: `The server did not accept this device (HTTP ${response.status}). Try again later.`,
-  } as const;
 }
 
 /**

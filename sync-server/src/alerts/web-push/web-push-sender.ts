@@ -25,16 +25,9 @@ import type { UserId } from '@vitalwatch/schema/ids';
 import type { Db } from '../../db/database.ts';
 import type { SendResult } from '../channel.ts';
 import type { VapidKeys } from './vapid-keys.ts';
+import type { AlertPushPayload } from '@vitalwatch/schema/protocol/alert-push';
 
-/** What the service worker shows (sw/src/push-notifications.ts parses the same fields). */
-export type AlertPushPayload = {
-  kind: 'alert' | 'escalation' | 'location_update' | 'all_clear';
-  incidentId: string;
-  title: string;
-  body: string;
-  /** The contact's page for this incident, `/a/<token>` (absolute or same-origin). */
-  url: string;
-};
+export type { AlertPushPayload };
 
 export type PushSendOptions = {
   /** ≤ 32 base64url characters: a later message with the same topic replaces an undelivered one. */

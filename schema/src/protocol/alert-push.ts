@@ -1,0 +1,23 @@
+/**
+ * The Web Push message of an alert (issue #5): what the server encrypts for a contact's device
+ * (sync-server/src/alerts/web-push/web-push-sender.ts) and the service worker shows (sw/src/push-notifications.ts).
+ */
+import * as z from 'zod/mini';
+
+export const ALERT_PUSH_KINDS = ['alert', 'escalation', 'location_update', 'all_clear'] as const;
+export type AlertPushKind = (typeof ALERT_PUSH_KINDS)[number];
+
+/**
+ * As the worker parses it: `kind` is any string, so a newer server's kind is still shown by yesterday's worker.
+ */
+export const AlertPush = z.object({
+  kind: z.string(),
+  incidentId: z.string(),
+  title: z.string(),
+  body: z.string(),
+  /** The contact's page for this incident, `/a/<token>` (absolute or same-origin). */
+  url: z.string(),
+});
+
+/** As the server sends it. */
+export type AlertPushPayload = z.infer<typeof AlertPush> & { kind: AlertPushKind };
