@@ -14,6 +14,9 @@
  */
 import { ERRORS, type Lock, type Locker, type RequestRelease } from '@tus/server';
 
+/** tus's ERR_LOCK_TIMEOUT (`status_code`, `body`), as an Error. */
+const lockTimeout = () => Object.assign(new Error(ERRORS.ERR_LOCK_TIMEOUT.body), ERRORS.ERR_LOCK_TIMEOUT);
+
 type Held = { released: Promise<void>; release: () => void; requestRelease: RequestRelease };
 
 export class PatientLocker implements Locker {
@@ -43,7 +46,7 @@ class PatientLock implements Lock {
         this.locker.held.set(this.id, { released, release, requestRelease });
         return;
       }
-      if (stop.aborted || Date.now() >= deadline) throw ERRORS.ERR_LOCK_TIMEOUT;
+      if (stop.aborted || Date.now() >= deadline) throw lockTimeout();
       const waited = await this.within(holder.released, Math.min(graceMs, deadline - Date.now()), stop);
       if (!waited) await holder.requestRelease();
       // Whoever released, the next turn of the loop takes the lock if it is free (or waits again).
