@@ -11,7 +11,7 @@
  * - Only a same-origin URL is opened; anything else opens the app.
  */
 import { AlertPush } from '@vitalwatch/schema/protocol/alert-push';
-import { renewAlertSubscription } from '@vitalwatch/web/device/push-renewal.ts';
+import { renewAlertSubscription } from './push-renewal.ts';
 import { createSessionTokens } from '@vitalwatch/web/sync/auth-session.ts';
 import { openLocalDb } from '@vitalwatch/web/sync/local-db.ts';
 

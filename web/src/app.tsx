@@ -1,7 +1,8 @@
 /**
  * The app shell: the sync status (always visible), the update prompt, and one screen chosen by the URL hash
  * (#/contacts …). Home and SOS are in the entry bundle; the other screens load on demand (they are precached,
- * so they open offline too). The SOS shortcut (/?sos=1) starts the countdown at once.
+ * so they open offline too). The SOS shortcut (/?sos=1) starts the countdown at once. `#/link/<token>` carries
+ * an alert link's token to the screen that links this account to the contact it alerted (from the `/a/` page).
  */
 import { createSignal, lazy, Match, onCleanup, onMount, Suspense, Switch } from 'solid-js';
 import { AppContext, type AppServices, type Route } from './ui/app-context.ts';
@@ -18,17 +19,31 @@ const MoodScreen = lazy(() => import('./screens/mood-screen.tsx'));
 const HistoryScreen = lazy(() => import('./screens/history-screen.tsx'));
 const SettingsScreen = lazy(() => import('./screens/settings-screen.tsx'));
 const AccountScreen = lazy(() => import('./screens/account-screen.tsx'));
+const AppLinkScreen = lazy(() => import('./screens/app-link-screen.tsx'));
 
-const ROUTES: readonly Route[] = ['home', 'sos', 'contacts', 'mood', 'history', 'settings', 'account'];
+const ROUTES: readonly Route[] = [
+  'home',
+  'sos',
+  'contacts',
+  'mood',
+  'history',
+  'settings',
+  'account',
+  'link',
+];
 
-function routeFromHash(hash: string): Route {
-  const name = hash.replace(/^#\/?/, '');
-  return ROUTES.find((r) => r === name) ?? 'home';
+/** `#/<route>` or `#/<route>/<param>`; only `link` takes a parameter (the alert link's token). */
+function routeFromHash(hash: string): { route: Route; param: string | null } {
+  const [name, param] = hash.replace(/^#\/?/, '').split('/', 2);
+  const route = ROUTES.find((r) => r === name) ?? 'home';
+  return { route, param: route === 'link' ? (param ?? null) : null };
 }
 
 export function App(props: { device: Device; prefs: PrefsStore }) {
-  const [route, setRoute] = createSignal<Route>(routeFromHash(window.location.hash));
-  const onHash = () => setRoute(routeFromHash(window.location.hash));
+  const [location, setLocation] = createSignal(routeFromHash(window.location.hash));
+  const route = () => location().route;
+  const setRoute = (next: Route) => setLocation({ route: next, param: null });
+  const onHash = () => setLocation(routeFromHash(window.location.hash));
   window.addEventListener('hashchange', onHash);
   onCleanup(() => window.removeEventListener('hashchange', onHash));
 
@@ -84,6 +99,9 @@ export function App(props: { device: Device; prefs: PrefsStore }) {
             </Match>
             <Match when={route() === 'account'}>
               <AccountScreen />
+            </Match>
+            <Match when={route() === 'link'}>
+              <AppLinkScreen token={location().param} />
             </Match>
           </Switch>
         </Suspense>

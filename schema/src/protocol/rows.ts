@@ -43,6 +43,12 @@ export const ContactRow = z.strictObject({
   notes: z.nullable(z.string()),
   hlc: z.nullable(Hlc),
   updatedAt: EpochMs,
+  /**
+   * Protocol 3: the contact linked their own VitalWatch account from an alert link, so they get the alerts in the
+   * app too (Web Push, realtime). Which account is never said. Pull always sends it to a protocol-3 client; it is
+   * absent on rows a device stored before (from a protocol-2 pull) or created itself and has not pulled back.
+   */
+  appLinked: z.optional(z.boolean()),
 });
 
 export const IncidentRow = z.strictObject({

@@ -8,6 +8,9 @@
  * the page lists the incident's verified recordings and photos, each a download link signed for this visit
  * (`MAX_EVIDENCE_LINK_SECONDS`, never past the alert link's own expiry). Without that setting, or without a
  * store to sign for, nothing about the files is shown.
+ *
+ * A contact who uses VitalWatch is offered the app's `#/link/<token>` screen (SPEC AL22), which links their own
+ * account to this contact so later alerts also reach them by Web Push and in the open app (app-link-routes.ts).
  */
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import formbody from '@fastify/formbody';
@@ -18,9 +21,9 @@ import type { Db } from '../db/database.ts';
 import { queryRows } from '../db/query-rows.ts';
 import { parseInput } from '../http/http-error.ts';
 import type { Pokes } from '../sync/poke-hub.ts';
+import { AlertLinkToken, isLinkLive } from './alert-link-token.ts';
 import { recordResponse } from './responses.ts';
 
-const Token = z.string().regex(/^[A-Za-z0-9_-]{16}$/, 'is not an alert link');
 const Answer = z.strictObject({ response: z.enum(['on_my_way', 'cannot_help']) });
 
 /** How long an evidence link on the page works: long enough to listen, short enough not to be passed on. */
@@ -159,9 +162,9 @@ export async function registerAckPageRoutes(
     await scope.register(formbody, { bodyLimit: 1024 });
 
     scope.get<{ Params: { token: string } }>('/a/:token', async (request, reply) => {
-      const token = Token.safeParse(request.params.token);
+      const token = AlertLinkToken.safeParse(request.params.token);
       const view = token.success ? await load(token.data) : null;
-      if (view === null || ms(view.expires_at) < deps.now().getTime()) return gone(reply);
+      if (view === null || !isLinkLive(view, deps.now())) return gone(reply);
       const name = view.display_name ?? 'A VitalWatch user';
       // A duress cancel must look like an open alert here too: the contacts are the ones who must act.
       const status = view.silent_escalation ? 'active' : view.status;
@@ -199,13 +202,16 @@ export async function registerAckPageRoutes(
           '<p class="warn">If they are in immediate danger, call the local emergency number.</p>',
         );
       }
+      parts.push(
+        `<p>Use VitalWatch? <a href="/#/link/${token.data}">Get ${escapeHtml(name)}'s alerts in the app</a></p>`,
+      );
       return page(reply, 200, `${name} sent an SOS`, parts.join(''));
     });
 
     scope.post<{ Params: { token: string } }>('/a/:token', async (request, reply) => {
-      const token = Token.safeParse(request.params.token);
+      const token = AlertLinkToken.safeParse(request.params.token);
       const view = token.success ? await load(token.data) : null;
-      if (view === null || ms(view.expires_at) < deps.now().getTime()) return gone(reply);
+      if (view === null || !isLinkLive(view, deps.now())) return gone(reply);
       const { response } = parseInput(Answer, request.body, 'body');
       await recordResponse(deps, {
         userId: view.user_id,

@@ -1,6 +1,7 @@
 /**
  * Alert delivery on the server (issue #5, ADR 0010): the dispatcher and its loop, the realtime hub, the
- * `/a/<token>` page, and Twilio's webhooks when SMS is configured. `registerAlerts` returns the pokes the sync
+ * `/a/<token>` page, the routes that link a contact's own account to them, and Twilio's webhooks when SMS is
+ * configured. `registerAlerts` returns the pokes the sync
  * routes must publish into: a commit by a user's push wakes the dispatcher at once, so an SOS is planned and its
  * first SMS requested within milliseconds, not at the next poll.
  */
@@ -10,6 +11,7 @@ import type { Identity } from '../auth/identity.ts';
 import type { Db } from '../db/database.ts';
 import type { Pokes } from '../sync/poke-hub.ts';
 import { registerAckPageRoutes, type SignEvidenceUrl } from './ack-page-routes.ts';
+import { registerAppLinkRoutes } from './app-link-routes.ts';
 import {
   createAlertDispatcher,
   type AlertDispatcher,
@@ -92,6 +94,13 @@ export async function registerAlerts(
     now: deps.now,
     onChange,
     signEvidenceUrl: deps.signEvidenceUrl ?? null,
+  });
+  await registerAppLinkRoutes(app, {
+    db: deps.db,
+    identity: deps.identity,
+    pokes: deps.pokes,
+    now: deps.now,
+    onChange,
   });
   if (config.twilioWebhooks !== null && deps.publicUrl !== null && config.sms !== null) {
     const events: SmsEventDeps = {

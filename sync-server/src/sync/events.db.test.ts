@@ -1,4 +1,3 @@
-import http from 'node:http';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import * as z from 'zod/mini';
 import { newId, type UserId } from '@vitalwatch/schema/ids';
@@ -7,6 +6,7 @@ import { describeOnEachDatabase } from '../../test/test-databases.ts';
 import { startPostgresPokes } from './postgres-pokes.ts';
 import {
   mutation,
+  openEventStream,
   push,
   pushBody,
   signUp,
@@ -15,54 +15,9 @@ import {
   type TestUser,
 } from './test/sync-test-kit.ts';
 
-type EventStream = {
-  status: number;
-  next(): Promise<Poke>;
-  onEnd(listener: () => void): void;
-  close(): void;
-};
-
-/** Opens `GET /sync/events` over real HTTP; `next()` resolves with the next poke, parsed with the protocol schema. */
-async function openEvents(baseUrl: string, token: string | null): Promise<EventStream> {
-  return new Promise((resolve, reject) => {
-    const request = http.get(
-      `${baseUrl}/sync/events`,
-      { headers: token === null ? {} : { authorization: `Bearer ${token}` } },
-      (response) => {
-        const queue: Poke[] = [];
-        const waiting: Array<(poke: Poke) => void> = [];
-        let buffer = '';
-        response.setEncoding('utf8');
-        response.on('data', (chunk: string) => {
-          buffer += chunk;
-          let end: number;
-          while ((end = buffer.indexOf('\n\n')) >= 0) {
-            const block = buffer.slice(0, end);
-            buffer = buffer.slice(end + 2);
-            const data = block.split('\n').find((line) => line.startsWith('data: '));
-            if (data === undefined) continue;
-            const poke = z.parse(Poke, JSON.parse(data.slice(6)));
-            const waiter = waiting.shift();
-            if (waiter) waiter(poke);
-            else queue.push(poke);
-          }
-        });
-        resolve({
-          status: response.statusCode ?? 0,
-          next: () =>
-            new Promise((resolveNext) => {
-              const ready = queue.shift();
-              if (ready) resolveNext(ready);
-              else waiting.push(resolveNext);
-            }),
-          onEnd: (listener) => response.once('end', listener),
-          close: () => request.destroy(),
-        });
-      },
-    );
-    request.on('error', reject);
-  });
-}
+/** `GET /sync/events` over real HTTP; `next()` resolves with the next poke, parsed with the protocol schema. */
+const openEvents = (baseUrl: string, token: string | null) =>
+  openEventStream(baseUrl, token, 'poke', (data) => z.parse(Poke, data));
 
 describeOnEachDatabase('GET /sync/events', (database, kind) => {
   let server: SyncServer;

@@ -3,6 +3,9 @@
  * how each row goes on the wire (ROW_SCHEMAS in `schema/`: camelCase, times as epoch ms). Each serializer lists
  * its fields one by one, so server-only columns (`silent_escalation`, `duress`, PIN hashes, provider ids) can only
  * reach a device by someone writing them here, and the row types from `schema/` refuse unknown keys.
+ *
+ * A field added in a later protocol goes only to clients that pull with that protocol or later: an installed app
+ * parses rows with its own strict shapes, and an unknown key would make it refuse the whole page (SPEC PV2).
  */
 import { and, asc, gt, isNull, lte, sql, type SQL } from 'drizzle-orm';
 import type { AnyPgColumn } from 'drizzle-orm/pg-core';
@@ -56,10 +59,14 @@ function change<R extends { id: string; version: number }>(
     : { op: 'del', table, version: row.version, id: row.id };
 }
 
+/** The first protocol whose contact rows carry `appLinked` (protocol-version.ts). */
+const APP_LINKED_SINCE_PROTOCOL = 3;
+
 type PulledTable = {
   name: SyncedTable;
   columns: SyncColumns;
-  read(tx: Tx, range: VersionRange): Promise<Change[]>;
+  /** `protocolVersion`: the pulling client's, which decides the fields its rows may carry. */
+  read(tx: Tx, range: VersionRange, protocolVersion: number): Promise<Change[]>;
 };
 
 export const PULLED_TABLES: readonly PulledTable[] = [
@@ -88,7 +95,7 @@ export const PULLED_TABLES: readonly PulledTable[] = [
   {
     name: 'emergency_contacts',
     columns: emergencyContacts,
-    async read(tx, range) {
+    async read(tx, range, protocolVersion) {
       const rows = await tx.select().from(emergencyContacts).where(inRange(emergencyContacts, range));
       return rows.map((r) =>
         change('emergency_contacts', r.deletedAt, {
@@ -103,6 +110,8 @@ export const PULLED_TABLES: readonly PulledTable[] = [
           notes: r.notes,
           hlc: r.hlc,
           updatedAt: ms(r.updatedAt),
+          // Whether the contact gets alerts in the app, never which account: the owner typed in a phone number.
+          ...(protocolVersion >= APP_LINKED_SINCE_PROTOCOL && { appLinked: r.contactUserId !== null }),
         } satisfies ContactRow),
       );
     },

@@ -73,7 +73,7 @@ export async function runPull(
     const page = { ...range, upTo };
     const changes: Change[] = [];
     // One table after another: PGlite runs one query at a time anyway, and a pooled connection is one connection.
-    for (const table of PULLED_TABLES) changes.push(...(await table.read(tx, page)));
+    for (const table of PULLED_TABLES) changes.push(...(await table.read(tx, page, request.protocolVersion)));
     changes.sort((a, b) => a.version - b.version);
     return { reset, changes, cursor: upTo, complete: upTo >= latest };
   });

@@ -17,7 +17,7 @@ import {
   register,
   VapidKeyResponse,
   type SubscribeOutcome,
-} from './push-server.ts';
+} from '../sync/push-registration.ts';
 
 export type { SubscribeOutcome };
 

@@ -18,6 +18,7 @@ import {
   storeSession,
 } from '../sync/auth-session.ts';
 import { unsubscribeFromAlerts } from '../device/push-subscription.ts';
+import { takeAppLink } from '../ui/pending-app-link.ts';
 
 const ServerConfig = z.looseObject({ supabaseUrl: z.string(), supabaseAnonKey: z.string() });
 
@@ -62,6 +63,9 @@ export default function AccountScreen() {
       setMessage({ ok: true, text: 'Signed in. Your data is syncing.' });
       void device.loop.syncNow();
       device.pokes.wake();
+      // Signed in to link an alert link (app-link-screen.tsx): back to it.
+      const pendingLink = takeAppLink();
+      if (pendingLink !== null) window.location.hash = `#/link/${pendingLink}`;
     } catch (error) {
       setMessage({
         ok: false,

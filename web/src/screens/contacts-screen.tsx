@@ -2,6 +2,8 @@
  * Emergency contacts: name, phone (validated and normalised to E.164 with libphonenumber-js, using the region of
  * the browser's language for numbers typed without a country code), relationship and priority tier 1–3.
  * Loaded on demand: libphonenumber-js is the biggest piece of this screen and the SOS path does not need it.
+ * A contact who linked their own VitalWatch account from an alert link is marked: they get the alerts in the app
+ * too (pull's `appLinked`; which account is never shown).
  */
 import { createSignal, For, Show } from 'solid-js';
 import { parsePhoneNumberFromString, type CountryCode } from 'libphonenumber-js/min';
@@ -113,6 +115,9 @@ export default function ContactsScreen() {
             <li>
               <strong>{c.name}</strong> {c.phoneE164} · tier {c.tier}
               {c.relationship === null ? '' : ` · ${c.relationship}`}
+              <Show when={c.appLinked === true}>
+                <span class="hint"> · gets alerts in the VitalWatch app too</span>
+              </Show>
               <button type="button" onClick={() => edit(c)} aria-label={`Edit ${c.name}`}>
                 Edit
               </button>

@@ -4,7 +4,7 @@ import type { Device } from '../device/device.ts';
 import type { PrefsStore } from '../device/prefs.ts';
 import type { SosFlow } from './sos-flow.ts';
 
-export type Route = 'home' | 'sos' | 'contacts' | 'mood' | 'history' | 'settings' | 'account';
+export type Route = 'home' | 'sos' | 'contacts' | 'mood' | 'history' | 'settings' | 'account' | 'link';
 
 export interface AppServices {
   readonly device: Device;

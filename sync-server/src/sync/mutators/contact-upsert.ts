@@ -8,6 +8,8 @@
  *   contact the server already has. Its fields join by LWW, its id becomes a tombstone (pull tells devices to drop
  *   it), and `contact_merges` sends every later mutation naming it to the survivor. The device hears `ok`.
  * - A deleted contact stays deleted: a later edit is rejected as `deleted`.
+ * - A new phone number ends the contact's link to a VitalWatch account (SPEC AL27): that account proved itself
+ *   with an alert link sent to the old number, so it may be someone else's now.
  */
 import { and, eq, isNull, ne } from 'drizzle-orm';
 import { contactMerges, emergencyContacts } from '@vitalwatch/schema/db/tables';
@@ -82,7 +84,7 @@ async function mergeFields(
     .update(emergencyContacts)
     .set({
       ...patch,
-      ...(extra.phoneE164 !== undefined && { phoneE164: extra.phoneE164 }),
+      ...(extra.phoneE164 !== undefined && { phoneE164: extra.phoneE164, contactUserId: null }),
       hlc: winners.length > 0 ? maxHlc(row.hlc, ctx.hlc) : row.hlc,
       version: ctx.version,
       updatedAt: ctx.now,

@@ -2,6 +2,7 @@
  * Drives the real sync routes over HTTP (`app.inject`) with real tokens from the embedded sign-up: no mocks. The
  * server's clock is a test-owned value (`clock.ms`), starting at real time so tokens stay valid.
  */
+import http from 'node:http';
 import zlib from 'node:zlib';
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
 import * as z from 'zod/mini';
@@ -168,4 +169,61 @@ export function applyPages(
     }
   }
   return into;
+}
+
+export type EventStream<T> = {
+  status: number;
+  next(): Promise<T>;
+  onEnd(listener: () => void): void;
+  close(): void;
+};
+
+/**
+ * Opens `GET /sync/events` over real HTTP (`token` null: without one); `next()` resolves with the data of the next
+ * event named `name` (`poke`, or `alert` for a contact's realtime alert), parsed by `parse`. Other events and the
+ * heartbeat are skipped.
+ */
+export async function openEventStream<T>(
+  baseUrl: string,
+  token: string | null,
+  name: string,
+  parse: (data: unknown) => T,
+): Promise<EventStream<T>> {
+  return new Promise((resolve, reject) => {
+    const request = http.get(
+      `${baseUrl}/sync/events`,
+      { headers: token === null ? {} : { authorization: `Bearer ${token}` } },
+      (response) => {
+        const queue: T[] = [];
+        const waiting: Array<(event: T) => void> = [];
+        let buffer = '';
+        response.setEncoding('utf8');
+        response.on('data', (chunk: string) => {
+          buffer += chunk;
+          for (let end = buffer.indexOf('\n\n'); end >= 0; end = buffer.indexOf('\n\n')) {
+            const lines = buffer.slice(0, end).split('\n');
+            buffer = buffer.slice(end + 2);
+            const data = lines.find((line) => line.startsWith('data: '));
+            if (!lines.includes(`event: ${name}`) || data === undefined) continue;
+            const event = parse(JSON.parse(data.slice(6)));
+            const waiter = waiting.shift();
+            if (waiter) waiter(event);
+            else queue.push(event);
+          }
+        });
+        resolve({
+          status: response.statusCode ?? 0,
+          next: () =>
+            new Promise((resolveNext) => {
+              const ready = queue.shift();
+              if (ready) resolveNext(ready);
+              else waiting.push(resolveNext);
+            }),
+          onEnd: (listener) => response.once('end', listener),
+          close: () => request.destroy(),
+        });
+      },
+    );
+    request.on('error', reject);
+  });
 }

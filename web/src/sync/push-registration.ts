@@ -1,5 +1,5 @@
 /**
- * What the page (push-subscription.ts) and the service worker (push-renewal.ts) share to register a Web Push
+ * What the page (device/push-subscription.ts) and the service worker (sw/src/push-renewal.ts) share to register a Web Push
  * subscription with the server: the server key's shape, the `POST /push/subscriptions` call and its outcome.
  * No window-only API here: the service worker imports it.
  */

@@ -9,7 +9,7 @@ import {
   VapidKeyResponse,
   type Fetch,
   type SubscribeOutcome,
-} from './push-server.ts';
+} from '@vitalwatch/web/sync/push-registration.ts';
 
 /**
  * `pushsubscriptionchange` in the service worker: the push service expired or rotated this device's subscription,
