@@ -15,7 +15,8 @@
  *
  * Environment: BENCH_DATABASE_URL (default postgres://postgres@127.0.0.1:5432/postgres; an admin URL: the bench
  * creates and drops its own database), BENCH_TIMEOUT_S (default 1,200), BENCH_ONLY (a comma-separated list of
- * sections to run: `sensor`, `push`, `sync-compare`; default all).
+ * sections to run: `sensor`, `push`, `sync-compare`; default all; `sync-incident`, only when named: the sync
+ * comparison's incident scenario alone, ours only).
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
@@ -43,8 +44,14 @@ import {
 import { benchPush, PUSH_TARGETS, type PushPlan, type PushResult } from './push-bench.ts';
 import { benchRead, INDEX_NAME, type ReadResult } from './read-bench.ts';
 import { pouchVersions } from './pouch-peer.ts';
-import { benchSyncCompare, type ComparePlan, type CompareResult } from './sync-compare-bench.ts';
-import { printSyncCompare, SYNC_TARGETS } from './sync-compare-report.ts';
+import {
+  benchSyncCompare,
+  benchSyncIncident,
+  type ComparePlan,
+  type CompareResult,
+  type IncidentRun,
+} from './sync-compare-bench.ts';
+import { printSyncCompare, printSyncIncident, SYNC_TARGETS } from './sync-compare-report.ts';
 import { DAY_MS, SAMPLES_PER_DAY } from './sensor-samples.ts';
 import { benchTimeBreakdown, type BreakdownStep } from './time-breakdown.ts';
 import { formatBytes, formatMs, formatRate, formatRatio, markdownTable, median, sum } from './stats.ts';
@@ -66,8 +73,9 @@ const PUSH_PLAN: PushPlan = { moodBatch: 500, samplesPerMutation: 10_000, batche
  * requests per 10,000 docs (~3 min at 300 ms / 750 kbit/s). So PouchDB's samples scenario carries 2,000 of our
  * 10,000 samples in (a) (bytes per sample do not depend on the count), and profile (b) carries 1,000 records
  * (10,000 would take over 5 minutes per PouchDB scenario at 600 ms / 250 kbit/s) and runs ours on one database
- * (Postgres, or PGlite when Postgres is unreachable). Its incident backlog of 4,000 samples still fills one whole
- * bulk push (192 KiB of JSON, ~4,000 samples), the most an incident can wait behind.
+ * (Postgres, or PGlite when Postgres is unreachable). Its incident backlog of 4,000 samples is four
+ * samples.append entries (a whole bulk push before bulk pushes were sized by time). 20 and 10 incident tries: the
+ * p95 of 8 or 4 is their maximum.
  */
 const COMPARE_PLANS: ReadonlyArray<ComparePlan & { oneDatabase: boolean }> = [
   {
@@ -76,7 +84,7 @@ const COMPARE_PLANS: ReadonlyArray<ComparePlan & { oneDatabase: boolean }> = [
     samples: 10_000,
     pouchSamples: 2_000,
     incidentBacklog: 10_000,
-    incidentTries: 8,
+    incidentTries: 20,
     pouchIncidents: 5,
     oneDatabase: false,
   },
@@ -86,13 +94,15 @@ const COMPARE_PLANS: ReadonlyArray<ComparePlan & { oneDatabase: boolean }> = [
     samples: 1_000,
     pouchSamples: 1_000,
     incidentBacklog: 4_000,
-    incidentTries: 4,
+    incidentTries: 10,
     pouchIncidents: 3,
     oneDatabase: true,
   },
 ];
-const SECTIONS = ['sensor', 'push', 'sync-compare'] as const;
+const SECTIONS = ['sensor', 'push', 'sync-compare', 'sync-incident'] as const;
 type Section = (typeof SECTIONS)[number];
+/** Sections that run only when BENCH_ONLY names them (a part of another section). */
+const ON_REQUEST: readonly Section[] = ['sync-incident'];
 /** FIELD-NOTES §2: "Bulk insert via unnest ~160k rows/s here ✔" (PGlite 0.5). */
 const PEER_PGLITE_UNNEST_ROWS_PER_SECOND = 160_000;
 /** A fixed start so every run inserts the same timestamps. */
@@ -130,7 +140,8 @@ if (unknownSections.length > 0) {
   );
   process.exit(2);
 }
-const runs = (section: Section) => only.length === 0 || only.includes(section);
+const runs = (section: Section) =>
+  only.includes(section) || (only.length === 0 && !ON_REQUEST.includes(section));
 const cleanups = new Cleanups();
 let aborting: Promise<void> | null = null;
 
@@ -755,7 +766,20 @@ async function main(): Promise<void> {
   }
 
   const compareResults: CompareResult[] = [];
+  const incidentRuns: IncidentRun[] = [];
   const versions = pouchVersions();
+  /** Ours' databases for a plan: PGlite memory and Postgres, or one of them (Postgres when reachable). */
+  const compareTargets = (plan: (typeof COMPARE_PLANS)[number]) => {
+    const postgres = async () => {
+      const target = await openPostgres(adminUrl, cleanups);
+      if (!('unreachable' in target)) return target;
+      banner([`POSTGRES SKIPPED for the sync comparison: ${target.unreachable}`]);
+      return null;
+    };
+    return plan.oneDatabase
+      ? [async () => (await postgres()) ?? openPgliteMemory(cleanups)]
+      : [() => openPgliteMemory(cleanups), postgres];
+  };
   if (runs('sync-compare')) {
     console.log(
       '\n# Our sync and PouchDB through the same shaping proxy (sync-compare-bench.ts)\n' +
@@ -768,16 +792,16 @@ async function main(): Promise<void> {
         `\n## ${plan.profile.name}: ${plan.records.toLocaleString('en')} moods, ${plan.samples.toLocaleString('en')} samples, ` +
           `incident behind ${plan.incidentBacklog.toLocaleString('en')} samples × ${plan.incidentTries}`,
       );
-      const postgres = async () => {
-        const target = await openPostgres(adminUrl, cleanups);
-        if (!('unreachable' in target)) return target;
-        banner([`POSTGRES SKIPPED for the sync comparison: ${target.unreachable}`]);
-        return null;
-      };
-      const openTargets = plan.oneDatabase
-        ? [async () => (await postgres()) ?? openPgliteMemory(cleanups)]
-        : [() => openPgliteMemory(cleanups), postgres];
-      compareResults.push(await benchSyncCompare(plan, openTargets, 1_000 * (i + 1)));
+      compareResults.push(await benchSyncCompare(plan, compareTargets(plan), 1_000 * (i + 1)));
+    }
+  }
+  if (runs('sync-incident')) {
+    console.log('\n# Incident behind a sample backlog, ours only (sync-compare-bench.ts, scenario 5)');
+    for (const [i, plan] of COMPARE_PLANS.entries()) {
+      console.log(
+        `\n## ${plan.profile.name}: incident behind ${plan.incidentBacklog.toLocaleString('en')} samples × ${plan.incidentTries}`,
+      );
+      incidentRuns.push(await benchSyncIncident(plan, compareTargets(plan), 1_000 * (i + 1)));
     }
   }
 
@@ -790,6 +814,10 @@ async function main(): Promise<void> {
         'ours: real server + real client library; PouchDB 9 → express-pouchdb; gzip responses both, gzip requests ours only):\n',
     );
     console.log(printSyncCompare(result).join('\n'));
+  }
+  for (const run of incidentRuns) {
+    console.log(`\nIncident behind a sample backlog, ${run.plan.profile.name} (ours only):\n`);
+    console.log(printSyncIncident(run).join('\n'));
   }
 
   const totalSeconds = (performance.now() - started) / 1000;
@@ -820,6 +848,7 @@ async function main(): Promise<void> {
     results,
     push: pushResults,
     syncCompare: { versions, targets: SYNC_TARGETS, results: compareResults },
+    syncIncident: incidentRuns,
   };
   const resultsDir = path.join(import.meta.dirname, 'results');
   mkdirSync(resultsDir, { recursive: true });

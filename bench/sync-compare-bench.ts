@@ -58,6 +58,9 @@ import { heartRateChunks, moodRecords, uuidv7At, type MoodRecord, type SampleChu
 
 export const SAMPLES_PER_MUTATION = 1_000;
 
+/** Opens each database target ours runs on (null: skipped, e.g. Postgres unreachable). */
+export type TargetOpeners = ReadonlyArray<() => Promise<BenchTarget | null>>;
+
 export type ComparePlan = {
   profile: LinkProfile;
   /** Mood entries in the catch-up and fresh-pull scenarios. */
@@ -92,16 +95,29 @@ export type OursResult = {
   freshPull: Measured;
   idle: Measured;
   samples: Measured & { pushBytes: number };
-  incident: {
-    backlog: number;
-    backlogUploadSeconds: number;
-    tries: number;
-    localCommitMs: number[];
-    serverCommitMs: number[];
-    localP95Ms: number;
-    serverP95Ms: number;
-    serverP50Ms: number;
-  };
+  incident: IncidentResult;
+};
+
+export type IncidentResult = {
+  backlog: number;
+  backlogUploadSeconds: number;
+  tries: number;
+  /** When each tap came, ms after its backlog upload started. */
+  offsetsMs: number[];
+  localCommitMs: number[];
+  serverCommitMs: number[];
+  localP95Ms: number;
+  serverP95Ms: number;
+  serverP50Ms: number;
+  /** What crossed the proxy during the tries (the uncounted first upload included). */
+  meter: MeterSnapshot;
+};
+
+/** `BENCH_ONLY=sync-incident`: scenario 5 alone, ours only, on each target. */
+export type IncidentRun = {
+  plan: ComparePlan;
+  ours: Array<{ target: TargetName; serverVersion: string; incident: IncidentResult }>;
+  seconds: number;
 };
 
 export type PouchResult = {
@@ -392,8 +408,9 @@ async function benchOurIncident(
   plan: ComparePlan,
   seed: number,
   log: (line: string) => void,
-): Promise<OursResult['incident']> {
+): Promise<IncidentResult> {
   const random = seededRandom(seed);
+  const offsetsMs: number[] = [];
   const localCommitMs: number[] = [];
   const serverCommitMs: number[] = [];
   let backlogUploadSeconds = Number.NaN;
@@ -432,6 +449,7 @@ async function benchOurIncident(
       });
       const started = performance.now();
       const offsetMs = ((attempt + 0.5) / plan.incidentTries) * backlogUploadSeconds * 1000;
+      offsetsMs.push(offsetMs);
       await new Promise((resolve) =>
         setTimeout(resolve, Math.max(0, started + offsetMs - performance.now())),
       );
@@ -464,12 +482,59 @@ async function benchOurIncident(
     backlog: plan.incidentBacklog,
     backlogUploadSeconds,
     tries: plan.incidentTries,
+    offsetsMs,
     localCommitMs,
     serverCommitMs,
     localP95Ms: percentile(localCommitMs, 95),
     serverP95Ms: percentile(serverCommitMs, 95),
     serverP50Ms: percentile(serverCommitMs, 50),
+    meter: proxy.snapshot(),
   };
+}
+
+/**
+ * Scenario 5 alone (`BENCH_ONLY=sync-incident`), ours only: per target a fresh server and a freshly signed-in
+ * device (an empty local database, where the full run's device already holds the moods of 1), and the same seeds
+ * as in the full run.
+ */
+export async function benchSyncIncident(
+  plan: ComparePlan,
+  openTargets: TargetOpeners,
+  seedBase: number,
+): Promise<IncidentRun> {
+  const started = performance.now();
+  const ours = await onEachTarget(openTargets, async (target, i) => {
+    const server = await startOurServer(target);
+    try {
+      const device = await openOurDevice(await signUp(server.port));
+      const log = (line: string) => console.log(`   [ours ${target.name}, ${plan.profile.name}] ${line}`);
+      const upstream: Upstream = { port: server.port, proxyPort: 0 };
+      const incident = await benchOurIncident(server, upstream, device, plan, seedBase + 10 * i + 5, log);
+      await device.close();
+      return { target: target.name, serverVersion: target.serverVersion, incident };
+    } finally {
+      await server.close();
+    }
+  });
+  return { plan, ours, seconds: (performance.now() - started) / 1000 };
+}
+
+/** `work` on each target that opens, in order; each is closed after its work. */
+async function onEachTarget<T>(
+  openTargets: TargetOpeners,
+  work: (target: BenchTarget, index: number) => Promise<T>,
+): Promise<T[]> {
+  const results: T[] = [];
+  for (const [i, open] of openTargets.entries()) {
+    const target = await open();
+    if (target === null) continue;
+    try {
+      results.push(await work(target, i));
+    } finally {
+      await target.close();
+    }
+  }
+  return results;
 }
 
 // ---------------------------------------------------------------------------------------------------------
@@ -707,7 +772,7 @@ async function benchPouch(
 /** One link profile: ours on every target, then PouchDB, with the same records. */
 export async function benchSyncCompare(
   plan: ComparePlan,
-  openTargets: ReadonlyArray<() => Promise<BenchTarget | null>>,
+  openTargets: TargetOpeners,
   seedBase: number,
 ): Promise<CompareResult> {
   const started = performance.now();
@@ -719,16 +784,9 @@ export async function benchSyncCompare(
     now - 2 * 86_400_000,
     seededRandom(SAMPLE_SEED),
   );
-  const ours: OursResult[] = [];
-  for (const [i, open] of openTargets.entries()) {
-    const target = await open();
-    if (target === null) continue;
-    try {
-      ours.push(await benchOurs(target, plan, moods, samples, seedBase + 10 * i));
-    } finally {
-      await target.close();
-    }
-  }
+  const ours = await onEachTarget(openTargets, (target, i) =>
+    benchOurs(target, plan, moods, samples, seedBase + 10 * i),
+  );
   const pouch = await benchPouch(plan, moods, samples, seedBase + 100);
   return { plan, ours, pouch, seconds: (performance.now() - started) / 1000 };
 }

@@ -6,6 +6,7 @@ import type { TargetName } from './bench-targets.ts';
 import {
   SAMPLES_PER_MUTATION,
   type CompareResult,
+  type IncidentRun,
   type Measured,
   type OursResult,
 } from './sync-compare-bench.ts';
@@ -269,14 +270,14 @@ export function printSyncCompare(result: CompareResult): string[] {
   return lines;
 }
 
-function routes(measured: Measured | undefined): string {
+function routes(measured: Pick<Measured, 'meter'> | undefined, separator = '<br>'): string {
   if (measured === undefined) return '';
   return Object.entries(measured.meter.requestsByRoute)
     .map(([route, count]) => {
       const bytes = measured.meter.bytesByRoute[route];
       return `${route} ×${count}${bytes === undefined ? '' : ` (${formatBytes(bytes.up)} up, ${formatBytes(bytes.down)} down)`}`;
     })
-    .join('<br>');
+    .join(separator);
 }
 
 function lostOf(o: OursResult): string {
@@ -288,4 +289,46 @@ function lostOfPouch(result: CompareResult): string {
   const p = result.pouch;
   const all = [p.catchUp, p.freshPull, p.idle, p.samplesOneDocEach, p.samplesColumnarDocs];
   return `${all.reduce((n, m) => n + m.meter.lostSegments, 0)} of ${all.reduce((n, m) => n + m.meter.segments, 0)}`;
+}
+
+/** `BENCH_ONLY=sync-incident`: scenario 5's two rows, each try, and what crossed the link. */
+export function printSyncIncident(run: IncidentRun): string[] {
+  const { plan, ours } = run;
+  const t = SYNC_TARGETS;
+  const serverTarget = plan.profile.rttMs + t.incidentServerSlackMs;
+  const verdictOf = (values: readonly number[], limit: number) => {
+    const missedOn = ours.filter((_, i) => !((values[i] ?? Number.NaN) <= limit)).map((o) => o.target);
+    if (missedOn.length === 0) return 'met';
+    return `**missed**${missedOn.length === ours.length ? '' : ` (${missedOn.map((name) => `on ${name}`).join(', ')})`}`;
+  };
+  const local = ours.map((o) => o.incident.localP95Ms);
+  const server = ours.map((o) => o.incident.serverP95Ms);
+  return [
+    markdownTable(
+      ['figure', 'target', ...ours.map((o) => TARGET_TITLES[o.target]), 'verdict'],
+      [
+        [
+          `incident behind a ${plan.incidentBacklog.toLocaleString('en')}-sample backlog: local commit p95`,
+          `≤ ${t.incidentLocalP95Ms} ms`,
+          ...local.map(ms),
+          verdictOf(local, t.incidentLocalP95Ms),
+        ],
+        [
+          'incident: server commit p95 (p50), from the tap',
+          `≤ ${serverTarget} ms`,
+          ...ours.map((o) => `${ms(o.incident.serverP95Ms)} (${ms(o.incident.serverP50Ms)})`),
+          verdictOf(server, serverTarget),
+        ],
+      ],
+    ),
+    '',
+    ...ours.map(
+      (o) =>
+        `${TARGET_TITLES[o.target]}: backlog upload (uncounted try) ${s(o.incident.backlogUploadSeconds)}; ` +
+        `tap at → server commit: ${o.incident.offsetsMs
+          .map((at, i) => `${s(at / 1000)} → ${ms(o.incident.serverCommitMs[i] ?? Number.NaN)}`)
+          .join(', ')}; ${o.incident.meter.connections} connections, ${routes(o.incident, ', ')}.`,
+    ),
+    `Whole profile: ${s(run.seconds)}.`,
+  ];
 }

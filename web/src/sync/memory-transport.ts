@@ -9,6 +9,9 @@
  *   (a stale copy arriving late, after newer requests).
  * - `server-crash`: the server dies mid-batch after `after` mutations (nothing of the batch commits).
  * - `{ status, body, retryAfter }`: a canned answer (503, 500, 426, …) without reaching the server.
+ * In manual mode a delivered request's answer can also be held (`deliver(i, { holdAnswer: true })`): the server
+ * has handled it, and the client hears of it only at `releaseAnswer` (a large answer still on its way while a
+ * later, smaller one arrives first).
  */
 import type { PullRequest } from '@vitalwatch/schema/protocol/pull-request';
 import type { PushRequest } from '@vitalwatch/schema/protocol/push-request';
@@ -47,17 +50,21 @@ export interface MemoryTransport extends SyncTransport {
   readonly log: readonly ExchangeLog[];
   /** Manual mode: requests waiting for delivery. */
   readonly waiting: number;
-  /** Manual mode: delivers the waiting request at `index` (0 = oldest). */
-  deliver(index?: number): Promise<void>;
-  /** Manual mode: resolves as soon as a request waits for delivery. */
-  requestArrived(): Promise<void>;
-  /** Manual mode: delivers every request (oldest first) until `work` settles, and returns its result. */
+  /** Manual mode: delivers the waiting request at `index` (0 = oldest); its answer is held if asked. */
+  deliver(index?: number, options?: { readonly holdAnswer?: boolean }): Promise<void>;
+  /** Manual mode: answers held by `deliver`. */
+  readonly heldAnswers: number;
+  /** Manual mode: lets the held answer at `index` (0 = oldest) reach the client. */
+  releaseAnswer(index?: number): void;
+  /** Manual mode: resolves as soon as `count` requests (default 1) wait for delivery. */
+  requestArrived(count?: number): Promise<void>;
+  /** Manual mode: delivers every request and held answer (oldest first) until `work` settles; returns its result. */
   run<T>(work: Promise<T>): Promise<T>;
   /** Manual mode: fails the waiting request at `index` with a network error without reaching the server. */
   lose(index?: number): void;
   /**
    * The client dies with requests in flight: each waiting request reaches the server if `reachesServer(i)`, and
-   * none is ever answered (the dead client's code never runs again).
+   * none is ever answered (the dead client's code never runs again), nor is any held answer.
    */
   abandon(reachesServer: (index: number) => boolean): Promise<void>;
   /** Sends the requests held back by `delay` faults to the server; their answers reach nobody. */
@@ -73,8 +80,9 @@ export function createMemoryTransport(
   const faults: Fault[] = [];
   const log: ExchangeLog[] = [];
   const queue: Waiting[] = [];
+  const held: Array<() => void> = [];
   const delayed: Array<{ route: Route; body: unknown; token: string }> = [];
-  const arrived: Array<() => void> = [];
+  const arrived: Array<{ readonly count: number; readonly wake: () => void }> = [];
 
   const wire = (value: unknown): unknown => JSON.parse(JSON.stringify(value)) as unknown;
   const callServer = (route: Route, body: unknown, token: string) =>
@@ -116,23 +124,36 @@ export function createMemoryTransport(
     if (!options.manual) return exchange(entry, body);
     return new Promise((resolve, reject) => {
       queue.push({ entry, body, resolve, reject });
-      for (const wake of arrived.splice(0)) wake();
+      for (const waiter of arrived.filter((w) => w.count <= queue.length)) {
+        arrived.splice(arrived.indexOf(waiter), 1);
+        waiter.wake();
+      }
     });
   }
 
-  function requestArrived(): Promise<void> {
-    if (queue.length > 0) return Promise.resolve();
-    return new Promise((resolve) => arrived.push(resolve));
+  function requestArrived(count = 1): Promise<void> {
+    if (queue.length >= count) return Promise.resolve();
+    return new Promise((wake) => arrived.push({ count, wake }));
   }
 
-  async function deliver(index = 0): Promise<void> {
+  async function deliver(index = 0, options: { readonly holdAnswer?: boolean } = {}): Promise<void> {
     const [waiting] = queue.splice(index, 1);
     if (waiting === undefined) throw new Error(`no request waiting at ${index}`);
+    let answer: () => void;
     try {
-      waiting.resolve(await exchange(waiting.entry, waiting.body));
+      const res = await exchange(waiting.entry, waiting.body);
+      answer = () => waiting.resolve(res);
     } catch (error) {
-      waiting.reject(error instanceof Error ? error : new Error(String(error)));
+      answer = () => waiting.reject(error instanceof Error ? error : new Error(String(error)));
     }
+    if (options.holdAnswer === true) held.push(answer);
+    else answer();
+  }
+
+  function releaseAnswer(index = 0): void {
+    const [answer] = held.splice(index, 1);
+    if (answer === undefined) throw new Error(`no answer held at ${index}`);
+    answer();
   }
 
   return {
@@ -146,6 +167,10 @@ export function createMemoryTransport(
       return queue.length;
     },
     deliver,
+    get heldAnswers() {
+      return held.length;
+    },
+    releaseAnswer,
     requestArrived,
     async run<T>(work: Promise<T>): Promise<T> {
       let done = false;
@@ -158,8 +183,9 @@ export function createMemoryTransport(
         },
       );
       for (;;) {
-        await Promise.race([requestArrived(), finished]);
+        if (held.length === 0) await Promise.race([requestArrived(), finished]);
         if (queue.length > 0) await deliver(0);
+        else if (held.length > 0) releaseAnswer(0);
         else if (done) return work;
       }
     },
@@ -168,6 +194,7 @@ export function createMemoryTransport(
       waiting?.reject(new Error('network error (request lost)'));
     },
     async abandon(reachesServer) {
+      held.splice(0);
       const dead = queue.splice(0);
       for (const [i, w] of dead.entries()) {
         if (!reachesServer(i)) continue;

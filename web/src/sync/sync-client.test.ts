@@ -5,6 +5,7 @@ import type { ContactRow, MoodRow } from '@vitalwatch/schema/protocol/rows';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createFakeSyncServer, type FakeSyncServerOptions } from './fake-sync-server.ts';
 import { readMeta } from './local-db.ts';
+import type { Mutators } from './mutators.ts';
 import { createSyncClient, runAsLeader, type LockManagerLike, type SyncClientDeps } from './sync-client.ts';
 import { createTestDevice, seededIds, TEST_USER_ID, TestClock, type TestDevice } from './test-device.ts';
 
@@ -35,6 +36,32 @@ async function setup(
   });
   devices.push(device);
   return { clock, server, id, device, db: device.db, m: device.mutators, net: device.net };
+}
+
+/** `entries` samples.append mutations of `perEntry` heart-rate samples each. */
+async function queueSamples(m: Mutators, id: () => string, entries: number, perEntry: number) {
+  for (let i = 0; i < entries; i += 1) {
+    const ids = Array.from({ length: perEntry }, () => id());
+    await m.appendSamples({ kind: 1, t0: i * 500_000, ids, dt: ids.map(() => 1_000), v: ids.map(() => 70) });
+  }
+}
+
+/**
+ * A round uploading `entries` sample entries of 500, and an incident triggered while its first bulk push waits:
+ * returns once the incident's own push waits too (CL12).
+ */
+async function incidentBesideBulkPush(entries: number) {
+  const env = await setup({ manual: true });
+  const { id, device, m, net } = env;
+  await queueSamples(m, id, entries, 500);
+  const round = device.client.syncOnce();
+  await net.requestArrived();
+  expect(pushes(net.log).map((p) => p.lane)).toEqual(['bulk']);
+  await m.triggerIncident({ id: id(), code: 'SOS1', trigger: 'fall_detected', triggeredAt: 1 });
+  // Nothing was answered yet: the incident does not wait for the bulk push.
+  await net.requestArrived(2);
+  expect(pushes(net.log).map((p) => p.lane)).toEqual(['bulk', 'critical']);
+  return { ...env, round };
 }
 
 function pushes(log: readonly { route: string; request: unknown }[]) {
@@ -117,26 +144,112 @@ describe('sync client: push', () => {
     expect(await db.outbox.count()).toBe(0);
   });
 
-  it('[CL2] an incident triggered while samples upload goes in the very next request', async () => {
-    const { id, device, m, net } = await setup({ manual: true });
-    for (let i = 0; i < 4; i += 1) {
-      const ids = Array.from({ length: 500 }, () => id());
-      await m.appendSamples({
-        kind: 1,
-        t0: i * 500_000,
-        ids,
-        dt: ids.map(() => 1_000),
-        v: ids.map(() => 70),
-      });
-    }
-    const round = device.client.syncOnce();
-    await net.requestArrived();
-    expect(pushes(net.log).map((p) => p.lane)).toEqual(['bulk']);
-    await m.triggerIncident({ id: id(), code: 'SOS2', trigger: 'fall_detected', triggeredAt: 1 });
-    await net.deliver();
-    await net.requestArrived();
-    expect(pushes(net.log).map((p) => p.lane)).toEqual(['bulk', 'critical']);
+  it('[CL12] a critical mutation written while a bulk push is in flight goes out at once on its own request', async () => {
+    const { server, db, net, round } = await incidentBesideBulkPush(4);
+    expect(pushes(net.log)[1]?.mutations.map((mu) => mu.name)).toEqual(['incident.trigger@1']);
+    await net.deliver(1);
+    expect(server.ledger.map((l) => l.name)).toEqual(['incident.trigger@1']);
     expect((await net.run(round)).kind).toBe('ok');
+    expect(server.ledger.filter((l) => l.lane === 'critical')).toHaveLength(1);
+    expect(server.samples.size).toBe(2_000);
+    expect(await db.outbox.count()).toBe(0);
+  }, 10_000);
+
+  it('[CL12] the critical lane is never pushed twice at once: a second incident goes when the first is answered', async () => {
+    const { server, id, db, m, net, round } = await incidentBesideBulkPush(2);
+    await m.triggerIncident({ id: id(), code: 'SOS4', trigger: 'panic_button', triggeredAt: 2 });
+    for (let i = 0; i < 5; i += 1) await db.outbox.count(); // time for a second push, were one to start
+    expect(net.waiting).toBe(2);
+    await net.deliver(1);
+    await net.requestArrived(2);
+    expect(pushes(net.log).map((p) => [p.lane, p.mutations.map((mu) => mu.seq)])).toEqual([
+      ['bulk', [1]],
+      ['critical', [1]],
+      ['critical', [2]],
+    ]);
+    expect((await net.run(round)).kind).toBe('ok');
+    expect(server.ledger.filter((l) => l.lane === 'critical').map((l) => l.seq)).toEqual([1, 2]);
+    expect(await db.outbox.count()).toBe(0);
+  }, 10_000);
+
+  it('[CL12] an acknowledgement that arrives while a pull page is in flight is applied after that page, so the page cannot undo the incident', async () => {
+    const { server, id, device, db, m, net } = await setup({ manual: true });
+    // Pull answers are held until `release`: the page's snapshot is older than the push's commit, but the page
+    // reaches the client after the push's acknowledgement.
+    let release = () => {};
+    const held = new Promise<void>((resolve) => (release = resolve));
+    const client = createSyncClient({
+      db,
+      transport: {
+        push: (request, token) => net.push(request, token),
+        pull: async (request, token) => {
+          const res = await net.pull(request, token);
+          await held;
+          return res;
+        },
+      },
+      now: () => 1,
+      getAccessToken: async () => server.issueToken(),
+      refreshAccessToken: async () => null,
+    });
+    const round = client.syncOnce();
+    await net.requestArrived();
+    const incidentId = id();
+    await m.triggerIncident({ id: incidentId, code: 'SOS5', trigger: 'panic_button', triggeredAt: 1 });
+    await net.requestArrived(2);
+    expect(net.log.map((l) => l.route)).toEqual(['pull', 'push']);
+    await net.deliver(0); // the page is computed without the incident, and held
+    await net.deliver(0); // the incident commits; its answer reaches the client first
+    for (let i = 0; i < 5; i += 1) await db.outbox.count();
+    release();
+    expect(await round).toMatchObject({ kind: 'ok', pushed: 1 });
+    expect(server.ledger.map((l) => l.name)).toEqual(['incident.trigger@1']);
+    expect(await db.outbox.count()).toBe(0);
+    // Still on screen, awaiting the pull that confirms it.
+    expect(await db.emergency_incidents.get(incidentId)).toMatchObject({ id: incidentId, code: 'SOS5' });
+    expect(await db.bases.get(`emergency_incidents/${incidentId}`)).toMatchObject({ unconfirmed: true });
+    expect((await net.run(device.client.syncOnce())).kind).toBe('ok');
+    expect((await db.emergency_incidents.get(incidentId))?.version).toBe(server.version);
+    expect(await db.bases.count()).toBe(0);
+  }, 10_000);
+
+  it('[CL12] a critical push that fails beside a bulk push ends the round as its own failure would; nothing is dropped', async () => {
+    const { server, db, net, round } = await incidentBesideBulkPush(1);
+    net.inject({ status: 503, body: { error_code: 'unavailable', message: 'busy' }, retryAfter: '7' });
+    await net.deliver(1);
+    await net.deliver(0);
+    expect(await net.run(round)).toEqual({ kind: 'retry-later', status: 503, retryAfterMs: 7_000 });
+    expect(server.samples.size).toBe(500);
+    expect((await db.outbox.toArray()).map((e) => [e.lane, e.attempts])).toEqual([['critical', 1]]);
+  }, 10_000);
+
+  it('[CL13] bulk pushes are sized by their time on the link: one entry at a time on a slow link, up to the byte limit on a fast one', async () => {
+    /** Entries per push when each request takes 300 ms plus its JSON at `bytesPerMs`. */
+    async function bulkPushesOver(bytesPerMs: number) {
+      const { clock, server, id, db, m, net } = await setup();
+      const travel = (message: unknown) =>
+        clock.advance(Math.round(300 + JSON.stringify(message).length / bytesPerMs));
+      const client = createSyncClient({
+        db,
+        transport: {
+          push: async (request, token) => (travel(request), net.push(request, token)),
+          pull: async (request, token) => (travel(request), net.pull(request, token)),
+        },
+        now: clock.now,
+        getAccessToken: async () => server.issueToken(),
+        refreshAccessToken: async () => null,
+      });
+      expect((await client.syncOnce()).kind).toBe('ok'); // an idle round: its pull times a round trip
+      await queueSamples(m, id, 8, 500); // ~24 KB of JSON each
+      expect((await client.syncOnce()).kind).toBe('ok');
+      expect(server.samples.size).toBe(4_000);
+      return pushes(net.log).map((p) => p.mutations.length);
+    }
+    // ~400 kbit/s of JSON: one entry is already more than 100 ms on the link.
+    expect(await bulkPushesOver(50)).toEqual([1, 1, 1, 1, 1, 1, 1, 1]);
+    // ~80 Mbit/s: the first push (16 KiB before anything was measured) shows the link is fast, the rest go
+    // together under the 192 KiB limit.
+    expect(await bulkPushesOver(10_000)).toEqual([1, 7]);
   });
 
   it('[CL9] a response lost after the server committed is acknowledged as dup on retry, which clears the outbox', async () => {

@@ -1,12 +1,22 @@
 /**
  * One sync round (`syncOnce`): push the outbox lane by lane, then pull until complete.
  *
- * Push: the oldest entries (≤ 100 on the user lane, ≤ 500 otherwise) of the first non-empty lane in the order
- * critical → user → bulk, one lane per request. The lanes are re-checked before every batch, so an incident
- * triggered during a long sample upload goes next, alone. Every acknowledged seq (ok, dup, rejected; and anything at or below the response's `lastSeq`)
- * leaves the outbox at once; rejected ones move to `rejections`. Nothing else ever removes an outbox entry:
- * a network error, a 5xx, a 503 with Retry-After, an expired token (refreshed once and retried) or a refused
- * batch keep it, with `attempts` and `lastError` updated.
+ * Push: the oldest entries of the first non-empty lane in the order critical → user → bulk, one lane per request;
+ * the lanes are re-checked before every batch. A batch holds ≤ 500 entries and ≤ 192 KiB of JSON; a bulk batch
+ * also ≤ what the link moves in BULK_PUSH_TARGET_MS (measured on earlier bulk pushes; ≥ 16 KiB, at least one
+ * entry), so a critical push sent meanwhile queues behind few bytes on a slow link.
+ *
+ * The critical lane does not wait for the request in flight: a critical entry committed while the round waits
+ * for a user or bulk push or a pull page (any context's commit: Dexie's `storagemutated` event) goes out at once
+ * on its own request, alongside. The critical lane is never pushed twice at once (one drain per round), the round
+ * ends only after it, and a failure it meets ends the round as its own would. An acknowledgement is applied only
+ * while no pull page is in flight: a page whose snapshot may predate the push's commit is applied first, with
+ * the entry still pending, so it cannot confirm or undo it (the next page, or the next round's pull, confirms it).
+ *
+ * Every acknowledged seq (ok, dup, rejected; and anything at or below the response's `lastSeq`) leaves the outbox
+ * at once; rejected ones move to `rejections`. Nothing else ever removes an outbox entry: a network error, a 5xx,
+ * a 503 with Retry-After, an expired token (refreshed once and retried; concurrent requests share the refresh)
+ * or a refused batch keep it, with `attempts` and `lastError` updated.
  *
  * Pull: pages from the stored cursor until `complete`. A change to a row with pending mutations updates that
  * row's base and the row is rebuilt on top of it (pending-rows.ts). A page with `reset` starts a rebuild from
@@ -16,7 +26,7 @@
  *
  * Each exchange measures the device's clock offset from `serverTime`; over 10 minutes raises `clockSkewWarning`.
  */
-import { Dexie, type Table } from 'dexie';
+import { Dexie, type ObservabilitySet, type Table } from 'dexie';
 import type { Lane } from '@vitalwatch/schema/protocol/lane';
 import { LANES } from '@vitalwatch/schema/protocol/lane';
 import { PROTOCOL_VERSION } from '@vitalwatch/schema/protocol/protocol-version';
@@ -67,6 +77,17 @@ const LANE_BATCH: Readonly<Record<Lane, number>> = {
 const DEFAULT_PULL_LIMIT = 5_000;
 /** Uncompressed JSON bytes per push (the server's body limit is 256 KiB); a single larger entry still goes alone. */
 const DEFAULT_MAX_BATCH_BYTES = 192 * 1024;
+/**
+ * How long a bulk push may occupy the uplink. A critical push sent alongside queues behind the bulk bytes already
+ * sent (a phone's uplink is one FIFO), and its target is one round trip + 150 ms (issue #3).
+ */
+const BULK_PUSH_TARGET_MS = 100;
+/** Bulk JSON bytes per push before the link was measured, and the least a measurement cuts it to. */
+const MIN_BULK_BATCH_BYTES = 16 * 1024;
+/** A request this small (JSON bytes) costs about a round trip: the quickest one measures the link's latency. */
+const SMALL_REQUEST_BYTES = 2 * 1024;
+/** Per entry of a push beyond its args (seq, name, hlc, createdAt, JSON punctuation). */
+const ENTRY_OVERHEAD_BYTES = 120;
 export const CLOCK_SKEW_WARNING_MS = 10 * 60_000;
 
 export type SyncOutcome =
@@ -102,17 +123,21 @@ export interface SyncClientDeps {
   getAccessToken: () => Promise<string | null>;
   /** A fresh access token after a 401, or null when the session is gone. */
   refreshAccessToken: () => Promise<string | null>;
-  /** Device clock, ms. */
+  /** Device clock, ms (also times the exchanges that size bulk pushes). */
   now: () => number;
-  /** Entries per push, ≤ 500, for every lane (default: 100 on the user lane, 500 on the others). */
+  /** Entries per push, ≤ 500, for every lane (default 500). */
   batchSize?: number;
+  /** Uncompressed JSON bytes per push, every lane (default 192 KiB); bulk pushes are also sized by time. */
   maxBatchBytes?: number;
   /** Changes per pull page (default 5,000, the protocol's maximum). */
   pullLimit?: number;
 }
 
 export interface SyncClient {
-  /** One round; concurrent calls share the round in flight. Never throws for network or server trouble. */
+  /**
+   * One round; concurrent calls share the round in flight. While it runs, a critical entry committed in this
+   * database is pushed at once, alongside. Never throws for network or server trouble.
+   */
   syncOnce(): Promise<SyncOutcome>;
   readonly status: SyncStatus;
   /** Called after every round; returns the unsubscribe function. */
@@ -129,10 +154,18 @@ type Exchange =
     }
   | { readonly ok: false; readonly outcome: SyncOutcome; readonly keepGoing: boolean };
 
+/** The oldest entries of one lane, and their JSON size as counted for the byte limits. */
+type Batch = { readonly lane: Lane; readonly entries: readonly OutboxEntry[]; readonly bytes: number };
+
+/** A push: the entries it cleared, or how it failed (`keepGoing`: only its lane is stuck). */
+type PushResult = { cleared: number } | { failed: SyncOutcome; keepGoing: boolean };
+
 export function createSyncClient(deps: SyncClientDeps): SyncClient {
   const { db, transport, now } = deps;
   const batchSize = (lane: Lane) => Math.min(deps.batchSize ?? LANE_BATCH[lane], MAX_PUSH_BATCH);
   const maxBatchBytes = deps.maxBatchBytes ?? DEFAULT_MAX_BATCH_BYTES;
+  const link = createLinkEstimate();
+  const inOrder = createSerialQueue();
   const listeners = new Set<(status: SyncStatus) => void>();
   let status: SyncStatus = {
     clockOffsetMs: null,
@@ -141,6 +174,8 @@ export function createSyncClient(deps: SyncClientDeps): SyncClient {
     lastSyncedAt: null,
   };
   let inFlight: Promise<SyncOutcome> | null = null;
+  /** The round in flight, once it knows its client id: a critical write may join it. */
+  let current: Round | null = null;
 
   const everyTable = (): Table[] => [
     ...db.syncedTables(),
@@ -161,24 +196,38 @@ export function createSyncClient(deps: SyncClientDeps): SyncClient {
     return offset;
   }
 
-  /** Tokens for one round: a 401 refreshes once, and the refreshed token serves the rest of the round. */
+  /**
+   * Tokens for one round: a 401 refreshes once, and the refreshed token serves the rest of the round. Requests
+   * refused at once (a critical push beside a bulk push) share that one refresh.
+   */
   function createSession() {
     let token: string | null | undefined;
-    let refreshed = false;
+    let refreshing: Promise<string | null> | undefined;
     return {
       async token(): Promise<string | null> {
         token ??= await deps.getAccessToken();
         return token;
       },
-      async refresh(): Promise<string | null> {
-        if (refreshed) return null;
-        refreshed = true;
-        token = await deps.refreshAccessToken();
-        return token;
+      /** A token other than `refused`, or null when there is none. */
+      async refresh(refused: string): Promise<string | null> {
+        refreshing ??= deps.refreshAccessToken().then((fresh) => (token = fresh));
+        const fresh = await refreshing;
+        return fresh === refused ? null : fresh;
       },
     };
   }
   type Session = ReturnType<typeof createSession>;
+
+  interface Round {
+    readonly session: Session;
+    readonly clientId: string;
+    pushed: number;
+    readonly stuck: Set<Lane>;
+    /** The first failure that ends the round: its own request's, or that of a critical push sent alongside. */
+    failure: SyncOutcome | null;
+    /** The critical lane's drain in flight; the lane is never pushed twice at once. */
+    critical: Promise<void> | null;
+  }
 
   async function exchange(
     session: Session,
@@ -190,7 +239,7 @@ export function createSyncClient(deps: SyncClientDeps): SyncClient {
       let sentAt = now();
       let res = await call(token);
       if (res.status === 401) {
-        token = await session.refresh();
+        token = await session.refresh(token);
         if (token === null) return { ok: false, outcome: { kind: 'unauthorized' }, keepGoing: false };
         sentAt = now();
         res = await call(token);
@@ -207,25 +256,35 @@ export function createSyncClient(deps: SyncClientDeps): SyncClient {
     }
   }
 
-  async function nextBatch(skip: ReadonlySet<Lane>): Promise<OutboxEntry[]> {
+  /** The first lane, in push order, that has entries and is not in `skip`. */
+  async function nextLane(skip: ReadonlySet<Lane>): Promise<Lane | undefined> {
     for (const lane of LANES) {
       if (skip.has(lane)) continue;
-      const entries = await db.outbox
+      const first = await db.outbox
         .where('[lane+seq]')
         .between([lane, Dexie.minKey], [lane, Dexie.maxKey])
-        .limit(batchSize(lane))
-        .toArray();
-      if (entries.length === 0) continue;
-      let bytes = 0;
-      let count = 0;
-      for (const entry of entries) {
-        bytes += JSON.stringify(entry.args).length + 120;
-        if (count > 0 && bytes > maxBatchBytes) break;
-        count += 1;
-      }
-      return entries.slice(0, count);
+        .first();
+      if (first !== undefined) return lane;
     }
-    return [];
+    return undefined;
+  }
+
+  async function nextBatch(lane: Lane): Promise<Batch> {
+    const entries = await db.outbox
+      .where('[lane+seq]')
+      .between([lane, Dexie.minKey], [lane, Dexie.maxKey])
+      .limit(batchSize(lane))
+      .toArray();
+    const budget = lane === 'bulk' ? link.bulkBudget(maxBatchBytes) : maxBatchBytes;
+    let bytes = 0;
+    let count = 0;
+    for (const entry of entries) {
+      const more = JSON.stringify(entry.args).length + ENTRY_OVERHEAD_BYTES;
+      if (count > 0 && bytes + more > budget) break;
+      bytes += more;
+      count += 1;
+    }
+    return { lane, entries: entries.slice(0, count), bytes };
   }
 
   async function noteFailure(entries: readonly OutboxEntry[], error: string): Promise<void> {
@@ -241,16 +300,11 @@ export function createSyncClient(deps: SyncClientDeps): SyncClient {
       });
   }
 
-  /** Pushes one batch. Returns the number of entries it cleared, or how the round must end. */
-  async function pushBatch(
-    session: Session,
-    clientId: string,
-    entries: readonly OutboxEntry[],
-  ): Promise<{ cleared: number } | { failed: SyncOutcome; keepGoing: boolean }> {
-    const lane = entries[0]?.lane ?? 'critical';
+  /** Pushes one batch and applies its acknowledgements (in order with the pull's pages). */
+  async function pushBatch(r: Round, { lane, entries, bytes }: Batch): Promise<PushResult> {
     const request: PushRequest = {
       protocolVersion: PROTOCOL_VERSION,
-      clientId,
+      clientId: r.clientId,
       lane,
       sentAt: now(),
       mutations: entries.map((e) => ({
@@ -261,11 +315,12 @@ export function createSyncClient(deps: SyncClientDeps): SyncClient {
         createdAt: e.createdAt,
       })),
     };
-    const ex = await exchange(session, (token) => transport.push(request, token));
+    const ex = await exchange(r.session, (token) => transport.push(request, token));
     if (!ex.ok) {
       await noteFailure(entries, describeOutcome(ex.outcome));
       return { failed: ex.outcome, keepGoing: ex.keepGoing };
     }
+    link.note(bytes, ex.receivedAt - ex.sentAt, lane);
     const parsed = PushResponse.safeParse(ex.res.body);
     if (!parsed.success || parsed.data.lane !== lane) {
       const failed: SyncOutcome = { kind: 'failed', status: ex.res.status, error: 'malformed push response' };
@@ -273,47 +328,49 @@ export function createSyncClient(deps: SyncClientDeps): SyncClient {
       return { failed, keepGoing: false };
     }
     const response = parsed.data;
-    const cleared = await db.transaction('rw', everyTable(), async () => {
-      const acks: Array<{ refs: readonly RowRef[]; status: AckStatus }> = [];
-      const settle = async (entry: OutboxEntry, result: MutationResult | { status: 'dup' }) => {
-        await db.outbox.delete(entry.key);
-        acks.push({ refs: entry.refs, status: result.status });
-        if (result.status === 'rejected') {
-          await db.rejections.add({
-            lane,
-            seq: entry.seq,
-            name: entry.name,
-            args: entry.args,
-            code: result.code,
-            message: result.message,
-            at: now(),
-            createdAt: entry.createdAt,
-          });
+    const cleared = await inOrder(() =>
+      db.transaction('rw', everyTable(), async () => {
+        const acks: Array<{ refs: readonly RowRef[]; status: AckStatus }> = [];
+        const settle = async (entry: OutboxEntry, result: MutationResult | { status: 'dup' }) => {
+          await db.outbox.delete(entry.key);
+          acks.push({ refs: entry.refs, status: result.status });
+          if (result.status === 'rejected') {
+            await db.rejections.add({
+              lane,
+              seq: entry.seq,
+              name: entry.name,
+              args: entry.args,
+              code: result.code,
+              message: result.message,
+              at: now(),
+              createdAt: entry.createdAt,
+            });
+          }
+          if (entry.lane === 'bulk') await db.samples.bulkDelete(sampleIds(entry.args));
+        };
+        for (const result of response.results) {
+          const entry = await db.outbox.where('[lane+seq]').equals([lane, result.seq]).first();
+          if (entry !== undefined) await settle(entry, result);
         }
-        if (entry.lane === 'bulk') await db.samples.bulkDelete(sampleIds(entry.args));
-      };
-      for (const result of response.results) {
-        const entry = await db.outbox.where('[lane+seq]').equals([lane, result.seq]).first();
-        if (entry !== undefined) await settle(entry, result);
-      }
-      // Seqs at or below lastSeq that the server did not mention were processed by an earlier request.
-      const stale = await db.outbox
-        .where('[lane+seq]')
-        .between([lane, Dexie.minKey], [lane, response.lastSeq], true, true)
-        .toArray();
-      for (const entry of stale) await settle(entry, { status: 'dup' });
+        // Seqs at or below lastSeq that the server did not mention were processed by an earlier request.
+        const stale = await db.outbox
+          .where('[lane+seq]')
+          .between([lane, Dexie.minKey], [lane, response.lastSeq], true, true)
+          .toArray();
+        for (const entry of stale) await settle(entry, { status: 'dup' });
 
-      const meta = await readMeta(db, ['userId', `lastAckedSeq:${lane}`, `nextSeq:${lane}`]);
-      const acked = Math.max(meta[`lastAckedSeq:${lane}`] ?? 0, response.lastSeq);
-      const nextSeq = Math.max(meta[`nextSeq:${lane}`] ?? 1, acked + 1);
-      await db.meta.bulkPut([
-        metaRow(`lastAckedSeq:${lane}`, acked),
-        metaRow(`nextSeq:${lane}`, nextSeq),
-        metaRow('clockOffsetMs', noteClock(ex.sentAt, ex.receivedAt, response.serverTime)),
-      ]);
-      await settleAcks(db, acks, meta.userId);
-      return acks.length;
-    });
+        const meta = await readMeta(db, ['userId', `lastAckedSeq:${lane}`, `nextSeq:${lane}`]);
+        const acked = Math.max(meta[`lastAckedSeq:${lane}`] ?? 0, response.lastSeq);
+        const nextSeq = Math.max(meta[`nextSeq:${lane}`] ?? 1, acked + 1);
+        await db.meta.bulkPut([
+          metaRow(`lastAckedSeq:${lane}`, acked),
+          metaRow(`nextSeq:${lane}`, nextSeq),
+          metaRow('clockOffsetMs', noteClock(ex.sentAt, ex.receivedAt, response.serverTime)),
+        ]);
+        await settleAcks(db, acks, meta.userId);
+        return acks.length;
+      }),
+    );
     if (cleared === 0) {
       // The server stopped before our first seq (a gap): this lane cannot move until someone looks.
       const failed: SyncOutcome = {
@@ -327,102 +384,156 @@ export function createSyncClient(deps: SyncClientDeps): SyncClient {
     return { cleared };
   }
 
-  async function push(session: Session, clientId: string) {
-    let pushed = 0;
-    const stuck = new Set<Lane>();
-    for (;;) {
-      const entries = await nextBatch(stuck);
-      const lane = entries[0]?.lane;
-      if (lane === undefined) return { pushed, stuck: [...stuck] };
-      const result = await pushBatch(session, clientId, entries);
-      if ('cleared' in result) pushed += result.cleared;
-      else if (result.keepGoing) stuck.add(lane);
-      else return { outcome: result.failed };
+  function record(r: Round, lane: Lane, result: PushResult): void {
+    if ('cleared' in result) r.pushed += result.cleared;
+    else if (result.keepGoing) r.stuck.add(lane);
+    else r.failure ??= result.failed;
+  }
+
+  /** Pushes the critical lane until it is empty; a call while that runs joins it. */
+  function pushCritical(r: Round): Promise<void> {
+    r.critical ??= drainCritical(r).finally(() => {
+      r.critical = null;
+    });
+    return r.critical;
+  }
+
+  async function drainCritical(r: Round): Promise<void> {
+    try {
+      while (r.failure === null && !r.stuck.has('critical')) {
+        const batch = await nextBatch('critical');
+        if (batch.entries.length === 0) return;
+        record(r, 'critical', await pushBatch(r, batch));
+      }
+    } catch (error) {
+      // Run beside the round's own request, nobody awaits this at once: the round ends with the error instead.
+      r.failure ??= { kind: 'failed', status: 0, error: describe(error) };
     }
   }
 
-  async function pull(
-    session: Session,
-    clientId: string,
-  ): Promise<{ pulled: number } | { outcome: SyncOutcome }> {
+  /** Any context's commit that wrote the outbox, while a round runs: a critical entry goes at once. */
+  const outboxWritten = `idb://${db.name}/outbox/[lane+seq]`;
+  function onStorageMutated(parts: ObservabilitySet): void {
+    const r = current;
+    // Fired inside the committing transaction's zone: the push must not run in it.
+    if (r !== null && outboxWritten in parts) void Dexie.ignoreTransaction(() => pushCritical(r));
+  }
+
+  async function push(r: Round): Promise<void> {
+    while (r.failure === null) {
+      const lane = await nextLane(r.stuck);
+      if (lane === undefined) return;
+      if (lane === 'critical') await pushCritical(r);
+      else record(r, lane, await pushBatch(r, await nextBatch(lane)));
+    }
+  }
+
+  /**
+   * Pulls until complete (or until `r.failure` ends the round); returns the number of changes. Each page, from
+   * its request to its commit, runs in order with the acknowledgements of pushes (`inOrder`).
+   */
+  async function pull(r: Round): Promise<number> {
     let cursor = (await readMeta(db, ['cursor'])).cursor ?? 0;
     let resetting = false;
     const seen = new Set<string>();
     let pulled = 0;
+    const fail = (outcome: SyncOutcome) => {
+      r.failure ??= outcome;
+      return null;
+    };
     for (;;) {
       const request: PullRequest = {
         protocolVersion: PROTOCOL_VERSION,
-        clientId,
+        clientId: r.clientId,
         cursor,
         limit: deps.pullLimit ?? DEFAULT_PULL_LIMIT,
       };
-      const ex = await exchange(session, (token) => transport.pull(request, token));
-      if (!ex.ok) return { outcome: ex.outcome };
-      const parsed = PullResponse.safeParse(ex.res.body);
-      if (!parsed.success)
-        return { outcome: { kind: 'failed', status: ex.res.status, error: 'malformed pull response' } };
-      const page = parsed.data;
-      const rows = parseRows(page.changes);
-      if (rows === null)
-        return {
-          outcome: { kind: 'failed', status: ex.res.status, error: 'pulled row does not match its table' },
-        };
-      // Only a page that starts a rebuild may move the cursor back; any other unfinished page must advance it.
-      if (!page.complete && page.cursor <= cursor && !page.reset) {
-        return { outcome: { kind: 'failed', status: ex.res.status, error: 'pull made no progress' } };
-      }
-      if (page.reset) {
-        // Every reset page starts a rebuild from version 0 (e.g. the horizon passed our cursor between two pages
-        // of an earlier one): what earlier pages showed may be gone since, so forget it.
-        resetting = true;
-        seen.clear();
-      }
+      const applied = await inOrder(async () => {
+        const ex = await exchange(r.session, (token) => transport.pull(request, token));
+        if (!ex.ok) return fail(ex.outcome);
+        link.note(JSON.stringify(request).length, ex.receivedAt - ex.sentAt, null);
+        const parsed = PullResponse.safeParse(ex.res.body);
+        if (!parsed.success) {
+          return fail({ kind: 'failed', status: ex.res.status, error: 'malformed pull response' });
+        }
+        const page = parsed.data;
+        const rows = parseRows(page.changes);
+        if (rows === null) {
+          return fail({
+            kind: 'failed',
+            status: ex.res.status,
+            error: 'pulled row does not match its table',
+          });
+        }
+        // Only a page that starts a rebuild may move the cursor back; any other unfinished page must advance it.
+        if (!page.complete && page.cursor <= cursor && !page.reset) {
+          return fail({ kind: 'failed', status: ex.res.status, error: 'pull made no progress' });
+        }
+        if (page.reset) {
+          // Every reset page starts a rebuild from version 0 (e.g. the horizon passed our cursor between two pages
+          // of an earlier one): what earlier pages showed may be gone since, so forget it.
+          resetting = true;
+          seen.clear();
+        }
 
-      await db.transaction('rw', everyTable(), async () => {
-        const pending = await pendingRefs(db);
-        const meta = await readMeta(db, ['userId', 'hlc']);
-        const rebuild: string[] = [];
-        let clock = parseHlc(meta.hlc ?? '') ?? HLC_ZERO;
-        let clockMoved = false;
-        const at = now() + (status.clockOffsetMs ?? 0);
-        for (const { ref, row } of rows) {
-          if (row !== null) {
-            seen.add(ref);
-            const hlc = 'hlc' in row && typeof row.hlc === 'string' ? parseHlc(row.hlc) : null;
-            if (hlc !== null) {
-              clock = receiveHlc(clock, hlc, at);
-              clockMoved = true;
+        await db.transaction('rw', everyTable(), async () => {
+          const pending = await pendingRefs(db);
+          const meta = await readMeta(db, ['userId', 'hlc']);
+          const rebuild: string[] = [];
+          let clock = parseHlc(meta.hlc ?? '') ?? HLC_ZERO;
+          let clockMoved = false;
+          const at = now() + (status.clockOffsetMs ?? 0);
+          for (const { ref, row } of rows) {
+            if (row !== null) {
+              seen.add(ref);
+              const hlc = 'hlc' in row && typeof row.hlc === 'string' ? parseHlc(row.hlc) : null;
+              if (hlc !== null) {
+                clock = receiveHlc(clock, hlc, at);
+                clockMoved = true;
+              }
+            }
+            if (await applyServerChange(db, ref, row, pending)) rebuild.push(ref);
+          }
+          if (resetting && page.complete) {
+            for (const ref of await localRefs(db, SYNCED_TABLE_NAMES)) {
+              if (!seen.has(ref) && (await applyServerChange(db, ref, null, pending))) rebuild.push(ref);
             }
           }
-          if (await applyServerChange(db, ref, row, pending)) rebuild.push(ref);
-        }
-        if (resetting && page.complete) {
-          for (const ref of await localRefs(db, SYNCED_TABLE_NAMES)) {
-            if (!seen.has(ref) && (await applyServerChange(db, ref, null, pending))) rebuild.push(ref);
-          }
-        }
-        if (rebuild.length > 0) await rebuildRows(db, rebuild, meta.userId);
-        if (page.complete) await settleAfterPull(db, meta.userId);
-        const writes = [metaRow('clockOffsetMs', noteClock(ex.sentAt, ex.receivedAt, page.serverTime))];
-        if (!resetting || page.complete) writes.push(metaRow('cursor', page.cursor));
-        if (clockMoved) writes.push(metaRow('hlc', formatHlc(clock, clientId)));
-        await db.meta.bulkPut(writes);
+          if (rebuild.length > 0) await rebuildRows(db, rebuild, meta.userId);
+          if (page.complete) await settleAfterPull(db, meta.userId);
+          const writes = [metaRow('clockOffsetMs', noteClock(ex.sentAt, ex.receivedAt, page.serverTime))];
+          if (!resetting || page.complete) writes.push(metaRow('cursor', page.cursor));
+          if (clockMoved) writes.push(metaRow('hlc', formatHlc(clock, r.clientId)));
+          await db.meta.bulkPut(writes);
+        });
+        return page;
       });
-      pulled += page.changes.length;
-      cursor = page.cursor;
-      if (page.complete) return { pulled };
+      if (applied === null) return pulled;
+      pulled += applied.changes.length;
+      cursor = applied.cursor;
+      if (applied.complete || r.failure !== null) return pulled;
     }
   }
 
   async function round(): Promise<SyncOutcome> {
     const session = createSession();
     const clientId = await db.transaction('rw', db.meta, () => ensureClientId(db));
-    const pushed = await push(session, clientId);
-    if ('outcome' in pushed) return pushed.outcome;
-    const pulled = await pull(session, clientId);
-    if ('outcome' in pulled) return pulled.outcome;
+    const r: Round = { session, clientId, pushed: 0, stuck: new Set(), failure: null, critical: null };
+    current = r;
+    Dexie.on.storagemutated.subscribe(onStorageMutated);
+    let pulled = 0;
+    try {
+      await push(r);
+      if (r.failure === null) pulled = await pull(r);
+    } finally {
+      current = null;
+      Dexie.on.storagemutated.unsubscribe(onStorageMutated);
+      // A critical push sent alongside belongs to this round: the round (and its leader lock) outlives it.
+      await r.critical;
+    }
+    if (r.failure !== null) return r.failure;
     setStatus({ lastSyncedAt: now() });
-    return { kind: 'ok', pushed: pushed.pushed, pulled: pulled.pulled, stuckLanes: pushed.stuck };
+    return { kind: 'ok', pushed: r.pushed, pulled, stuckLanes: [...r.stuck] };
   }
 
   return {
@@ -445,6 +556,37 @@ export function createSyncClient(deps: SyncClientDeps): SyncClient {
       listeners.add(listener);
       return () => listeners.delete(listener);
     },
+  };
+}
+
+/**
+ * What the client knows of its link, for sizing bulk pushes by time rather than bytes: the quickest exchange of a
+ * small request (a round trip plus the server's quickest answer) and the JSON bytes per ms the last bulk push
+ * moved beyond that. Server time counts as link time, so the estimate errs low: smaller pushes, never larger.
+ */
+function createLinkEstimate() {
+  let quickestMs = Number.POSITIVE_INFINITY;
+  let bulkBytesPerMs: number | null = null;
+  return {
+    note(requestBytes: number, elapsedMs: number, lane: Lane | null): void {
+      if (requestBytes <= SMALL_REQUEST_BYTES) quickestMs = Math.min(quickestMs, elapsedMs);
+      const onLink = elapsedMs - quickestMs;
+      if (lane === 'bulk' && onLink > 0 && Number.isFinite(onLink)) bulkBytesPerMs = requestBytes / onLink;
+    },
+    bulkBudget(maxBytes: number): number {
+      if (bulkBytesPerMs === null) return Math.min(MIN_BULK_BATCH_BYTES, maxBytes);
+      return Math.min(maxBytes, Math.max(MIN_BULK_BATCH_BYTES, bulkBytesPerMs * BULK_PUSH_TARGET_MS));
+    },
+  };
+}
+
+/** Runs tasks one at a time, in the order they were handed in. */
+function createSerialQueue() {
+  let tail: Promise<unknown> = Promise.resolve();
+  return <T>(task: () => Promise<T>): Promise<T> => {
+    const run = tail.then(task);
+    tail = run.catch(() => undefined);
+    return run;
   };
 }
 

@@ -4,7 +4,8 @@
  * shortly after each local write (at once for the critical lane), on a server poke, and when the service
  * worker's `sync` event calls `syncNow()`.
  *
- * One run at a time; a trigger during a run asks for another run after it. After a failure the next attempt
+ * One run at a time; a trigger during a run asks for another run after it (a critical write during a run does not
+ * wait for it: the running round pushes it at once, sync-client.ts, SPEC CL12). After a failure the next attempt
  * backs off exponentially (with jitter, and never sooner than a Retry-After); success resets the backoff. Timers,
  * events and randomness are injected, so tests drive it with a fake clock.
  */
