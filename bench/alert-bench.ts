@@ -9,10 +9,21 @@
  *    the last SMS request; per incident, accepted → SMS request. Target: all dispatched, p95 ≤ 10 s, none lost or
  *    doubled.
  *
+ * Beside the targets it prints where the burst's time went: how long the pushes took to be answered, the
+ * dispatcher's own counters (planning, claiming, provider calls, recording), and the CPU the bench process and
+ * the rest of the machine used. A burst that has not finished after BURST_TIMEOUT_MS is reported with the
+ * ledger's state (rows by status) instead of waiting for ever, and the program exits 1.
+ *
  * Run: `pnpm bench:alerts` (PGlite) or with BENCH_DATABASE_URL=postgres://… (a fresh database is created).
+ * BENCH_CPU_PROFILE=<file> also writes a V8 CPU profile of the burst alone (open it in Chrome's DevTools).
+ * Results are printed and written to bench/results/alerts-<database>-<time>.json.
  */
 import { randomBytes } from 'node:crypto';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { Session } from 'node:inspector/promises';
 import net from 'node:net';
+import path from 'node:path';
+import { sql } from 'drizzle-orm';
 import pg from 'pg';
 import { newId } from '@vitalwatch/schema/ids';
 import { PROTOCOL_VERSION } from '@vitalwatch/schema/protocol/protocol-version';
@@ -21,8 +32,14 @@ import { generateSigningKey } from '@vitalwatch/sync-server/auth/signing-key';
 import { openDatabase, type Database } from '@vitalwatch/sync-server/db/database';
 import { createTwilioSms } from '@vitalwatch/sync-server/alerts/twilio/twilio-sms';
 import { startFakeTwilio } from '@vitalwatch/sync-server/alerts/twilio/test/fake-twilio';
+import { queryRows } from '@vitalwatch/sync-server/db/query-rows';
+import type { DispatchStats } from '@vitalwatch/sync-server/alerts/dispatcher';
 import { percentile, median } from './stats.ts';
-import { readMachineInfo } from './machine-info.ts';
+import { cpuSince, loadAverage, readMachineInfo, sampleCpu } from './machine-info.ts';
+
+/** How long the burst may take before the run gives up and reports what is stuck. */
+const BURST_TIMEOUT_MS = Number(process.env['BURST_TIMEOUT_MS'] ?? 180_000);
+const info = readMachineInfo();
 
 async function freePort(): Promise<number> {
   return new Promise((resolve) => {
@@ -200,43 +217,107 @@ for (const user of latencyUsers) {
 
 // 2. Burst of 1,000.
 const burstUsers = await inBatches(Array.from({ length: 1000 }), 20, () => newUser());
+const dispatcher = app.alerts!;
+const profileFile = process.env['BENCH_CPU_PROFILE'];
+const profiler = profileFile ? new Session() : null;
+if (profiler) {
+  profiler.connect();
+  await profiler.post('Profiler.enable');
+  await profiler.post('Profiler.start');
+}
+const statsBefore = dispatcher.stats();
+const cpuBefore = sampleCpu();
+const loadAtBurst = loadAverage();
 const before = twilio.messages.length;
 const start = Date.now();
 const arrivals = burstUsers.map((u) => smsArrival(u.phone));
-const accepted = await inBatches(burstUsers, 50, (u) => sos(u));
-const arrived = await Promise.all(arrivals);
-const burstMs = Math.max(...arrived) - start;
-const perIncident = arrived.map((t, i) => Math.max(0, t - accepted[i]!));
+const answeredAfter: number[] = [];
+const accepted = await inBatches(burstUsers, 50, async (u) => {
+  const sentAt = await sos(u);
+  answeredAfter.push(Date.now() - sentAt);
+  return sentAt;
+});
+const lastAnswerMs = Date.now() - start;
+const outcome = await Promise.race([
+  Promise.all(arrivals),
+  new Promise<'timeout'>((resolve) => setTimeout(resolve, BURST_TIMEOUT_MS, 'timeout').unref()),
+]);
+const burstWallS = (Date.now() - start) / 1000;
+if (profiler && profileFile) {
+  const { profile } = await profiler.post('Profiler.stop');
+  writeFileSync(profileFile, JSON.stringify(profile));
+  profiler.disconnect();
+}
+const cpu = cpuSince(cpuBefore);
+const statsAfter = dispatcher.stats();
 const sent = twilio.messages.length - before;
-const doubled = burstUsers.filter((u) => twilio.messages.filter((m) => m.to === u.phone).length !== 1).length;
+const doubled = burstUsers.filter((u) => twilio.messages.filter((m) => m.to === u.phone).length > 1).length;
+const missing = burstUsers.filter((u) => !twilio.messages.some((m) => m.to === u.phone)).length;
 
-const info = readMachineInfo();
 const round = (ms: number) => `${Math.round(ms)} ms`;
-console.log(
-  JSON.stringify(
-    {
-      at: new Date().toISOString(),
-      database: kind,
-      machine: info,
-      latency: {
-        runs: latencies.length,
-        median: round(median(latencies)),
-        p95: round(percentile(latencies, 95)),
-        max: round(Math.max(...latencies)),
-      },
-      burst: {
+const statKeys = Object.keys(statsAfter) as (keyof DispatchStats)[];
+const dispatch = Object.fromEntries(statKeys.map((k) => [k, Math.round(statsAfter[k] - statsBefore[k])]));
+const ledgerByStatus =
+  outcome === 'timeout'
+    ? await queryRows<{ status: string; n: number }>(
+        database.db,
+        sql`select status, count(*)::int as n from alert_logs group by status order by status`,
+      )
+    : undefined;
+const burst =
+  outcome === 'timeout'
+    ? { incidents: burstUsers.length, timedOutAfterMs: BURST_TIMEOUT_MS, smsRequests: sent, missing, doubled }
+    : {
         incidents: burstUsers.length,
         smsRequests: sent,
-        lostOrDoubled: doubled,
-        allDispatchedMs: burstMs,
-        perIncidentMedian: round(median(perIncident)),
-        perIncidentP95: round(percentile(perIncident, 95)),
-      },
+        lost: missing,
+        doubled,
+        allDispatchedMs: Math.max(...outcome) - start,
+        perIncidentMedian: round(median(outcome.map((t, i) => Math.max(0, t - accepted[i]!)))),
+        perIncidentP95: round(
+          percentile(
+            outcome.map((t, i) => Math.max(0, t - accepted[i]!)),
+            95,
+          ),
+        ),
+      };
+const result = {
+  at: new Date().toISOString(),
+  database: kind,
+  machine: { ...info, loadAverageAtBurst: loadAtBurst, loadAverageAtEnd: loadAverage() },
+  latency: {
+    runs: latencies.length,
+    median: round(median(latencies)),
+    p95: round(percentile(latencies, 95)),
+    max: round(Math.max(...latencies)),
+  },
+  burst,
+  burstDiagnostics: {
+    pushAnswered: {
+      median: round(median(answeredAfter)),
+      p95: round(percentile(answeredAfter, 95)),
+      lastAnsweredAfterStart: round(lastAnswerMs),
     },
-    null,
-    2,
-  ),
+    dispatcher: dispatch,
+    cpuSeconds: cpu && {
+      benchProcess: Number(cpu.ownSeconds.toFixed(1)),
+      restOfMachine: Number(cpu.othersSeconds.toFixed(1)),
+      steal: Number(cpu.stealSeconds.toFixed(1)),
+      wall: Number(burstWallS.toFixed(1)),
+    },
+    ...(ledgerByStatus && { ledgerByStatus }),
+  },
+};
+console.log(JSON.stringify(result, null, 2));
+const resultsDir = path.join(import.meta.dirname, 'results');
+mkdirSync(resultsDir, { recursive: true });
+const file = path.join(
+  resultsDir,
+  `alerts-${kind}-${result.at.replaceAll(':', '-').replace(/\..*$/, 'Z')}.json`,
 );
+writeFileSync(file, `${JSON.stringify(result, null, 2)}\n`);
+console.log(`recorded in ${path.relative(process.cwd(), file)}`);
 await app.close();
 await twilio.close();
 await bench.drop();
+if (outcome === 'timeout') process.exitCode = 1;

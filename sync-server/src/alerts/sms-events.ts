@@ -13,7 +13,7 @@ import type { AlertStatusEntry } from '@vitalwatch/schema/db/safety';
 import type { UserId } from '@vitalwatch/schema/ids';
 import type { Db } from '../db/database.ts';
 import { queryRows } from '../db/query-rows.ts';
-import { nextUserVersion } from '../db/user-version.ts';
+import { lockUserVersion, nextUserVersion } from '../db/user-version.ts';
 import type { Pokes } from '../sync/poke-hub.ts';
 import type { AlertStatus } from './channel.ts';
 import { retryDelayMs } from './dispatcher.ts';
@@ -39,7 +39,14 @@ export type StatusUpdate = {
 
 export async function applySmsStatus(deps: SmsEventDeps, update: StatusUpdate): Promise<void> {
   const at = deps.now();
+  const bySid = and(eq(alertLogs.provider, deps.provider), eq(alertLogs.providerMessageId, update.sid));
   const changed = await deps.db.transaction(async (tx) => {
+    // Locks in the order planning and recording take them (the user's version, then the ledger row), so a
+    // callback and a dispatcher batch never wait on each other in a cycle.
+    const [owner] = await tx.select({ userId: alertLogs.userId }).from(alertLogs).where(bySid);
+    // A message we do not know (another deployment's, or one re-sent under a new id): nothing to change.
+    if (owner === undefined) return null;
+    await lockUserVersion(tx, owner.userId as UserId);
     const [row] = await tx
       .select({
         id: alertLogs.id,
@@ -50,9 +57,8 @@ export async function applySmsStatus(deps: SmsEventDeps, update: StatusUpdate): 
         attempts: alertLogs.attempts,
       })
       .from(alertLogs)
-      .where(and(eq(alertLogs.provider, deps.provider), eq(alertLogs.providerMessageId, update.sid)))
+      .where(bySid)
       .for('update');
-    // A message we do not know (another deployment's, or one re-sent under a new id): nothing to change.
     if (row === undefined) return null;
     const seen = row.history.some(
       (e: AlertStatusEntry) => e.status === update.status && (e.errorCode ?? null) === update.errorCode,
