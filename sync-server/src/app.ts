@@ -19,6 +19,7 @@ import { registerStorageRoutes, type StorageConfig } from './storage/storage-rou
 import { signedObjectUrl } from './storage/signed-url-routes.ts';
 import { PokeHub, type Pokes } from './sync/poke-hub.ts';
 import { registerAlerts, type AlertsConfig } from './alerts/alert-routes.ts';
+import type { SignEvidenceUrl } from './alerts/ack-page-routes.ts';
 import { AlertHub } from './alerts/realtime.ts';
 import { DEFAULT_SYNC_BODY_LIMIT, registerSyncRoutes } from './sync/sync-routes.ts';
 
@@ -58,6 +59,18 @@ export type AppDeps = {
   /** Alert delivery (issue #5); null or missing = no dispatcher (the sync and storage tests need none). */
   alerts?: AlertsConfig | null;
 };
+
+/**
+ * Contacts' evidence links (ADR 0008): signed by Supabase Storage when the files live there (its service key),
+ * else with our own key for files under DATA_DIR; none when Supabase is configured without a service key.
+ */
+function evidenceUrlSigner(storage: StorageConfig | null, now: () => Date): SignEvidenceUrl | null {
+  if (storage === null || storage.supabase === 'missing-service-key') return null;
+  const { supabase } = storage;
+  if (supabase != null) return (object, expiresIn) => supabase.sign(object, expiresIn);
+  return async (object, expiresIn) =>
+    `/storage/v1${await signedObjectUrl(storage.urlSigningKey, object, expiresIn, now())}`;
+}
 
 export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   const now = deps.now ?? (() => new Date());
@@ -117,10 +130,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
         publicUrl: deps.publicUrl,
         hub: alertHub,
         config: deps.alerts,
-        signEvidenceUrl: storage
-          ? async (object, expiresIn) =>
-              `/storage/v1${await signedObjectUrl(storage.urlSigningKey, object, expiresIn, now())}`
-          : null,
+        signEvidenceUrl: evidenceUrlSigner(storage ?? null, now),
       })
     : pokes;
   await registerProfileRoutes(app, { db: deps.db, identity, now });

@@ -8,6 +8,7 @@ import { openConfiguredDatabase } from './open-configured-database.ts';
 import { startPostgresPokes, type PostgresPokes } from './sync/postgres-pokes.ts';
 import { startTombstonePurges } from './sync/tombstone-purges.ts';
 import { loadUrlSigningKey } from './storage/url-signing-key.ts';
+import { supabaseStorage } from './storage/supabase-storage.ts';
 import { createTwilioSms } from './alerts/twilio/twilio-sms.ts';
 import { loadVapidKeys } from './alerts/web-push/vapid-keys.ts';
 import { createWebPushSender } from './alerts/web-push/web-push-sender.ts';
@@ -67,6 +68,11 @@ const sms =
 if (sms === null)
   console.warn('SMS alerts: not configured (set TWILIO_*); alerts go by Web Push and realtime only');
 
+if (config.supabase !== null && config.supabase.serviceKey === null) {
+  console.warn(
+    'Evidence: SUPABASE_SERVICE_KEY is not set, so uploads to Supabase Storage cannot be verified or shown to contacts',
+  );
+}
 const app = await buildApp({
   db: database.db,
   dbKind: database.kind,
@@ -75,8 +81,15 @@ const app = await buildApp({
   webDist: config.webDist,
   trustProxy: config.trustProxy,
   ...(pokes !== null && { pokes }),
-  // Evidence media (ADR 0008): files under DATA_DIR/storage, download links signed with their own key.
+  // Evidence media (ADR 0008): files under DATA_DIR/storage, download links signed with their own key; with
+  // Supabase, devices upload to Supabase Storage and the server verifies and signs there with the service key.
   storage: {
+    supabase:
+      config.supabase === null
+        ? null
+        : config.supabase.serviceKey === null
+          ? 'missing-service-key'
+          : supabaseStorage({ url: config.supabase.url, serviceKey: config.supabase.serviceKey }),
     dir: path.join(config.dataDir, 'storage'),
     urlSigningKey: await loadUrlSigningKey({
       authSigningKey: config.authSigningKey,

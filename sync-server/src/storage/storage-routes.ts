@@ -1,6 +1,7 @@
 /**
- * The evidence media store (issue #6, ADR 0008): Supabase-Storage-compatible resumable uploads (upload-routes.ts)
- * and signed download URLs (signed-url-routes.ts), with files under `dir` and their rows in `media_files`.
+ * The evidence media store (issue #6, ADR 0008): Supabase-Storage-compatible resumable uploads (upload-routes.ts),
+ * signed download URLs (signed-url-routes.ts) and the check of uploads made straight to Supabase Storage
+ * (verify-routes.ts), with files under `dir` and their rows in `media_files`.
  */
 import type { FastifyInstance } from 'fastify';
 import type { Identity } from '../auth/identity.ts';
@@ -9,12 +10,19 @@ import type { Pokes } from '../sync/poke-hub.ts';
 import { registerSignedUrlRoutes } from './signed-url-routes.ts';
 import { registerUploadRoutes } from './upload-routes.ts';
 import type { UrlSigningKey } from './url-signing-key.ts';
+import type { SupabaseStorage } from './supabase-storage.ts';
+import { registerVerifyRoutes } from './verify-routes.ts';
 
 export type StorageConfig = {
   /** The storage root, normally `DATA_DIR/storage`. */
   dir: string;
   /** Signs download URLs (url-signing-key.ts). */
   urlSigningKey: UrlSigningKey;
+  /**
+   * With SUPABASE_URL the devices upload to Supabase Storage and the server verifies each object there
+   * (verify-routes.ts) and signs contacts' links there; `missing-service-key` when SUPABASE_SERVICE_KEY is unset.
+   */
+  supabase?: SupabaseStorage | 'missing-service-key' | null;
 };
 
 export async function registerStorageRoutes(
@@ -28,4 +36,5 @@ export async function registerStorageRoutes(
 ): Promise<void> {
   await registerUploadRoutes(app, deps);
   await registerSignedUrlRoutes(app, deps);
+  await registerVerifyRoutes(app, { ...deps, supabaseStorage: deps.supabase ?? null });
 }

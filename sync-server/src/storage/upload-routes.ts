@@ -17,7 +17,6 @@
  * learns the upload is complete instead of starting over. Unfinished and finished upload records expire after
  * UPLOAD_EXPIRY_MS; the published object is a second link and stays.
  */
-import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import fsp from 'node:fs/promises';
 import type { IncomingMessage } from 'node:http';
@@ -33,9 +32,10 @@ import type { Db } from '../db/database.ts';
 import { HttpError, parseInput } from '../http/http-error.ts';
 import type { Pokes } from '../sync/poke-hub.ts';
 import { CheckedFileStore } from './checked-file-store.ts';
-import { bytesMatchType, checkDeclaredType, MAX_UPLOAD_BYTES, SNIFF_BYTES } from './media-types.ts';
+import { bytesMatchType, checkDeclaredType, MAX_UPLOAD_BYTES } from './media-types.ts';
+import { digestBytes } from './digest-bytes.ts';
 import { isPathProblem, isSystemBucket, parseObjectRef, type ObjectRef } from './object-paths.ts';
-import { alreadyExists, mediaFileExists, recordMediaFile } from './record-media-file.ts';
+import { alreadyExists, mediaFileExists, recordMediaFile, type VerifiedFile } from './record-media-file.ts';
 import { TusRefusal } from './tus-refusal.ts';
 
 export const UPLOAD_PATH = '/storage/v1/upload/resumable';
@@ -56,7 +56,7 @@ const CONTENT_TYPE =
 
 const optionalNumber = (schema: z.ZodNumber) => z.coerce.number().pipe(schema).optional();
 
-const UploadMetadata = z.object({
+export const UploadMetadata = z.object({
   bucketName: z.string().min(1),
   objectName: z.string().min(1),
   contentType: z
@@ -77,7 +77,7 @@ const UploadMetadata = z.object({
   /** Written by the server at creation from the `x-upsert` header; whatever a client sends here is replaced. */
   upsert: z.enum(['true', 'false']).optional(),
 });
-type UploadMetadata = z.output<typeof UploadMetadata>;
+export type UploadMetadata = z.output<typeof UploadMetadata>;
 
 type TusRequest = Parameters<NonNullable<ServerOptions['onUploadCreate']>>[0];
 
@@ -86,13 +86,40 @@ function refusal(error: unknown): unknown {
 }
 
 function readMetadata(upload: Upload): { meta: UploadMetadata; object: ObjectRef } {
-  const meta = parseInput(UploadMetadata, upload.metadata ?? {}, 'Upload-Metadata');
+  return parseUploadMetadata(upload.metadata ?? {}, 'Upload-Metadata');
+}
+
+/** The upload's metadata and the object it names; a 400 names what is wrong. */
+export function parseUploadMetadata(
+  value: unknown,
+  where: string,
+): { meta: UploadMetadata; object: ObjectRef } {
+  const meta = parseInput(UploadMetadata, value, where);
   const object = parseObjectRef(meta.bucketName, meta.objectName);
   if (isPathProblem(object)) throw new HttpError(400, object.code, object.message);
   return { meta, object };
 }
 
-function checkOwner(caller: Caller, object: ObjectRef) {
+/** The `media_files` fields the device's metadata gives; size and hash come from the checked bytes. */
+export function fileFromMetadata(
+  meta: UploadMetadata,
+  object: ObjectRef,
+): Omit<VerifiedFile, 'sizeBytes' | 'sha256'> {
+  return {
+    id: (meta.mediaId ?? newId()) as MediaFileId,
+    object,
+    contentType: meta.contentType.toLowerCase(),
+    upsert: meta.upsert === 'true',
+    capturedAt: meta.capturedAt === undefined ? null : new Date(meta.capturedAt),
+    latitude: meta.latitude ?? null,
+    longitude: meta.longitude ?? null,
+    accuracyMeters: meta.accuracyMeters ?? null,
+    durationMs: meta.durationMs ?? null,
+  };
+}
+
+/** Users write only under their own `user-{id}/` folder, and never in the server's buckets. */
+export function checkOwner(caller: Caller, object: ObjectRef): void {
   if (isSystemBucket(object.bucket)) {
     throw new HttpError(403, 'system_bucket', `bucket "${object.bucket}" is written by the server only`);
   }
@@ -103,22 +130,6 @@ function checkOwner(caller: Caller, object: ObjectRef) {
       `you may write only under "user-${caller.userId}/", not "${object.path.split('/')[0] ?? ''}/"`,
     );
   }
-}
-
-/** SHA-256 (hex) and first bytes of a stored file, in one pass. */
-async function digestFile(file: string): Promise<{ sha256: string; head: Buffer }> {
-  const hash = createHash('sha256');
-  const head: Buffer[] = [];
-  let headLength = 0;
-  for await (const chunk of fs.createReadStream(file)) {
-    const bytes = chunk as Buffer;
-    hash.update(bytes);
-    if (headLength < SNIFF_BYTES) {
-      head.push(bytes.subarray(0, SNIFF_BYTES - headLength));
-      headLength += Math.min(bytes.length, SNIFF_BYTES - headLength);
-    }
-  }
-  return { sha256: hash.digest('hex'), head: Buffer.concat(head) };
 }
 
 /** Makes `source` also reachable as `target`, replacing what was there in one step (a reader never sees half). */
@@ -279,7 +290,7 @@ export async function registerUploadRoutes(app: FastifyInstance, deps: UploadDep
         const caller = callerOf(req);
         const { meta, object } = readMetadata(upload);
         checkOwner(caller, object);
-        const stored = await digestFile(file);
+        const stored = await digestBytes(fs.createReadStream(file));
         if (stored.sha256 !== meta.sha256) {
           throw new HttpError(
             422,
@@ -294,17 +305,9 @@ export async function registerUploadRoutes(app: FastifyInstance, deps: UploadDep
           deps.db,
           caller.claims,
           {
-            id: (meta.mediaId ?? newId()) as MediaFileId,
-            object,
-            contentType: meta.contentType.toLowerCase(),
+            ...fileFromMetadata(meta, object),
             sizeBytes: upload.size ?? upload.offset,
             sha256: stored.sha256,
-            upsert: meta.upsert === 'true',
-            capturedAt: meta.capturedAt === undefined ? null : new Date(meta.capturedAt),
-            latitude: meta.latitude ?? null,
-            longitude: meta.longitude ?? null,
-            accuracyMeters: meta.accuracyMeters ?? null,
-            durationMs: meta.durationMs ?? null,
           },
           deps.now(),
           () => publishFile(file, objectFile(deps.dir, object), upload.id),

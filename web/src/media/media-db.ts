@@ -12,6 +12,8 @@
  * them. Upload state, as the screen shows it:
  *
  *   waiting ──queue picks it──▶ uploading ──server completed it (hash checked, row written)──▶ uploaded
+ *   (to Supabase Storage: tus completes → `storedAt` set → the server verifies → uploaded; 422/404 → waiting, sent
+ *   again from the first byte)
  *      ▲                            │ network error, 5xx, offline, signed out
  *      └────────────────────────────┘ permanent 4xx (type, size, path, hash) ──▶ failed-permanent (+ message)
  *                                                        "Try again" ──▶ waiting
@@ -59,6 +61,11 @@ export interface MediaFileRow {
   uploadUrl: string | null;
   /** When the tus upload was created (tus-js-client's `creationTime`). */
   uploadCreatedAt: string | null;
+  /**
+   * When the bytes reached Supabase Storage (tus completed) while the server had not yet verified them
+   * (verify-upload.ts): the next attempt only asks the server again. Absent in rows written before it existed.
+   */
+  storedAt?: number | null;
   uploadedAt: number | null;
 }
 

@@ -12,6 +12,7 @@ import type { LockManagerLike } from '../sync/sync-client.ts';
 import { createDexieUrlStorage } from './dexie-url-storage.ts';
 import { openMediaDb, type MediaDb } from './media-db.ts';
 import { createTusUploader } from './tus-uploader.ts';
+import { createUploadVerifier } from './verify-upload.ts';
 import { startUploadQueue, type UploadQueue } from './upload-queue.ts';
 
 let media: MediaDb | undefined;
@@ -47,6 +48,11 @@ export function startMediaUploads(deps: { db: LocalDb; tokens: SessionTokens }):
       session: () => readSession(db),
       getAccessToken: () => tokens.getAccessToken(),
       urlStorage: createDexieUrlStorage(files),
+      serverOrigin: location.origin,
+      verify: createUploadVerifier({
+        serverOrigin: location.origin,
+        getAccessToken: () => tokens.getAccessToken(),
+      }),
     }),
     now: () => Date.now(),
     onlineEvents: globalOnlineEvents(window),

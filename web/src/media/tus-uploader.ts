@@ -19,6 +19,7 @@ import { fingerprintFor } from './dexie-url-storage.ts';
 import type { MediaFileRow } from './media-db.ts';
 import type { UploadJob, UploadRunner } from './upload-queue.ts';
 import { classifyUploadError, isWorthRetrying, SignedOutError, type UploadResult } from './upload-result.ts';
+import { needsServerVerify, type UploadVerifier } from './verify-upload.ts';
 
 export const CHUNK_SIZE = 6 * 1024 * 1024;
 /** Before the queue's own backoff: a few quick tries for a blip, then slower ones for a 2G link coming back. */
@@ -56,6 +57,9 @@ export interface TusUploaderDeps {
   readonly chunkSize?: number;
   readonly retryDelays?: number[];
   readonly stallMs?: number;
+  /** This server's origin (`location.origin`): uploads to another one are verified by `verify`. */
+  readonly serverOrigin: string;
+  readonly verify: UploadVerifier;
 }
 
 export function createTusUploader(deps: TusUploaderDeps): UploadRunner {
@@ -63,7 +67,10 @@ export function createTusUploader(deps: TusUploaderDeps): UploadRunner {
   return async (job: UploadJob): Promise<UploadResult> => {
     const session = await deps.session();
     if (session === null) return { kind: 'unauthorized' };
-    return new Promise<UploadResult>((resolve) => {
+    const metadata = uploadMetadata(job.file);
+    const verified = needsServerVerify(session.authUrl, deps.serverOrigin);
+    if (verified && job.file.storedAt != null) return deps.verify(metadata);
+    const uploaded = await new Promise<UploadResult>((resolve) => {
       let settled = false;
       let lastActivity = Date.now();
       const touch = () => {
@@ -83,7 +90,7 @@ export function createTusUploader(deps: TusUploaderDeps): UploadRunner {
         urlStorage: deps.urlStorage,
         storeFingerprintForResuming: true,
         removeFingerprintOnSuccess: true,
-        metadata: uploadMetadata(job.file),
+        metadata,
         // Supabase's gateway wants the project's anon key; the embedded server ignores it.
         headers: { apikey: session.anonKey },
         async onBeforeRequest(request) {
@@ -117,5 +124,8 @@ export function createTusUploader(deps: TusUploaderDeps): UploadRunner {
         })
         .catch((error: unknown) => finish(classifyUploadError(error)));
     });
+    if (!verified || uploaded.kind !== 'uploaded') return uploaded;
+    await job.markStored();
+    return deps.verify(metadata);
   };
 }

@@ -13,6 +13,8 @@ import {
   type UploadJob,
   type UploadRoundDeps,
 } from './upload-queue.ts';
+import { createDexieUrlStorage } from './dexie-url-storage.ts';
+import { createTusUploader } from './tus-uploader.ts';
 import { classifyUploadError, SignedOutError, type UploadResult } from './upload-result.ts';
 
 const USER = '0190a000-0000-7000-8000-0000000000aa';
@@ -236,6 +238,73 @@ describe('an upload round', () => {
     const row = await capture(media, OPEN, 1);
     await runUploadRound(deps(media, { upload: fakeRunner(() => ({ kind: 'exists' })).runner }));
     expect((await media.files.get(row.id))?.state).toBe('uploaded');
+  });
+});
+
+describe('uploads to Supabase Storage, verified by the server', () => {
+  const supabaseSession = {
+    accessToken: 'tok',
+    refreshToken: 'r',
+    expiresAt: Number.MAX_SAFE_INTEGER,
+    userId: USER,
+    email: null,
+    authUrl: 'https://x.supabase.co/auth/v1',
+    anonKey: 'anon',
+  };
+
+  it('bytes stored at Supabase but not verified (offline) are kept stored; the next attempt only asks the server', async () => {
+    const media = freshDb();
+    const row = await capture(media, OPEN, 1);
+    const stored = fakeRunner(() => ({ kind: 'offline', error: 'Failed to fetch' }));
+    const storingRunner = async (job: UploadJob) => {
+      await job.markStored();
+      return stored.runner(job);
+    };
+    await runUploadRound(deps(media, { upload: storingRunner, now: () => 7_000 }));
+    expect(await media.files.get(row.id)).toMatchObject({ state: 'waiting', storedAt: 7_000 });
+
+    // The real uploader: a stored file goes straight to the verify step (tus would need a network here).
+    const asked: Record<string, string>[] = [];
+    const upload = createTusUploader({
+      session: async () => supabaseSession,
+      getAccessToken: async () => 'tok',
+      urlStorage: createDexieUrlStorage(media),
+      serverOrigin: 'https://app.example',
+      verify: async (metadata) => {
+        asked.push(metadata);
+        return { kind: 'uploaded' };
+      },
+    });
+    expect(await runUploadRound(deps(media, { upload }))).toMatchObject({ kind: 'ok', pushed: 1 });
+    expect(asked).toEqual([
+      expect.objectContaining({ objectName: row.objectName, sha256: row.sha256, mediaId: row.id }),
+    ]);
+    expect(await media.files.get(row.id)).toMatchObject({ state: 'uploaded', storedAt: null });
+  });
+
+  it('a verify 422/404 ("resend") sends the whole file again: stored mark, tus URL and progress cleared, bytes kept', async () => {
+    const media = freshDb();
+    const bad = await capture(media, OPEN, 1);
+    const next = await capture(media, OPEN, 2);
+    await media.files.update(bad.id, { uploadUrl: 'https://x.supabase.co/upload/1', storedAt: 5 });
+    const { runner, jobs } = fakeRunner((job) =>
+      job.file.id === bad.id
+        ? { kind: 'resend', message: "The stored file's SHA-256 differs." }
+        : { kind: 'uploaded' },
+    );
+    expect(await runUploadRound(deps(media, { upload: runner }))).toMatchObject({ kind: 'ok', pushed: 1 });
+    expect(await media.files.get(bad.id)).toMatchObject({
+      state: 'waiting',
+      bytesSent: 0,
+      storedAt: null,
+      uploadUrl: null,
+      message: "The stored file's SHA-256 differs. Sending it again.",
+    });
+    expect(await media.contents.get(bad.id)).toBeDefined();
+    expect((await media.files.get(next.id))?.state).toBe('uploaded');
+    // The next round tries it again.
+    await runUploadRound(deps(media, { upload: runner }));
+    expect(jobs.map((j) => j.file.id)).toEqual([bad.id, next.id, bad.id]);
   });
 });
 

@@ -30,6 +30,8 @@ export interface UploadJob {
   readonly blob: Blob;
   /** Bytes sent so far (including bytes in flight). */
   onProgress(bytesSent: number): void;
+  /** The bytes are in Supabase Storage, not yet verified by the server: later attempts only ask it again. */
+  markStored(): Promise<void>;
 }
 
 /** Uploads one file to the end, resuming a stored upload; never rejects. */
@@ -165,6 +167,10 @@ export async function runUploadRound(deps: UploadRoundDeps): Promise<SyncOutcome
       file: { ...next, objectName, state: 'uploading' },
       blob,
       onProgress: (bytesSent) => progress.push(bytesSent),
+      markStored: async () => {
+        await progress.settle();
+        await media.files.update(next.id, { storedAt: deps.now() });
+      },
     });
     // A late progress write must not land after the final state.
     await progress.settle();
@@ -176,9 +182,21 @@ export async function runUploadRound(deps: UploadRoundDeps): Promise<SyncOutcome
           state: 'uploaded',
           message: null,
           bytesSent: next.size,
+          storedAt: null,
           uploadedAt: deps.now(),
         });
         uploaded += 1;
+        break;
+      case 'resend':
+        // The server deleted what reached Supabase (or found nothing): the whole file goes again, next round.
+        await media.files.update(next.id, {
+          state: 'waiting',
+          message: `${result.message} Sending it again.`,
+          bytesSent: 0,
+          storedAt: null,
+          uploadUrl: null,
+          uploadCreatedAt: null,
+        });
         break;
       case 'refused':
         // Final for this file: the bytes stay on the device whatever the server said.

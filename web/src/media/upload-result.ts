@@ -9,6 +9,7 @@
  * | no answer (offline, reset, stalled)                  | `offline`     | waits: online, visible, backoff        |
  * | 408, 409 offset, 423, 425, 429, 404/410, 5xx         | `retry-later` | waits: backoff (404/410: new upload)   |
  * | 401, or no session                                   | `unauthorized`| one refresh, else waits for sign-in    |
+ * | verify: 422 (hash, type) or 404 (object missing)     | `resend`      | waits; sent again from the first byte  |
  * | any other 4xx (type, size, path, hash, metadata)     | `refused`     | file → failed-permanent + message      |
  */
 import * as z from 'zod/mini';
@@ -19,6 +20,7 @@ export type UploadResult =
   | { readonly kind: 'offline'; readonly error: string }
   | { readonly kind: 'retry-later'; readonly status: number; readonly retryAfterMs: number | null }
   | { readonly kind: 'unauthorized' }
+  | { readonly kind: 'resend'; readonly message: string }
   | { readonly kind: 'refused'; readonly status: number; readonly code: string; readonly message: string };
 
 /** Thrown from tus-js-client's onBeforeRequest when there is no session to take a token from. */
@@ -47,7 +49,7 @@ interface TusErrorLike {
   } | null;
 }
 
-function readBody(text: string): { code: string | null; message: string | null } {
+export function readBody(text: string): { code: string | null; message: string | null } {
   try {
     const parsed = ErrorBody.safeParse(JSON.parse(text));
     if (parsed.success) {
@@ -71,7 +73,7 @@ function retryAfterMs(header: string | undefined): number | null {
 
 const TRANSIENT = new Set([404, 408, 410, 423, 425, 429]);
 
-export function classifyUploadError(error: unknown): Exclude<UploadResult, { kind: 'uploaded' }> {
+export function classifyUploadError(error: unknown): Exclude<UploadResult, { kind: 'uploaded' | 'resend' }> {
   const tusError = (typeof error === 'object' && error !== null ? error : {}) as TusErrorLike;
   if (error instanceof SignedOutError || tusError.causingError instanceof SignedOutError) {
     return { kind: 'unauthorized' };
@@ -105,6 +107,6 @@ export function classifyUploadError(error: unknown): Exclude<UploadResult, { kin
 }
 
 /** Whether tus-js-client should retry the request itself (a short network blip) before the queue takes over. */
-export function isWorthRetrying(result: Exclude<UploadResult, { kind: 'uploaded' }>): boolean {
+export function isWorthRetrying(result: Exclude<UploadResult, { kind: 'uploaded' | 'resend' }>): boolean {
   return result.kind === 'offline' || result.kind === 'retry-later';
 }

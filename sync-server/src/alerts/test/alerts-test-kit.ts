@@ -24,6 +24,7 @@ import {
   type TestUser,
 } from '../../sync/test/sync-test-kit.ts';
 import type { AlertsConfig } from '../alert-routes.ts';
+import type { SupabaseStorage } from '../../storage/supabase-storage.ts';
 import { createTwilioSms } from '../twilio/twilio-sms.ts';
 import { startFakeTwilio, type FakeTwilio } from '../twilio/test/fake-twilio.ts';
 
@@ -35,7 +36,13 @@ export type AlertServer = SyncServer & {
 
 export async function startAlertServer(
   database: Database,
-  options: { sms?: boolean; alerts?: Partial<AlertsConfig>; storage?: boolean } = {},
+  options: {
+    sms?: boolean;
+    alerts?: Partial<AlertsConfig>;
+    storage?: boolean;
+    /** With `storage`: devices upload to this Supabase Storage and the server verifies and signs there. */
+    supabaseStorage?: SupabaseStorage;
+  } = {},
 ): Promise<AlertServer> {
   const clock: TestClock = { ms: Date.now() };
   const now = () => new Date(clock.ms);
@@ -46,7 +53,11 @@ export async function startAlertServer(
   const server = await startEmbeddedApp(database, {
     now,
     ...(storageDir !== null && {
-      storage: { dir: storageDir, urlSigningKey: new Uint8Array(randomBytes(32)) },
+      storage: {
+        dir: storageDir,
+        urlSigningKey: new Uint8Array(randomBytes(32)),
+        supabase: options.supabaseStorage ?? null,
+      },
     }),
     alerts: (url) => ({
       sms:
