@@ -18,23 +18,21 @@
  * BENCH_CPU_PROFILE=<file> also writes a V8 CPU profile of the burst alone (open it in Chrome's DevTools).
  * Results are printed and written to bench/results/alerts-<database>-<time>.json.
  */
-import { randomBytes } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { Session } from 'node:inspector/promises';
 import net from 'node:net';
 import path from 'node:path';
 import { sql } from 'drizzle-orm';
-import pg from 'pg';
 import { newId } from '@vitalwatch/schema/ids';
 import { PROTOCOL_VERSION } from '@vitalwatch/schema/protocol/protocol-version';
 import { buildApp } from '@vitalwatch/sync-server/app';
 import { generateSigningKey } from '@vitalwatch/sync-server/auth/signing-key';
-import { openDatabase, type Database } from '@vitalwatch/sync-server/db/database';
 import { createTwilioSms } from '@vitalwatch/sync-server/alerts/twilio/twilio-sms';
 import { startFakeTwilio } from '@vitalwatch/sync-server/alerts/twilio/test/fake-twilio';
 import { queryRows } from '@vitalwatch/sync-server/db/query-rows';
 import type { DispatchStats } from '@vitalwatch/sync-server/alerts/dispatcher';
 import { percentile, median } from './stats.ts';
+import { openBenchDatabase } from './bench-database.ts';
 import { cpuSince, loadAverage, readMachineInfo, sampleCpu } from './machine-info.ts';
 
 /** How long the burst may take before the run gives up and reports what is stuck. */
@@ -50,36 +48,7 @@ async function freePort(): Promise<number> {
   });
 }
 
-async function openBenchDatabase(): Promise<{ database: Database; kind: string; drop(): Promise<void> }> {
-  const adminUrl = process.env['BENCH_DATABASE_URL'];
-  if (!adminUrl) {
-    const database = await openDatabase({ kind: 'pglite', dataDir: null });
-    await database.migrate();
-    return { database, kind: 'pglite', drop: () => database.close() };
-  }
-  const name = `vw_alert_bench_${randomBytes(4).toString('hex')}`;
-  const admin = new pg.Client({ connectionString: adminUrl });
-  await admin.connect();
-  await admin.query(`create database ${name}`);
-  await admin.end();
-  const url = new URL(adminUrl);
-  url.pathname = `/${name}`;
-  const database = await openDatabase({ kind: 'postgres', url: url.toString(), unpooledUrl: null });
-  await database.migrate();
-  return {
-    database,
-    kind: 'postgres',
-    async drop() {
-      await database.close();
-      const dropper = new pg.Client({ connectionString: adminUrl });
-      await dropper.connect();
-      await dropper.query(`drop database if exists ${name} with (force)`);
-      await dropper.end();
-    },
-  };
-}
-
-const bench = await openBenchDatabase();
+const bench = await openBenchDatabase('vw_alert_bench');
 const { database, kind } = bench;
 const twilio = await startFakeTwilio();
 const port = await freePort();
