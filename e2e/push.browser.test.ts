@@ -190,3 +190,12 @@ it('settings offer alerts only when signed in, and say so when the browser canno
   await section.getByText('Alerts: off for this device.').waitFor();
   expect(posted).toEqual([]);
 });
+
+it('signing out says alerts for the account stop on this device, and the app is signed out', async () => {
+  const page = await openControlledPage(e2e.context);
+  await signUpInApp(page, `push-signout-${Date.now()}@example.org`);
+  await page.goto('/#/account');
+  await page.getByRole('button', { name: 'Sign out' }).click();
+  await page.getByText('Alerts for this account no longer come to this device.').waitFor({ timeout: 5_000 });
+  await page.getByRole('button', { name: 'Create account' }).waitFor();
+});

@@ -86,14 +86,21 @@ export default function AccountScreen() {
       const token = await tokens.getAccessToken().catch(() => null);
       await unsubscribeFromAlerts(window.location.origin, token);
     };
-    await Promise.race([
-      unsubscribe().catch(() => undefined),
-      new Promise((resolve) => setTimeout(resolve, 3_000)),
+    const ended = await Promise.race([
+      unsubscribe().then(
+        () => true,
+        () => false,
+      ),
+      new Promise<boolean>((resolve) => setTimeout(() => resolve(false), 3_000)),
     ]);
     await storeSession(device.db, null);
     setMessage({
       ok: true,
-      text: 'Signed out. Your data stays on this phone and syncs again after you sign in. Alerts for this account no longer come to this device.',
+      text:
+        'Signed out. Your data stays on this phone and syncs again after you sign in. ' +
+        (ended
+          ? 'Alerts for this account no longer come to this device.'
+          : "This device could not stop its alert notifications just now: if it is no longer yours, turn off VitalWatch's notifications in the browser's settings."),
     });
   };
 
