@@ -79,6 +79,11 @@ export interface BaseRow {
   row: SyncedRow | null;
   /** An acknowledged (ok/dup) mutation changed the row locally and no pull has confirmed it yet. */
   unconfirmed: boolean;
+  /**
+   * Those acknowledged mutations, oldest first: a rebuild before the confirming pull re-applies them on top of
+   * `row` (then the pending ones), so undoing a rejected edit never undoes an accepted one. Not indexed.
+   */
+  acked?: OutboxEntry[];
 }
 
 export interface Rejection {

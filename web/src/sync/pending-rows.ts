@@ -6,9 +6,10 @@
  * local row is then "base + pending mutations, re-applied in outbox order". Consequences:
  * - a pulled change to such a row updates its base, and the row is rebuilt: the user's edit stays on top;
  * - a rejected mutation is undone by rebuilding from the base without it;
- * - an acknowledged (ok/dup) mutation leaves the row as it is but marks the base `unconfirmed` until a complete
- *   pull: if the pull brings the row, the server's copy replaces it; if not, the server did not change the row
- *   (e.g. the edit lost last-writer-wins), and the base is restored.
+ * - an acknowledged (ok/dup) mutation leaves the row as it is but marks the base `unconfirmed` (and keeps the
+ *   mutation in `acked`) until a complete pull: if the pull brings the row, the server's copy replaces it; if not,
+ *   the server did not change the row (e.g. the edit lost last-writer-wins), and the base is restored. A rebuild
+ *   meanwhile (a later edit rejected) re-applies `acked` before the pending mutations, so the accepted edit stays.
  * All functions run inside the caller's transaction, whose scope must cover the tables they touch.
  */
 import type { SyncedTable } from '@vitalwatch/schema/protocol/pull-response';
@@ -99,11 +100,16 @@ export async function rebuildRows(
       }
     }
   }
+  const acked = new Map<number, OutboxEntry>();
   for (const ref of rows) {
     const base = await db.bases.get(ref);
-    if (base !== undefined) await writeRow(db, ref, base.row);
+    if (base === undefined) continue;
+    await writeRow(db, ref, base.row);
+    for (const entry of base.acked ?? []) acked.set(entry.key, entry);
   }
   const store = dexieRowStore(db);
+  // Accepted mutations first (they were sent before every pending one), each once, in outbox order.
+  for (const entry of [...acked.values()].sort((a, b) => a.key - b.key)) await reapply(store, entry, userId);
   for (const entry of [...entries.values()].sort((a, b) => a.key - b.key)) {
     await reapply(store, entry, userId);
   }
@@ -119,15 +125,15 @@ export type AckStatus = 'ok' | 'dup' | 'rejected';
 /** After acknowledged entries were deleted from the outbox: confirm or undo their local effects. */
 export async function settleAcks(
   db: LocalDb,
-  acks: ReadonlyArray<{ refs: readonly RowRef[]; status: AckStatus }>,
+  acks: ReadonlyArray<{ entry: OutboxEntry; status: AckStatus }>,
   userId: string | undefined,
 ): Promise<void> {
-  const byRef = new Map<RowRef, { applied: boolean; rejected: boolean }>();
-  for (const { refs, status } of acks) {
-    for (const ref of refs) {
-      const seen = byRef.get(ref) ?? { applied: false, rejected: false };
+  const byRef = new Map<RowRef, { applied: OutboxEntry[]; rejected: boolean }>();
+  for (const { entry, status } of acks) {
+    for (const ref of entry.refs) {
+      const seen = byRef.get(ref) ?? { applied: [], rejected: false };
       if (status === 'rejected') seen.rejected = true;
-      else seen.applied = true;
+      else seen.applied.push(entry);
       byRef.set(ref, seen);
     }
   }
@@ -135,10 +141,12 @@ export async function settleAcks(
   for (const [ref, seen] of byRef) {
     const base = await db.bases.get(ref);
     if (base === undefined) continue;
-    const unconfirmed = base.unconfirmed || seen.applied;
-    if (unconfirmed !== base.unconfirmed) await db.bases.put({ ...base, unconfirmed });
+    const unconfirmed = base.unconfirmed || seen.applied.length > 0;
+    const acked = [...(base.acked ?? []), ...seen.applied];
+    if (seen.applied.length > 0) await db.bases.put({ ...base, unconfirmed, acked });
     if (!seen.rejected) continue;
-    if (await isPending(db, ref)) rebuild.push(ref);
+    // With accepted mutations on the row, undoing the rejected one means rebuilding: base, accepted, pending.
+    if (acked.length > 0 || (await isPending(db, ref))) rebuild.push(ref);
     else {
       await writeRow(db, ref, base.row);
       if (!unconfirmed) await db.bases.delete(ref);
@@ -158,7 +166,7 @@ export async function settleAfterPull(db: LocalDb, userId: string | undefined): 
       await writeRow(db, base.ref, base.row);
       await db.bases.delete(base.ref);
     } else if (base.unconfirmed) {
-      await db.bases.put({ ...base, unconfirmed: false });
+      await db.bases.put({ ref: base.ref, row: base.row, unconfirmed: false });
       rebuild.push(base.ref);
     }
   }

@@ -330,10 +330,10 @@ export function createSyncClient(deps: SyncClientDeps): SyncClient {
     const response = parsed.data;
     const cleared = await inOrder(() =>
       db.transaction('rw', everyTable(), async () => {
-        const acks: Array<{ refs: readonly RowRef[]; status: AckStatus }> = [];
+        const acks: Array<{ entry: OutboxEntry; status: AckStatus }> = [];
         const settle = async (entry: OutboxEntry, result: MutationResult | { status: 'dup' }) => {
           await db.outbox.delete(entry.key);
-          acks.push({ refs: entry.refs, status: result.status });
+          acks.push({ entry, status: result.status });
           if (result.status === 'rejected') {
             await db.rejections.add({
               lane,
