@@ -11,6 +11,10 @@ if (root === null) {
 document.documentElement.dataset['build'] = __BUILD_ID__;
 const device = openDevice();
 const prefs = createPrefs();
-// A PIN set before the server could check "SAFE <code> <PIN>" goes to the account once; off the first paint.
-void import('./device/pin-verifiers.ts').then((pins) => pins.queueStoredPins(device, prefs));
+// A PIN set before the server could check "SAFE <code> <PIN>" goes to the account once; off the first paint,
+// and only on a device that has a PIN (the others, every first visit included, never fetch that code).
+const { cancelPin, duressPin } = prefs.prefs();
+if (cancelPin !== null || duressPin !== null) {
+  void import('./device/pin-verifiers.ts').then((pins) => pins.queueStoredPins(device, prefs));
+}
 render(() => <App device={device} prefs={prefs} />, root);
