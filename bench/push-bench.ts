@@ -5,8 +5,8 @@
  *
  * 1. `mood.upsert@1`, MOOD_BATCH new entries per push on the `user` lane, against the ceiling: the same rows
  *    (fresh ids) as one drizzle multi-row INSERT into `mood_entries` in autocommit.
- * 2. `samples.append@1`, one mutation of SAMPLES_PER_MUTATION samples per push on the `bulk` lane, against the
- *    ceiling: the same samples (fresh ids) through the sensor bench's unnest statement (append-methods.ts).
+ * 2. `samples.append@2`, one mutation of SAMPLES_PER_MUTATION samples per push on the `bulk` lane (one batch id;
+ *    the server derives each sample's id), against the ceiling: the same samples (fresh ids) through the sensor bench's unnest statement (append-methods.ts).
  *    In 1 and 2 the ceiling batch and the push alternate, so a slow moment on the shared VM hits both; medians.
  * 3. `incident.trigger@1` on the `critical` lane of a second device: alone, then arriving while a MOOD_BATCH push
  *    is in flight (both pushes lock the user's version counter, ARCHITECTURE.md "Known problems").
@@ -25,6 +25,7 @@ import { SENSOR_KINDS } from '@vitalwatch/schema/db/safety';
 import type { Lane } from '@vitalwatch/schema/protocol/lane';
 import type { MutatorArgs, MutatorName } from '@vitalwatch/schema/protocol/mutators';
 import { PROTOCOL_VERSION } from '@vitalwatch/schema/protocol/protocol-version';
+import { newSampleBatchId } from '@vitalwatch/schema/protocol/sample-ids';
 import type { Mutation, PushRequest } from '@vitalwatch/schema/protocol/push-request';
 import type { PushResponse } from '@vitalwatch/schema/protocol/push-response';
 import { buildApp } from '@vitalwatch/sync-server/app';
@@ -277,23 +278,21 @@ function sampleBatch(
   random: () => number,
   firstIndex: number,
   size: number,
-): { args: MutatorArgs<'samples.append@1'>; sameRowsFreshIds: SensorBatch } {
+): { args: MutatorArgs<'samples.append@2'>; sameRowsFreshIds: SensorBatch } {
   const t0 = SAMPLES_START_MS + firstIndex * SAMPLE_INTERVAL_MS;
-  const ids: string[] = [];
   const otherIds: string[] = [];
   const dt: number[] = [];
   const v: number[] = [];
   const recordedAtMs: number[] = [];
   for (let i = 0; i < size; i++) {
-    ids.push(newId());
     otherIds.push(newId());
     dt.push(i === 0 ? 0 : SAMPLE_INTERVAL_MS);
     v.push(Math.round((55 + random() * 50) * 10) / 10);
     recordedAtMs.push(t0 + i * SAMPLE_INTERVAL_MS);
   }
   return {
-    args: { kind: HEART_RATE, t0, ids, dt, v },
-    sameRowsFreshIds: { ids: otherIds, recordedAtMs, kinds: ids.map(() => HEART_RATE), values: v },
+    args: { kind: HEART_RATE, t0, id: newSampleBatchId(Date.now()), dt, v },
+    sameRowsFreshIds: { ids: otherIds, recordedAtMs, kinds: otherIds.map(() => HEART_RATE), values: v },
   };
 }
 
@@ -454,7 +453,7 @@ export async function benchPush(target: BenchTarget, plan: PushPlan): Promise<Pu
         const { args, sameRowsFreshIds } = sampleBatch(random, sampleIndex, plan.samplesPerMutation);
         sampleIndex += plan.samplesPerMutation;
         return {
-          body: watch.next([{ name: 'samples.append@1', args }]),
+          body: watch.next([{ name: 'samples.append@2', args }]),
           mutations: 1,
           ceiling: () => unnestAppend.append(db, session.userId, sameRowsFreshIds),
         };

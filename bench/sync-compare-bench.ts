@@ -17,9 +17,9 @@
  *    one-shot `replicate` from the server into an empty database.
  * 3. idle check-in: a device syncs with nothing new either way. Ours: the device of 2, `syncOnce`. PouchDB: a
  *    one-shot `PouchDB.sync` (push and pull) of a device holding IDLE_DOCS docs, once its two-way sync went quiet.
- * 4. samples: `samples` heart-rate samples. Ours: `samples.append@1` mutations of SAMPLES_PER_MUTATION samples on
- *    the bulk lane, one `syncOnce`. PouchDB (the first `pouchSamples` of them, to keep the run short): one doc per
- *    sample `{_id, kind, t, v}`, live replication until the server has them all, and (its best batching) one doc
+ * 4. samples: `samples` heart-rate samples. Ours: `samples.append@2` mutations of SAMPLES_PER_MUTATION samples on
+ *    the bulk lane (one id per mutation), one `syncOnce`. PouchDB (the first `pouchSamples` of them, to keep the
+ *    run short): one doc per sample `{_id, kind, t, v}` under the id our server derives for it, live replication until the server has them all, and (its best batching) one doc
  *    per SAMPLES_PER_MUTATION samples in our columnar shape, one-shot `replicate`.
  *    During the one-doc-per-sample replication PouchDB also gets the incident of 5, written 1, 2, … s after it
  *    starts: the time to the server is measured from the local put to the doc showing up in the server's database.
@@ -54,7 +54,14 @@ import {
 } from './pouch-peer.ts';
 import { startShapingProxy, type LinkProfile, type MeterSnapshot } from './shaping-proxy.ts';
 import { percentile } from './stats.ts';
-import { heartRateChunks, moodRecords, uuidv7At, type MoodRecord, type SampleChunk } from './sync-records.ts';
+import {
+  chunkSampleIds,
+  heartRateChunks,
+  moodRecords,
+  uuidv7At,
+  type MoodRecord,
+  type SampleChunk,
+} from './sync-records.ts';
 
 export const SAMPLES_PER_MUTATION = 1_000;
 
@@ -356,8 +363,9 @@ async function benchOurs(
     log(`idle: ${idle.meter.requests} requests, ${idle.meter.bytesUp + idle.meter.bytesDown} B`);
 
     // 4. samples
-    for (const chunk of samples) await writer.mutators.appendSamples(chunk);
-    const sampleCount = samples.reduce((total, chunk) => total + chunk.ids.length, 0);
+    // As appendSamples writes them, under the chunk's own batch id so PouchDB's docs carry the same ids.
+    for (const chunk of samples) await writer.mutators.mutate('samples.append@2', chunk);
+    const sampleCount = samples.reduce((total, chunk) => total + chunk.dt.length, 0);
     const samplesRun = await throughProxy(upstream, profile, seedBase + 4, (url) =>
       writer.client(url).syncOnce(),
     );
@@ -387,7 +395,7 @@ async function benchOurs(
       idle: { ...measured(idle, 0), detail: `pushed ${idleOutcome.pushed}, pulled ${idleOutcome.pulled}` },
       samples: {
         ...measured(samplesRun, sampleCount),
-        detail: `${samples.length} samples.append@1 of ≤ ${SAMPLES_PER_MUTATION}`,
+        detail: `${samples.length} samples.append@2 of ≤ ${SAMPLES_PER_MUTATION}`,
         pushBytes: bytesOf(samplesRun.meter, 'POST /sync/push'),
       },
       incident,
@@ -429,7 +437,7 @@ async function benchOurIncident(
         Date.now() - 86_400_000,
         random,
       );
-      for (const chunk of backlog) await device.mutators.appendSamples(chunk);
+      for (const chunk of backlog) await device.mutators.mutate('samples.append@2', chunk);
       await yieldToEventLoop();
 
       if (attempt < 0) {
@@ -546,7 +554,7 @@ function moodDoc(mood: MoodRecord): PouchDoc {
 
 function sampleDocs(chunk: SampleChunk): PouchDoc[] {
   let t = chunk.t0;
-  return chunk.ids.map((id, i) => {
+  return chunkSampleIds(chunk).map((id, i) => {
     t += chunk.dt[i] ?? 0;
     return { _id: id, kind: chunk.kind, t, v: chunk.v[i] ?? 0 };
   });
@@ -720,7 +728,7 @@ async function benchPouch(
     const columnarWriter = openDeviceDb('samples-columnar');
     await fill(
       columnarWriter,
-      pouchChunks.map((chunk) => ({ _id: chunk.ids[0] ?? uuidv7At(chunk.t0), ...chunk })),
+      pouchChunks.map(({ id, ...columns }) => ({ _id: id, ...columns })),
     );
     const samplesColumnarDocs = await pushAll(
       upstream,

@@ -5,6 +5,7 @@
  */
 import { getRandomValues } from 'node:crypto';
 import type { MutatorArgs } from '@vitalwatch/schema/protocol/mutators';
+import { sampleIds } from '@vitalwatch/schema/protocol/sample-ids';
 import { SENSOR_KINDS } from '@vitalwatch/schema/db/safety';
 
 /** A UUIDv7 whose timestamp is `ms`. */
@@ -57,9 +58,18 @@ export function moodRecords(count: number, endMs: number, random: () => number):
   });
 }
 
-export type SampleChunk = MutatorArgs<'samples.append@1'>;
+/** A `samples.append@2` batch: one id per chunk; each sample's id derives from it (`chunkSampleIds`). */
+export type SampleChunk = MutatorArgs<'samples.append@2'>;
 
-/** Heart rate, one sample a second (a BLE strap), integer bpm on a random walk, in chunks of `perChunk`. */
+/** The ids the server stores a chunk's samples under (SPEC CF13), for a peer that needs one id per sample. */
+export function chunkSampleIds(chunk: SampleChunk): string[] {
+  return sampleIds(chunk.id, chunk.t0, chunk.dt);
+}
+
+/**
+ * Heart rate, one sample a second (a BLE strap), integer bpm on a random walk, in chunks of `perChunk`, each under
+ * one UUIDv7 stamped with its last sample's time (when a device would write the batch).
+ */
 export function heartRateChunks(
   count: number,
   perChunk: number,
@@ -71,16 +81,15 @@ export function heartRateChunks(
   for (let first = 0; first < count; first += perChunk) {
     const size = Math.min(perChunk, count - first);
     const t0 = startMs + first * 1_000;
-    const ids: string[] = [];
     const dt: number[] = [];
     const v: number[] = [];
     for (let i = 0; i < size; i++) {
       bpm = Math.min(170, Math.max(45, bpm + Math.round((random() - 0.5) * 4)));
-      ids.push(uuidv7At(t0 + i * 1_000));
       dt.push(i === 0 ? 0 : 1_000);
       v.push(bpm);
     }
-    chunks.push({ kind: SENSOR_KINDS.heart_rate_bpm, t0, ids, dt, v });
+    const id = uuidv7At(t0 + (size - 1) * 1_000);
+    chunks.push({ kind: SENSOR_KINDS.heart_rate_bpm, t0, id, dt, v });
   }
   return chunks;
 }

@@ -9,13 +9,17 @@
  */
 // First: installs fake-indexeddb before anything loads Dexie.
 import { newIndexedDb } from './fake-indexeddb.ts';
+import { gunzipSync } from 'node:zlib';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { newId } from '../schema/src/ids.ts';
 import { mutationErrors, sensorReadings, syncClients } from '../schema/src/db/tables.ts';
 import { LANES } from '../schema/src/protocol/lane.ts';
 import { PROTOCOL_VERSION } from '../schema/src/protocol/protocol-version.ts';
+import { decodePullPage } from '../schema/src/protocol/pull-page.ts';
 import { PullResponse, type SyncedTable } from '../schema/src/protocol/pull-response.ts';
 import { ROW_SCHEMAS } from '../schema/src/protocol/rows.ts';
+import { SamplesAppendArgsV2 } from '../schema/src/protocol/mutators.ts';
+import { sampleIds } from '../schema/src/protocol/sample-ids.ts';
 import { startEmbeddedApp, type RunningApp } from '../sync-server/test/test-app.ts';
 import { describeOnEachDatabase } from '../sync-server/test/test-databases.ts';
 import {
@@ -63,6 +67,8 @@ interface RequestLog {
   path: string;
   status: number;
   gzipSent: boolean;
+  /** The request's JSON, in bytes (before gzip). */
+  jsonBytes: number;
   gzipReceived: boolean;
   /** The error body's `error_code`, for a refused request. */
   errorCode?: string;
@@ -93,10 +99,16 @@ function openDevice(server: RunningApp, session: Session, options: { accessToken
   const recordingFetch: typeof fetch = async (input, init) => {
     const res = await fetch(input, init);
     const url = typeof input === 'string' ? input : input instanceof URL ? input.href : input.url;
+    // The spare connection's HEAD (CL15) carries no sync message: only push and pull are logged.
+    if (new URL(url).pathname === '/sync/ping') return res;
     requests.push({
       path: new URL(url).pathname,
       status: res.status,
       gzipSent: new Headers(init?.headers).get('content-encoding') === 'gzip',
+      jsonBytes:
+        init?.body instanceof Uint8Array
+          ? gunzipSync(init.body).length
+          : Buffer.byteLength(typeof init?.body === 'string' ? init.body : ''),
       gzipReceived: res.headers.get('content-encoding') === 'gzip',
       ...(res.status >= 400 && {
         errorCode: ((await res.clone().json()) as { error_code: string }).error_code,
@@ -176,7 +188,7 @@ async function serverSnapshot(server: RunningApp, accessToken: string): Promise<
       body: JSON.stringify({ protocolVersion: PROTOCOL_VERSION, clientId, cursor }),
     });
     expect(res.status).toBe(200);
-    const body = PullResponse.parse(await res.json());
+    const body = decodePullPage(PullResponse.parse(await res.json()));
     for (const change of body.changes) {
       if (change.op === 'del') rows.delete(`${change.table}/${change.id}`);
       else {
@@ -306,11 +318,14 @@ describeOnEachDatabase('sync over real HTTP', (database) => {
     const samples = new Map<string, { t: number; v: number }>();
     for (let batch = 0; batch < 4; batch++) {
       const t0 = a.clock.t + batch * 500_000;
-      const ids = Array.from({ length: 500 }, () => newId<string>());
-      const dt = ids.map((_, i) => (i === 0 ? 0 : 1_000));
-      const v = ids.map((_, i) => 60 + ((batch * 500 + i) % 40));
-      ids.forEach((id, i) => samples.set(id, { t: t0 + i * 1_000, v: v[i] ?? 0 }));
-      await a.mutators.appendSamples({ kind: 1, t0, ids, dt, v });
+      const dt = Array.from({ length: 500 }, (_, i) => (i === 0 ? 0 : 1_000));
+      const v = dt.map((_, i) => 60 + ((batch * 500 + i) % 40));
+      const { key } = await a.mutators.appendSamples({ kind: 1, t0, dt, v });
+      // samples.append@2: the server stores each sample under the id derived from the batch's (CF13).
+      const { id } = SamplesAppendArgsV2.parse((await a.db.outbox.get(key))?.args);
+      sampleIds(id, t0, dt).forEach((sampleId, i) =>
+        samples.set(sampleId, { t: t0 + i * 1_000, v: v[i] ?? 0 }),
+      );
     }
 
     // A pushes first, so A's contact is the one the server keeps and A's later mood edit arrives before B's.
@@ -318,9 +333,11 @@ describeOnEachDatabase('sync over real HTTP', (database) => {
     expect(outcomes.filter((o) => o.kind !== 'ok')).toEqual([]);
     expect(outcomes.flatMap((o) => (o.kind === 'ok' ? o.stuckLanes : []))).toEqual([]);
 
-    // Every request body went gzip-compressed, and the server compressed its larger answers.
+    // Every request body of 1 KiB or more went gzip-compressed, smaller ones as they were (AU8), and the server
+    // compressed its larger answers.
     const requests = [...a.requests, ...b.requests];
-    expect(requests.filter((r) => r.status !== 200 || !r.gzipSent)).toEqual([]);
+    expect(requests.filter((r) => r.status !== 200 || r.gzipSent !== r.jsonBytes >= 1024)).toEqual([]);
+    expect(requests.some((r) => r.gzipSent)).toBe(true);
     expect(requests.some((r) => r.gzipReceived)).toBe(true);
 
     // Both devices hold exactly what a fresh pull of the server returns, and have nothing pending.

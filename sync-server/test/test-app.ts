@@ -1,9 +1,12 @@
 import net from 'node:net';
 import type { FastifyInstance } from 'fastify';
+import { afterAll, beforeAll } from 'vitest';
 import { buildApp, type AppDeps } from '../src/app.ts';
 import { generateSigningKey, type SigningKey } from '../src/auth/signing-key.ts';
 import type { Database } from '../src/db/database.ts';
 import type { AlertsConfig } from '../src/alerts/alert-routes.ts';
+import type { DbKind } from '../src/db/database.ts';
+import { createTestDatabase, type TestDatabase } from './test-databases.ts';
 
 export async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -54,4 +57,35 @@ export async function startEmbeddedApp(
   });
   await app.listen({ port, host: '127.0.0.1' });
   return { app, url, key, issuer };
+}
+
+/**
+ * Inside a suite: a server with SUPABASE_URL set, whose "Supabase" is a second VitalWatch server running the
+ * embedded provider on its own database. It serves the same /auth/v1 endpoints and JWKS as Supabase Auth, so the
+ * verifying server runs unchanged, with no mock. The fields are set once `beforeAll` has run.
+ */
+export function useSupabaseStandIn(
+  database: () => TestDatabase,
+  kind: DbKind,
+  anonKey = 'the-supabase-anon-key',
+): { supabase: RunningApp; app: FastifyInstance } {
+  const servers = {} as { supabase: RunningApp; app: FastifyInstance };
+  let supabaseDb: TestDatabase | undefined;
+  beforeAll(async () => {
+    supabaseDb = await createTestDatabase(kind);
+    servers.supabase = await startEmbeddedApp(supabaseDb);
+    servers.app = await buildApp({
+      db: database().db,
+      dbKind: database().kind,
+      auth: { kind: 'supabase', url: servers.supabase.url, anonKey },
+      publicUrl: null,
+      webDist: null,
+    });
+  });
+  afterAll(async () => {
+    await servers.app.close();
+    await servers.supabase.app.close();
+    await supabaseDb?.close();
+  });
+  return servers;
 }

@@ -174,3 +174,27 @@ export const userSessions = pgTable(
     readOwnPolicy(t.userId),
   ],
 );
+
+/**
+ * Short opaque tokens for sync requests (ADR 0012): a sync request that came with an access token (a JWT of
+ * ~0.8 kB) is answered with one of these (~26 characters), which later sync requests send instead. Only the
+ * SHA-256 of the token is stored. A row is valid until `expires_at`, never later than the access token it was
+ * issued for; with the embedded provider also only while its session is live (joined on every check).
+ * `session_id` is null with Supabase Auth, whose sessions live there and are not checked (as for its JWTs).
+ * Written only by the server; expired rows are deleted when new ones are issued.
+ */
+export const syncTokens = pgTable(
+  'sync_tokens',
+  {
+    tokenHash: bytea('token_hash').primaryKey(),
+    userId: userIdColumn(),
+    sessionId: uuid('session_id').references(() => userSessions.id, { onDelete: 'cascade' }),
+    expiresAt: timestamp('expires_at', { withTimezone: true }).notNull(),
+    createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
+  },
+  (t) => [
+    check('sync_tokens_hash_length', sql`octet_length(${t.tokenHash}) = 32`),
+    index('sync_tokens_expires_idx').on(t.expiresAt),
+    readOwnPolicy(t.userId),
+  ],
+);

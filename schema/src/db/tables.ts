@@ -25,6 +25,7 @@ export {
   subscriptionData,
   subscriptionPlan,
   subscriptionStatus,
+  syncTokens,
   userSessions,
   userSettings,
   users,

@@ -7,6 +7,7 @@ import * as z from 'zod/mini';
 import { E164, EpochMs, Hlc, Location, UuidV7 } from './common.ts';
 import type { Lane } from './lane.ts';
 import { PinVerifier } from './pin-verifier.ts';
+import { lastSampleTime, MAX_SAMPLE_TIME_MS } from './sample-ids.ts';
 
 const MoodScale = z.int().check(z.minimum(1), z.maximum(5));
 
@@ -103,7 +104,10 @@ export const CopingLogArgs = z.strictObject({
   helpfulness: z.optional(MoodScale),
 });
 
-/** Sensor samples of one kind, columnar: sample i was taken at t0 + dt[0] + … + dt[i] and measured v[i]. */
+/**
+ * Sensor samples of one kind, columnar, one id per sample: sample i was taken at t0 + dt[0] + … + dt[i] and measured
+ * v[i]. What apps before protocol 4 send; devices now send `samples.append@2` (one id per batch).
+ */
 export const SamplesAppendArgs = z
   .strictObject({
     kind: z.int().check(z.minimum(1), z.maximum(7)),
@@ -118,6 +122,26 @@ export const SamplesAppendArgs = z
     }),
   );
 
+/**
+ * Since protocol 4, what devices send: sensor samples of one kind, columnar, under ONE id for the batch. Sample i
+ * was taken at t0 + dt[0] + … + dt[i], measured v[i], and its id is derived from `id`, i and its time
+ * (`sampleIds` in sample-ids.ts, SPEC CF13), so every time must fit a UUIDv7's 48-bit timestamp.
+ */
+export const SamplesAppendArgsV2 = z
+  .strictObject({
+    kind: z.int().check(z.minimum(1), z.maximum(7)),
+    t0: EpochMs,
+    id: UuidV7,
+    dt: z.array(z.int().check(z.minimum(0))).check(z.minLength(1), z.maxLength(10_000)),
+    v: z.array(z.number()),
+  })
+  .check(
+    z.refine((s) => s.v.length === s.dt.length, { message: 'dt and v must have the same length' }),
+    z.refine((s) => lastSampleTime(s.t0, s.dt) <= MAX_SAMPLE_TIME_MS, {
+      message: 'a sample time is past the year 10889 (t0 + the dt steps); check the device clock',
+    }),
+  );
+
 /** Every mutator by `name@version`, with its lane and argument schema. */
 export const MUTATORS = {
   'incident.trigger@1': { lane: 'critical', args: IncidentTriggerArgs },
@@ -128,7 +152,9 @@ export const MUTATORS = {
   'contact.delete@1': { lane: 'user', args: ContactDeleteArgs },
   'settings.update@1': { lane: 'user', args: SettingsUpdateArgs },
   'coping.log@1': { lane: 'user', args: CopingLogArgs },
+  // Still accepted: pending entries written by older apps.
   'samples.append@1': { lane: 'bulk', args: SamplesAppendArgs },
+  'samples.append@2': { lane: 'bulk', args: SamplesAppendArgsV2 },
 } as const satisfies Record<string, { lane: Lane; args: z.ZodMiniType }>;
 
 export type MutatorName = keyof typeof MUTATORS;

@@ -12,8 +12,16 @@
  *   alert link and gets the alerts in the app too; SPEC AL26). Older apps parse rows strictly, so the server
  *   sends the field only to clients that pull with protocol 3 or later: nothing else changed, and the minimum
  *   stays 1.
+ * - 4 (2026-11): smaller on the wire (issue #3's byte targets). Every change below reaches only clients that send
+ *   protocol 4 or later; older ones get the protocol-3 shapes, so the minimum stays 1.
+ *   - `samples.append@2`: one id per batch instead of one per sample; the server derives each sample's id
+ *     (`schema/src/protocol/sample-ids.ts`). `samples.append@1` is still accepted.
+ *   - Pull pages are columnar: per table, the column names once and each column's values as one array.
+ *   - Own rows are not echoed: an `ok` for a mutation that created a row exactly from its arguments carries the
+ *     row's version (`v`) and the push its commit time (`at`); the device keeps those versions and a pull leaves
+ *     them out (`skip`).
  */
-export const PROTOCOL_VERSION = 3;
+export const PROTOCOL_VERSION = 4;
 
 /** The oldest client protocol the server still accepts; older ones are told to update and keep their outbox. */
 export const MIN_SUPPORTED_PROTOCOL_VERSION = 1;

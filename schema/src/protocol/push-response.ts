@@ -9,7 +9,16 @@ import { Lane } from './lane.ts';
  * `message`, which says what to do.
  */
 export const MutationResult = z.discriminatedUnion('status', [
-  z.strictObject({ seq: Seq, status: z.literal('ok') }),
+  z.strictObject({
+    seq: Seq,
+    status: z.literal('ok'),
+    /**
+     * Protocol 4: the mutation created its row exactly as the device computed it from the arguments, and `v` is
+     * the version that row got (its `updatedAt`, where it has one, is the push's `at`). Such a row is not sent back
+     * by a pull that lists `v` in its `skip` (SPEC PU12, PL11).
+     */
+    v: z.optional(z.int().check(z.minimum(1))),
+  }),
   z.strictObject({ seq: Seq, status: z.literal('dup') }),
   z.strictObject({
     seq: Seq,
@@ -28,5 +37,7 @@ export const PushResponse = z.strictObject({
   /** The lane's last seq the server has durably processed; the device may clear its outbox up to it. */
   lastSeq: z.int().check(z.minimum(0)),
   serverTime: EpochMs,
+  /** Protocol 4: the time the server stamped on the rows this push changed (`updatedAt`). */
+  at: z.optional(EpochMs),
 });
 export type PushResponse = z.infer<typeof PushResponse>;

@@ -4,7 +4,7 @@ import { PullRequest, PushRequest } from './client-messages.ts';
 import { MUTATORS } from './mutators.ts';
 import { PROTOCOL_VERSION } from './protocol-version.ts';
 import { ROW_SCHEMAS } from './rows.ts';
-import { Poke, PullResponse, PushResponse } from './server-messages.ts';
+import { Poke, PullResponse, PullResponseV1, PushResponse } from './server-messages.ts';
 
 // The snapshot is keyed by PROTOCOL_VERSION: changing any message or mutator shape without bumping the version
 // fails here. After a deliberate bump, run `pnpm vitest run -u` and commit the new snapshot with a history note
@@ -15,6 +15,7 @@ it(`[PV1] the wire shapes of protocol v${PROTOCOL_VERSION} have not changed`, ()
     PushResponse,
     PullRequest,
     PullResponse,
+    PullResponseV1,
     Poke,
     ...Object.fromEntries(Object.entries(MUTATORS).map(([name, m]) => [name, m.args])),
     ...Object.fromEntries(Object.entries(ROW_SCHEMAS).map(([table, row]) => [`row:${table}`, row])),

@@ -9,6 +9,8 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import { newId } from '@vitalwatch/schema/ids';
 import type { MutatorArgs, MutatorName } from '@vitalwatch/schema/protocol/mutators';
 import { PROTOCOL_VERSION } from '@vitalwatch/schema/protocol/protocol-version';
+import { decodePullPage } from '@vitalwatch/schema/protocol/pull-page';
+import { PullResponse } from '@vitalwatch/schema/protocol/pull-response';
 import type { Lane } from '@vitalwatch/schema/protocol/lane';
 import { freePort } from '../../test/test-app.ts';
 import { startServer, waitForHealth, type Server } from '../../test/server-process.ts';
@@ -110,9 +112,11 @@ describeOnEachDatabase('alert dispatch survives kill -9', (database, kind) => {
     const deadline = Date.now() + 30_000;
     let statuses: string[] = [];
     while (Date.now() < deadline) {
-      const page = await api('/sync/pull', token, { protocolVersion: PROTOCOL_VERSION, clientId, cursor: 0 });
-      const changes = page.changes as Array<{ table: string; row?: { status: string } }>;
-      statuses = changes.filter((c) => c.table === 'alert_logs').map((c) => c.row?.status ?? '');
+      const wire = await api('/sync/pull', token, { protocolVersion: PROTOCOL_VERSION, clientId, cursor: 0 });
+      const { changes } = decodePullPage(PullResponse.parse(wire));
+      statuses = changes
+        .filter((c) => c.table === 'alert_logs')
+        .map((c) => (c.op === 'put' ? String(c.row.status) : ''));
       if (statuses.length === 2 && statuses.every((s) => s === 'queued')) break;
       await new Promise((resolve) => setTimeout(resolve, 250));
     }

@@ -9,7 +9,7 @@ import * as z from 'zod/mini';
 import { pushSubscriptions } from '@vitalwatch/schema/db/tables';
 import { newId } from '@vitalwatch/schema/ids';
 import { AlertPush } from '@vitalwatch/schema/protocol/alert-push';
-import { PullResponse } from '@vitalwatch/schema/protocol/pull-response';
+import { PullResponseV1 } from '@vitalwatch/schema/protocol/pull-response';
 import { describeOnEachDatabase } from '../../test/test-databases.ts';
 import { queryRows } from '../db/query-rows.ts';
 import { applyPages, openEventStream, post, pullAll, responseJson } from '../sync/test/sync-test-kit.ts';
@@ -313,7 +313,7 @@ describeOnEachDatabase('linking a contact to their own VitalWatch account', (dat
         cursor: 0,
       });
       expect(response.statusCode).toBe(200);
-      const { changes } = z.parse(PullResponse, responseJson(response));
+      const { changes } = z.parse(PullResponseV1, responseJson(response));
       const contact = changes.find((c) => c.op === 'put' && c.row.id === contactId);
       expect(
         Object.keys(contact?.op === 'put' ? contact.row : {}).sort(),

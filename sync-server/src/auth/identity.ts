@@ -21,7 +21,13 @@ import type { RequestClaims } from '../db/with-user.ts';
 import { HttpError } from '../http/http-error.ts';
 import type { SigningKey } from './signing-key.ts';
 
-export type Caller = { userId: UserId; sessionId: SessionId | null; claims: RequestClaims };
+export type Caller = {
+  userId: UserId;
+  sessionId: SessionId | null;
+  claims: RequestClaims;
+  /** When the credential the caller presented expires (the JWT's `exp`); null if it never does. */
+  expiresAt: Date | null;
+};
 
 export type Identity = {
   kind: 'embedded' | 'supabase';
@@ -33,6 +39,7 @@ const AccessClaims = z.looseObject({
   sub: z.uuid(),
   role: z.literal('authenticated'),
   session_id: z.uuid().optional(),
+  exp: z.number().optional(),
   email: z.string().optional(),
   phone: z.string().optional(),
 });
@@ -64,6 +71,7 @@ function toCaller(claims: z.infer<typeof AccessClaims>): Caller {
     userId,
     sessionId: (claims.session_id ?? null) as SessionId | null,
     claims: { ...claims, sub: userId, role: 'authenticated' },
+    expiresAt: claims.exp === undefined ? null : new Date(claims.exp * 1000),
   };
 }
 

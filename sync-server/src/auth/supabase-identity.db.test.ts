@@ -1,11 +1,9 @@
 import { eq } from 'drizzle-orm';
-import type { FastifyInstance } from 'fastify';
 import { SignJWT, decodeJwt } from 'jose';
-import { afterAll, beforeAll, expect, it } from 'vitest';
+import { expect, it } from 'vitest';
 import { userSettings, users } from '@vitalwatch/schema/db/tables';
-import { buildApp } from '../app.ts';
-import { describeOnEachDatabase, createTestDatabase, type TestDatabase } from '../../test/test-databases.ts';
-import { startEmbeddedApp, type RunningApp } from '../../test/test-app.ts';
+import { describeOnEachDatabase } from '../../test/test-databases.ts';
+import { useSupabaseStandIn } from '../../test/test-app.ts';
 import { generateSigningKey } from './signing-key.ts';
 
 // "Supabase" here is a second VitalWatch server running the embedded provider: it serves the same
@@ -13,35 +11,17 @@ import { generateSigningKey } from './signing-key.ts';
 describeOnEachDatabase(
   'with SUPABASE_URL set, tokens are verified against Supabase Auth’s JWKS',
   (database, kind) => {
-    let supabase: RunningApp;
-    let supabaseDb: TestDatabase;
-    let app: FastifyInstance;
-    beforeAll(async () => {
-      supabaseDb = await createTestDatabase(kind);
-      supabase = await startEmbeddedApp(supabaseDb);
-      app = await buildApp({
-        db: database().db,
-        dbKind: database().kind,
-        auth: { kind: 'supabase', url: supabase.url, anonKey: 'the-supabase-anon-key' },
-        publicUrl: null,
-        webDist: null,
-      });
-    });
-    afterAll(async () => {
-      await app.close();
-      await supabase.app.close();
-      await supabaseDb.close();
-    });
+    const servers = useSupabaseStandIn(database, kind);
 
     it('accepts a Supabase access token and creates the user’s rows on first sight', async () => {
-      const signUp = await supabase.app.inject({
+      const signUp = await servers.supabase.app.inject({
         method: 'POST',
         url: '/auth/v1/signup',
         payload: { email: 'kwame@example.org', password: 'kwames passphrase' },
       });
       const { access_token } = signUp.json<{ access_token: string }>();
       const sub = decodeJwt(access_token).sub ?? '';
-      const me = await app.inject({
+      const me = await servers.app.inject({
         method: 'GET',
         url: '/api/v1/me',
         headers: { authorization: `Bearer ${access_token}` },
@@ -63,21 +43,21 @@ describeOnEachDatabase(
         email: 'x@example.org',
       };
       const forged = await new SignJWT(claims)
-        .setProtectedHeader({ alg: 'ES256', kid: supabase.key.kid })
-        .setIssuer(`${supabase.url}/auth/v1`)
+        .setProtectedHeader({ alg: 'ES256', kid: servers.supabase.key.kid })
+        .setIssuer(`${servers.supabase.url}/auth/v1`)
         .setAudience('authenticated')
         .setIssuedAt(now)
         .setExpirationTime(now + 600)
         .sign(other.privateKey);
       const wrongIssuer = await new SignJWT(claims)
-        .setProtectedHeader({ alg: 'ES256', kid: supabase.key.kid })
+        .setProtectedHeader({ alg: 'ES256', kid: servers.supabase.key.kid })
         .setIssuer('https://evil.example/auth/v1')
         .setAudience('authenticated')
         .setIssuedAt(now)
         .setExpirationTime(now + 600)
-        .sign(supabase.key.privateKey);
+        .sign(servers.supabase.key.privateKey);
       for (const token of [forged, wrongIssuer]) {
-        const me = await app.inject({
+        const me = await servers.app.inject({
           method: 'GET',
           url: '/api/v1/me',
           headers: { authorization: `Bearer ${token}` },
@@ -89,15 +69,15 @@ describeOnEachDatabase(
     });
 
     it('does not serve the embedded auth endpoints, and tells the web app to use Supabase', async () => {
-      const signUp = await app.inject({
+      const signUp = await servers.app.inject({
         method: 'POST',
         url: '/auth/v1/signup',
         payload: { email: 'a@example.org', password: 'x'.repeat(10) },
       });
       expect(signUp.statusCode).toBe(404);
-      const config = await app.inject({ method: 'GET', url: '/config.json' });
+      const config = await servers.app.inject({ method: 'GET', url: '/config.json' });
       expect(config.json()).toEqual({
-        supabaseUrl: supabase.url,
+        supabaseUrl: servers.supabase.url,
         supabaseAnonKey: 'the-supabase-anon-key',
         authProvider: 'supabase',
       });

@@ -131,11 +131,18 @@ async function seedEverything(db: Db, owner: UserId) {
   await db
     .insert(tables.systemEvents)
     .values({ level: 'info', source: 'test', event: 'seeded', userId: owner });
+  const sessionId = newId();
   await db.insert(tables.userSessions).values({
-    id: newId(),
+    id: sessionId,
     userId: owner,
     refreshTokenHash: Buffer.from(owner),
     expiresAt: new Date(Date.now() + 86_400_000),
+  });
+  await db.insert(tables.syncTokens).values({
+    tokenHash: Buffer.alloc(32, 1),
+    userId: owner,
+    sessionId,
+    expiresAt: new Date(Date.now() + 900_000),
   });
 }
 
@@ -171,7 +178,7 @@ describeOnEachDatabase('row-level security through withUser', (database) => {
     await seedEverything(db, a);
   });
 
-  it('covers all 18 tables of record + 7 sync tables, each with an owner column', () => {
+  it('covers all 19 tables of record + 7 sync tables, each with an owner column', () => {
     expect(
       ownedTables()
         .map((t) => t.name)
@@ -196,6 +203,7 @@ describeOnEachDatabase('row-level security through withUser', (database) => {
       'sensor_readings',
       'subscription_data',
       'sync_clients',
+      'sync_tokens',
       'system_events',
       'therapy_sessions',
       'user_sessions',

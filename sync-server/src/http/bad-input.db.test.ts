@@ -230,6 +230,12 @@ describeOnEachDatabase('health and runtime configuration', (database, kind) => {
     });
   });
 
+  it('[CL15] HEAD /sync/ping answers 204 with no body and asks for no token', async () => {
+    const response = await server.app.inject({ method: 'HEAD', url: '/sync/ping' });
+    expect(response.statusCode).toBe(204);
+    expect(response.body).toBe('');
+  });
+
   it('GET /config.json points supabase-js at our own auth with a public key of ours', async () => {
     const response = await server.app.inject({ method: 'GET', url: '/config.json' });
     expect(response.json()).toMatchObject({

@@ -23,7 +23,7 @@ import type { MutatorArgs } from '@vitalwatch/schema/protocol/mutators';
 import type { Mutation } from '@vitalwatch/schema/protocol/push-request';
 import type { Tx } from '../db/database.ts';
 import type { CheckedMutation } from './apply-mutation.ts';
-import { OK, type MutationOutcome } from './mutation-context.ts';
+import { CREATED, OK, type MutationOutcome } from './mutation-context.ts';
 import { MutationRejected } from './mutation-rejected.ts';
 import {
   planMoodDelete,
@@ -103,7 +103,7 @@ export async function applyBatch(
   const moods = await lockMoods(tx, userId, [...moodIds]);
   const revisions: Array<MoodRevision & { moodEntryId: string }> = [];
   const copingRows = new Map<string, typeof copingToolsUsage.$inferInsert>();
-  const copingItems: Array<{ index: number; id: string }> = [];
+  const copingItems: Array<{ index: number; id: string; first: boolean; asSent: boolean }> = [];
 
   const outcomes: MutationOutcome[] = items.map((item, index) => {
     const { checked } = item;
@@ -111,9 +111,10 @@ export async function applyBatch(
     if (checked.name === 'coping.log@1') {
       const args = checked.args as MutatorArgs<'coping.log@1'>;
       const id = args.id.toLowerCase();
-      copingItems.push({ index, id });
+      const first = !copingRows.has(id);
+      copingItems.push({ index, id, first, asSent: id === args.id });
       // CF12: the first use logged under an id stays; a later one is a no-op.
-      if (!copingRows.has(id)) copingRows.set(id, copingRow(userId, args, item.version, now));
+      if (first) copingRows.set(id, copingRow(userId, args, item.version, now));
       return OK;
     }
     const args = checked.args as MutatorArgs<'mood.upsert@1'> | MutatorArgs<'mood.delete@1'>;
@@ -133,7 +134,7 @@ export async function applyBatch(
     slot.changed = true;
     slot.clocksChanged ||= change.clocksChanged;
     if (change.revision !== null) revisions.push({ ...change.revision, moodEntryId: change.state.row.id });
-    return OK;
+    return change.created ? CREATED : OK;
   });
 
   await writeMoods(tx, userId, now, [...moods.values()], revisions);
@@ -146,6 +147,9 @@ export async function applyBatch(
       .returning({ id: copingToolsUsage.id });
     const taken = new Set(copingRows.keys());
     for (const { id } of inserted) taken.delete(id);
+    for (const { index, id, first, asSent } of copingItems) {
+      if (first && asSent && !taken.has(id)) outcomes[index] = CREATED;
+    }
     if (taken.size > 0) {
       // Not inserted: logged before (ok), or an id RLS hides, i.e. another account's (forbidden).
       const mine = await tx

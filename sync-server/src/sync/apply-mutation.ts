@@ -22,7 +22,7 @@ import { copingLog } from './mutators/coping-log.ts';
 import { incidentEvent } from './mutators/incident-event.ts';
 import { incidentTrigger } from './mutators/incident-trigger.ts';
 import { moodDelete, moodUpsert } from './mutators/mood-upsert.ts';
-import { samplesAppend } from './mutators/samples-append.ts';
+import { samplesAppend, samplesAppendV2 } from './mutators/samples-append.ts';
 import { settingsUpdate } from './mutators/settings-update.ts';
 
 type Mutator<N extends MutatorName> = (
@@ -41,6 +41,7 @@ const APPLY: { readonly [N in MutatorName]: Mutator<N> } = {
   'settings.update@1': settingsUpdate,
   'coping.log@1': copingLog,
   'samples.append@1': samplesAppend,
+  'samples.append@2': samplesAppendV2,
 };
 
 function describeIssues(issues: readonly z.core.$ZodIssue[]): string {

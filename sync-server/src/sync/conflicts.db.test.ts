@@ -18,6 +18,7 @@ import type { MutatorArgs, MutatorName } from '@vitalwatch/schema/protocol/mutat
 import type { MutationResult } from '@vitalwatch/schema/protocol/push-response';
 import { describeOnEachDatabase } from '../../test/test-databases.ts';
 import { HLC_MAX_DRIFT_MS } from '@vitalwatch/schema/protocol/hlc';
+import { sampleIds } from '@vitalwatch/schema/protocol/sample-ids';
 import {
   applyPages,
   hlc,
@@ -107,6 +108,57 @@ describeOnEachDatabase('conflict rules', (database) => {
       (await pullAll(server.app, user, 0)).flatMap((p) => p.changes.map((c) => c.table)),
     );
     expect([...tables]).toEqual(['user_settings']);
+  });
+
+  it('[CF13] samples.append@2 carries one id per batch; the server derives each sample id, so a re-sent batch inserts nothing', async () => {
+    const { db } = database();
+    const user = await signUp(server.app);
+    const phone = device(() => server, user, 'a13');
+    const t0 = server.clock.ms;
+    const batch = { kind: 1, t0, id: newId(), dt: [0, 1000, 1000, 0], v: [60, 61, 62, 63] };
+    const rowsOf = () =>
+      db
+        .select({ id: sensorReadings.id, value: sensorReadings.value, at: sensorReadings.recordedAt })
+        .from(sensorReadings)
+        .where(eq(sensorReadings.userId, user.userId))
+        .orderBy(sensorReadings.id);
+    expect(await phone.send('bulk', 'samples.append@2', batch)).toMatchObject({ status: 'ok' });
+    const first = await rowsOf();
+    const expectedIds = sampleIds(batch.id, t0, batch.dt);
+    expect(first).toEqual(
+      expectedIds.map((id, i) => ({ id, value: batch.v[i], at: new Date(t0 + [0, 1000, 2000, 2000][i]!) })),
+    );
+    // The same batch re-sent under a new seq (a client that lost its ack), even with changed values: 0 new rows.
+    expect(await phone.send('bulk', 'samples.append@2', { ...batch, v: [99, 99, 99, 99] })).toMatchObject({
+      status: 'ok',
+    });
+    expect(await rowsOf()).toEqual(first);
+    // Another batch over the same times gets its own ids.
+    expect(await phone.send('bulk', 'samples.append@2', { ...batch, id: newId() })).toMatchObject({
+      status: 'ok',
+    });
+    expect(await rowsOf()).toHaveLength(8);
+
+    // Bad arguments are refused with a message naming the problem, writing nothing.
+    const tooLate = await phone.send('bulk', 'samples.append@2', {
+      ...batch,
+      id: newId(),
+      t0: 2 ** 48 - 1,
+      dt: [0, 1],
+      v: [1, 2],
+    });
+    expect(tooLate).toMatchObject({ status: 'rejected', code: 'invalid_args' });
+    expect(tooLate).toHaveProperty('message', expect.stringMatching(/year 10889/));
+    const uneven = await phone.send('bulk', 'samples.append@2', { ...batch, id: newId(), v: [1] });
+    expect(uneven).toHaveProperty('message', expect.stringMatching(/dt and v must have the same length/));
+    const perSample = await phone.send('bulk', 'samples.append@2', {
+      ...batch,
+      ids: expectedIds,
+    } as MutatorArgs<'samples.append@2'>);
+    expect(perSample).toMatchObject({ status: 'rejected', code: 'invalid_args' });
+    const empty = await phone.send('bulk', 'samples.append@2', { ...batch, id: newId(), dt: [], v: [] });
+    expect(empty).toMatchObject({ status: 'rejected', code: 'invalid_args' });
+    expect(await rowsOf()).toHaveLength(8);
   });
 
   it('[CF2] always creates an incident: a re-sent trigger is a no-op, and a clashing short code gets a fresh one', async () => {

@@ -3,7 +3,7 @@
  * user's current version, so a device that reconnects learns at once whether it missed anything; after that one
  * poke follows each commit that changed the user's synced rows. A comment line every 25 s keeps proxies from
  * closing an idle stream. Authenticated by `Authorization: Bearer` (the client reads the stream with fetch, which
- * can send it; EventSource cannot).
+ * can send it; EventSource cannot), with the access token or a sync token like the other sync routes (AU5, AU6).
  */
 import type { FastifyInstance } from 'fastify';
 import { eq } from 'drizzle-orm';
@@ -11,7 +11,7 @@ import { userVersions } from '@vitalwatch/schema/db/tables';
 import type { Poke } from '@vitalwatch/schema/protocol/poke';
 import type { Db } from '../db/database.ts';
 import { withUser } from '../db/with-user.ts';
-import { bearerToken, type Identity } from '../auth/identity.ts';
+import type { SyncAuth } from '../auth/sync-tokens.ts';
 import type { Pokes } from './poke-hub.ts';
 import type { AlertHub } from '../alerts/realtime.ts';
 
@@ -23,7 +23,7 @@ function sseEvent(poke: Poke): string {
 
 export async function registerEventsRoute(
   app: FastifyInstance,
-  deps: { db: Db; identity: Identity; pokes: Pokes; alerts?: AlertHub },
+  deps: { db: Db; syncAuth: SyncAuth; pokes: Pokes; alerts?: AlertHub },
 ): Promise<void> {
   // Open streams never end on their own: end them when the server closes, or close() would wait for every client.
   const open = new Set<() => void>();
@@ -32,7 +32,7 @@ export async function registerEventsRoute(
   });
 
   app.get('/sync/events', async (request, reply) => {
-    const caller = await deps.identity.verify(bearerToken(request.headers.authorization));
+    const { caller, headers } = await deps.syncAuth.authenticate(request);
     const [state] = await withUser(deps.db, caller.claims, (tx) =>
       tx
         .select({ version: userVersions.version })
@@ -43,6 +43,7 @@ export async function registerEventsRoute(
     reply.hijack();
     const out = reply.raw;
     out.writeHead(200, {
+      ...headers,
       'content-type': 'text/event-stream; charset=utf-8',
       'cache-control': 'no-cache, no-transform',
       connection: 'keep-alive',

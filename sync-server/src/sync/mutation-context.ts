@@ -17,7 +17,12 @@ export type MutationContext = {
  * `ok`: applied (or already applied: mutators are idempotent by id). `rejected`: the mutation's writes are kept
  * (e.g. an illegal incident event is stored with outcome `illegal`) but the device is told it did not take effect.
  * A mutator that must write nothing throws `MutationRejected` instead.
+ *
+ * `created`: the mutation created its row, and every column the device sees is what the device computed from the
+ * arguments alone (version and `updatedAt` aside), so a device told so need not pull the row back (SPEC PU12).
  */
-export type MutationOutcome = { status: 'ok' } | { status: 'rejected'; code: string; message: string };
+export type MutationOutcome =
+  { status: 'ok'; created?: true } | { status: 'rejected'; code: string; message: string };
 
 export const OK: MutationOutcome = { status: 'ok' };
+export const CREATED: MutationOutcome = { status: 'ok', created: true };

@@ -2,7 +2,7 @@ import { eq } from 'drizzle-orm';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { newId } from '@vitalwatch/schema/ids';
 import { moodEntries, userVersions } from '@vitalwatch/schema/db/tables';
-import type { PullResponse } from '@vitalwatch/schema/protocol/pull-response';
+import type { PullResponseV1 } from '@vitalwatch/schema/protocol/pull-response';
 import { describeOnEachDatabase } from '../../test/test-databases.ts';
 import { purgeTombstones, TOMBSTONE_HORIZON_DAYS } from './purge-tombstones.ts';
 import { runPull } from './run-pull.ts';
@@ -46,7 +46,7 @@ function outbox(user: TestUser, server: () => SyncServer) {
   };
 }
 
-function versionsOf(page: PullResponse): number[] {
+function versionsOf(page: PullResponseV1): number[] {
   return page.changes.map((c) => c.version);
 }
 

@@ -32,8 +32,22 @@ import type {
 import type { Tx } from '../db/database.ts';
 import { queryRows } from '../db/query-rows.ts';
 
-/** Rows with `after < version <= upTo`; tombstones only when `tombstones` (a device starting from nothing needs none). */
-export type VersionRange = { userId: UserId; after: number; upTo: number; tombstones: boolean };
+/**
+ * Rows with `after < version <= upTo` and a version in none of the `skip` ranges (the device holds those rows
+ * already, PL11); tombstones only when `tombstones` (a device starting from nothing needs none).
+ */
+export type VersionRange = {
+  userId: UserId;
+  after: number;
+  upTo: number;
+  tombstones: boolean;
+  skip?: ReadonlyArray<readonly [number, number]>;
+};
+
+/** `skip` as a Postgres multirange literal, e.g. `{[3,7],[12,12]}` (integers checked by the protocol's schema). */
+function multirange(skip: ReadonlyArray<readonly [number, number]>): string {
+  return `{${skip.map(([from, to]) => `[${Math.trunc(from)},${Math.trunc(to)}]`).join(',')}}`;
+}
 
 type SyncColumns = { userId: AnyPgColumn; version: AnyPgColumn; deletedAt?: AnyPgColumn };
 
@@ -43,6 +57,9 @@ function inRange(columns: SyncColumns, range: VersionRange): SQL | undefined {
     gt(columns.version, range.after),
     lte(columns.version, range.upTo),
     columns.deletedAt === undefined || range.tombstones ? undefined : isNull(columns.deletedAt),
+    range.skip === undefined || range.skip.length === 0
+      ? undefined
+      : sql`not (${multirange(range.skip)}::int8multirange @> ${columns.version}::int8)`,
   );
 }
 

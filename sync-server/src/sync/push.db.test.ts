@@ -77,10 +77,11 @@ describeOnEachDatabase('POST /sync/push', (database) => {
     );
     const before = await userVersion(db, alice.userId);
     const first = await push(server.app, alice, batch);
+    // New entries created as sent: each ok names the version its row got (PU12).
     expect(first.results).toEqual([
-      { seq: 1, status: 'ok' },
-      { seq: 2, status: 'ok' },
-      { seq: 3, status: 'ok' },
+      { seq: 1, status: 'ok', v: before + 1 },
+      { seq: 2, status: 'ok', v: before + 2 },
+      { seq: 3, status: 'ok', v: before + 3 },
     ]);
     expect(first.lastSeq).toBe(3);
     expect(first.serverTime).toBe(server.clock.ms);
@@ -117,7 +118,7 @@ describeOnEachDatabase('POST /sync/push', (database) => {
     );
     expect(overlap.results).toEqual([
       { seq: 3, status: 'dup' },
-      { seq: 4, status: 'ok' },
+      { seq: 4, status: 'ok', v: before + 4 },
     ]);
     expect(await moodNotes(db, alice.userId)).not.toContain('changed?');
   });
@@ -135,7 +136,7 @@ describeOnEachDatabase('POST /sync/push', (database) => {
         mutation(4, 'mood.upsert@1', mood(ids[2]!, 'gap 4')),
       ]),
     );
-    expect(response.results).toEqual([{ seq: 1, status: 'ok' }]);
+    expect(response.results).toEqual([{ seq: 1, status: 'ok', v: expect.any(Number) }]);
     expect(response.lastSeq).toBe(1);
     const notes = await moodNotes(db, alice.userId);
     expect(notes).toContain('gap 1');
@@ -340,7 +341,7 @@ describeOnEachDatabase('POST /sync/push', (database) => {
               })
             : lane === 'user'
               ? mutation(1, 'mood.upsert@1', mood(stolen, 'not yours'))
-              : mutation(1, 'samples.append@1', { kind: 1, t0: Date.now(), ids: [stolen], dt: [0], v: [60] }),
+              : mutation(1, 'samples.append@2', { kind: 1, t0: Date.now(), id: stolen, dt: [0], v: [60] }),
         ]),
       );
       expect(response.statusCode, lane).toBe(409);
@@ -406,13 +407,7 @@ describeOnEachDatabase('POST /sync/push', (database) => {
       server.app,
       alice,
       pushBody(clientId, 'bulk', [
-        mutation(1, 'samples.append@1', {
-          kind: 1,
-          t0: Date.now(),
-          ids: [newId(), newId()],
-          dt: [0, 1000],
-          v: [61, 62],
-        }),
+        mutation(1, 'samples.append@2', { kind: 1, t0: Date.now(), id: newId(), dt: [0, 1000], v: [61, 62] }),
       ]),
     );
     expect([critical.lastSeq, user.lastSeq, bulk.lastSeq]).toEqual([1, 1, 1]);

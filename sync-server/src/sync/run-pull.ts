@@ -55,11 +55,15 @@ export async function runPull(
     const reset = request.cursor > latest || (request.cursor > 0 && request.cursor < horizon);
     const fromNothing = reset || request.cursor === 0;
     const limit = request.limit ?? DEFAULT_PULL_LIMIT;
+    // A reset sends every row (the device rebuilds from it). A device naming rows to skip holds rows it created,
+    // so even from cursor 0 it needs the tombstones of those deleted since (PL11).
+    const skip = reset ? [] : (request.skip ?? []);
     const range: VersionRange = {
       userId,
       after: fromNothing ? -1 : request.cursor,
       upTo: latest,
-      tombstones: !fromNothing,
+      tombstones: !fromNothing || skip.length > 0,
+      skip,
     };
 
     let upTo = latest;

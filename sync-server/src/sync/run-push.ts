@@ -193,9 +193,10 @@ export async function runPush(
       results: results.map((r) => {
         if (!('mutation' in r)) return r;
         const outcome = outcomes.get(r)!;
-        return outcome.status === 'ok'
-          ? { seq: r.mutation.seq, status: 'ok' as const }
-          : { seq: r.mutation.seq, ...outcome };
+        if (outcome.status === 'rejected') return { seq: r.mutation.seq, ...outcome };
+        // PU12: a row created exactly as the device computed it, HLC unclamped, to a client that knows `v`.
+        const own = outcome.created === true && r.hlc === r.mutation.hlc && push.protocolVersion >= 4;
+        return { seq: r.mutation.seq, status: 'ok' as const, ...(own && { v: r.version }) };
       }),
       lastSeq,
       newVersion: version !== startVersion ? version : null,

@@ -11,14 +11,20 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { PullRequest } from '@vitalwatch/schema/protocol/pull-request';
 import { PushRequest } from '@vitalwatch/schema/protocol/push-request';
-import type { PullResponse } from '@vitalwatch/schema/protocol/pull-response';
+import { encodePullPage } from '@vitalwatch/schema/protocol/pull-page';
+import {
+  COLUMNAR_PULL_SINCE_PROTOCOL,
+  type PullResponse,
+  type PullResponseV1,
+} from '@vitalwatch/schema/protocol/pull-response';
 import type { PushResponse } from '@vitalwatch/schema/protocol/push-response';
 import {
   MIN_SUPPORTED_PROTOCOL_VERSION,
   PROTOCOL_VERSION,
 } from '@vitalwatch/schema/protocol/protocol-version';
 import type { Db } from '../db/database.ts';
-import { bearerToken, type Identity } from '../auth/identity.ts';
+import type { Identity } from '../auth/identity.ts';
+import { createSyncAuth } from '../auth/sync-tokens.ts';
 import { HttpError, parseInput } from '../http/http-error.ts';
 import { isTransientDatabaseError } from './database-errors.ts';
 import { registerEventsRoute } from './events-route.ts';
@@ -86,9 +92,12 @@ async function transientFailure(
 
 export async function registerSyncRoutes(app: FastifyInstance, deps: SyncDeps): Promise<void> {
   const routeOptions = { bodyLimit: deps.bodyLimit, preParsing: [gunzipRequestBody(deps.bodyLimit)] };
+  // The access token or a sync token (AU5, AU6); a request with the former is answered with the latter.
+  const syncAuth = createSyncAuth(deps.db, deps.identity);
 
   app.post('/sync/push', routeOptions, async (request, reply) => {
-    const caller = await deps.identity.verify(bearerToken(request.headers.authorization));
+    const { caller, headers } = await syncAuth.authenticate(request);
+    reply.headers(headers);
     requireSupportedProtocol(request.body);
     const push = parseInput(PushRequest, request.body, 'body');
     const now = deps.now();
@@ -106,12 +115,15 @@ export async function registerSyncRoutes(app: FastifyInstance, deps: SyncDeps): 
       results: outcome.results,
       lastSeq: outcome.lastSeq,
       serverTime: now.getTime(),
+      // The rows' `updatedAt`, for the device to complete the rows it created (PU12).
+      ...(push.protocolVersion >= 4 && { at: now.getTime() }),
     };
     return sendJson(request, reply, response);
   });
 
   app.post('/sync/pull', routeOptions, async (request, reply) => {
-    const caller = await deps.identity.verify(bearerToken(request.headers.authorization));
+    const { caller, headers } = await syncAuth.authenticate(request);
+    reply.headers(headers);
     requireSupportedProtocol(request.body);
     const pull = parseInput(PullRequest, request.body, 'body');
     let page;
@@ -121,13 +133,16 @@ export async function registerSyncRoutes(app: FastifyInstance, deps: SyncDeps): 
       if (isTransientDatabaseError(error)) return transientFailure(request, reply, error);
       throw error;
     }
-    const response: PullResponse = {
-      protocolVersion: PROTOCOL_VERSION,
-      ...page,
-      serverTime: deps.now().getTime(),
-    };
+    const serverTime = deps.now().getTime();
+    // Protocol 1–3 apps parse pages strictly as `changes`; later ones get the smaller columnar form (SPEC PL10).
+    if (pull.protocolVersion >= COLUMNAR_PULL_SINCE_PROTOCOL) {
+      const { reset, changes, cursor, complete } = page;
+      const response: PullResponse = encodePullPage({ reset, changes, cursor, complete, serverTime });
+      return sendJson(request, reply, response);
+    }
+    const response: PullResponseV1 = { protocolVersion: PROTOCOL_VERSION, ...page, serverTime };
     return sendJson(request, reply, response);
   });
 
-  await registerEventsRoute(app, deps);
+  await registerEventsRoute(app, { ...deps, syncAuth });
 }

@@ -228,6 +228,7 @@ const APPLIERS: { [N in MutatorName]: Applier<N> } = {
   },
   // Samples live outside the synced tables (mutators.ts keeps them in `samples` until acknowledged).
   'samples.append@1': { refs: () => [], apply: async () => {} },
+  'samples.append@2': { refs: () => [], apply: async () => {} },
 };
 
 function applierFor<N extends MutatorName>(name: N): Applier<N> {

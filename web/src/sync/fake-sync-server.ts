@@ -11,13 +11,15 @@
  * - Pull: changes after the cursor in version order, paged; a cursor below the horizon gets a reset, whose first
  *   page holds every live row up to the horizon so the cursor it returns continues the same rebuild.
  */
-import { isMutatorName, MUTATORS } from '@vitalwatch/schema/protocol/mutators';
+import { isMutatorName, MUTATORS, type MutatorArgs } from '@vitalwatch/schema/protocol/mutators';
 import { PROTOCOL_VERSION } from '@vitalwatch/schema/protocol/protocol-version';
 import { PullRequest } from '@vitalwatch/schema/protocol/pull-request';
+import { encodePullPage } from '@vitalwatch/schema/protocol/pull-page';
 import type { Change, PullResponse, SyncedTable } from '@vitalwatch/schema/protocol/pull-response';
 import { PushRequest } from '@vitalwatch/schema/protocol/push-request';
 import type { MutationResult, PushResponse } from '@vitalwatch/schema/protocol/push-response';
 import type { Lane } from '@vitalwatch/schema/protocol/lane';
+import { sampleIds } from '@vitalwatch/schema/protocol/sample-ids';
 import { bindMutation, type RowStore } from './apply-mutation.ts';
 import { rowRef, SYNCED_TABLE_NAMES, type RowByTable, type SyncedRow } from './local-db.ts';
 import type { TransportResponse } from './transport.ts';
@@ -70,6 +72,8 @@ export function createFakeSyncServer(options: FakeSyncServerOptions) {
   const tokens = new Set<string>();
   let tokenCount = 0;
   let crashAfter: number | null = null;
+  /** While a push applies: its time, stamped on the rows it changes as the real server does (PU10). */
+  let pushAt: number | null = null;
   let pushRequests = 0;
   let pullRequests = 0;
 
@@ -91,7 +95,12 @@ export function createFakeSyncServer(options: FakeSyncServerOptions) {
     },
     put: async (table, row) => {
       const version = ++state.version;
-      state.rows.set(rowRef(table, row.id), { table, id: row.id, version, row: { ...row, version } });
+      const stamped = {
+        ...row,
+        version,
+        ...(pushAt !== null && 'updatedAt' in row && { updatedAt: pushAt }),
+      };
+      state.rows.set(rowRef(table, row.id), { table, id: row.id, version, row: stamped });
     },
     delete: async (table, id) => {
       const ref = rowRef(table, id);
@@ -132,14 +141,25 @@ export function createFakeSyncServer(options: FakeSyncServerOptions) {
       for (const id of (args as { ids: string[] }).ids) state.samples.add(id);
       return { status: 'ok' as const };
     }
+    if (name === 'samples.append@2') {
+      // The real server's derivation (CF13): a re-sent batch names the same ids.
+      const { id, t0, dt } = args as MutatorArgs<'samples.append@2'>;
+      for (const sampleId of sampleIds(id, t0, dt)) state.samples.add(sampleId);
+      return { status: 'ok' as const };
+    }
     const ctx = { hlc, at, userId: options.userId };
     const refs = mutation.refs(ctx);
     const existed = refs.map((ref) => state.rows.get(ref)?.row != null);
+    const versionBefore = state.version;
     await mutation.apply(store, ctx);
+    const created = state.rows.get(refs[0] ?? '');
     if ((name === 'mood.upsert@1' || name === 'contact.upsert@1') && existed[0] === false) {
-      if (state.rows.get(refs[0] ?? '')?.row == null) {
-        return reject('incomplete', 'A new entry needs all its required fields.');
-      }
+      if (created?.row == null) return reject('incomplete', 'A new entry needs all its required fields.');
+    }
+    // PU12: a mood entry or coping use made from nothing, exactly as the device made it.
+    const createsAsSent = name === 'mood.upsert@1' || name === 'coping.log@1';
+    if (createsAsSent && existed[0] === false && created?.row != null && created.version > versionBefore) {
+      return { status: 'ok' as const, v: created.version };
     }
     return { status: 'ok' as const };
   }
@@ -153,6 +173,7 @@ export function createFakeSyncServer(options: FakeSyncServerOptions) {
     if (!parsed.success) return error(400, 'invalid_body', parsed.error.message);
     const request = parsed.data;
     const before = snapshot();
+    pushAt = now();
     const laneKey = `${request.clientId}/${request.lane}`;
     let lastSeq = state.lanes.get(laneKey) ?? 0;
     const results: MutationResult[] = [];
@@ -165,6 +186,7 @@ export function createFakeSyncServer(options: FakeSyncServerOptions) {
       if (m.seq > lastSeq + 1) break;
       if (crashAt !== null && processed >= crashAt) {
         state = before;
+        pushAt = null;
         throw new Error('server restarted mid-batch');
       }
       processed += 1;
@@ -179,6 +201,8 @@ export function createFakeSyncServer(options: FakeSyncServerOptions) {
       });
       lastSeq = m.seq;
     }
+    const at = pushAt;
+    pushAt = null;
     state.lanes.set(laneKey, lastSeq);
     const response: PushResponse = {
       protocolVersion: PROTOCOL_VERSION,
@@ -186,6 +210,7 @@ export function createFakeSyncServer(options: FakeSyncServerOptions) {
       results,
       lastSeq,
       serverTime: now(),
+      ...(at !== null && { at }),
     };
     return json(200, response);
   }
@@ -198,8 +223,12 @@ export function createFakeSyncServer(options: FakeSyncServerOptions) {
     const { cursor, limit = pageSize } = parsed.data;
     const reset = cursor > 0 && cursor < state.horizon;
     const from = reset ? 0 : cursor;
+    // As the real server (PL7, PL11): no tombstones for a device that has nothing, none of the skipped rows.
+    const skip = reset ? [] : (parsed.data.skip ?? []);
+    const tombstones = !reset && (cursor > 0 || skip.length > 0);
+    const skipped = (version: number) => skip.some(([lo, hi]) => lo <= version && version <= hi);
     const candidates = [...state.rows.values()]
-      .filter((r) => r.version > from && (r.row !== null || !reset))
+      .filter((r) => r.version > from && (r.row !== null || tombstones) && !skipped(r.version))
       .sort((a, b) => a.version - b.version);
     const page: StoredRow[] = [];
     for (const r of candidates) {
@@ -213,14 +242,14 @@ export function createFakeSyncServer(options: FakeSyncServerOptions) {
         : { op: 'put', table: r.table, version: r.version, row: { ...r.row } },
     );
     const complete = page.length === candidates.length;
-    const response: PullResponse = {
-      protocolVersion: PROTOCOL_VERSION,
+    // Columnar, as the real server answers a protocol-4 client (PL10).
+    const response: PullResponse = encodePullPage({
       reset,
       changes,
       cursor: complete ? Math.max(cursor, state.version) : (page.at(-1)?.version ?? cursor),
       complete,
       serverTime: now(),
-    };
+    });
     return json(200, response);
   }
 

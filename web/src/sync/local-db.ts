@@ -114,6 +114,11 @@ export interface MetaValues {
   /** Last HLC issued or received, text form. */
   hlc: string;
   cursor: number;
+  /**
+   * Versions of rows this device created and holds exactly as the server has them (the `v` of an `ok`, SPEC
+   * PU12), as inclusive ranges; the next pulls leave those rows out until the cursor passes them.
+   */
+  skipVersions: Array<[number, number]>;
   /** Server time minus device time, measured on each exchange. */
   clockOffsetMs: number;
   schemaVersion: number;

@@ -2,6 +2,8 @@ import { seededRandom } from '@vitalwatch/schema/seeded-random';
 import 'fake-indexeddb/auto';
 import type { IncidentEventRow, IncidentRow } from '@vitalwatch/schema/protocol/rows';
 import { ROW_SCHEMAS } from '@vitalwatch/schema/protocol/rows';
+import { SamplesAppendArgsV2 } from '@vitalwatch/schema/protocol/mutators';
+import { sampleIds } from '@vitalwatch/schema/protocol/sample-ids';
 import { describe, expect, it } from 'vitest';
 import { bindUser, openLocalDb, readMeta, type LocalDb, type MetaRow } from './local-db.ts';
 import { createMutators } from './mutators.ts';
@@ -137,23 +139,36 @@ describe('mutators', () => {
     await db.delete();
   });
 
-  it('samples are kept locally until acknowledged, and queued columnar on the bulk lane', async () => {
-    const { db, id, mutators } = await setup();
-    const ids = [id(), id(), id()];
-    const queued = await mutators.appendSamples({
-      kind: 1,
-      t0: 10_000,
-      ids,
-      dt: [0, 16, 17],
-      v: [72, 73, 75],
-    });
+  it('[CF13] samples are kept locally until acknowledged, and queued columnar on the bulk lane under one batch id', async () => {
+    const { db, clock, mutators } = await setup();
+    const queued = await mutators.appendSamples({ kind: 1, t0: 10_000, dt: [0, 16, 17], v: [72, 73, 75] });
     expect(queued).toMatchObject({ lane: 'bulk', seq: 1 });
-    expect((await db.samples.orderBy('[kind+t]').toArray()).map((s) => [s.t, s.v])).toEqual([
-      [10_000, 72],
-      [10_016, 73],
-      [10_033, 75],
+    const [entry] = await db.outbox.toArray();
+    expect(entry).toMatchObject({ name: 'samples.append@2', refs: [] });
+    const args = SamplesAppendArgsV2.parse(entry?.args);
+    expect(Number.parseInt(args.id.replaceAll('-', '').slice(0, 12), 16)).toBe(clock.now());
+    // Stored under the ids the server derives, so the acknowledgement can delete them.
+    const stored = await db.samples.orderBy('[kind+t]').toArray();
+    expect(stored.map((s) => [s.id, s.t, s.v])).toEqual([
+      [sampleIds(args.id, 10_000, [0, 16, 17])[0], 10_000, 72],
+      [sampleIds(args.id, 10_000, [0, 16, 17])[1], 10_016, 73],
+      [sampleIds(args.id, 10_000, [0, 16, 17])[2], 10_033, 75],
     ]);
-    expect((await db.outbox.toArray())[0]?.refs).toEqual([]);
+    // A second batch gets its own batch id.
+    await mutators.appendSamples({ kind: 1, t0: 10_050, dt: [0], v: [76] });
+    const ids = (await db.outbox.toArray()).map((e) => SamplesAppendArgsV2.parse(e.args).id);
+    expect(new Set(ids).size).toBe(2);
+    await db.delete();
+  });
+
+  it('a samples.append@1 entry (older apps) still keeps its samples under their own ids', async () => {
+    const { db, id, mutators } = await setup();
+    const ids = [id(), id()];
+    await mutators.mutate('samples.append@1', { kind: 2, t0: 5_000, ids, dt: [0, 10], v: [1, 2] });
+    expect((await db.samples.toArray()).map((s) => [s.id, s.t])).toEqual([
+      [ids[0], 5_000],
+      [ids[1], 5_010],
+    ]);
     await db.delete();
   });
 
@@ -174,13 +189,11 @@ describe('mutators', () => {
     const { db, id, mutators } = await setup();
     // A realistic backlog: a day of queued samples and some moods.
     for (let i = 0; i < 20; i += 1) {
-      const ids = Array.from({ length: 500 }, () => id());
       await mutators.appendSamples({
         kind: 1,
         t0: i * 500_000,
-        ids,
-        dt: ids.map(() => 1_000),
-        v: ids.map(() => 70),
+        dt: Array.from({ length: 500 }, () => 1_000),
+        v: Array.from({ length: 500 }, () => 70),
       });
     }
     const times: number[] = [];

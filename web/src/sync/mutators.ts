@@ -5,6 +5,7 @@
  * A crash anywhere inside leaves neither the row nor the entry.
  */
 import { MUTATORS, type MutatorArgs, type MutatorName } from '@vitalwatch/schema/protocol/mutators';
+import { newSampleBatchId, sampleIds, sampleTimes } from '@vitalwatch/schema/protocol/sample-ids';
 import type { Lane } from '@vitalwatch/schema/protocol/lane';
 import type { SyncedTable } from '@vitalwatch/schema/protocol/pull-response';
 import type { Table } from 'dexie';
@@ -24,6 +25,7 @@ const TABLES: { [N in MutatorName]: readonly SyncedTable[] } = {
   'settings.update@1': ['user_settings'],
   'coping.log@1': ['coping_tools_usage'],
   'samples.append@1': [],
+  'samples.append@2': [],
 };
 
 export interface QueuedMutation {
@@ -49,7 +51,8 @@ export function createMutators({ db, now, onCommitted }: MutatorDeps) {
     const args = parseMutationArgs(name, input);
     const { lane } = MUTATORS[name];
     const scope: Table[] = [db.outbox, db.meta, db.bases, ...TABLES[name].map((t) => db.table(t))];
-    if (name === 'samples.append@1') scope.push(db.samples);
+    const appendsSamples = name === 'samples.append@1' || name === 'samples.append@2';
+    if (appendsSamples) scope.push(db.samples);
 
     const queued = await db.transaction('rw', scope, async (): Promise<QueuedMutation> => {
       const nextSeqKey = `nextSeq:${lane}` as const;
@@ -64,7 +67,7 @@ export function createMutators({ db, now, onCommitted }: MutatorDeps) {
       const refs = mutationRefs(name, args, ctx);
       await saveBases(db, refs);
       await applyMutation(dexieRowStore(db), name, args, ctx);
-      if (name === 'samples.append@1') await storeSamples(db, args as MutatorArgs<'samples.append@1'>);
+      if (appendsSamples) await storeSamples(db, args as SamplesArgs);
 
       const seq = meta[nextSeqKey] ?? 1;
       const key = await db.outbox.add({
@@ -95,17 +98,22 @@ export function createMutators({ db, now, onCommitted }: MutatorDeps) {
     deleteContact: (args: MutatorArgs<'contact.delete@1'>) => mutate('contact.delete@1', args),
     updateSettings: (args: MutatorArgs<'settings.update@1'>) => mutate('settings.update@1', args),
     logCopingTool: (args: MutatorArgs<'coping.log@1'>) => mutate('coping.log@1', args),
-    appendSamples: (args: MutatorArgs<'samples.append@1'>) => mutate('samples.append@1', args),
+    /** One batch of samples as `samples.append@2`, under a new batch id (each sample's id derives from it). */
+    appendSamples: (args: Omit<MutatorArgs<'samples.append@2'>, 'id'>) =>
+      mutate('samples.append@2', { ...args, id: newSampleBatchId(now()) }),
   };
 }
 
-/** Sample i was taken at t0 + dt[0] + … + dt[i]. */
-async function storeSamples(db: LocalDb, args: MutatorArgs<'samples.append@1'>): Promise<void> {
-  let t = args.t0;
+type SamplesArgs = MutatorArgs<'samples.append@1'> | MutatorArgs<'samples.append@2'>;
+
+/**
+ * Keeps a batch's samples until the server acknowledges it, under the ids the server stores them by: `@1`'s own,
+ * `@2`'s derived from the batch id (CF13). Sample i was taken at t0 + dt[0] + … + dt[i].
+ */
+async function storeSamples(db: LocalDb, args: SamplesArgs): Promise<void> {
+  const ids = 'ids' in args ? args.ids : sampleIds(args.id, args.t0, args.dt);
+  const times = sampleTimes(args.t0, args.dt);
   await db.samples.bulkPut(
-    args.ids.map((id, i) => {
-      t += args.dt[i] ?? 0;
-      return { id, kind: args.kind, t, v: args.v[i] ?? 0 };
-    }),
+    ids.map((id, i) => ({ id, kind: args.kind, t: times[i] ?? args.t0, v: args.v[i] ?? 0 })),
   );
 }

@@ -9,12 +9,22 @@
  * - an acknowledged (ok/dup) mutation leaves the row as it is but marks the base `unconfirmed` (and keeps the
  *   mutation in `acked`) until a complete pull: if the pull brings the row, the server's copy replaces it; if not,
  *   the server did not change the row (e.g. the edit lost last-writer-wins), and the base is restored. A rebuild
- *   meanwhile (a later edit rejected) re-applies `acked` before the pending mutations, so the accepted edit stays.
+ *   meanwhile (a later edit rejected) re-applies `acked` before the pending mutations, so the accepted edit stays;
+ * - an `ok` that says the mutation created its row as sent (`created`, SPEC PU12) is that row arriving from the
+ *   server: the mutation applied to nothing, with the server's version and time, becomes the base at once.
  * All functions run inside the caller's transaction, whose scope must cover the tables they touch.
  */
 import type { SyncedTable } from '@vitalwatch/schema/protocol/pull-response';
 import { bindMutation, type RowStore } from './apply-mutation.ts';
-import { splitRowRef, type LocalDb, type OutboxEntry, type RowRef, type SyncedRow } from './local-db.ts';
+import {
+  rowRef,
+  splitRowRef,
+  type LocalDb,
+  type RowByTable,
+  type OutboxEntry,
+  type RowRef,
+  type SyncedRow,
+} from './local-db.ts';
 
 export function dexieRowStore(db: LocalDb): RowStore {
   return {
@@ -122,29 +132,87 @@ async function reapply(store: RowStore, entry: OutboxEntry, userId: string | und
 
 export type AckStatus = 'ok' | 'dup' | 'rejected';
 
+/** The server's word that a mutation created its row as sent: the row's version and `updatedAt`. */
+export interface Created {
+  version: number;
+  at: number;
+}
+
+export interface Ack {
+  entry: OutboxEntry;
+  status: AckStatus;
+  created?: Created;
+}
+
+/** The row a creating mutation makes from nothing, stamped as the server stamped it; null if it makes none. */
+async function createdRow(entry: OutboxEntry, created: Created, userId: string | undefined) {
+  const rows = new Map<string, SyncedRow>();
+  const scratch: RowStore = {
+    get: async <T extends SyncedTable>(table: T, id: string) =>
+      rows.get(rowRef(table, id)) as RowByTable[T] | undefined,
+    put: async (table, row) => {
+      rows.set(rowRef(table, row.id), row);
+    },
+    delete: async (table, id) => {
+      rows.delete(rowRef(table, id));
+    },
+  };
+  const [ref] = entry.refs;
+  await bindMutation(entry.name, entry.args)?.apply(scratch, { hlc: entry.hlc, at: entry.createdAt, userId });
+  const row = ref === undefined ? undefined : rows.get(ref);
+  if (row === undefined) return null;
+  return {
+    ...row,
+    version: created.version,
+    ...('updatedAt' in row && { updatedAt: created.at }),
+  } as SyncedRow;
+}
+
 /** After acknowledged entries were deleted from the outbox: confirm or undo their local effects. */
 export async function settleAcks(
   db: LocalDb,
-  acks: ReadonlyArray<{ entry: OutboxEntry; status: AckStatus }>,
+  acks: readonly Ack[],
   userId: string | undefined,
 ): Promise<void> {
-  const byRef = new Map<RowRef, { applied: OutboxEntry[]; rejected: boolean }>();
-  for (const { entry, status } of acks) {
+  type Seen = { applied: OutboxEntry[]; rejected: boolean; created: SyncedRow | null };
+  const byRef = new Map<RowRef, Seen>();
+  for (const { entry, status, created } of acks) {
+    const row =
+      created === undefined || entry.refs.length !== 1 ? null : await createdRow(entry, created, userId);
     for (const ref of entry.refs) {
-      const seen = byRef.get(ref) ?? { applied: [], rejected: false };
+      const seen = byRef.get(ref) ?? { applied: [], rejected: false, created: null };
       if (status === 'rejected') seen.rejected = true;
-      else seen.applied.push(entry);
+      else if (row !== null) {
+        // The server had no such row before: what was acknowledged on it earlier changed nothing there.
+        seen.created = row;
+        seen.applied = [];
+      } else seen.applied.push(entry);
       byRef.set(ref, seen);
     }
   }
   const rebuild: RowRef[] = [];
   for (const [ref, seen] of byRef) {
-    const base = await db.bases.get(ref);
+    let base = await db.bases.get(ref);
     if (base === undefined) continue;
+    if (seen.created !== null) {
+      base = { ref, row: seen.created, unconfirmed: false, acked: [] };
+      await db.bases.put(base);
+      if (seen.applied.length === 0 && !seen.rejected) {
+        if (await isPending(db, ref)) rebuild.push(ref);
+        else {
+          await writeRow(db, ref, base.row);
+          await db.bases.delete(ref);
+        }
+        continue;
+      }
+    }
     const unconfirmed = base.unconfirmed || seen.applied.length > 0;
     const acked = [...(base.acked ?? []), ...seen.applied];
     if (seen.applied.length > 0) await db.bases.put({ ...base, unconfirmed, acked });
-    if (!seen.rejected) continue;
+    if (!seen.rejected) {
+      if (seen.created !== null && seen.applied.length > 0) rebuild.push(ref);
+      continue;
+    }
     // With accepted mutations on the row, undoing the rejected one means rebuilding: base, accepted, pending.
     if (acked.length > 0 || (await isPending(db, ref))) rebuild.push(ref);
     else {

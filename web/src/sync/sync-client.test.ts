@@ -38,11 +38,16 @@ async function setup(
   return { clock, server, id, device, db: device.db, m: device.mutators, net: device.net };
 }
 
-/** `entries` samples.append mutations of `perEntry` heart-rate samples each. */
+/**
+ * `entries` samples.append mutations of `perEntry` heart-rate samples each. The push-sizing tests want big entries
+ * (~24 KB of JSON for 500 samples), so these are `samples.append@1` with an id per sample, as older apps left them
+ * in the outbox; today's `appendSamples` (`@2`, one id per batch) makes ~4 KB of the same samples.
+ */
 async function queueSamples(m: Mutators, id: () => string, entries: number, perEntry: number) {
   for (let i = 0; i < entries; i += 1) {
     const ids = Array.from({ length: perEntry }, () => id());
-    await m.appendSamples({ kind: 1, t0: i * 500_000, ids, dt: ids.map(() => 1_000), v: ids.map(() => 70) });
+    const dt = ids.map(() => 1_000);
+    await m.mutate('samples.append@1', { kind: 1, t0: i * 500_000, ids, dt, v: ids.map(() => 70) });
   }
 }
 
@@ -119,13 +124,11 @@ describe('sync client: push', () => {
   it('[CL2] the critical lane goes first and alone, ahead of a 10,000-sample backlog', async () => {
     const { server, id, device, db, m, net } = await setup();
     for (let i = 0; i < 20; i += 1) {
-      const ids = Array.from({ length: 500 }, () => id());
       await m.appendSamples({
         kind: 1,
         t0: i * 500_000,
-        ids,
-        dt: ids.map(() => 1_000),
-        v: ids.map(() => 70),
+        dt: Array.from({ length: 500 }, () => 1_000),
+        v: Array.from({ length: 500 }, () => 70),
       });
     }
     await m.upsertMood({ id: id(), recordedAt: 1, fields: { mood: 2 } });

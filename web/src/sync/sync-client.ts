@@ -30,11 +30,14 @@ import { Dexie, type ObservabilitySet, type Table } from 'dexie';
 import type { Lane } from '@vitalwatch/schema/protocol/lane';
 import { LANES } from '@vitalwatch/schema/protocol/lane';
 import { PROTOCOL_VERSION } from '@vitalwatch/schema/protocol/protocol-version';
-import type { PullRequest } from '@vitalwatch/schema/protocol/pull-request';
+import { MAX_SKIP_RANGES, type PullRequest } from '@vitalwatch/schema/protocol/pull-request';
+import { decodePullPage } from '@vitalwatch/schema/protocol/pull-page';
 import { PullResponse, type Change } from '@vitalwatch/schema/protocol/pull-response';
 import type { PushRequest } from '@vitalwatch/schema/protocol/push-request';
 import { PushResponse, type MutationResult } from '@vitalwatch/schema/protocol/push-response';
 import { ROW_SCHEMAS } from '@vitalwatch/schema/protocol/rows';
+import { SamplesAppendArgsV2 } from '@vitalwatch/schema/protocol/mutators';
+import { sampleIds } from '@vitalwatch/schema/protocol/sample-ids';
 import { formatHlc, HLC_ZERO, parseHlc, receiveHlc } from '@vitalwatch/schema/protocol/hlc';
 import {
   ensureClientId,
@@ -54,7 +57,7 @@ import {
   rebuildRows,
   settleAcks,
   settleAfterPull,
-  type AckStatus,
+  type Ack,
 } from './pending-rows.ts';
 import type { SyncTransport, TransportResponse } from './transport.ts';
 
@@ -86,6 +89,11 @@ const BULK_PUSH_TARGET_MS = 100;
 const MIN_BULK_BATCH_BYTES = 16 * 1024;
 /** A request this small (JSON bytes) costs about a round trip: the quickest one measures the link's latency. */
 const SMALL_REQUEST_BYTES = 2 * 1024;
+/**
+ * While a round pushes the user or bulk lane, a spare connection is opened at most this often (CL15): servers keep
+ * an idle connection for about a minute (fastify: 72 s), and a critical push written meanwhile takes it.
+ */
+const SPARE_CONNECTION_EVERY_MS = 30_000;
 /** Per entry of a push beyond its args (seq, name, hlc, createdAt, JSON punctuation). */
 const ENTRY_OVERHEAD_BYTES = 120;
 export const CLOCK_SKEW_WARNING_MS = 10 * 60_000;
@@ -174,6 +182,7 @@ export function createSyncClient(deps: SyncClientDeps): SyncClient {
     lastSyncedAt: null,
   };
   let inFlight: Promise<SyncOutcome> | null = null;
+  let spareOpenedAt = Number.NEGATIVE_INFINITY;
   /** The round in flight, once it knows its client id: a critical write may join it. */
   let current: Round | null = null;
 
@@ -300,6 +309,14 @@ export function createSyncClient(deps: SyncClientDeps): SyncClient {
       });
   }
 
+  /** CL15: a spare connection for a critical push that may come while this push is on the link. */
+  function keepSpareConnection(): void {
+    if (transport.warm === undefined || now() - spareOpenedAt < SPARE_CONNECTION_EVERY_MS) return;
+    spareOpenedAt = now();
+    // Only an optimisation: a failure here changes nothing (the push itself reports the link's state).
+    transport.warm().catch(() => undefined);
+  }
+
   /** Pushes one batch and applies its acknowledgements (in order with the pull's pages). */
   async function pushBatch(r: Round, { lane, entries, bytes }: Batch): Promise<PushResult> {
     const request: PushRequest = {
@@ -315,6 +332,7 @@ export function createSyncClient(deps: SyncClientDeps): SyncClient {
         createdAt: e.createdAt,
       })),
     };
+    if (lane !== 'critical') keepSpareConnection();
     const ex = await exchange(r.session, (token) => transport.push(request, token));
     if (!ex.ok) {
       await noteFailure(entries, describeOutcome(ex.outcome));
@@ -330,10 +348,17 @@ export function createSyncClient(deps: SyncClientDeps): SyncClient {
     const response = parsed.data;
     const cleared = await inOrder(() =>
       db.transaction('rw', everyTable(), async () => {
-        const acks: Array<{ entry: OutboxEntry; status: AckStatus }> = [];
+        const acks: Ack[] = [];
+        const skip = new SkipRanges((await readMeta(db, ['skipVersions'])).skipVersions ?? []);
         const settle = async (entry: OutboxEntry, result: MutationResult | { status: 'dup' }) => {
           await db.outbox.delete(entry.key);
-          acks.push({ entry, status: result.status });
+          // CL14: a row the server created as sent is confirmed now, and the pulls will leave it out.
+          const v = result.status === 'ok' ? result.v : undefined;
+          const created =
+            v !== undefined && response.at !== undefined && skip.add(v)
+              ? { version: v, at: response.at }
+              : undefined;
+          acks.push({ entry, status: result.status, ...(created && { created }) });
           if (result.status === 'rejected') {
             await db.rejections.add({
               lane,
@@ -346,7 +371,7 @@ export function createSyncClient(deps: SyncClientDeps): SyncClient {
               createdAt: entry.createdAt,
             });
           }
-          if (entry.lane === 'bulk') await db.samples.bulkDelete(sampleIds(entry.args));
+          if (entry.lane === 'bulk') await db.samples.bulkDelete(pendingSampleIds(entry));
         };
         for (const result of response.results) {
           const entry = await db.outbox.where('[lane+seq]').equals([lane, result.seq]).first();
@@ -366,6 +391,7 @@ export function createSyncClient(deps: SyncClientDeps): SyncClient {
           metaRow(`lastAckedSeq:${lane}`, acked),
           metaRow(`nextSeq:${lane}`, nextSeq),
           metaRow('clockOffsetMs', noteClock(ex.sentAt, ex.receivedAt, response.serverTime)),
+          metaRow('skipVersions', skip.ranges),
         ]);
         await settleAcks(db, acks, meta.userId);
         return acks.length;
@@ -442,11 +468,13 @@ export function createSyncClient(deps: SyncClientDeps): SyncClient {
       return null;
     };
     for (;;) {
+      const skip = resetting ? [] : ((await readMeta(db, ['skipVersions'])).skipVersions ?? []);
       const request: PullRequest = {
         protocolVersion: PROTOCOL_VERSION,
         clientId: r.clientId,
         cursor,
         limit: deps.pullLimit ?? DEFAULT_PULL_LIMIT,
+        ...(skip.length > 0 && { skip }),
       };
       const applied = await inOrder(async () => {
         const ex = await exchange(r.session, (token) => transport.pull(request, token));
@@ -456,7 +484,8 @@ export function createSyncClient(deps: SyncClientDeps): SyncClient {
         if (!parsed.success) {
           return fail({ kind: 'failed', status: ex.res.status, error: 'malformed pull response' });
         }
-        const page = parsed.data;
+        // Columnar on the wire (SPEC PL10); the changes come back in version order.
+        const page = decodePullPage(parsed.data);
         const rows = parseRows(page.changes);
         if (rows === null) {
           return fail({
@@ -503,6 +532,17 @@ export function createSyncClient(deps: SyncClientDeps): SyncClient {
           if (page.complete) await settleAfterPull(db, meta.userId);
           const writes = [metaRow('clockOffsetMs', noteClock(ex.sentAt, ex.receivedAt, page.serverTime))];
           if (!resetting || page.complete) writes.push(metaRow('cursor', page.cursor));
+          // A rebuild brings every row; otherwise the rows up to a complete page's cursor are settled.
+          if (resetting) writes.push(metaRow('skipVersions', []));
+          else if (page.complete) {
+            const { skipVersions = [] } = await readMeta(db, ['skipVersions']);
+            writes.push(
+              metaRow(
+                'skipVersions',
+                skipVersions.filter(([, to]) => to > page.cursor),
+              ),
+            );
+          }
           if (clockMoved) writes.push(metaRow('hlc', formatHlc(clock, r.clientId)));
           await db.meta.bulkPut(writes);
         });
@@ -650,7 +690,13 @@ function describeOutcome(outcome: SyncOutcome): string {
   }
 }
 
-function sampleIds(args: unknown): string[] {
+/** The local `samples` rows a bulk entry holds: `@1` names their ids, `@2`'s derive from its batch id (CF13). */
+function pendingSampleIds(entry: OutboxEntry): string[] {
+  const { args } = entry;
+  if (entry.name === 'samples.append@2') {
+    const parsed = SamplesAppendArgsV2.safeParse(args);
+    return parsed.success ? sampleIds(parsed.data.id, parsed.data.t0, parsed.data.dt) : [];
+  }
   if (typeof args !== 'object' || args === null || !('ids' in args) || !Array.isArray(args.ids)) return [];
   return args.ids.filter((id): id is string => typeof id === 'string');
 }
@@ -673,4 +719,25 @@ export function runAsLeader<T>(
 
 function webLocks(): LockManagerLike | undefined {
   return typeof navigator !== 'undefined' && 'locks' in navigator ? navigator.locks : undefined;
+}
+
+/**
+ * The versions a pull may leave out (CL14), as few inclusive ranges as the versions allow. Only versions the server
+ * named are ever covered: two ranges merge only when they touch, never across a gap.
+ */
+class SkipRanges {
+  readonly ranges: Array<[number, number]>;
+  constructor(ranges: ReadonlyArray<[number, number]>) {
+    this.ranges = ranges.map(([from, to]) => [from, to]);
+  }
+
+  /** Adds `v`; false when that would take more ranges than a pull may carry (the row is then pulled back). */
+  add(v: number): boolean {
+    const last = this.ranges.at(-1);
+    if (last !== undefined && last[1] + 1 === v) last[1] = v;
+    else if (last !== undefined && last[0] <= v && v <= last[1]) return true;
+    else if (this.ranges.length < MAX_SKIP_RANGES) this.ranges.push([v, v]);
+    else return false;
+    return true;
+  }
 }

@@ -17,4 +17,10 @@ export interface TransportResponse {
 export interface SyncTransport {
   push(request: PushRequest, accessToken: string): Promise<TransportResponse>;
   pull(request: PullRequest, accessToken: string): Promise<TransportResponse>;
+  /**
+   * Opens a spare connection with a tiny request, so that a critical push written while a long request occupies
+   * the first connection need not open one (a TCP and TLS handshake: one or two round trips) on HTTP/1.1. Optional:
+   * a transport without connections has none.
+   */
+  warm?(): Promise<void>;
 }

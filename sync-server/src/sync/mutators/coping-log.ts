@@ -3,7 +3,7 @@ import { eq } from 'drizzle-orm';
 import { copingToolsUsage } from '@vitalwatch/schema/db/tables';
 import type { MutatorArgs } from '@vitalwatch/schema/protocol/mutators';
 import { MutationRejected } from '../mutation-rejected.ts';
-import { OK, type MutationContext, type MutationOutcome } from '../mutation-context.ts';
+import { CREATED, OK, type MutationContext, type MutationOutcome } from '../mutation-context.ts';
 
 export async function copingLog(
   ctx: MutationContext,
@@ -27,7 +27,7 @@ export async function copingLog(
     })
     .onConflictDoNothing({ target: copingToolsUsage.id })
     .returning({ id: copingToolsUsage.id });
-  if (inserted.length > 0) return OK;
+  if (inserted.length > 0) return inserted[0]?.id === args.id ? CREATED : OK;
   const mine = await ctx.tx
     .select({ id: copingToolsUsage.id })
     .from(copingToolsUsage)

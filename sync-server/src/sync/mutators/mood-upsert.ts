@@ -20,7 +20,7 @@ import {
 } from '../field-clocks.ts';
 import { maxHlc } from '@vitalwatch/schema/protocol/hlc';
 import { MutationRejected } from '../mutation-rejected.ts';
-import { OK, type MutationContext, type MutationOutcome } from '../mutation-context.ts';
+import { CREATED, OK, type MutationContext, type MutationOutcome } from '../mutation-context.ts';
 
 type MoodValues = {
   mood?: number;
@@ -56,8 +56,16 @@ export type MoodRevision = {
   replacedAtVersion: number;
 };
 
-/** The state after one mutation; `revision` when it overwrote a value; `clocksChanged` when a field won. */
-export type MoodChange = { state: MoodState; revision: MoodRevision | null; clocksChanged: boolean };
+/**
+ * The state after one mutation; `revision` when it overwrote a value; `clocksChanged` when a field won; `created`
+ * when it created the entry exactly from its arguments (SPEC PU12).
+ */
+export type MoodChange = {
+  state: MoodState;
+  revision: MoodRevision | null;
+  clocksChanged: boolean;
+  created: boolean;
+};
 
 /** What a change is stamped with: `MutationContext` without the transaction. */
 export type Stamp = Omit<MutationContext, 'tx'>;
@@ -112,7 +120,9 @@ export function planMoodUpsert(
       updatedAt: stamp.now,
     };
     const clocks = advanceClocks({}, Object.keys(proposed), stamp.hlc);
-    return { state: { row, clocks }, revision: null, clocksChanged: true };
+    // The device keeps the id and the sleep hours as sent: the row is its prediction unless storing changed them.
+    const created = row.id === args.id && row.sleepHours === (proposed.sleepHours ?? null);
+    return { state: { row, clocks }, revision: null, clocksChanged: true, created };
   }
 
   const { row, clocks } = current;
@@ -151,6 +161,7 @@ export function planMoodUpsert(
         ? { previous, replacedByHlc: stamp.hlc, replacedAtVersion: stamp.version }
         : null,
     clocksChanged: true,
+    created: false,
   };
 }
 
@@ -158,7 +169,7 @@ export function planMoodUpsert(
 export function planMoodDelete(current: MoodState | undefined, stamp: Stamp): MoodChange | null {
   if (current === undefined || current.row.deletedAt !== null) return null;
   const row = { ...current.row, deletedAt: stamp.now, version: stamp.version, updatedAt: stamp.now };
-  return { state: { row, clocks: current.clocks }, revision: null, clocksChanged: false };
+  return { state: { row, clocks: current.clocks }, revision: null, clocksChanged: false, created: false };
 }
 
 /** The columns a later mutation may change (`recordedAt`, `createdAt` and the owner never change). */
@@ -185,7 +196,7 @@ export async function moodUpsert(
       .values({ userId: ctx.userId, moodEntryId: next.id, ...change.revision, createdAt: ctx.now });
   }
   await saveClocks(ctx, 'mood_entries', args.id, change.state.clocks);
-  return OK;
+  return change.created ? CREATED : OK;
 }
 
 export async function moodDelete(

@@ -9,7 +9,8 @@ import * as z from 'zod/mini';
 import { newId, type UserId } from '@vitalwatch/schema/ids';
 import type { MutatorArgs, MutatorName } from '@vitalwatch/schema/protocol/mutators';
 import { PROTOCOL_VERSION } from '@vitalwatch/schema/protocol/protocol-version';
-import { PullResponse } from '@vitalwatch/schema/protocol/pull-response';
+import { decodePullPage } from '@vitalwatch/schema/protocol/pull-page';
+import { PullResponse, type PullResponseV1 } from '@vitalwatch/schema/protocol/pull-response';
 import type { Mutation, PushRequest } from '@vitalwatch/schema/protocol/push-request';
 import { PushResponse } from '@vitalwatch/schema/protocol/push-response';
 import type { Lane } from '@vitalwatch/schema/protocol/lane';
@@ -113,24 +114,27 @@ export async function push(
 }
 
 /**
- * Pulls one page and expects 200; the response is parsed with PullResponse and every row with its ROW_SCHEMAS
- * shape (strict objects: a server-only column in a row fails here).
+ * Pulls one page and expects 200; the response is parsed with PullResponse (columnar, protocol 4), decoded to
+ * changes as the device does, and every row parsed with its ROW_SCHEMAS shape (strict objects: a server-only
+ * column in a row fails here).
  */
 export async function pull(
   app: FastifyInstance,
   user: TestUser,
-  request: { clientId?: string; cursor: number; limit?: number },
+  request: { clientId?: string; cursor: number; limit?: number; skip?: Array<[number, number]> },
   options: SendOptions = {},
-): Promise<PullResponse> {
+): Promise<PullResponseV1> {
   const body = {
     protocolVersion: PROTOCOL_VERSION,
     clientId: request.clientId ?? newId(),
     cursor: request.cursor,
     ...(request.limit !== undefined && { limit: request.limit }),
+    ...(request.skip !== undefined && { skip: request.skip }),
   };
   const response = await post(app, '/sync/pull', user.token, body, options);
   if (response.statusCode !== 200) throw new Error(`pull: ${response.statusCode} ${response.body}`);
-  const page = z.parse(PullResponse, responseJson(response));
+  const wire = z.parse(PullResponse, responseJson(response));
+  const page = { protocolVersion: wire.protocolVersion, ...decodePullPage(wire) };
   for (const change of page.changes) {
     if (change.op === 'put') z.parse(ROW_SCHEMAS[change.table], change.row);
   }
@@ -143,8 +147,8 @@ export async function pullAll(
   user: TestUser,
   cursor: number,
   limit?: number,
-): Promise<PullResponse[]> {
-  const pages: PullResponse[] = [];
+): Promise<PullResponseV1[]> {
+  const pages: PullResponseV1[] = [];
   for (let guard = 0; guard < 1000; guard++) {
     const page = await pull(app, user, { cursor, ...(limit !== undefined && { limit }) });
     pages.push(page);
@@ -156,7 +160,7 @@ export async function pullAll(
 
 /** A device's view after applying pages in order: table → id → row (tombstones remove). */
 export function applyPages(
-  pages: PullResponse[],
+  pages: PullResponseV1[],
   into: Map<string, Map<string, Record<string, unknown>>> = new Map(),
 ): Map<string, Map<string, Record<string, unknown>>> {
   for (const page of pages) {
