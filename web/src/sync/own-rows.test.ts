@@ -84,4 +84,12 @@ describe('sync client: rows it created are not pulled back (CL14)', () => {
     expect(await device.db.mood_entries.get(moodId)).toMatchObject({ mood: 2, note: 'later', version: 2 });
     await sameAsServer(device, server);
   });
+
+  it('[CL14] a full push of 500 new entries is confirmed in one transaction (the rows are made before it)', async () => {
+    const { server, id, device, db, m } = await setup(5);
+    for (let i = 0; i < 500; i += 1) await m.upsertMood({ id: id(), recordedAt: i, fields: { mood: 3 } });
+    expect(await device.client.syncOnce()).toMatchObject({ kind: 'ok', pushed: 500, pulled: 0 });
+    expect(await db.bases.count()).toBe(0);
+    await sameAsServer(device, server);
+  });
 });

@@ -141,11 +141,21 @@ export interface Created {
 export interface Ack {
   entry: OutboxEntry;
   status: AckStatus;
-  created?: Created;
+  /** The row the server created exactly as sent (`createdRow`). */
+  created?: SyncedRow;
 }
 
-/** The row a creating mutation makes from nothing, stamped as the server stamped it; null if it makes none. */
-async function createdRow(entry: OutboxEntry, created: Created, userId: string | undefined) {
+/**
+ * The row a creating mutation makes from nothing, stamped as the server stamped it; null if it makes none (or
+ * touches more than one row). Computed before the transaction that settles the acknowledgement: a long run of
+ * awaits that are not IndexedDB requests lets the transaction commit under it.
+ */
+export async function createdRow(
+  entry: OutboxEntry,
+  created: Created,
+  userId: string | undefined,
+): Promise<SyncedRow | null> {
+  if (entry.refs.length !== 1) return null;
   const rows = new Map<string, SyncedRow>();
   const scratch: RowStore = {
     get: async <T extends SyncedTable>(table: T, id: string) =>
@@ -177,8 +187,7 @@ export async function settleAcks(
   type Seen = { applied: OutboxEntry[]; rejected: boolean; created: SyncedRow | null };
   const byRef = new Map<RowRef, Seen>();
   for (const { entry, status, created } of acks) {
-    const row =
-      created === undefined || entry.refs.length !== 1 ? null : await createdRow(entry, created, userId);
+    const row = created ?? null;
     for (const ref of entry.refs) {
       const seen = byRef.get(ref) ?? { applied: [], rejected: false, created: null };
       if (status === 'rejected') seen.rejected = true;

@@ -57,6 +57,7 @@ import {
   rebuildRows,
   settleAcks,
   settleAfterPull,
+  createdRow,
   type Ack,
 } from './pending-rows.ts';
 import type { SyncTransport, TransportResponse } from './transport.ts';
@@ -346,6 +347,17 @@ export function createSyncClient(deps: SyncClientDeps): SyncClient {
       return { failed, keepGoing: false };
     }
     const response = parsed.data;
+    // CL14: the rows the server created as sent, made here, outside the transaction that settles them.
+    const created = new Map<number, SyncedRow>();
+    if (response.at !== undefined) {
+      const { userId } = await readMeta(db, ['userId']);
+      for (const result of response.results) {
+        const entry = entries.find((e) => e.seq === result.seq);
+        if (result.status !== 'ok' || result.v === undefined || entry === undefined) continue;
+        const row = await createdRow(entry, { version: result.v, at: response.at }, userId);
+        if (row !== null) created.set(result.seq, row);
+      }
+    }
     const cleared = await inOrder(() =>
       db.transaction('rw', everyTable(), async () => {
         const acks: Ack[] = [];
@@ -353,12 +365,9 @@ export function createSyncClient(deps: SyncClientDeps): SyncClient {
         const settle = async (entry: OutboxEntry, result: MutationResult | { status: 'dup' }) => {
           await db.outbox.delete(entry.key);
           // CL14: a row the server created as sent is confirmed now, and the pulls will leave it out.
-          const v = result.status === 'ok' ? result.v : undefined;
-          const created =
-            v !== undefined && response.at !== undefined && skip.add(v)
-              ? { version: v, at: response.at }
-              : undefined;
-          acks.push({ entry, status: result.status, ...(created && { created }) });
+          const row = result.status === 'ok' ? created.get(entry.seq) : undefined;
+          const confirmed = row !== undefined && skip.add(row.version) ? row : undefined;
+          acks.push({ entry, status: result.status, ...(confirmed && { created: confirmed }) });
           if (result.status === 'rejected') {
             await db.rejections.add({
               lane,
