@@ -11,8 +11,8 @@
  *
  * Scenarios, the same records for both (sync-records.ts):
  * 1. catch-up: a signed-in device holds `records` offline mood entries and syncs once. Ours: one `syncOnce`
- *    (push the user lane, then pull until complete, which brings the device's own rows back). PouchDB: the docs
- *    in a local database, one-shot `replicate` to the server.
+ *    (push the user lane, then pull until complete; since protocol 4 the pull leaves its own new rows out).
+ *    PouchDB: the docs in a local database, one-shot `replicate` to the server.
  * 2. fresh pull: a new device of the same user gets those records. Ours: `syncOnce` from cursor 0. PouchDB:
  *    one-shot `replicate` from the server into an empty database.
  * 3. idle check-in: a device syncs with nothing new either way. Ours: the device of 2, `syncOnce`. PouchDB: a
@@ -37,6 +37,7 @@ import { buildApp } from '@vitalwatch/sync-server/app';
 import { generateSigningKey } from '@vitalwatch/sync-server/auth/signing-key';
 import { bindUser, openLocalDb, type LocalDb } from '../web/src/sync/local-db.ts';
 import { createHttpTransport } from '../web/src/sync/http-transport.ts';
+import type { SyncTransport } from '../web/src/sync/transport.ts';
 import { createMutators, type Mutators } from '../web/src/sync/mutators.ts';
 import { createSyncClient, type SyncClient, type SyncOutcome } from '../web/src/sync/sync-client.ts';
 import { startSyncLoop } from '../web/src/sync/sync-loop.ts';
@@ -281,7 +282,10 @@ let ourDeviceCount = 0;
 type OurDevice = {
   db: LocalDb;
   mutators: Mutators;
-  /** A sync client whose transport goes to `baseUrl` (the scenario's proxy). */
+  /**
+   * A sync client whose transport goes to `baseUrl` (the scenario's proxy). The transport lives as long as the
+   * device, as in the app (one per page or service worker): a sync token it learnt stays in use (SPEC AU7).
+   */
   client(baseUrl: string): SyncClient;
   close(): Promise<void>;
 };
@@ -290,13 +294,19 @@ async function openOurDevice(session: Session): Promise<OurDevice> {
   ourDeviceCount += 1;
   const db = openLocalDb({ name: `vw-compare-${ourDeviceCount}`, dexie: newIndexedDb() });
   await bindUser(db, session.userId);
+  const transports = new Map<string, SyncTransport>();
+  const transport = (baseUrl: string) => {
+    const known = transports.get(baseUrl) ?? createHttpTransport({ baseUrl });
+    transports.set(baseUrl, known);
+    return known;
+  };
   return {
     db,
     mutators: createMutators({ db, now: Date.now }),
     client: (baseUrl) =>
       createSyncClient({
         db,
-        transport: createHttpTransport({ baseUrl }),
+        transport: transport(baseUrl),
         now: Date.now,
         getAccessToken: async () => session.accessToken,
         refreshAccessToken: async () => null,

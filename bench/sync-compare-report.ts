@@ -91,7 +91,7 @@ export function printSyncCompare(result: CompareResult): string[] {
       meets: counted((v) => v <= t.catchUpRequests),
     },
     {
-      label: '… of which push / pull (ours: the pull brings the device its own rows back)',
+      label: '… of which push / pull (ours: the pull leaves out the rows the device created, SPEC PL11)',
       target: '',
       ours: (o) => `${o.catchUp.pushRequests} / ${o.catchUp.pullRequests}`,
       pouch: '',
@@ -122,7 +122,7 @@ export function printSyncCompare(result: CompareResult): string[] {
       minRatio: t.timesFewerThanPouch,
     },
     {
-      label: '… ours including the pull back of its own rows (whole catch-up)',
+      label: '… ours, the whole catch-up (pushes, pull, spare connection)',
       target: '',
       ours: (o) => perMood(wire(o.catchUp)),
       pouch: '',

@@ -175,7 +175,7 @@ export async function createdRow(
     ...row,
     version: created.version,
     ...('updatedAt' in row && { updatedAt: created.at }),
-  } as SyncedRow;
+  };
 }
 
 /** After acknowledged entries were deleted from the outbox: confirm or undo their local effects. */

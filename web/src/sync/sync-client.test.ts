@@ -140,8 +140,8 @@ describe('sync client: push', () => {
     expect(sent[0]?.mutations).toHaveLength(1);
     expect(sent[1]?.lane).toBe('user');
     expect(sent.slice(2).every((p) => p.lane === 'bulk')).toBe(true);
-    // Batches stay under the server's body limit: ≤ 500 entries and about 192 KiB of JSON each.
-    expect(sent.every((p) => p.mutations.length <= 500 && JSON.stringify(p).length < 256 * 1024)).toBe(true);
+    // Batches stay within the server's limits: ≤ 1,000 entries and about 512 KiB of JSON each.
+    expect(sent.every((p) => p.mutations.length <= 1_000 && JSON.stringify(p).length < 520 * 1024)).toBe(true);
     expect(server.samples.size).toBe(10_000);
     expect(await db.samples.count()).toBe(0);
     expect(await db.outbox.count()).toBe(0);
@@ -251,7 +251,7 @@ describe('sync client: push', () => {
     // ~400 kbit/s of JSON: one entry is already more than 100 ms on the link.
     expect(await bulkPushesOver(50)).toEqual([1, 1, 1, 1, 1, 1, 1, 1]);
     // ~80 Mbit/s: the first push (16 KiB before anything was measured) shows the link is fast, the rest go
-    // together under the 192 KiB limit.
+    // together under the 512 KiB limit.
     expect(await bulkPushesOver(10_000)).toEqual([1, 7]);
   });
 

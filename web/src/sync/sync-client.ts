@@ -2,7 +2,7 @@
  * One sync round (`syncOnce`): push the outbox lane by lane, then pull until complete.
  *
  * Push: the oldest entries of the first non-empty lane in the order critical → user → bulk, one lane per request;
- * the lanes are re-checked before every batch. A batch holds ≤ 500 entries and ≤ 192 KiB of JSON; a bulk batch
+ * the lanes are re-checked before every batch. A batch holds ≤ 1,000 entries and ≤ 512 KiB of JSON; a bulk batch
  * also ≤ what the link moves in BULK_PUSH_TARGET_MS (measured on earlier bulk pushes; ≥ 16 KiB, at least one
  * entry), so a critical push sent meanwhile queues behind few bytes on a slow link.
  *
@@ -62,12 +62,14 @@ import {
 } from './pending-rows.ts';
 import type { SyncTransport, TransportResponse } from './transport.ts';
 
-export const MAX_PUSH_BATCH = 500;
+/** The most entries the server takes in one push (PushRequest). */
+export const MAX_PUSH_BATCH = 1_000;
 /**
  * Default entries per push by lane. A `user` batch holds the account's version lock until it commits, and an SOS
  * pushed meanwhile waits for it: since moods and coping logs apply set-based (ADR 0007), 500 moods hold a trigger
- * ~20–40 ms on Postgres (bench/README.md, 0.5 s before), so user batches are full size again; a batch of other
- * kinds (contacts, settings) still costs ~5 statements each. Bulk batches take no version lock.
+ * ~20–40 ms on Postgres (bench/README.md, 0.5 s before), so user batches are the server's full 1,000 (~75 ms at
+ * ~13k moods/s): on a 300 ms link each push saved is worth four times that; a batch of other kinds (contacts,
+ * settings) still costs ~5 statements each. Bulk batches take no version lock.
  */
 const LANE_BATCH: Readonly<Record<Lane, number>> = {
   critical: MAX_PUSH_BATCH,
@@ -79,8 +81,11 @@ const LANE_BATCH: Readonly<Record<Lane, number>> = {
  * (10,000 rows: 2 pages instead of 11); a page is one REPEATABLE READ query on the server.
  */
 const DEFAULT_PULL_LIMIT = 5_000;
-/** Uncompressed JSON bytes per push (the server's body limit is 256 KiB); a single larger entry still goes alone. */
-const DEFAULT_MAX_BATCH_BYTES = 192 * 1024;
+/**
+ * Uncompressed JSON bytes per push (1,000 moods are ~320 KB, ~45 KB gzipped; the sync routes take 8 MiB); a single
+ * larger entry still goes alone.
+ */
+const DEFAULT_MAX_BATCH_BYTES = 512 * 1024;
 /**
  * How long a bulk push may occupy the uplink. A critical push sent alongside queues behind the bulk bytes already
  * sent (a phone's uplink is one FIFO), and its target is one round trip + 150 ms (issue #3).
@@ -136,7 +141,7 @@ export interface SyncClientDeps {
   now: () => number;
   /** Entries per push, ≤ 500, for every lane (default 500). */
   batchSize?: number;
-  /** Uncompressed JSON bytes per push, every lane (default 192 KiB); bulk pushes are also sized by time. */
+  /** Uncompressed JSON bytes per push, every lane (default 512 KiB); bulk pushes are also sized by time. */
   maxBatchBytes?: number;
   /** Changes per pull page (default 5,000, the protocol's maximum). */
   pullLimit?: number;
