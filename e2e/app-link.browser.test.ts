@@ -12,6 +12,7 @@ import type { MutatorArgs, MutatorName } from '../schema/src/protocol/mutators.t
 import { PROTOCOL_VERSION } from '../schema/src/protocol/protocol-version.ts';
 import { useBrowserSuite } from './harness/browser-suite.ts';
 import { signUpInApp, TEST_PASSWORD } from './harness/app-account.ts';
+import { openControlledPage } from './harness/service-worker.ts';
 
 const e2e = useBrowserSuite({ buildId: 'app-link', database: 'postgres' });
 
@@ -141,7 +142,9 @@ it('[AL28] signed out: the link screen sends Kofi to the account screen and come
 
 it('[AL28] offline: the link screen says so and changes nothing, then offers the button once back online', async () => {
   const ama = await amaAlertsKofi();
-  const page = await e2e.context.newPage();
+  // Offline, the link screen's code must come from the service worker's cache: a page it controls (an uncontrolled
+  // one only found it in the HTTP cache when the worker's precache had finished first).
+  const page = await openControlledPage(e2e.context);
   await signUpInApp(page, `kofi-${randomUUID()}@example.org`);
 
   await e2e.context.setOffline(true);
