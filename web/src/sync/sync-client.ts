@@ -139,7 +139,7 @@ export interface SyncClientDeps {
   refreshAccessToken: () => Promise<string | null>;
   /** Device clock, ms (also times the exchanges that size bulk pushes). */
   now: () => number;
-  /** Entries per push, ≤ 500, for every lane (default 500). */
+  /** Entries per push, ≤ 1,000, for every lane (default 1,000). */
   batchSize?: number;
   /** Uncompressed JSON bytes per push, every lane (default 512 KiB); bulk pushes are also sized by time. */
   maxBatchBytes?: number;
@@ -356,8 +356,9 @@ export function createSyncClient(deps: SyncClientDeps): SyncClient {
     const created = new Map<number, SyncedRow>();
     if (response.at !== undefined) {
       const { userId } = await readMeta(db, ['userId']);
+      const bySeq = new Map(entries.map((e) => [e.seq, e]));
       for (const result of response.results) {
-        const entry = entries.find((e) => e.seq === result.seq);
+        const entry = bySeq.get(result.seq);
         if (result.status !== 'ok' || result.v === undefined || entry === undefined) continue;
         const row = await createdRow(entry, { version: result.v, at: response.at }, userId);
         if (row !== null) created.set(result.seq, row);
