@@ -141,7 +141,9 @@ describe('sync client: push', () => {
     expect(sent[1]?.lane).toBe('user');
     expect(sent.slice(2).every((p) => p.lane === 'bulk')).toBe(true);
     // Batches stay within the server's limits: ≤ 1,000 entries and about 512 KiB of JSON each.
-    expect(sent.every((p) => p.mutations.length <= 1_000 && JSON.stringify(p).length < 520 * 1024)).toBe(true);
+    expect(sent.every((p) => p.mutations.length <= 1_000 && JSON.stringify(p).length < 520 * 1024)).toBe(
+      true,
+    );
     expect(server.samples.size).toBe(10_000);
     expect(await db.samples.count()).toBe(0);
     expect(await db.outbox.count()).toBe(0);
