@@ -15,8 +15,15 @@
  */
 import type { PullRequest } from '@vitalwatch/schema/protocol/pull-request';
 import type { PushRequest } from '@vitalwatch/schema/protocol/push-request';
-import type { FakeSyncServer } from './fake-sync-server.ts';
 import type { SyncTransport, TransportResponse } from './transport.ts';
+
+/** The server side of the in-memory network: the fake server (fake-sync-server.ts) or the real one over HTTP. */
+export interface SyncEndpoint {
+  push(body: unknown, token: string): Promise<TransportResponse>;
+  pull(body: unknown, token: string): Promise<TransportResponse>;
+  /** The next push handles `n` mutations, then the server dies: nothing of that batch commits, nobody is answered. */
+  crashAfter(n: number): void;
+}
 
 export type Fault =
   | 'drop-request'
@@ -74,7 +81,7 @@ export interface MemoryTransport extends SyncTransport {
 }
 
 export function createMemoryTransport(
-  server: FakeSyncServer,
+  server: SyncEndpoint,
   options: { manual?: boolean } = {},
 ): MemoryTransport {
   const faults: Fault[] = [];

@@ -1,12 +1,12 @@
 /**
  * Test kit (imported by *.test.ts only, never by the app): a device = local database + mutators + sync client on
- * an in-memory transport to a fake server, with an injected clock, seeded ids and a token it refreshes from the
- * server. Tests need `import 'fake-indexeddb/auto'` before this module.
+ * an in-memory transport to a server (the fake one, or the real one over HTTP in integration/), with an injected
+ * clock, seeded ids and a token it refreshes from the server. Tests need `import 'fake-indexeddb/auto'` before this
+ * module.
  */
 import type { Lane } from '@vitalwatch/schema/protocol/lane';
-import type { FakeSyncServer } from './fake-sync-server.ts';
 import { bindUser, openLocalDb, SYNCED_TABLE_NAMES, type LocalDb, type SyncedRow } from './local-db.ts';
-import { createMemoryTransport, type MemoryTransport } from './memory-transport.ts';
+import { createMemoryTransport, type MemoryTransport, type SyncEndpoint } from './memory-transport.ts';
 import { createMutators, type Mutators } from './mutators.ts';
 import { createSyncClient, type SyncClient, type SyncClientDeps } from './sync-client.ts';
 
@@ -51,8 +51,14 @@ export interface TestDevice {
 
 let deviceCount = 0;
 
+/** A server a test device can reach: the fake one, or the real one over HTTP (integration/). */
+export interface TestServer extends SyncEndpoint {
+  /** A fresh access token for the user (the device's sign-in, and its refresh). */
+  issueToken(): string | Promise<string>;
+}
+
 export async function createTestDevice(
-  server: FakeSyncServer,
+  server: TestServer,
   options: {
     now: () => number;
     manual?: boolean;
@@ -65,7 +71,7 @@ export async function createTestDevice(
   const db = openLocalDb({ name });
   await bindUser(db, options.userId ?? TEST_USER_ID);
   const writes: Record<Lane, number> = { critical: 0, user: 0, bulk: 0 };
-  let token = server.issueToken();
+  let token = await server.issueToken();
   let net = createMemoryTransport(server, { manual: options.manual ?? false });
   const device: TestDevice = {
     name,
@@ -105,7 +111,7 @@ export async function createTestDevice(
       refreshAccessToken: async () => {
         device.refreshes += 1;
         if (!device.canRefresh) return null;
-        token = server.issueToken();
+        token = await server.issueToken();
         return token;
       },
       ...options.client,
