@@ -4,8 +4,9 @@
  * devices (Dexie on fake-indexeddb, one IndexedDB per device) with the real mutators, sync client and fetch
  * transport (gzip request bodies, gzip responses), and real tokens from sign-in and refresh.
  *
- * The seeded fault harness (web/src/sync/sync-fuzz.test.ts) proves the rules against the fake server; this file
- * proves the real client and the real server agree on the wire: status codes, encodings, row shapes, merges.
+ * The seeded fault scenario runs against the fake server (web/src/sync/sync-fuzz.test.ts) and the real one
+ * (sync-fuzz-real-server.test.ts); this file checks named cases end to end: status codes, encodings, row shapes,
+ * merges, token refresh.
  */
 // First: installs fake-indexeddb before anything loads Dexie.
 import { newIndexedDb } from './fake-indexeddb.ts';
@@ -14,53 +15,18 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import { newId } from '../schema/src/ids.ts';
 import { mutationErrors, sensorReadings, syncClients } from '../schema/src/db/tables.ts';
 import { LANES } from '../schema/src/protocol/lane.ts';
-import { PROTOCOL_VERSION } from '../schema/src/protocol/protocol-version.ts';
-import { decodePullPage } from '../schema/src/protocol/pull-page.ts';
-import { PullResponse, type SyncedTable } from '../schema/src/protocol/pull-response.ts';
-import { ROW_SCHEMAS } from '../schema/src/protocol/rows.ts';
 import { SamplesAppendArgsV2 } from '../schema/src/protocol/mutators.ts';
 import { sampleIds } from '../schema/src/protocol/sample-ids.ts';
 import { startEmbeddedApp, type RunningApp } from '../sync-server/test/test-app.ts';
 import { describeOnEachDatabase } from '../sync-server/test/test-databases.ts';
-import {
-  bindUser,
-  openLocalDb,
-  readMeta,
-  SYNCED_TABLE_NAMES,
-  type LocalDb,
-  type RowByTable,
-  type SyncedRow,
-} from '../web/src/sync/local-db.ts';
+import { bindUser, openLocalDb, readMeta, type LocalDb } from '../web/src/sync/local-db.ts';
 import { createHttpTransport } from '../web/src/sync/http-transport.ts';
 import { createMutators, type Mutators } from '../web/src/sync/mutators.ts';
 import { createSyncClient, type SyncClient, type SyncOutcome } from '../web/src/sync/sync-client.ts';
+import { deviceSnapshot, postJson, serverSnapshot, sessionFrom, type Session } from './real-server-kit.ts';
 
 const PASSWORD = 'a long enough passphrase';
 const PHONE = '+447700900123';
-
-interface Session {
-  readonly userId: string;
-  readonly accessToken: string;
-  readonly refreshToken: string;
-}
-
-async function postJson(url: string, body: unknown): Promise<Response> {
-  return fetch(url, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify(body),
-  });
-}
-
-async function sessionFrom(response: Response): Promise<Session> {
-  if (response.status !== 200) throw new Error(`auth: HTTP ${response.status} ${await response.text()}`);
-  const body = (await response.json()) as {
-    access_token: string;
-    refresh_token: string;
-    user: { id: string };
-  };
-  return { userId: body.user.id, accessToken: body.access_token, refreshToken: body.refresh_token };
-}
 
 /** A sync request a device made: where, the answer's status, and whether each body went gzip-compressed. */
 interface RequestLog {
@@ -142,67 +108,6 @@ function openDevice(server: RunningApp, session: Session, options: { accessToken
     }),
   };
   return device;
-}
-
-/** Every synced row, by table, sorted by id. */
-type Snapshot = { [T in SyncedTable]: Array<RowByTable[T]> };
-
-function emptySnapshot(): Snapshot {
-  return {
-    user_settings: [],
-    emergency_contacts: [],
-    emergency_incidents: [],
-    incident_events: [],
-    alert_logs: [],
-    mood_entries: [],
-    coping_tools_usage: [],
-  };
-}
-
-function sortById(out: Snapshot): Snapshot {
-  for (const table of SYNCED_TABLE_NAMES) out[table].sort((a, b) => a.id.localeCompare(b.id));
-  return out;
-}
-
-async function snapshot(db: LocalDb): Promise<Snapshot> {
-  return sortById({
-    user_settings: await db.user_settings.toArray(),
-    emergency_contacts: await db.emergency_contacts.toArray(),
-    emergency_incidents: await db.emergency_incidents.toArray(),
-    incident_events: await db.incident_events.toArray(),
-    alert_logs: await db.alert_logs.toArray(),
-    mood_entries: await db.mood_entries.toArray(),
-    coping_tools_usage: await db.coping_tools_usage.toArray(),
-  });
-}
-
-/** What the server holds for the user: a fresh device's pull from cursor 0, every page, rows checked strictly. */
-async function serverSnapshot(server: RunningApp, accessToken: string): Promise<Snapshot> {
-  const rows = new Map<string, { table: SyncedTable; row: SyncedRow }>();
-  const clientId = newId<string>();
-  let cursor = 0;
-  for (let page = 0; page < 100; page++) {
-    const res = await fetch(`${server.url}/sync/pull`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', authorization: `Bearer ${accessToken}` },
-      body: JSON.stringify({ protocolVersion: PROTOCOL_VERSION, clientId, cursor }),
-    });
-    expect(res.status).toBe(200);
-    const body = decodePullPage(PullResponse.parse(await res.json()));
-    for (const change of body.changes) {
-      if (change.op === 'del') rows.delete(`${change.table}/${change.id}`);
-      else {
-        const row = ROW_SCHEMAS[change.table].parse(change.row);
-        rows.set(`${change.table}/${row.id}`, { table: change.table, row });
-      }
-    }
-    cursor = body.cursor;
-    if (body.complete) break;
-  }
-  const out = emptySnapshot();
-  // Each row was parsed with its own table's schema above.
-  for (const { table, row } of rows.values()) (out[table] as SyncedRow[]).push(row);
-  return sortById(out);
 }
 
 /** Syncs the devices in turn (A, B, A, B, …) until a whole pass pushes and pulls nothing. */
@@ -341,9 +246,9 @@ describeOnEachDatabase('sync over real HTTP', (database) => {
     expect(requests.some((r) => r.gzipReceived)).toBe(true);
 
     // Both devices hold exactly what a fresh pull of the server returns, and have nothing pending.
-    const onServer = await serverSnapshot(server, (await signIn()).accessToken);
-    expect(await snapshot(a.db)).toEqual(onServer);
-    expect(await snapshot(b.db)).toEqual(onServer);
+    const onServer = await serverSnapshot(server.url, (await signIn()).accessToken);
+    expect(await deviceSnapshot(a.db)).toEqual(onServer);
+    expect(await deviceSnapshot(b.db)).toEqual(onServer);
     for (const device of [a, b]) {
       expect(await leftovers(device.db)).toEqual({ outbox: 0, bases: 0, samples: 0, rejections: [] });
     }
@@ -433,10 +338,10 @@ describeOnEachDatabase('sync over real HTTP', (database) => {
     // The refreshed token keeps serving; the server holds C's writes; C caught up with everything else.
     expect(await c.client.syncOnce()).toMatchObject({ kind: 'ok', pushed: 0, pulled: 0 });
     expect(c.refreshes).toBe(1);
-    const onServer = await serverSnapshot(server, (await signIn()).accessToken);
+    const onServer = await serverSnapshot(server.url, (await signIn()).accessToken);
     expect(onServer.mood_entries).toContainEqual(
       expect.objectContaining({ id: moodId, mood: 4, note: 'offline' }),
     );
-    expect(await snapshot(c.db)).toEqual(onServer);
+    expect(await deviceSnapshot(c.db)).toEqual(onServer);
   });
 });

@@ -4,11 +4,15 @@
  */
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
-import { openDatabase, type Database } from '../src/db/database.ts';
+import { openDatabase, type Database, type DatabaseOptions } from '../src/db/database.ts';
 
 export type TestDatabase = Database & { url: string | null };
 
-export async function createPostgresDatabase(adminUrl: string, prefix: string): Promise<TestDatabase> {
+export async function createPostgresDatabase(
+  adminUrl: string,
+  prefix: string,
+  options: Pick<DatabaseOptions, 'logger'> = {},
+): Promise<TestDatabase> {
   const name = `${prefix}_${Date.now().toString(36)}_${randomBytes(4).toString('hex')}`;
   const admin = new pg.Client({ connectionString: adminUrl });
   await admin.connect();
@@ -16,7 +20,12 @@ export async function createPostgresDatabase(adminUrl: string, prefix: string): 
   await admin.end();
   const url = new URL(adminUrl);
   url.pathname = `/${name}`;
-  const database = await openDatabase({ kind: 'postgres', url: url.toString(), unpooledUrl: null });
+  const database = await openDatabase({
+    kind: 'postgres',
+    url: url.toString(),
+    unpooledUrl: null,
+    ...options,
+  });
   await database.migrate();
   return {
     ...database,

@@ -4,18 +4,23 @@
  * random name, dropped afterwards), so runs never collide.
  */
 import { afterAll, beforeAll, describe } from 'vitest';
-import { openDatabase, type DbKind } from '../src/db/database.ts';
+import { openDatabase, type DatabaseOptions, type DbKind } from '../src/db/database.ts';
 import { createPostgresDatabase, type TestDatabase } from './fresh-database.ts';
 
 export type { TestDatabase };
 
-export async function createTestDatabase(kind: DbKind): Promise<TestDatabase> {
+type TestDatabaseOptions = Pick<DatabaseOptions, 'logger'>;
+
+export async function createTestDatabase(
+  kind: DbKind,
+  options: TestDatabaseOptions = {},
+): Promise<TestDatabase> {
   if (kind === 'postgres') {
     const adminUrl = process.env.TEST_DATABASE_URL;
     if (!adminUrl) throw new Error('TEST_DATABASE_URL is not set');
-    return createPostgresDatabase(adminUrl, 'vw_test');
+    return createPostgresDatabase(adminUrl, 'vw_test', options);
   }
-  const database = await openDatabase({ kind: 'pglite', dataDir: null });
+  const database = await openDatabase({ kind: 'pglite', dataDir: null, ...options });
   await database.migrate();
   return { ...database, url: null };
 }
@@ -28,12 +33,13 @@ export function testDatabaseKinds(): DbKind[] {
 export function describeOnEachDatabase(
   title: string,
   suite: (database: () => TestDatabase, kind: DbKind) => void,
+  options: TestDatabaseOptions = {},
 ) {
   for (const kind of testDatabaseKinds()) {
     describe(`${title} [${kind}]`, () => {
       let current: TestDatabase | undefined;
       beforeAll(async () => {
-        current = await createTestDatabase(kind);
+        current = await createTestDatabase(kind, options);
       });
       afterAll(async () => {
         await current?.close();

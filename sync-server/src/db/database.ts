@@ -17,7 +17,7 @@ import { migrate as migratePglite } from 'drizzle-orm/pglite/migrator';
 import { drizzle as drizzlePg } from 'drizzle-orm/node-postgres';
 import { migrate as migratePg } from 'drizzle-orm/node-postgres/migrator';
 import type { PgDatabase, PgQueryResultHKT } from 'drizzle-orm/pg-core';
-import { sql } from 'drizzle-orm';
+import { sql, type Logger } from 'drizzle-orm';
 import pg from 'pg';
 import * as tables from '@vitalwatch/schema/db/tables';
 import { lockDataDir, type DataDirLock } from './data-dir-lock.ts';
@@ -39,23 +39,30 @@ export const MIGRATIONS_FOLDER = path.dirname(
   path.dirname(createRequire(import.meta.url).resolve('@vitalwatch/schema/drizzle/meta/_journal.json')),
 );
 
-export type DatabaseOptions =
-  { kind: 'pglite'; dataDir: string | null } | { kind: 'postgres'; url: string; unpooledUrl: string | null };
+export type DatabaseOptions = (
+  { kind: 'pglite'; dataDir: string | null } | { kind: 'postgres'; url: string; unpooledUrl: string | null }
+) & {
+  /** Sees every statement before it is sent (drizzle's hook); a statement it throws on fails (tests' faults). */
+  logger?: Logger;
+};
 
 export async function openDatabase(options: DatabaseOptions): Promise<Database> {
+  const config = { schema: tables, ...(options.logger && { logger: options.logger }) };
   return options.kind === 'pglite'
-    ? openPglite(options.dataDir)
-    : openPostgres(options.url, options.unpooledUrl);
+    ? openPglite(options.dataDir, config)
+    : openPostgres(options.url, options.unpooledUrl, config);
 }
 
+type DrizzleConfig = { schema: Tables; logger?: Logger };
+
 /** `dataDir: null` keeps the database in memory (tests). */
-async function openPglite(dataDir: string | null): Promise<Database> {
+async function openPglite(dataDir: string | null, config: DrizzleConfig): Promise<Database> {
   let lock: DataDirLock | null = null;
   if (dataDir !== null) lock = await lockDataDir(dataDir);
   try {
     const client = dataDir === null ? new PGlite() : new PGlite(path.join(dataDir, 'pglite'));
     await client.waitReady;
-    const db: Db = drizzlePglite({ client, schema: tables });
+    const db: Db = drizzlePglite({ client, ...config });
     return {
       db,
       kind: 'pglite',
@@ -71,7 +78,11 @@ async function openPglite(dataDir: string | null): Promise<Database> {
   }
 }
 
-async function openPostgres(url: string, unpooledUrl: string | null): Promise<Database> {
+async function openPostgres(
+  url: string,
+  unpooledUrl: string | null,
+  config: DrizzleConfig,
+): Promise<Database> {
   const pool = new pg.Pool({ connectionString: url, max: 10 });
   // A connection that dies (idle, or mid-query when the server restarts) emits 'error' on its client; without a
   // listener that would crash the process. The query in flight fails on its own and is reported to its caller;
@@ -80,7 +91,7 @@ async function openPostgres(url: string, unpooledUrl: string | null): Promise<Da
   pool.on('connect', (client) => client.on('error', connectionLost));
   // The pool re-emits an idle client's error, which the client's own listener above has already logged.
   pool.on('error', () => {});
-  const db: Db = drizzlePg({ client: pool, schema: tables });
+  const db: Db = drizzlePg({ client: pool, ...config });
   return {
     db,
     kind: 'postgres',

@@ -2,6 +2,7 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import { newId } from '@vitalwatch/schema/ids';
 import { MAX_SKIP_RANGES } from '@vitalwatch/schema/protocol/pull-request';
 import { describeOnEachDatabase } from '../../test/test-databases.ts';
+import { purgeTombstones } from './purge-tombstones.ts';
 import {
   hlc,
   mutation,
@@ -201,6 +202,43 @@ describeOnEachDatabase('own rows are not echoed (protocol 4)', (database) => {
     expect(reset.changes.filter((x) => x.table === 'mood_entries')).toEqual([
       expect.objectContaining({ op: 'put', version: 3 }),
     ]);
+  });
+
+  it('[PL5][PL11] from cursor 0 a pull naming skipped versions gets a reset once the tombstones it needs are purged', async () => {
+    const user = await signUp(server.app);
+    const device = newId();
+    const gone = moodArgs();
+    const kept = moodArgs();
+    const response = await push(
+      server.app,
+      user,
+      pushBody(device, 'user', [
+        mutation(1, 'mood.upsert@1', gone),
+        mutation(2, 'mood.delete@1', { id: gone.id }),
+        mutation(3, 'mood.upsert@1', kept),
+      ]),
+    );
+    // The device holds `gone` as created at v1 (PU12) and deleted it; only the tombstone tells it the server did.
+    expect(response.results).toEqual([
+      { seq: 1, status: 'ok', v: 1 },
+      { seq: 2, status: 'ok' },
+      { seq: 3, status: 'ok', v: 3 },
+    ]);
+    // The device stays offline past the horizon before its first pull: the tombstone is purged meanwhile.
+    expect(await purgeTombstones(database().db, new Date(Date.now() + 1000), 0)).toBeGreaterThan(0);
+    const page = await pull(server.app, user, {
+      cursor: 0,
+      skip: [
+        [1, 1],
+        [3, 3],
+      ],
+    });
+    expect(page.reset).toBe(true);
+    expect(page.changes.filter((x) => x.table === 'mood_entries')).toEqual([
+      expect.objectContaining({ op: 'put', version: 3 }),
+    ]);
+    // A device with nothing (no skip) needs no reset: it cannot hold the deleted row.
+    expect((await pull(server.app, user, { cursor: 0 })).reset).toBe(false);
   });
 
   it('[PL11] a malformed skip is a 400 that names it', async () => {

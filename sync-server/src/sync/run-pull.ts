@@ -9,7 +9,8 @@
  *   is sent whole.
  * - Cursor 0 means "I have nothing": it includes rows never changed through sync (version 0, e.g. the default
  *   settings) and leaves tombstones out.
- * - Reset: a cursor below the purge horizon (`purged_through`: a deletion it may have missed is gone) or above `V`
+ * - Reset: a cursor below the purge horizon (`purged_through`: a deletion it may have missed is gone; cursor 0
+ *   counts when the pull names `skip`, as the device then holds rows it created) or above `V`
  *   (the server's data was restored from a backup) starts again from 0 with `reset: true`. That first page reaches
  *   at least to the horizon, so the device's next cursor is past it and the reset is not repeated.
  */
@@ -52,11 +53,13 @@ export async function runPull(
     const latest = state?.version ?? 0;
     const horizon = state?.purgedThrough ?? 0;
     await hooks.afterVersionRead?.();
-    const reset = request.cursor > latest || (request.cursor > 0 && request.cursor < horizon);
+    // A device naming rows to skip holds rows it created, so even from cursor 0 it needs the tombstones of those
+    // deleted since (PL11), and gets a reset when some of them are purged.
+    const holdsRows = request.cursor > 0 || (request.skip ?? []).length > 0;
+    const reset = request.cursor > latest || (holdsRows && request.cursor < horizon);
     const fromNothing = reset || request.cursor === 0;
     const limit = request.limit ?? DEFAULT_PULL_LIMIT;
-    // A reset sends every row (the device rebuilds from it). A device naming rows to skip holds rows it created,
-    // so even from cursor 0 it needs the tombstones of those deleted since (PL11).
+    // A reset sends every row (the device rebuilds from it).
     const skip = reset ? [] : (request.skip ?? []);
     const range: VersionRange = {
       userId,

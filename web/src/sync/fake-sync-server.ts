@@ -221,7 +221,9 @@ export function createFakeSyncServer(options: FakeSyncServerOptions) {
     const parsed = PullRequest.safeParse(body);
     if (!parsed.success) return error(400, 'invalid_body', parsed.error.message);
     const { cursor, limit = pageSize } = parsed.data;
-    const reset = cursor > 0 && cursor < state.horizon;
+    // As the real server (PL5, PL11): a device naming `skip` holds rows even at cursor 0.
+    const holdsRows = cursor > 0 || (parsed.data.skip ?? []).length > 0;
+    const reset = holdsRows && cursor < state.horizon;
     const from = reset ? 0 : cursor;
     // As the real server (PL7, PL11): no tombstones for a device that has nothing, none of the skipped rows.
     const skip = reset ? [] : (parsed.data.skip ?? []);
