@@ -547,9 +547,10 @@ export function createSyncClient(deps: SyncClientDeps): SyncClient {
           if (page.complete) await settleAfterPull(db, meta.userId);
           const writes = [metaRow('clockOffsetMs', noteClock(ex.sentAt, ex.receivedAt, page.serverTime))];
           if (!resetting || page.complete) writes.push(metaRow('cursor', page.cursor));
-          // A rebuild brings every row; otherwise the rows up to a complete page's cursor are settled.
-          if (resetting) writes.push(metaRow('skipVersions', []));
-          else if (page.complete) {
+          // The rows up to a complete page's cursor are settled, a rebuild's included. An unfinished rebuild keeps
+          // the skipped versions: a device at cursor 0 still holds its own rows, and only naming them makes its
+          // next pull a reset again (PL11) rather than a pull "from nothing", without tombstones.
+          if (page.complete) {
             const { skipVersions = [] } = await readMeta(db, ['skipVersions']);
             writes.push(
               metaRow(
