@@ -526,6 +526,40 @@ describe('sync client: pull', () => {
     expect((await device.snapshot()).mood_entries).toEqual(server.liveRows('mood_entries'));
   });
 
+  it('[CL6][PL11] a rebuild from cursor 0 cut short keeps the skipped versions: the next pull is a reset again', async () => {
+    const { server, id, device, db, m, net } = await setup({ client: { pullLimit: 1 } });
+    for (let i = 0; i < 3; i += 1) await server.putRow('mood_entries', mood(id()));
+    const [kept, deleted] = [id(), id()];
+    await m.upsertMood({ id: kept, recordedAt: 1, fields: { mood: 2 } });
+    await m.upsertMood({ id: deleted, recordedAt: 1, fields: { mood: 3 } });
+    const originalPull = net.pull.bind(net);
+    let served = 0;
+    let allowed = 0;
+    net.pull = (req, token) =>
+      ++served > allowed ? Promise.reject(new Error('network down')) : originalPull(req, token);
+    // The push confirms both entries as created (PU12); the pull never gets through: cursor 0, two skipped versions.
+    expect((await device.client.syncOnce()).kind).toBe('offline');
+    expect((await readMeta(db, ['cursor'])).cursor ?? 0).toBe(0);
+    expect((await readMeta(db, ['skipVersions'])).skipVersions).toHaveLength(1);
+
+    // Another device deletes one, and its tombstone is purged before this device's next pull.
+    await server.deleteRow('mood_entries', deleted);
+    server.compact();
+    for (let i = 0; i < 2; i += 1) await server.putRow('mood_entries', mood(id()));
+    // The rebuild's first page (everything up to the purge) arrives, then the line drops.
+    served = 0;
+    allowed = 1;
+    expect((await device.client.syncOnce()).kind).toBe('offline');
+    expect(net.log.filter((l) => l.route === 'pull').at(-1)?.request).toMatchObject({ cursor: 0 });
+    expect((await readMeta(db, ['skipVersions'])).skipVersions).toHaveLength(1);
+
+    net.pull = originalPull;
+    expect((await device.client.syncOnce()).kind).toBe('ok');
+    expect(await db.mood_entries.get(deleted)).toBeUndefined();
+    expect(await db.mood_entries.get(kept)).toBeDefined();
+    expect((await device.snapshot()).mood_entries).toEqual(server.liveRows('mood_entries'));
+  });
+
   it('[CL6] a reset page always starts the rebuild again: a row deleted between two reset pages is not kept', async () => {
     const { server, id, device, db, m, net } = await setup({ manual: true, client: { pullLimit: 1 } });
     const [doomed, other] = [id(), id()];
