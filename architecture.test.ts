@@ -1,6 +1,7 @@
 /**
  * The package dependency direction (STYLE.md §1: schema ← web, sw, sync-server) and the module rule of §7 (no
- * `export *`), checked on every source file of every package.
+ * `export *`), checked on every source file of every package; and that the app writes its synced data only through
+ * the mutators (SPEC CL1, issue #3): outside the sync engine (web/src/sync) nothing writes a synced Dexie table.
  *
  * eslint.config.js's no-restricted-imports gives the same feedback in the editor, but it cannot see everything:
  * this test also parses dynamic `import()`, `import x = require()`, `require()`, type positions
@@ -63,14 +64,13 @@ type Target =
   | { readonly kind: 'outside-workspace'; readonly resolved: string }
   | { readonly kind: 'external'; readonly packageName: string; readonly specifier: string };
 
+function parseSource(fileName: string, text: string): ts.SourceFile {
+  const kind = fileName.endsWith('x') ? ts.ScriptKind.TSX : ts.ScriptKind.TS;
+  return ts.createSourceFile(fileName, text, ts.ScriptTarget.Latest, true, kind);
+}
+
 function parseImports(fileName: string, text: string): ParsedFile {
-  const source = ts.createSourceFile(
-    fileName,
-    text,
-    ts.ScriptTarget.Latest,
-    true,
-    fileName.endsWith('x') ? ts.ScriptKind.TSX : ts.ScriptKind.TS,
-  );
+  const source = parseSource(fileName, text);
   const imports: ImportRef[] = [];
   const exportStars: { line: number; text: string }[] = [];
   const lineOf = (node: ts.Node) => source.getLineAndCharacterOfPosition(node.getStart(source)).line + 1;
@@ -352,5 +352,179 @@ describe('architecture (STYLE.md §1, §7)', () => {
       file.exportStars.map((star) => `${file.file}:${star.line}  ${star.text}`),
     );
     expect(stars).toEqual([]);
+  });
+});
+
+/** Dexie's write methods on a Table or a Collection. */
+const DEXIE_WRITES = new Set([
+  'add',
+  'bulkAdd',
+  'put',
+  'bulkPut',
+  'update',
+  'bulkUpdate',
+  'delete',
+  'bulkDelete',
+  'clear',
+  'modify',
+]);
+
+/**
+ * Device tables the app may write outside the sync engine: `meta` (the last sync time it shows) and `rejections`
+ * (the user dismisses one). Every other table of `LocalDb` holds synced rows or their outbox, bases and samples.
+ */
+const APP_WRITABLE_TABLES = new Set(['meta', 'rejections']);
+const LOCAL_DB_FILE = 'web/src/sync/local-db.ts';
+
+/** The tables `LocalDb` declares (`declare name: Table<…>`), read from its AST so a new table is guarded at once. */
+function localDbTables(): string[] {
+  const source = parseSource(LOCAL_DB_FILE, fs.readFileSync(path.join(ROOT, LOCAL_DB_FILE), 'utf8'));
+  const names: string[] = [];
+  const visit = (node: ts.Node): void => {
+    if (ts.isClassDeclaration(node) && node.name?.text === 'LocalDb') {
+      for (const member of node.members) {
+        if (
+          ts.isPropertyDeclaration(member) &&
+          ts.isIdentifier(member.name) &&
+          member.type !== undefined &&
+          ts.isTypeReferenceNode(member.type) &&
+          /^(Entity)?Table$/.test(member.type.typeName.getText(source))
+        ) {
+          names.push(member.name.text);
+        }
+      }
+    }
+    ts.forEachChild(node, visit);
+  };
+  visit(source);
+  return names;
+}
+
+interface TableUse {
+  readonly line: number;
+  readonly table: string;
+  /** The write (`put`, `modify`, `transaction('rw')`, …), or null for a read. */
+  readonly write: string | null;
+}
+
+/**
+ * Every use of a guarded table in a file: `x.table.m(…)` and chains through it (`x.table.where(…).modify(…)`),
+ * `x.table('name')`, `x.rows('name')`, and a read-write `transaction` that names one. A table reached through a
+ * local alias (`const t = db.mood_entries`) is not followed; the code here does not do that.
+ */
+function tableUses(fileName: string, text: string, guarded: ReadonlySet<string>): TableUse[] {
+  const source = parseSource(fileName, text);
+  const lineOf = (node: ts.Node) => source.getLineAndCharacterOfPosition(node.getStart(source)).line + 1;
+  /**
+   * The guarded table a receiver expression reaches, following calls and property accesses towards the root, and
+   * the node that names it (every call of one chain reaches the same node).
+   */
+  const tableOf = (node: ts.Expression): { table: string; node: ts.Node } | null => {
+    let at: ts.Expression = node;
+    for (;;) {
+      if (ts.isPropertyAccessExpression(at)) {
+        if (guarded.has(at.name.text)) return { table: at.name.text, node: at };
+        at = at.expression;
+      } else if (ts.isCallExpression(at)) {
+        const callee = at.expression;
+        const first = at.arguments[0];
+        if (
+          ts.isPropertyAccessExpression(callee) &&
+          (callee.name.text === 'table' || callee.name.text === 'rows') &&
+          first !== undefined
+        ) {
+          // `rows(name)` with a name that is not a literal could be any synced table.
+          if (!ts.isStringLiteralLike(first)) {
+            return callee.name.text === 'rows' ? { table: '(any synced table)', node: at } : null;
+          }
+          if (guarded.has(first.text)) return { table: first.text, node: at };
+        }
+        at = callee;
+      } else if (
+        ts.isElementAccessExpression(at) ||
+        ts.isNonNullExpression(at) ||
+        ts.isParenthesizedExpression(at)
+      ) {
+        at = at.expression;
+      } else if (ts.isAwaitExpression(at)) {
+        at = at.expression;
+      } else {
+        return null;
+      }
+    }
+  };
+  const uses: TableUse[] = [];
+  /** A chain (`db.t.where().modify()`) is visited from its outermost call: that one is the use, read or write. */
+  const counted = new Set<ts.Node>();
+  const add = (node: ts.Node, found: { table: string; node: ts.Node } | null, write: string | null) => {
+    if (found === null || counted.has(found.node)) return;
+    counted.add(found.node);
+    uses.push({ line: lineOf(node), table: found.table, write });
+  };
+  const visit = (node: ts.Node): void => {
+    if (ts.isCallExpression(node) && ts.isPropertyAccessExpression(node.expression)) {
+      const method = node.expression.name.text;
+      if (method === 'transaction') {
+        const [mode, ...scope] = node.arguments;
+        const writes =
+          mode !== undefined && ts.isStringLiteralLike(mode) && /^(rw|readwrite)/.test(mode.text);
+        for (const arg of scope) add(node, tableOf(arg), writes ? "transaction('rw')" : null);
+      } else {
+        add(node, tableOf(node.expression.expression), DEXIE_WRITES.has(method) ? method : null);
+      }
+    }
+    ts.forEachChild(node, visit);
+  };
+  visit(source);
+  return uses;
+}
+
+describe('the app writes synced data only through the mutators (SPEC CL1, issue #3)', () => {
+  const guarded = new Set(localDbTables().filter((name) => !APP_WRITABLE_TABLES.has(name)));
+  /** The app and the service worker outside the sync engine; tests write tables to set up their cases. */
+  const appFiles = ['web/src', 'sw/src']
+    .flatMap((dir) => listSourceFiles(path.join(ROOT, dir)))
+    .map(toRepoPath)
+    .filter((file) => !file.startsWith('web/src/sync/') && !/\.test\.tsx?$/.test(file));
+  const uses = appFiles.flatMap((file) =>
+    tableUses(file, fs.readFileSync(path.join(ROOT, file), 'utf8'), guarded).map((use) => ({ file, ...use })),
+  );
+
+  it('reads LocalDb’s tables, and finds writes in every form it checks', () => {
+    expect([...guarded]).toEqual(
+      expect.arrayContaining(['mood_entries', 'emergency_incidents', 'outbox', 'samples']),
+    );
+    const fixture = [
+      'await db.mood_entries.put(row);',
+      'await db.emergency_contacts.where("phone").equals(p).modify({ name });',
+      "await db.table('incident_events').add(event);",
+      'await device.db.rows(table).bulkPut(rows);',
+      "await db.transaction('rw', db.outbox, async () => {});",
+      'await db.mood_entries.get(id);',
+      "await db.transaction('r', db.mood_entries, async () => {});",
+      'await db.meta.put(row);',
+      'const n = await db.mood_entries.count(); await db.mood_entries.where("id").equals(id).delete();',
+    ].join('\n');
+    expect(tableUses('fixture.ts', fixture, guarded)).toEqual([
+      { line: 1, table: 'mood_entries', write: 'put' },
+      { line: 2, table: 'emergency_contacts', write: 'modify' },
+      { line: 3, table: 'incident_events', write: 'add' },
+      { line: 4, table: '(any synced table)', write: 'bulkPut' },
+      { line: 5, table: 'outbox', write: "transaction('rw')" },
+      { line: 6, table: 'mood_entries', write: null },
+      { line: 7, table: 'mood_entries', write: null },
+      { line: 9, table: 'mood_entries', write: null },
+      { line: 9, table: 'mood_entries', write: 'delete' },
+    ]);
+  });
+
+  it('outside web/src/sync the app and the service worker only read synced tables', () => {
+    // The screens do read them (live queries): a scan that sees no reads would be blind, not clean.
+    expect(uses.filter((use) => use.write === null).length).toBeGreaterThan(10);
+    expect(
+      uses
+        .filter((use) => use.write !== null)
+        .map((use) => `${use.file}:${use.line}  ${use.write} on ${use.table}: write it through a mutator`),
+    ).toEqual([]);
   });
 });
