@@ -409,7 +409,8 @@ interface TableUse {
 
 /**
  * Every use of a guarded table in a file: `x.table.m(…)` and chains through it (`x.table.where(…).modify(…)`),
- * `x.table('name')`, `x.rows('name')`, and a read-write `transaction` that names one. A table reached through a
+ * `x.table(name)`, `x.rows(name)` (a name that is not a literal counts as any table), and a read-write
+ * `transaction` that names one (as a Table or by name, in an array or not). A table reached through a
  * local alias (`const t = db.mood_entries`) is not followed; the code here does not do that.
  */
 function tableUses(fileName: string, text: string, guarded: ReadonlySet<string>): TableUse[] {
@@ -433,10 +434,8 @@ function tableUses(fileName: string, text: string, guarded: ReadonlySet<string>)
           (callee.name.text === 'table' || callee.name.text === 'rows') &&
           first !== undefined
         ) {
-          // `rows(name)` with a name that is not a literal could be any synced table.
-          if (!ts.isStringLiteralLike(first)) {
-            return callee.name.text === 'rows' ? { table: '(any synced table)', node: at } : null;
-          }
+          // A name that is not a literal could be any synced table.
+          if (!ts.isStringLiteralLike(first)) return { table: '(any table)', node: at };
           if (guarded.has(first.text)) return { table: first.text, node: at };
         }
         at = callee;
@@ -468,7 +467,16 @@ function tableUses(fileName: string, text: string, guarded: ReadonlySet<string>)
         const [mode, ...scope] = node.arguments;
         const writes =
           mode !== undefined && ts.isStringLiteralLike(mode) && /^(rw|readwrite)/.test(mode.text);
-        for (const arg of scope) add(node, tableOf(arg), writes ? "transaction('rw')" : null);
+        // Dexie takes the tables as arguments or in one array, each a Table or its name.
+        const tables = scope.flatMap((arg) => (ts.isArrayLiteralExpression(arg) ? [...arg.elements] : [arg]));
+        for (const table of tables) {
+          const named = ts.isStringLiteralLike(table) && guarded.has(table.text) ? table.text : null;
+          add(
+            node,
+            named === null ? tableOf(table) : { table: named, node: table },
+            writes ? "transaction('rw')" : null,
+          );
+        }
       } else {
         add(node, tableOf(node.expression.expression), DEXIE_WRITES.has(method) ? method : null);
       }
@@ -499,6 +507,8 @@ describe('the app writes synced data only through the mutators (SPEC CL1, issue 
       'await db.emergency_contacts.where("phone").equals(p).modify({ name });',
       "await db.table('incident_events').add(event);",
       'await device.db.rows(table).bulkPut(rows);',
+      "await db.transaction('rw', [db.meta, db.samples], async () => {});",
+      "await db.transaction('rw!', 'meta', 'bases', async () => {});",
       "await db.transaction('rw', db.outbox, async () => {});",
       'await db.mood_entries.get(id);',
       "await db.transaction('r', db.mood_entries, async () => {});",
@@ -509,12 +519,14 @@ describe('the app writes synced data only through the mutators (SPEC CL1, issue 
       { line: 1, table: 'mood_entries', write: 'put' },
       { line: 2, table: 'emergency_contacts', write: 'modify' },
       { line: 3, table: 'incident_events', write: 'add' },
-      { line: 4, table: '(any synced table)', write: 'bulkPut' },
-      { line: 5, table: 'outbox', write: "transaction('rw')" },
-      { line: 6, table: 'mood_entries', write: null },
-      { line: 7, table: 'mood_entries', write: null },
+      { line: 4, table: '(any table)', write: 'bulkPut' },
+      { line: 5, table: 'samples', write: "transaction('rw')" },
+      { line: 6, table: 'bases', write: "transaction('rw')" },
+      { line: 7, table: 'outbox', write: "transaction('rw')" },
+      { line: 8, table: 'mood_entries', write: null },
       { line: 9, table: 'mood_entries', write: null },
-      { line: 9, table: 'mood_entries', write: 'delete' },
+      { line: 11, table: 'mood_entries', write: null },
+      { line: 11, table: 'mood_entries', write: 'delete' },
     ]);
   });
 
