@@ -379,25 +379,18 @@ const LOCAL_DB_FILE = 'web/src/sync/local-db.ts';
 /** The tables `LocalDb` declares (`declare name: Table<…>`), read from its AST so a new table is guarded at once. */
 function localDbTables(): string[] {
   const source = parseSource(LOCAL_DB_FILE, fs.readFileSync(path.join(ROOT, LOCAL_DB_FILE), 'utf8'));
-  const names: string[] = [];
-  const visit = (node: ts.Node): void => {
-    if (ts.isClassDeclaration(node) && node.name?.text === 'LocalDb') {
-      for (const member of node.members) {
-        if (
-          ts.isPropertyDeclaration(member) &&
-          ts.isIdentifier(member.name) &&
-          member.type !== undefined &&
-          ts.isTypeReferenceNode(member.type) &&
-          /^(Entity)?Table$/.test(member.type.typeName.getText(source))
-        ) {
-          names.push(member.name.text);
-        }
-      }
-    }
-    ts.forEachChild(node, visit);
-  };
-  visit(source);
-  return names;
+  const localDb = source.statements.find(
+    (node): node is ts.ClassDeclaration => ts.isClassDeclaration(node) && node.name?.text === 'LocalDb',
+  );
+  return (localDb?.members ?? []).flatMap((member) =>
+    ts.isPropertyDeclaration(member) &&
+    ts.isIdentifier(member.name) &&
+    member.type !== undefined &&
+    ts.isTypeReferenceNode(member.type) &&
+    /^(Entity)?Table$/.test(member.type.typeName.getText(source))
+      ? [member.name.text]
+      : [],
+  );
 }
 
 interface TableUse {
@@ -417,13 +410,15 @@ function tableUses(fileName: string, text: string, guarded: ReadonlySet<string>)
   const source = parseSource(fileName, text);
   const lineOf = (node: ts.Node) => source.getLineAndCharacterOfPosition(node.getStart(source)).line + 1;
   /**
-   * The guarded table a receiver expression reaches, following calls and property accesses towards the root, and
-   * the node that names it (every call of one chain reaches the same node).
+   * The guarded table an expression reaches, following calls and property accesses towards the root, and the
+   * node that names it (every call of one chain reaches the same node). A string names a table (`transaction`).
    */
   const tableOf = (node: ts.Expression): { table: string; node: ts.Node } | null => {
     let at: ts.Expression = node;
     for (;;) {
-      if (ts.isPropertyAccessExpression(at)) {
+      if (ts.isStringLiteralLike(at)) {
+        return guarded.has(at.text) ? { table: at.text, node: at } : null;
+      } else if (ts.isPropertyAccessExpression(at)) {
         if (guarded.has(at.name.text)) return { table: at.name.text, node: at };
         at = at.expression;
       } else if (ts.isCallExpression(at)) {
@@ -434,7 +429,7 @@ function tableUses(fileName: string, text: string, guarded: ReadonlySet<string>)
           (callee.name.text === 'table' || callee.name.text === 'rows') &&
           first !== undefined
         ) {
-          // A name that is not a literal could be any synced table.
+          // A name that is not a literal could be any table.
           if (!ts.isStringLiteralLike(first)) return { table: '(any table)', node: at };
           if (guarded.has(first.text)) return { table: first.text, node: at };
         }
@@ -442,10 +437,9 @@ function tableUses(fileName: string, text: string, guarded: ReadonlySet<string>)
       } else if (
         ts.isElementAccessExpression(at) ||
         ts.isNonNullExpression(at) ||
-        ts.isParenthesizedExpression(at)
+        ts.isParenthesizedExpression(at) ||
+        ts.isAwaitExpression(at)
       ) {
-        at = at.expression;
-      } else if (ts.isAwaitExpression(at)) {
         at = at.expression;
       } else {
         return null;
@@ -469,14 +463,7 @@ function tableUses(fileName: string, text: string, guarded: ReadonlySet<string>)
           mode !== undefined && ts.isStringLiteralLike(mode) && /^(rw|readwrite)/.test(mode.text);
         // Dexie takes the tables as arguments or in one array, each a Table or its name.
         const tables = scope.flatMap((arg) => (ts.isArrayLiteralExpression(arg) ? [...arg.elements] : [arg]));
-        for (const table of tables) {
-          const named = ts.isStringLiteralLike(table) && guarded.has(table.text) ? table.text : null;
-          add(
-            node,
-            named === null ? tableOf(table) : { table: named, node: table },
-            writes ? "transaction('rw')" : null,
-          );
-        }
+        for (const table of tables) add(node, tableOf(table), writes ? "transaction('rw')" : null);
       } else {
         add(node, tableOf(node.expression.expression), DEXIE_WRITES.has(method) ? method : null);
       }
@@ -490,10 +477,10 @@ function tableUses(fileName: string, text: string, guarded: ReadonlySet<string>)
 describe('the app writes synced data only through the mutators (SPEC CL1, issue #3)', () => {
   const guarded = new Set(localDbTables().filter((name) => !APP_WRITABLE_TABLES.has(name)));
   /** The app and the service worker outside the sync engine; tests write tables to set up their cases. */
-  const appFiles = ['web/src', 'sw/src']
-    .flatMap((dir) => listSourceFiles(path.join(ROOT, dir)))
-    .map(toRepoPath)
-    .filter((file) => !file.startsWith('web/src/sync/') && !/\.test\.tsx?$/.test(file));
+  const appFiles = scanned
+    .filter(({ pkg, file }) => (pkg === 'web' || pkg === 'sw') && !file.startsWith('web/src/sync/'))
+    .map(({ file }) => file)
+    .filter((file) => !/\.test\.tsx?$/.test(file));
   const uses = appFiles.flatMap((file) =>
     tableUses(file, fs.readFileSync(path.join(ROOT, file), 'utf8'), guarded).map((use) => ({ file, ...use })),
   );
