@@ -38,4 +38,63 @@ describe('the upload lock (patient with a dropped PATCH)', () => {
       status_code: 500,
     });
   });
+
+  it('takes the lock in arrival order: a HEAD waits for the PATCH that arrived first but is still checking its token', async () => {
+    const locker = new PatientLocker({ graceMs: 1_000, timeoutMs: 5_000 });
+    const order: string[] = [];
+    let tokenChecked = () => {};
+    const tokenCheck = new Promise<void>((resolve) => (tokenChecked = resolve));
+    const patch = locker.inArrivalOrder('upload-4', async () => {
+      await tokenCheck;
+      const lock = locker.newLock('upload-4');
+      await lock.lock(never, () => void order.push('patch asked to let go'));
+      order.push('patch');
+      await lock.unlock();
+    });
+    const head = locker.inArrivalOrder('upload-4', async () => {
+      const lock = locker.newLock('upload-4');
+      await lock.lock(never, () => {});
+      order.push('head');
+      await lock.unlock();
+    });
+    setTimeout(tokenChecked, 100);
+    await Promise.all([patch, head]);
+    expect(order).toEqual(['patch', 'head']);
+  });
+
+  it('lets the next request go as soon as the one before it ends without taking the lock (refused)', async () => {
+    const locker = new PatientLocker({ graceMs: 1_000, timeoutMs: 5_000 });
+    const refusedPatch = locker.inArrivalOrder('upload-5', () => Promise.reject(new Error('401')));
+    const startedAt = Date.now();
+    await locker.inArrivalOrder('upload-5', async () => {
+      await locker.newLock('upload-5').lock(never, () => {});
+    });
+    expect(Date.now() - startedAt).toBeLessThan(500);
+    await expect(refusedPatch).rejects.toThrow('401');
+  });
+
+  it('gives an earlier request that does not reach the lock within the grace no more of a wait', async () => {
+    const locker = new PatientLocker({ graceMs: 100, timeoutMs: 5_000 });
+    let stuckEnds = () => {};
+    const stuck = locker.inArrivalOrder(
+      'upload-6',
+      () => new Promise<void>((resolve) => (stuckEnds = resolve)),
+    );
+    const startedAt = Date.now();
+    await locker.inArrivalOrder('upload-6', async () => {
+      await locker.newLock('upload-6').lock(never, () => {});
+    });
+    const waited = Date.now() - startedAt;
+    expect(waited).toBeGreaterThanOrEqual(90);
+    expect(waited).toBeLessThan(1_000);
+    stuckEnds();
+    await stuck;
+  });
+
+  it('keeps no line for uploads with nothing in flight, and none for a request without an upload id', async () => {
+    const locker = new PatientLocker({ graceMs: 100, timeoutMs: 5_000 });
+    await locker.inArrivalOrder('upload-7', async () => {});
+    expect(await locker.inArrivalOrder(undefined, async () => 'created')).toBe('created');
+    expect(locker.inLine()).toBe(0);
+  });
 });

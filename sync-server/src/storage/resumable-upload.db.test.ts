@@ -1,14 +1,21 @@
 import fs from 'node:fs/promises';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { eq } from 'drizzle-orm';
+import Fastify from 'fastify';
 import { SignJWT, generateKeyPair } from 'jose';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { emergencyIncidents, mediaFiles } from '@vitalwatch/schema/db/tables';
 import { newId, type IncidentId } from '@vitalwatch/schema/ids';
 import { describeOnEachDatabase } from '../../test/test-databases.ts';
+import { embeddedIdentity, type Identity } from '../auth/identity.ts';
 import { withUser } from '../db/with-user.ts';
+import { PokeHub } from '../sync/poke-hub.ts';
 import type { Db } from '../db/database.ts';
 import { SIZE_LIMITS } from './media-types.ts';
-import { objectFile, UPLOAD_PATH } from './upload-routes.ts';
+import { objectFile, registerUploadRoutes, UPLOAD_PATH } from './upload-routes.ts';
 import { startDroppingProxy } from './test/dropping-proxy.ts';
 import {
   fakeJpeg,
@@ -42,6 +49,52 @@ async function createIncident(db: Db, account: Account): Promise<IncidentId> {
 async function rowAt(db: Db, objectPath: string) {
   const rows = await db.select().from(mediaFiles).where(eq(mediaFiles.objectPath, objectPath));
   return rows;
+}
+
+/** An identity whose next check, once `holdNext()` is called, waits until the test lets it go. */
+function holdableIdentity(identity: Identity) {
+  let held: { entered: () => void; gate: Promise<void> } | null = null;
+  return {
+    identity: {
+      kind: identity.kind,
+      async verify(token: string) {
+        const hold = held;
+        held = null;
+        if (hold !== null) {
+          hold.entered();
+          await hold.gate;
+        }
+        return identity.verify(token);
+      },
+    } satisfies Identity,
+    /** Holds the next check; resolves `entered` once a request is waiting in it. */
+    holdNext() {
+      let entered = () => {};
+      let letGo = () => {};
+      const gate = new Promise<void>((resolve) => (letGo = resolve));
+      const waiting = new Promise<void>((resolve) => (entered = resolve));
+      held = { entered, gate };
+      return { waiting, letGo };
+    },
+  };
+}
+
+/** A PATCH whose connection drops after `body` bytes of `declared`: the headers and those bytes, then the end. */
+async function droppedPatch(url: URL, token: string, body: Buffer, declared: number): Promise<void> {
+  const socket = net.connect(Number(url.port), url.hostname);
+  await new Promise<void>((resolve) => socket.once('connect', resolve));
+  socket.on('error', () => {});
+  const head = [
+    `PATCH ${url.pathname} HTTP/1.1`,
+    `host: ${url.host}`,
+    `authorization: Bearer ${token}`,
+    'tus-resumable: 1.0.0',
+    'upload-offset: 0',
+    'content-type: application/offset+octet-stream',
+    `content-length: ${declared}`,
+  ];
+  socket.write(`${head.join('\r\n')}\r\n\r\n`);
+  await new Promise<void>((resolve) => socket.end(body, resolve));
 }
 
 /** A raw tus request, for what tus-js-client would not send (another user's token on someone's upload URL). */
@@ -401,6 +454,66 @@ describeOnEachDatabase('resumable evidence uploads (tus-js-client)', (database) 
       expect(ratio).toBeLessThanOrEqual(1.1);
     } finally {
       await proxy.close();
+    }
+  });
+
+  it('a resuming HEAD waits for the dropped PATCH before it, even one still checking its token, and reports its bytes', async () => {
+    // Under load the dropped PATCH may still be in its token check (a database round trip) when the client's
+    // HEAD arrives; answering the HEAD first would report the older offset and the client would resend it all.
+    const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'vw-arrival-'));
+    const auth = holdableIdentity(embeddedIdentity(database().db, server.key, server.issuer));
+    const app = Fastify();
+    await registerUploadRoutes(app, {
+      db: database().db,
+      identity: auth.identity,
+      now: () => new Date(server.clock.ms),
+      pokes: new PokeHub(),
+      dir,
+    });
+    const origin = await app.listen({ port: 0, host: '127.0.0.1' });
+    try {
+      const file = fakeWebm(1_000_000);
+      const b64 = (text: string) => Buffer.from(text).toString('base64');
+      const objectName = `user-${ama.userId}/incident-${incidentId}/arrival-order.webm`;
+      const created = await fetch(`${origin}${UPLOAD_PATH}`, {
+        method: 'POST',
+        headers: {
+          authorization: `Bearer ${ama.token}`,
+          'tus-resumable': '1.0.0',
+          'upload-length': String(file.length),
+          'upload-metadata': [
+            `bucketName ${b64('emergency')}`,
+            `objectName ${b64(objectName)}`,
+            `contentType ${b64('audio/webm')}`,
+            `sha256 ${b64(sha256Hex(file))}`,
+          ].join(','),
+        },
+      });
+      expect(created.status).toBe(201);
+      const uploadUrl = new URL(created.headers.get('location') ?? '', origin);
+
+      const check = auth.holdNext();
+      await droppedPatch(uploadUrl, ama.token, file.subarray(0, 300_000), file.length);
+      await check.waiting;
+      const head = fetch(uploadUrl, {
+        method: 'HEAD',
+        headers: { authorization: `Bearer ${ama.token}`, 'tus-resumable': '1.0.0' },
+      });
+      const early = await Promise.race([head.then(() => 'answered'), sleep(300).then(() => 'waiting')]);
+      check.letGo();
+      const answer = await head;
+      expect(early).toBe('waiting');
+      expect(answer.status).toBe(200);
+      const offset = Number(answer.headers.get('upload-offset'));
+      // Every byte of the dropped PATCH that the server read is stored and reported; Node may drop the few
+      // kilobytes it had buffered but not handed on when the connection closed.
+      expect(offset).toBeGreaterThan(200_000);
+      const stored = await fs.readFile(path.join(dir, 'uploads', path.basename(uploadUrl.pathname)));
+      expect(stored.length).toBe(offset);
+      expect(stored.equals(file.subarray(0, offset))).toBe(true);
+    } finally {
+      await app.close();
+      await fs.rm(dir, { recursive: true, force: true });
     }
   });
 });

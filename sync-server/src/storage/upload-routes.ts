@@ -233,6 +233,7 @@ export async function registerUploadRoutes(app: FastifyInstance, deps: UploadDep
     return caller;
   };
 
+  const locker = new PatientLocker({ graceMs: 3_000, timeoutMs: 30_000 });
   const tus = new Server({
     path: UPLOAD_PATH,
     datastore: store,
@@ -242,7 +243,7 @@ export async function registerUploadRoutes(app: FastifyInstance, deps: UploadDep
     relativeLocation: true,
     disableTerminationForFinishedUploads: true,
     // A resuming HEAD waits for a dropped PATCH to store what reached us (patient-locker.ts).
-    locker: new PatientLocker({ graceMs: 3_000, timeoutMs: 30_000 }),
+    locker,
 
     async onIncomingRequest(req, id) {
       if (req.method === 'POST' || req.method === 'OPTIONS') return;
@@ -334,7 +335,11 @@ export async function registerUploadRoutes(app: FastifyInstance, deps: UploadDep
   await app.register(async (scope) => {
     // The body is tus's to read, chunk by chunk, straight to disk: fastify must not buffer or limit it.
     scope.addContentTypeParser('application/offset+octet-stream', (_request, _payload, done) => done(null));
-    const handle = async (request: FastifyRequest, reply: FastifyReply) => {
+    const handle = (request: FastifyRequest, reply: FastifyReply) =>
+      // In line behind the requests for this upload that came before: a resuming HEAD must not overtake the
+      // dropped PATCH it follows while that PATCH's token is still being checked (patient-locker.ts).
+      locker.inArrivalOrder((request.params as { uploadId?: string }).uploadId, () => relay(request, reply));
+    const relay = async (request: FastifyRequest, reply: FastifyReply) => {
       // Take hold of the body before anything is awaited: a connection that drops while the token is checked
       // (a database round trip on a busy server) would otherwise take the bytes that already reached us with it,
       // and the client would send them again (a 5 MB upload cost 1.2× the file that way under load).
