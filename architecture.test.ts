@@ -40,6 +40,8 @@ interface ImportRef {
 }
 
 interface ParsedFile {
+  /** The file's syntax tree, kept for the other scans (the synced-table writes). */
+  readonly source: ts.SourceFile;
   readonly imports: readonly ImportRef[];
   /** Lines of `export * from` / `export * as ns from`. */
   readonly exportStars: readonly { readonly line: number; readonly text: string }[];
@@ -69,17 +71,19 @@ function parseSource(fileName: string, text: string): ts.SourceFile {
   return ts.createSourceFile(fileName, text, ts.ScriptTarget.Latest, true, kind);
 }
 
+const lineOf = (source: ts.SourceFile, node: ts.Node) =>
+  source.getLineAndCharacterOfPosition(node.getStart(source)).line + 1;
+
 function parseImports(fileName: string, text: string): ParsedFile {
   const source = parseSource(fileName, text);
   const imports: ImportRef[] = [];
   const exportStars: { line: number; text: string }[] = [];
-  const lineOf = (node: ts.Node) => source.getLineAndCharacterOfPosition(node.getStart(source)).line + 1;
   const literal = (node: ts.Node | undefined) =>
     node !== undefined && (ts.isStringLiteral(node) || ts.isNoSubstitutionTemplateLiteral(node))
       ? node.text
       : null;
   const add = (node: ts.Node, specifier: string | null, kind: ImportKind) => {
-    if (specifier !== null) imports.push({ line: lineOf(node), specifier, kind });
+    if (specifier !== null) imports.push({ line: lineOf(source, node), specifier, kind });
   };
 
   const visit = (node: ts.Node): void => {
@@ -91,7 +95,7 @@ function parseImports(fileName: string, text: string): ParsedFile {
         node.moduleSpecifier !== undefined &&
         (node.exportClause === undefined || ts.isNamespaceExport(node.exportClause))
       ) {
-        exportStars.push({ line: lineOf(node), text: node.getText(source) });
+        exportStars.push({ line: lineOf(source, node), text: node.getText(source) });
       }
     } else if (ts.isImportEqualsDeclaration(node) && ts.isExternalModuleReference(node.moduleReference)) {
       add(node, literal(node.moduleReference.expression), 'require()');
@@ -107,7 +111,7 @@ function parseImports(fileName: string, text: string): ParsedFile {
     ts.forEachChild(node, visit);
   };
   visit(source);
-  return { imports, exportStars };
+  return { source, imports, exportStars };
 }
 
 function listSourceFiles(dir: string): string[] {
@@ -406,9 +410,7 @@ interface TableUse {
  * `transaction` that names one (as a Table or by name, in an array or not). A table reached through a
  * local alias (`const t = db.mood_entries`) is not followed; the code here does not do that.
  */
-function tableUses(fileName: string, text: string, guarded: ReadonlySet<string>): TableUse[] {
-  const source = parseSource(fileName, text);
-  const lineOf = (node: ts.Node) => source.getLineAndCharacterOfPosition(node.getStart(source)).line + 1;
+function tableUses(source: ts.SourceFile, guarded: ReadonlySet<string>): TableUse[] {
   /**
    * The guarded table an expression reaches, following calls and property accesses towards the root, and the
    * node that names it (every call of one chain reaches the same node). A string names a table (`transaction`).
@@ -452,7 +454,7 @@ function tableUses(fileName: string, text: string, guarded: ReadonlySet<string>)
   const add = (node: ts.Node, found: { table: string; node: ts.Node } | null, write: string | null) => {
     if (found === null || counted.has(found.node)) return;
     counted.add(found.node);
-    uses.push({ line: lineOf(node), table: found.table, write });
+    uses.push({ line: lineOf(source, node), table: found.table, write });
   };
   const visit = (node: ts.Node): void => {
     if (ts.isCallExpression(node) && ts.isPropertyAccessExpression(node.expression)) {
@@ -477,12 +479,12 @@ function tableUses(fileName: string, text: string, guarded: ReadonlySet<string>)
 describe('the app writes synced data only through the mutators (SPEC CL1, issue #3)', () => {
   const guarded = new Set(localDbTables().filter((name) => !APP_WRITABLE_TABLES.has(name)));
   /** The app and the service worker outside the sync engine; tests write tables to set up their cases. */
-  const appFiles = scanned
-    .filter(({ pkg, file }) => (pkg === 'web' || pkg === 'sw') && !file.startsWith('web/src/sync/'))
-    .map(({ file }) => file)
-    .filter((file) => !/\.test\.tsx?$/.test(file));
-  const uses = appFiles.flatMap((file) =>
-    tableUses(file, fs.readFileSync(path.join(ROOT, file), 'utf8'), guarded).map((use) => ({ file, ...use })),
+  const appFiles = scanned.filter(
+    ({ pkg, file }) =>
+      (pkg === 'web' || pkg === 'sw') && !file.startsWith('web/src/sync/') && !/\.test\.tsx?$/.test(file),
+  );
+  const uses = appFiles.flatMap(({ file, source }) =>
+    tableUses(source, guarded).map((use) => ({ file, ...use })),
   );
 
   it('reads LocalDb’s tables, and finds writes in every form it checks', () => {
@@ -502,7 +504,7 @@ describe('the app writes synced data only through the mutators (SPEC CL1, issue 
       'await db.meta.put(row);',
       'const n = await db.mood_entries.count(); await db.mood_entries.where("id").equals(id).delete();',
     ].join('\n');
-    expect(tableUses('fixture.ts', fixture, guarded)).toEqual([
+    expect(tableUses(parseSource('fixture.ts', fixture), guarded)).toEqual([
       { line: 1, table: 'mood_entries', write: 'put' },
       { line: 2, table: 'emergency_contacts', write: 'modify' },
       { line: 3, table: 'incident_events', write: 'add' },

@@ -97,13 +97,16 @@ async function droppedPatch(url: URL, token: string, body: Buffer, declared: num
   await new Promise<void>((resolve) => socket.end(body, resolve));
 }
 
-/** A raw tus request, for what tus-js-client would not send (another user's token on someone's upload URL). */
+/**
+ * A raw tus request, for what tus-js-client would not send: another user's token on someone's upload URL, or a
+ * HEAD on its own.
+ */
 async function tusRequest(url: string, method: string, token: string) {
   const response = await fetch(url, {
     method,
     headers: { authorization: `Bearer ${token}`, 'tus-resumable': '1.0.0' },
   });
-  return { status: response.status, text: await response.text() };
+  return { status: response.status, headers: response.headers, text: await response.text() };
 }
 
 describeOnEachDatabase('resumable evidence uploads (tus-js-client)', (database) => {
@@ -495,10 +498,7 @@ describeOnEachDatabase('resumable evidence uploads (tus-js-client)', (database) 
       const check = auth.holdNext();
       await droppedPatch(uploadUrl, ama.token, file.subarray(0, 300_000), file.length);
       await check.waiting;
-      const head = fetch(uploadUrl, {
-        method: 'HEAD',
-        headers: { authorization: `Bearer ${ama.token}`, 'tus-resumable': '1.0.0' },
-      });
+      const head = tusRequest(uploadUrl.href, 'HEAD', ama.token);
       const early = await Promise.race([head.then(() => 'answered'), sleep(300).then(() => 'waiting')]);
       check.letGo();
       const answer = await head;
