@@ -1,9 +1,12 @@
 /**
- * A contact links their VitalWatch account from an alert link (SPEC AL28): the app's `#/link/<token>` screen in
- * real Chromium against the real server. Ama (the user in danger) acts over HTTP as her device would: sign-up,
- * a contact, an SOS; the server's dispatcher makes Kofi's alert link, read from Postgres. Kofi uses the app.
+ * A contact asks for alerts in their VitalWatch account from an alert link, and the owner approves it (SPEC AL28,
+ * SE16): the app's `#/link/<token>` screen and the contacts screen in real Chromium against the real server. Ama
+ * (the user in danger) acts over HTTP as her device would: sign-up, a contact, an SOS; the server's dispatcher
+ * makes Kofi's alert link, read from Postgres. Kofi uses the app; so does Ama, on a 360×640 phone, to approve.
+ * With `E2E_SCREENSHOTS=<dir>` the test saves what Ama's contacts screen shows before and after approving.
  */
 import { randomUUID } from 'node:crypto';
+import path from 'node:path';
 import { expect, it } from 'vitest';
 import type { Page } from 'playwright-core';
 import { newId } from '../schema/src/ids.ts';
@@ -40,13 +43,19 @@ async function api(path: string, init: { method: string; token?: string; body?: 
   return (await response.json().catch(() => null)) as unknown;
 }
 
-/** Ama signs up, names herself, adds Kofi and sends an SOS; returns Kofi's alert link token once it exists. */
-async function amaAlertsKofi(): Promise<{ email: string; token: string; contactId: string }> {
-  const email = `ama-${randomUUID()}@example.org`;
+/** An account made over HTTP with a display name; its email and user id. */
+async function accountNamed(name: string): Promise<{ email: string; token: string }> {
+  const email = `${name.toLowerCase().replace(/\W+/g, '-')}-${randomUUID()}@example.org`;
   const token = accessTokenOf(
     await api('/auth/v1/signup', { method: 'POST', body: { email, password: TEST_PASSWORD } }),
   );
-  await api('/api/v1/me', { method: 'PATCH', token, body: { display_name: 'Ama' } });
+  await api('/api/v1/me', { method: 'PATCH', token, body: { display_name: name } });
+  return { email, token };
+}
+
+/** Ama signs up, names herself, adds Kofi and sends an SOS; returns Kofi's alert link token once it exists. */
+async function amaAlertsKofi(): Promise<{ email: string; token: string; contactId: string }> {
+  const { email, token } = await accountNamed('Ama');
   const clientId = newId<string>();
   // One mutation per lane, so each is seq 1 of its lane.
   const push = async <N extends MutatorName>(lane: 'user' | 'critical', name: N, args: MutatorArgs<N>) => {
@@ -88,12 +97,27 @@ async function amaAlertsKofi(): Promise<{ email: string; token: string; contactI
   throw new Error('the dispatcher made no alert link for Kofi within 15 s');
 }
 
-async function linkedAccount(contactId: string): Promise<string | null> {
-  const [row] = await e2e.server.queryPostgres<{ contact_user_id: string | null }>(
-    'select contact_user_id from emergency_contacts where id = $1',
-    [contactId],
-  );
-  return row?.contact_user_id ?? null;
+/** The contact's approved account and the account waiting for approval, as the server stores them. */
+async function appLinkOf(contactId: string): Promise<{ linked: string | null; requested: string | null }> {
+  const [row] = await e2e.server.queryPostgres<{
+    contact_user_id: string | null;
+    app_link_requested_by: string | null;
+  }>('select contact_user_id, app_link_requested_by from emergency_contacts where id = $1', [contactId]);
+  return { linked: row?.contact_user_id ?? null, requested: row?.app_link_requested_by ?? null };
+}
+
+async function userIdOf(email: string): Promise<string> {
+  const [row] = await e2e.server.queryPostgres<{ id: string }>('select id from users where email = $1', [
+    email,
+  ]);
+  if (row === undefined) throw new Error(`no account ${email}`);
+  return row.id;
+}
+
+async function screenshot(page: Page, name: string): Promise<void> {
+  const dir = process.env.E2E_SCREENSHOTS;
+  if (dir !== undefined && dir !== '')
+    await page.screenshot({ path: path.join(dir, `${name}.png`), fullPage: true });
 }
 
 async function signInInApp(page: Page, email: string): Promise<void> {
@@ -104,25 +128,49 @@ async function signInInApp(page: Page, email: string): Promise<void> {
   await page.getByText('Signed in as').waitFor();
 }
 
-it("[AL28] signed in: the link screen names Ama, links on a button press and offers notifications; Ama's contacts screen shows Kofi gets alerts in the app", async () => {
+it("[AL28][SE16] signed in: Kofi asks on the link screen, which says it waits for Ama; Ama sees the request with Kofi's name and sign-in on her contacts screen at 360×640, approves it, and the list shows the linked account", async () => {
   const ama = await amaAlertsKofi();
+  const kofi = await accountNamed('Kofi Mensah');
   const page = await e2e.context.newPage();
-  await signUpInApp(page, `kofi-${randomUUID()}@example.org`);
+  await signInInApp(page, kofi.email);
 
   await page.goto(`/#/link/${ama.token}`);
-  await page.getByRole('button', { name: "Get Ama's alerts on this account" }).click();
-  await page.getByText("Done: Ama's alerts now come to this account in the VitalWatch app.").waitFor();
-  await page.getByRole('heading', { name: 'Alerts for people who list you as a contact' }).waitFor();
-  expect(await linkedAccount(ama.contactId)).not.toBeNull();
+  await page.getByRole('button', { name: "Ask for Ama's alerts on this account" }).click();
+  await page.getByText('Asked. Waiting for Ama to approve.').waitFor();
+  expect(await appLinkOf(ama.contactId)).toEqual({ linked: null, requested: await userIdOf(kofi.email) });
 
-  const amaPage = await (await e2e.newContext()).newPage();
+  const phone = await e2e.newContext({ viewport: { width: 360, height: 640 } });
+  const amaPage = await phone.newPage();
   await signInInApp(amaPage, ama.email);
   await amaPage.goto('/#/contacts');
-  await amaPage
-    .getByRole('listitem')
-    .filter({ hasText: 'Kofi' })
-    .filter({ hasText: 'gets alerts in the VitalWatch app too' })
-    .waitFor({ timeout: 10_000 });
+  await amaPage.getByText('An account asks to get your alerts in the app. Answer it below.').waitFor();
+  const request = amaPage.getByRole('group', { name: "Request for Kofi's alerts in the app" });
+  await request.getByText(`Kofi Mensah (${kofi.email}) asks to get your SOS alerts`).waitFor();
+  await request.scrollIntoViewIfNeeded();
+  await screenshot(amaPage, 'contacts-request-360x640');
+  // Nothing widens the page past the phone's screen (a long email address included).
+  const pageWidth = () => amaPage.evaluate(() => document.documentElement.scrollWidth);
+  expect(await pageWidth()).toBeLessThanOrEqual(360);
+  // The buttons fit the phone's width: nothing to scroll sideways to reach them.
+  for (const name of ['Approve', 'Decline']) {
+    const box = await request.getByRole('button', { name }).boundingBox();
+    expect(box, name).not.toBeNull();
+    expect(box!.x + box!.width, name).toBeLessThanOrEqual(360);
+  }
+
+  await request.getByRole('button', { name: 'Approve' }).click();
+  const kofiItem = amaPage.getByRole('listitem').filter({ hasText: 'Kofi' });
+  await kofiItem
+    .getByText(`Gets your alerts in the VitalWatch app on Kofi Mensah (${kofi.email}).`)
+    .waitFor();
+  await expect(request.count()).resolves.toBe(0);
+  await screenshot(amaPage, 'contacts-linked-360x640');
+  expect(await pageWidth()).toBeLessThanOrEqual(360);
+  expect(await appLinkOf(ama.contactId)).toEqual({ linked: await userIdOf(kofi.email), requested: null });
+
+  await page.reload();
+  await page.getByText("Ama's alerts come to this account in the VitalWatch app: Ama approved it.").waitFor();
+  await page.getByRole('heading', { name: 'Alerts for people who list you as a contact' }).waitFor();
 });
 
 it('[AL28] signed out: the link screen sends Kofi to the account screen and comes back after sign-up', async () => {
@@ -134,10 +182,10 @@ it('[AL28] signed out: the link screen sends Kofi to the account screen and come
   await page.getByLabel('Password').fill(TEST_PASSWORD);
   await page.getByRole('button', { name: 'Create account' }).click();
 
-  await page.getByRole('button', { name: "Get Ama's alerts on this account" }).click();
-  await page.getByText("Done: Ama's alerts now come to this account in the VitalWatch app.").waitFor();
+  await page.getByRole('button', { name: "Ask for Ama's alerts on this account" }).click();
+  await page.getByText('Asked. Waiting for Ama to approve.').waitFor();
   expect(page.url()).toContain(`#/link/${ama.token}`);
-  expect(await linkedAccount(ama.contactId)).not.toBeNull();
+  expect((await appLinkOf(ama.contactId)).requested).not.toBeNull();
 });
 
 it('[AL28] offline: the link screen says so and changes nothing, then offers the button once back online', async () => {
@@ -150,10 +198,10 @@ it('[AL28] offline: the link screen says so and changes nothing, then offers the
   await e2e.context.setOffline(true);
   await page.evaluate((token) => (window.location.hash = `#/link/${token}`), ama.token);
   await page.getByText('You are offline. Linking needs a connection; nothing was changed.').waitFor();
-  expect(await linkedAccount(ama.contactId)).toBeNull();
+  expect(await appLinkOf(ama.contactId)).toEqual({ linked: null, requested: null });
 
   await e2e.context.setOffline(false);
-  await page.getByRole('button', { name: "Get Ama's alerts on this account" }).click();
-  await page.getByText("Done: Ama's alerts now come to this account in the VitalWatch app.").waitFor();
-  expect(await linkedAccount(ama.contactId)).not.toBeNull();
+  await page.getByRole('button', { name: "Ask for Ama's alerts on this account" }).click();
+  await page.getByText('Asked. Waiting for Ama to approve.').waitFor();
+  expect((await appLinkOf(ama.contactId)).requested).not.toBeNull();
 });

@@ -38,8 +38,17 @@ export const emergencyContacts = pgTable(
     /** 1 is alerted at once, 2 after the first escalation, 3 only when everyone is alerted. */
     tier: smallint('tier').notNull().default(1),
     notifyBySms: boolean('notify_by_sms').notNull().default(true),
-    /** Set when the contact uses VitalWatch too: they get Web Push and realtime alerts. */
+    /**
+     * The contact's own VitalWatch account, approved by the owner: it gets Web Push and realtime alerts. Only the
+     * owner's approval sets it (SPEC SE10): an alert link's holder can only ask (`app_link_requested_by`).
+     */
     contactUserId: uuid('contact_user_id').references(() => users.id, { onDelete: 'set null' }),
+    /**
+     * The account that asked, from this contact's alert link, to get the alerts in the app and waits for the
+     * owner's answer: at most one per contact. It gets nothing until the owner approves it (SPEC SE10–SE12).
+     */
+    appLinkRequestedBy: uuid('app_link_requested_by').references(() => users.id, { onDelete: 'set null' }),
+    appLinkRequestedAt: timestamp('app_link_requested_at', { withTimezone: true }),
     shareLocation: boolean('share_location').notNull().default(true),
     notes: text('notes'),
     hlc: text('hlc'),
@@ -56,6 +65,10 @@ export const emergencyContacts = pgTable(
       .on(t.userId, t.phoneE164)
       .where(sql`${t.deletedAt} is null`),
     index('emergency_contacts_user_version_idx').on(t.userId, t.version),
+    // How many requests one account has waiting, across all owners (SE12's cap).
+    index('emergency_contacts_app_link_requested_by_idx')
+      .on(t.appLinkRequestedBy)
+      .where(sql`${t.appLinkRequestedBy} is not null`),
     ownRowsPolicy(t.userId),
   ],
 );

@@ -1,9 +1,9 @@
 /**
  * Alert delivery on the server (issue #5, ADR 0010): the dispatcher and its loop, the realtime hub, the
- * `/a/<token>` page, the routes that link a contact's own account to them, and Twilio's webhooks when SMS is
- * configured. `registerAlerts` returns the pokes the sync
- * routes must publish into: a commit by a user's push wakes the dispatcher at once, so an SOS is planned and its
- * first SMS requested within milliseconds, not at the next poll.
+ * `/a/<token>` page, the routes by which a contact asks to get the alerts in their own account and the owner
+ * answers, and Twilio's webhooks when SMS is configured. `registerAlerts` returns the pokes the sync routes must
+ * publish into: a commit by a user's push wakes the dispatcher at once, so an SOS is planned and its first SMS
+ * requested within milliseconds, not at the next poll.
  */
 import type { FastifyInstance } from 'fastify';
 import type { UserId } from '@vitalwatch/schema/ids';
@@ -12,6 +12,7 @@ import type { Db } from '../db/database.ts';
 import type { Pokes } from '../sync/poke-hub.ts';
 import { registerAckPageRoutes, type SignEvidenceUrl } from './ack-page-routes.ts';
 import { registerAppLinkRoutes } from './app-link-routes.ts';
+import { registerContactAppLinkRoutes } from './contact-app-link-routes.ts';
 import {
   createAlertDispatcher,
   type AlertDispatcher,
@@ -96,6 +97,12 @@ export async function registerAlerts(
     signEvidenceUrl: deps.signEvidenceUrl ?? null,
   });
   await registerAppLinkRoutes(app, {
+    db: deps.db,
+    identity: deps.identity,
+    pokes: deps.pokes,
+    now: deps.now,
+  });
+  await registerContactAppLinkRoutes(app, {
     db: deps.db,
     identity: deps.identity,
     pokes: deps.pokes,

@@ -1,15 +1,17 @@
 /**
- * `#/link/<token>`, opened from the `/a/<token>` page an alert links to: a contact who uses VitalWatch links their
- * own account to the contact entry that alerted them, so later alerts also come as a notification and in the open
- * app (server: sync-server/src/alerts/app-link-routes.ts, SPEC AL23, AL28).
+ * `#/link/<token>`, opened from the `/a/<token>` page an alert links to: a contact who uses VitalWatch asks to get
+ * the alerts of the person who alerted them in their own account, as a notification and in the open app (server:
+ * sync-server/src/alerts/app-link-routes.ts, SPEC AL23, AL28, SE10). The alerts come only once that person approves
+ * in their app, and the screen says so: "Waiting for Ama to approve".
  *
  * Signed out: explains, links to the account screen and keeps the token for this tab (pending-app-link.ts); the
  * account screen comes back here after sign-in. Signed in: asks the server whose alerts these are, offers the
- * button, then offers to turn on notifications on this device. Offline: says so, changes nothing, and asks
- * again when the connection is back. Loaded on demand: nothing here is on the SOS path.
+ * button; once approved, offers to turn on notifications on this device. Offline: says so, changes nothing, and
+ * asks again when the connection is back. Loaded on demand: nothing here is on the SOS path.
  */
 import { createEffect, createSignal, Match, on, onCleanup, Show, Switch } from 'solid-js';
 import { ALERT_LINK_TOKEN_PATTERN, AppLinkAnswer, appLinkPath } from '@vitalwatch/schema/protocol/app-link';
+import { callAccountApi, OFFLINE_PROBLEM, type ApiProblem } from '../ui/account-api.ts';
 import { useApp } from '../ui/app-context.ts';
 import { createLiveQuery } from '../ui/live-query.ts';
 import { rememberAppLink, takeAppLink } from '../ui/pending-app-link.ts';
@@ -19,9 +21,10 @@ import { AlertSubscriptionSection } from './alert-subscription-section.tsx';
 type View =
   | { kind: 'checking' }
   | { kind: 'ready'; name: string | null }
-  | { kind: 'linked'; name: string | null; justNow: boolean }
-  | { kind: 'unlinked'; name: string | null }
-  | { kind: 'problem'; text: string; signIn: boolean; offline: boolean };
+  | { kind: 'pending'; name: string | null; justNow: boolean }
+  | { kind: 'linked'; name: string | null }
+  | { kind: 'unlinked'; name: string | null; wasPending: boolean }
+  | ({ kind: 'problem' } & ApiProblem);
 
 const OFFLINE: View = {
   kind: 'problem',
@@ -39,46 +42,12 @@ const SIGNED_OUT: View = {
 
 const alertsOf = (name: string | null) => (name === null ? 'these alerts' : `${name}'s alerts`);
 const AlertsOf = (name: string | null) => (name === null ? 'These alerts' : `${name}'s alerts`);
+const ownerOf = (name: string | null) => name ?? 'the person who alerted you';
 
-function serverMessage(body: unknown, status: number): string {
-  const message =
-    typeof body === 'object' && body !== null && 'message' in body && typeof body.message === 'string'
-      ? body.message
-      : null;
-  return message ?? `The server did not accept this (HTTP ${status}). Try again later.`;
-}
-
-/** One call of the app-link API as the signed-in account: its answer, or the view that says what went wrong. */
-async function callAppLink(
-  method: 'GET' | 'POST' | 'DELETE',
-  token: string,
-  accessToken: string,
-): Promise<AppLinkAnswer | View> {
-  let response: Response;
-  try {
-    response = await fetch(appLinkPath(token), {
-      method,
-      headers: { authorization: `Bearer ${accessToken}` },
-      cache: 'no-store',
-    });
-  } catch {
-    return navigator.onLine
-      ? { kind: 'problem', text: 'The server could not be reached. Try again.', signIn: false, offline: true }
-      : OFFLINE;
-  }
-  const body: unknown = await response.json().catch(() => null);
-  if (response.status === 401) return SIGNED_OUT;
-  if (!response.ok)
-    return { kind: 'problem', text: serverMessage(body, response.status), signIn: false, offline: false };
-  const answer = AppLinkAnswer.safeParse(body);
-  return answer.success
-    ? answer.data
-    : {
-        kind: 'problem',
-        text: 'The server answered in a way this app does not understand.',
-        signIn: false,
-        offline: false,
-      };
+/** What the server's answer means for this account: approved, waiting for approval, or neither. */
+function stateOf(answer: AppLinkAnswer): 'linked' | 'pending' | 'none' {
+  if (answer.linked) return 'linked';
+  return answer.pending === true ? 'pending' : 'none';
 }
 
 export default function AppLinkScreen(props: { token: string | null }) {
@@ -95,41 +64,48 @@ export default function AppLinkScreen(props: { token: string | null }) {
   async function call(method: 'GET' | 'POST' | 'DELETE'): Promise<AppLinkAnswer | null> {
     const linkToken = token();
     if (linkToken === null) return null;
-    if (!navigator.onLine) {
-      setView(OFFLINE);
-      return null;
-    }
-    const accessToken = await tokens.getAccessToken().catch(() => null);
-    const outcome = accessToken === null ? SIGNED_OUT : await callAppLink(method, linkToken, accessToken);
-    if ('kind' in outcome) {
-      if (outcome.kind === 'problem' && outcome.signIn) rememberAppLink(linkToken);
-      setView(outcome);
-      return null;
-    }
-    return outcome;
+    const outcome = await callAccountApi(tokens, { method, path: appLinkPath(linkToken) }, AppLinkAnswer);
+    if (outcome.ok) return outcome.value;
+    if (outcome.problem.signIn) rememberAppLink(linkToken);
+    setView(
+      outcome.problem === OFFLINE_PROBLEM
+        ? OFFLINE
+        : outcome.problem.signIn
+          ? SIGNED_OUT
+          : { kind: 'problem', ...outcome.problem },
+    );
+    return null;
   }
 
   const check = async () => {
     setView({ kind: 'checking' });
     const answer = await call('GET');
-    if (answer !== null)
-      setView(
-        answer.linked
-          ? { kind: 'linked', name: answer.name, justNow: false }
-          : { kind: 'ready', name: answer.name },
-      );
+    if (answer === null) return;
+    const state = stateOf(answer);
+    setView(
+      state === 'none'
+        ? { kind: 'ready', name: answer.name }
+        : state === 'linked'
+          ? { kind: 'linked', name: answer.name }
+          : { kind: 'pending', name: answer.name, justNow: false },
+    );
   };
 
   const change = async (method: 'POST' | 'DELETE') => {
+    const before = view().kind;
     setBusy(true);
     try {
       const answer = await call(method);
-      if (answer !== null)
-        setView(
-          answer.linked
-            ? { kind: 'linked', name: answer.name, justNow: true }
-            : { kind: 'unlinked', name: answer.name },
-        );
+      if (answer === null) return;
+      const state = stateOf(answer);
+      // Linked after asking: the owner had approved this account already (only their approval links).
+      setView(
+        state === 'none'
+          ? { kind: 'unlinked', name: answer.name, wasPending: before === 'pending' }
+          : state === 'linked'
+            ? { kind: 'linked', name: answer.name }
+            : { kind: 'pending', name: answer.name, justNow: true },
+      );
     } finally {
       setBusy(false);
     }
@@ -193,10 +169,28 @@ export default function AppLinkScreen(props: { token: string | null }) {
               <>
                 <p>
                   Get {alertsOf(ready().name)} on this account: a notification and an alert in the open app
-                  whenever they send an SOS, besides the text message.
+                  whenever they send an SOS, besides the text message. {ownerOf(ready().name)} sees this
+                  account's name and sign-in in their app and approves it first.
                 </p>
                 <button type="button" disabled={busy()} onClick={() => void change('POST')}>
-                  Get {alertsOf(ready().name)} on this account
+                  Ask for {alertsOf(ready().name)} on this account
+                </button>
+              </>
+            )}
+          </Match>
+          <Match when={is('pending')}>
+            {(pending) => (
+              <>
+                <p role="status">
+                  {pending().justNow ? 'Asked. ' : ''}Waiting for {ownerOf(pending().name)} to approve.
+                </p>
+                <p>
+                  {AlertsOf(pending().name)} come to this account only once {ownerOf(pending().name)} approves
+                  it under Contacts in their VitalWatch app; nothing comes here until then. The text messages
+                  still reach your phone.
+                </p>
+                <button type="button" disabled={busy()} onClick={() => void change('DELETE')}>
+                  Take back this request
                 </button>
               </>
             )}
@@ -205,9 +199,8 @@ export default function AppLinkScreen(props: { token: string | null }) {
             {(linked) => (
               <>
                 <p role="status">
-                  {linked().justNow
-                    ? `Done: ${alertsOf(linked().name)} now come to this account in the VitalWatch app.`
-                    : `${AlertsOf(linked().name)} already come to this account in the VitalWatch app.`}
+                  {AlertsOf(linked().name)} come to this account in the VitalWatch app:{' '}
+                  {ownerOf(linked().name)} approved it.
                 </p>
                 <p>Turn on notifications so they reach this device when the app is closed:</p>
                 <AlertSubscriptionSection />
@@ -220,8 +213,10 @@ export default function AppLinkScreen(props: { token: string | null }) {
           <Match when={is('unlinked')}>
             {(unlinked) => (
               <p role="status">
-                {AlertsOf(unlinked().name)} no longer come to this account in the app. The text messages still
-                reach your phone.
+                {unlinked().wasPending
+                  ? 'Your request was taken back.'
+                  : `${AlertsOf(unlinked().name)} no longer come to this account in the app.`}{' '}
+                The text messages still reach your phone.
               </p>
             )}
           </Match>

@@ -2,8 +2,9 @@
  * Emergency contacts: name, phone (validated and normalised to E.164 with libphonenumber-js, using the region of
  * the browser's language for numbers typed without a country code), relationship and priority tier 1–3.
  * Loaded on demand: libphonenumber-js is the biggest piece of this screen and the SOS path does not need it.
- * A contact who linked their own VitalWatch account from an alert link is marked: they get the alerts in the app
- * too (pull's `appLinked`; which account is never shown).
+ * A contact's own VitalWatch account that gets the alerts in the app, and an account's request to, are shown with
+ * the account's name and sign-in, to approve, decline or remove (contact-app-link-section.tsx, SPEC SE14, SE16);
+ * offline, only pull's `appLinked` mark.
  */
 import { createSignal, For, Show } from 'solid-js';
 import { parsePhoneNumberFromString, type CountryCode } from 'libphonenumber-js/min';
@@ -12,6 +13,8 @@ import type { ContactRow } from '@vitalwatch/schema/protocol/rows';
 import { useApp } from '../ui/app-context.ts';
 import { createLiveQuery } from '../ui/live-query.ts';
 import { localeRegion } from '../sos/locale-region.ts';
+import { ContactAppLinkSection } from './contact-app-link-section.tsx';
+import { createContactAppLinks } from './contact-app-links.ts';
 
 function defaultRegion(): CountryCode | undefined {
   return (localeRegion(navigator.languages) as CountryCode | null) ?? undefined;
@@ -57,6 +60,7 @@ export default function ContactsScreen() {
   const [draft, setDraft] = createSignal<Draft>(EMPTY);
   const [error, setError] = createSignal<string | null>(null);
   const [saved, setSaved] = createSignal<string | null>(null);
+  const appLinks = createContactAppLinks(device);
 
   const edit = (c: ContactRow) => {
     setDraft({
@@ -109,15 +113,27 @@ export default function ContactsScreen() {
     <section aria-labelledby="contacts-title">
       <h2 id="contacts-title">Emergency contacts</h2>
       <p>Tier 1 contacts get your SOS first. Tier 2 and 3 are asked if nobody answers.</p>
+      <Show when={appLinks.waiting() > 0}>
+        <p class="notice" role="status">
+          {appLinks.waiting() === 1
+            ? 'An account asks to get your alerts in the app. Answer it below.'
+            : `${appLinks.waiting()} accounts ask to get your alerts in the app. Answer them below.`}
+        </p>
+      </Show>
+      <Show when={appLinks.problem()}>
+        {(problem) => (
+          <p class="warning" role="alert">
+            {problem().text}
+          </p>
+        )}
+      </Show>
       <ul class="contacts">
         <For each={contacts()} fallback={<li>No contacts yet.</li>}>
           {(c) => (
             <li>
               <strong>{c.name}</strong> {c.phoneE164} · tier {c.tier}
               {c.relationship === null ? '' : ` · ${c.relationship}`}
-              <Show when={c.appLinked === true}>
-                <span class="hint"> · gets alerts in the VitalWatch app too</span>
-              </Show>
+              <ContactAppLinkSection contact={c} links={appLinks} />
               <button type="button" onClick={() => edit(c)} aria-label={`Edit ${c.name}`}>
                 Edit
               </button>

@@ -84,7 +84,13 @@ async function mergeFields(
     .update(emergencyContacts)
     .set({
       ...patch,
-      ...(extra.phoneE164 !== undefined && { phoneE164: extra.phoneE164, contactUserId: null }),
+      // The account linked from an alert link (and one asking to be) proved itself with a text to the old number.
+      ...(extra.phoneE164 !== undefined && {
+        phoneE164: extra.phoneE164,
+        contactUserId: null,
+        appLinkRequestedBy: null,
+        appLinkRequestedAt: null,
+      }),
       hlc: winners.length > 0 ? maxHlc(row.hlc, ctx.hlc) : row.hlc,
       version: ctx.version,
       updatedAt: ctx.now,
