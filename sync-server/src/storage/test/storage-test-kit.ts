@@ -12,27 +12,34 @@ import WebSocket from 'ws';
 import type { UserId } from '@vitalwatch/schema/ids';
 import type { Database } from '../../db/database.ts';
 import { startEmbeddedApp, type RunningApp } from '../../../test/test-app.ts';
+import type { StorageConfig } from '../storage-routes.ts';
 import { UPLOAD_PATH } from '../upload-routes.ts';
 
 export type StorageServer = RunningApp & {
   clock: { ms: number };
   dir: string;
+  urlSigningKey: Uint8Array;
   anonKey: string;
   close(): Promise<void>;
 };
 
-export async function startStorageServer(database: Database): Promise<StorageServer> {
+export async function startStorageServer(
+  database: Database,
+  options: Pick<StorageConfig, 'userContentUrl' | 'uploadLimits'> = {},
+): Promise<StorageServer> {
   const clock = { ms: Date.now() };
   const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'vw-storage-'));
+  const urlSigningKey = new Uint8Array(randomBytes(32));
   const server = await startEmbeddedApp(database, {
     now: () => new Date(clock.ms),
-    storage: { dir, urlSigningKey: new Uint8Array(randomBytes(32)) },
+    storage: { dir, urlSigningKey, ...options },
   });
   const config = (await (await fetch(`${server.url}/config.json`)).json()) as { supabaseAnonKey: string };
   return {
     ...server,
     clock,
     dir,
+    urlSigningKey,
     anonKey: config.supabaseAnonKey,
     async close() {
       await server.app.close();
@@ -112,8 +119,8 @@ export type UploadRequest = {
   bucket: string;
   objectName: string;
   contentType: string;
-  /** Defaults to the file's real hash. */
-  sha256?: string;
+  /** Defaults to the file's real hash; null sends none (as Supabase's documented upload does). */
+  sha256?: string | null;
   /** The web client's: the file's id, never tus-js-client's default (equal sizes collide). */
   fingerprint?: string;
   upsert?: boolean;
@@ -139,7 +146,7 @@ export function uploadOptions(request: UploadRequest): tus.UploadOptions {
       objectName: request.objectName,
       contentType: request.contentType,
       cacheControl: '3600',
-      sha256: request.sha256 ?? sha256Hex(request.file),
+      ...(request.sha256 !== null && { sha256: request.sha256 ?? sha256Hex(request.file) }),
       ...request.metadata,
     },
     chunkSize: request.chunkSize ?? SIX_MIB,
