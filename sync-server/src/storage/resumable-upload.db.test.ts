@@ -9,11 +9,10 @@ import Fastify from 'fastify';
 import { SignJWT, generateKeyPair } from 'jose';
 import * as tus from 'tus-js-client';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { emergencyIncidents, mediaFiles } from '@vitalwatch/schema/db/tables';
+import { mediaFiles } from '@vitalwatch/schema/db/tables';
 import { newId, type IncidentId } from '@vitalwatch/schema/ids';
 import { describeOnEachDatabase } from '../../test/test-databases.ts';
 import { embeddedIdentity, type Identity } from '../auth/identity.ts';
-import { withUser } from '../db/with-user.ts';
 import { PokeHub } from '../sync/poke-hub.ts';
 import type { Db } from '../db/database.ts';
 import { SIZE_LIMITS } from './media-types.ts';
@@ -22,6 +21,7 @@ import { startDroppingProxy } from './test/dropping-proxy.ts';
 import {
   fakeJpeg,
   fakeWebm,
+  createIncident,
   MemoryUrlStorage,
   refused,
   runUpload,
@@ -33,20 +33,6 @@ import {
   type StorageServer,
   type UploadRequest,
 } from './test/storage-test-kit.ts';
-
-async function createIncident(db: Db, account: Account): Promise<IncidentId> {
-  const id = newId<IncidentId>();
-  await withUser(db, { sub: account.userId, role: 'authenticated' }, (tx) =>
-    tx.insert(emergencyIncidents).values({
-      id,
-      userId: account.userId,
-      code: 'A7F3',
-      trigger: 'panic_button',
-      triggeredAt: new Date(),
-    }),
-  );
-  return id;
-}
 
 async function rowAt(db: Db, objectPath: string) {
   const rows = await db.select().from(mediaFiles).where(eq(mediaFiles.objectPath, objectPath));

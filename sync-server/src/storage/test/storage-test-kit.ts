@@ -9,8 +9,10 @@ import path from 'node:path';
 import { createClient, type SupabaseClient } from '@supabase/supabase-js';
 import * as tus from 'tus-js-client';
 import WebSocket from 'ws';
-import type { UserId } from '@vitalwatch/schema/ids';
-import type { Database } from '../../db/database.ts';
+import { emergencyIncidents } from '@vitalwatch/schema/db/tables';
+import { newId, type IncidentId, type UserId } from '@vitalwatch/schema/ids';
+import type { Database, Db } from '../../db/database.ts';
+import { withUser } from '../../db/with-user.ts';
 import { startEmbeddedApp, type RunningApp } from '../../../test/test-app.ts';
 import type { StorageConfig } from '../storage-routes.ts';
 import { UPLOAD_PATH } from '../upload-routes.ts';
@@ -49,6 +51,21 @@ export async function startStorageServer(
 }
 
 export type Account = { userId: UserId; token: string; supabase: SupabaseClient };
+
+/** An SOS of `account`'s, as the server has it once the device pushed it. */
+export async function createIncident(db: Db, account: Account): Promise<IncidentId> {
+  const id = newId<IncidentId>();
+  await withUser(db, { sub: account.userId, role: 'authenticated' }, (tx) =>
+    tx.insert(emergencyIncidents).values({
+      id,
+      userId: account.userId,
+      code: 'A7F3',
+      trigger: 'panic_button',
+      triggeredAt: new Date(),
+    }),
+  );
+  return id;
+}
 
 let accounts = 0;
 
