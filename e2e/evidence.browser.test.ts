@@ -127,7 +127,8 @@ it('a recording made during an open SOS reaches the store, with the hash the dev
     sha256: file.sha256,
     size_bytes: file.size,
     upload_state: 'verified',
-    content_type: file.contentType,
+    // The bare media type: the recorder's "audio/webm;codecs=opus" is stored as "audio/webm" (SE1).
+    content_type: file.contentType.split(';')[0],
     object_path: file.objectName,
     incident_id: incidentId,
     latitude: LONDON.latitude,

@@ -62,14 +62,16 @@ export type AppDeps = {
 
 /**
  * Contacts' evidence links (ADR 0008): signed by Supabase Storage when the files live there (its service key),
- * else with our own key for files under DATA_DIR; none when Supabase is configured without a service key.
+ * else with our own key for files under DATA_DIR, on USER_CONTENT_URL when set (SPEC SE4); none when Supabase is
+ * configured without a service key.
  */
-function evidenceUrlSigner(storage: StorageConfig | null, now: () => Date): SignEvidenceUrl | null {
+export function evidenceUrlSigner(storage: StorageConfig | null, now: () => Date): SignEvidenceUrl | null {
   if (storage === null || storage.supabase === 'missing-service-key') return null;
   const { supabase } = storage;
   if (supabase != null) return (object, expiresIn) => supabase.sign(object, expiresIn);
+  const origin = storage.userContentUrl ?? '';
   return async (object, expiresIn) =>
-    `/storage/v1${await signedObjectUrl(storage.urlSigningKey, object, expiresIn, now())}`;
+    `${origin}/storage/v1${await signedObjectUrl(storage.urlSigningKey, object, expiresIn, now())}`;
 }
 
 export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {

@@ -48,6 +48,18 @@ const EnvSchema = z.object({
   VAPID_PUBLIC_KEY: z.string().optional(),
   VAPID_PRIVATE_KEY: z.string().optional(),
   VAPID_SUBJECT: z.string().optional(),
+  /** The only origin that serves users' files (SPEC SE4); unset = the app's own. */
+  USER_CONTENT_URL: optionalUrl,
+  /** Unfinished uploads one account may hold, SOS evidence aside (SPEC SE6). */
+  UPLOAD_UNFINISHED_LIMIT: z.preprocess(
+    (v) => (v === '' ? undefined : v),
+    z.coerce.number().int().min(1).max(10_000).default(20),
+  ),
+  /** Hours without a new byte after which an unfinished upload (not SOS evidence) is deleted (SPEC SE7). */
+  UPLOAD_ABANDONED_HOURS: z.preprocess(
+    (v) => (v === '' ? undefined : v),
+    z.coerce.number().int().min(1).max(720).default(24),
+  ),
   /** Minutes between tombstone purges (SPEC PL9); 0 turns them off. 14 days at most (a Node timer's limit is ~24 days). */
   TOMBSTONE_PURGE_INTERVAL_MINUTES: z.preprocess(
     (v) => (v === '' ? undefined : v),
@@ -82,6 +94,10 @@ export type Config = {
     apiUrl: string;
   } | null;
   alertLeaseMs: number;
+  /** USER_CONTENT_URL as an origin (`https://files.example.net`); null = files are served on the app's origin. */
+  userContentUrl: string | null;
+  /** Unfinished-upload allowance per account and how long an idle one is kept (unfinished-uploads.ts). */
+  uploadLimits: { unfinishedPerAccount: number; abandonedAfterMs: number };
   /** Web Push keys from the environment; unset keys are generated into DATA_DIR. */
   vapid: { publicKey: string | null; privateKey: string | null; subject: string | null };
 };
@@ -111,6 +127,20 @@ export function readConfig(env: Record<string, string | undefined>): Config {
     throw new ConfigError(
       'Twilio is configured but PUBLIC_URL is not: Twilio signs its callbacks over PUBLIC_URL, and alerts link to it',
     );
+  }
+  const userContentUrl = e.USER_CONTENT_URL === undefined ? null : new URL(e.USER_CONTENT_URL);
+  if (userContentUrl !== null) {
+    if (!['http:', 'https:'].includes(userContentUrl.protocol) || userContentUrl.pathname !== '/') {
+      throw new ConfigError(
+        `USER_CONTENT_URL must be an origin such as https://files.example.net, with no path (got ${e.USER_CONTENT_URL})`,
+      );
+    }
+    const publicHost = e.PUBLIC_URL === undefined ? null : new URL(e.PUBLIC_URL).host;
+    if (userContentUrl.host === publicHost) {
+      throw new ConfigError(
+        "USER_CONTENT_URL must name another host than PUBLIC_URL: files served on the app's own host could reach its data",
+      );
+    }
   }
   return {
     port: e.PORT,
@@ -146,6 +176,11 @@ export function readConfig(env: Record<string, string | undefined>): Config {
           }
         : null,
     alertLeaseMs: e.ALERT_LEASE_SECONDS * 1000,
+    userContentUrl: userContentUrl?.origin ?? null,
+    uploadLimits: {
+      unfinishedPerAccount: e.UPLOAD_UNFINISHED_LIMIT,
+      abandonedAfterMs: e.UPLOAD_ABANDONED_HOURS * 60 * 60 * 1000,
+    },
     vapid: {
       publicKey: e.VAPID_PUBLIC_KEY || null,
       privateKey: e.VAPID_PRIVATE_KEY || null,

@@ -91,6 +91,8 @@ const app = await buildApp({
           ? 'missing-service-key'
           : supabaseStorage({ url: config.supabase.url, serviceKey: config.supabase.serviceKey }),
     dir: path.join(config.dataDir, 'storage'),
+    userContentUrl: config.userContentUrl,
+    uploadLimits: config.uploadLimits,
     urlSigningKey: await loadUrlSigningKey({
       authSigningKey: config.authSigningKey,
       dataDir: config.dataDir,

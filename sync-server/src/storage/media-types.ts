@@ -70,6 +70,12 @@ const MEDIA_KINDS: Readonly<Record<KnownEssence, MediaKind>> = {
 
 const isKnown = (essence: string): essence is KnownEssence => Object.hasOwn(MEDIA_KINDS, essence);
 
+/** The kind of a stored type (parameters ignored); null for a type we do not store. */
+export function mediaKindOf(contentType: string): MediaKind | null {
+  const essence = essenceOf(contentType);
+  return isKnown(essence) ? MEDIA_KINDS[essence] : null;
+}
+
 /** The buckets users write (the seed's list); `templates` and `assets` are the server's own. */
 export const BUCKET_TYPES = {
   emergency: ['audio', 'image'],

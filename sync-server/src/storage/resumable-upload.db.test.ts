@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import fs from 'node:fs/promises';
 import net from 'node:net';
 import os from 'node:os';
@@ -6,12 +7,12 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { eq } from 'drizzle-orm';
 import Fastify from 'fastify';
 import { SignJWT, generateKeyPair } from 'jose';
+import * as tus from 'tus-js-client';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { emergencyIncidents, mediaFiles } from '@vitalwatch/schema/db/tables';
+import { mediaFiles } from '@vitalwatch/schema/db/tables';
 import { newId, type IncidentId } from '@vitalwatch/schema/ids';
 import { describeOnEachDatabase } from '../../test/test-databases.ts';
 import { embeddedIdentity, type Identity } from '../auth/identity.ts';
-import { withUser } from '../db/with-user.ts';
 import { PokeHub } from '../sync/poke-hub.ts';
 import type { Db } from '../db/database.ts';
 import { SIZE_LIMITS } from './media-types.ts';
@@ -20,6 +21,7 @@ import { startDroppingProxy } from './test/dropping-proxy.ts';
 import {
   fakeJpeg,
   fakeWebm,
+  createIncident,
   MemoryUrlStorage,
   refused,
   runUpload,
@@ -31,20 +33,6 @@ import {
   type StorageServer,
   type UploadRequest,
 } from './test/storage-test-kit.ts';
-
-async function createIncident(db: Db, account: Account): Promise<IncidentId> {
-  const id = newId<IncidentId>();
-  await withUser(db, { sub: account.userId, role: 'authenticated' }, (tx) =>
-    tx.insert(emergencyIncidents).values({
-      id,
-      userId: account.userId,
-      code: 'A7F3',
-      trigger: 'panic_button',
-      triggeredAt: new Date(),
-    }),
-  );
-  return id;
-}
 
 async function rowAt(db: Db, objectPath: string) {
   const rows = await db.select().from(mediaFiles).where(eq(mediaFiles.objectPath, objectPath));
@@ -131,7 +119,7 @@ describeOnEachDatabase('resumable evidence uploads (tus-js-client)', (database) 
   });
   afterAll(() => server.close());
 
-  it('uploads a recording in 6 MiB chunks; the server hash equals the device hash and media_files records it', async () => {
+  it('[SE1] uploads a recording in 6 MiB chunks; the server hash equals the device hash and media_files records it with the bare media type', async () => {
     const file = fakeWebm(2 * SIX_MIB + 12_345);
     const objectName = `user-${ama.userId}/incident-${incidentId}/audio.webm`;
     const chunks: number[] = [];
@@ -151,7 +139,8 @@ describeOnEachDatabase('resumable evidence uploads (tus-js-client)', (database) 
       userId: ama.userId,
       incidentId,
       bucket: 'emergency',
-      contentType: 'audio/webm;codecs=opus',
+      // Sent as "audio/webm;codecs=opus": the parameters are dropped.
+      contentType: 'audio/webm',
       sizeBytes: file.length,
       sha256: sha256Hex(file),
       uploadState: 'verified',
@@ -515,5 +504,47 @@ describeOnEachDatabase('resumable evidence uploads (tus-js-client)', (database) 
       await app.close();
       await fs.rm(dir, { recursive: true, force: true });
     }
+  });
+
+  it("[SE5] takes an upload made the way Supabase documents it (no sha256): the server's hash is recorded, and a hash that is sent must match", async () => {
+    // Supabase's guide: tus-js-client with its four metadata fields (cacheControl a number), x-upsert, data in
+    // the creation request, 6 MiB chunks.
+    const png = randomBytes(SIX_MIB + 4321);
+    Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]).copy(png, 0);
+    const objectName = `user-${ama.userId}/supabase-style.png`;
+    await new Promise<void>((resolve, reject) => {
+      new tus.Upload(png, {
+        endpoint: `${server.url}${UPLOAD_PATH}`,
+        retryDelays: [0, 3000, 5000, 10000, 20000],
+        headers: { authorization: `Bearer ${ama.token}`, 'x-upsert': 'true' },
+        uploadDataDuringCreation: true,
+        removeFingerprintOnSuccess: true,
+        metadata: {
+          bucketName: 'avatars',
+          objectName,
+          contentType: 'image/png',
+          cacheControl: 3600 as unknown as string,
+        },
+        chunkSize: SIX_MIB,
+        onError: reject,
+        onSuccess: () => resolve(),
+      }).start();
+    });
+    const [row] = await rowAt(database().db, objectName);
+    expect(row).toMatchObject({ contentType: 'image/png', sizeBytes: png.length, sha256: sha256Hex(png) });
+
+    // A device that does send its hash is still held to it.
+    const wrong = await refused(
+      runUpload(
+        base({
+          file: fakeJpeg(2000),
+          bucket: 'avatars',
+          contentType: 'image/jpeg',
+          objectName: `user-${ama.userId}/hashed.jpg`,
+          sha256: sha256Hex(Buffer.from('another file')),
+        }),
+      ),
+    );
+    expect(wrong).toMatchObject({ status: 422, body: { error_code: 'hash_mismatch' } });
   });
 });

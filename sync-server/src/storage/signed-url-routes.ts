@@ -5,11 +5,12 @@
  *   error}]` (`createSignedUrls`). The caller must be allowed to read the object (`mayRead`) and it must exist.
  * - `GET /storage/v1/object/sign/{bucket}/{path}?token=…[&download[=name]]` streams the file to whoever holds the
  *   link until it expires (signed-url-token.ts), with single-range support (Safari plays audio only with it).
- * Downloads are served with `nosniff` (the type was checked against the bytes), and SVG with a sandboxing CSP, so
- * a chart cannot run script on our origin.
+ * Downloads carry the headers of user-content-headers.ts (a sandboxing CSP on every file, `nosniff`, attachment for
+ * every type that can carry script), so no stored file runs script on our origin; with USER_CONTENT_URL they are
+ * served only on that host (user-content-origin.ts).
  */
 import fs from 'node:fs';
-import type { FastifyInstance, FastifyReply } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { mediaFiles } from '@vitalwatch/schema/db/tables';
 import { bearerToken, type Caller, type Identity } from '../auth/identity.ts';
@@ -20,6 +21,8 @@ import { isLiveObject, mediaFileExists } from './record-media-file.ts';
 import { signObjectToken, verifyObjectToken } from './signed-url-token.ts';
 import { objectFile } from './upload-routes.ts';
 import type { UrlSigningKey } from './url-signing-key.ts';
+import { keepUserContentHeaders, setUserContentHeaders, userContentHeaders } from './user-content-headers.ts';
+import { redirectToContentHost, type UserContentOrigin } from './user-content-origin.ts';
 
 /** Signed URLs are for sharing evidence for the length of an incident, not for publishing it. */
 export const MAX_SIGNED_URL_SECONDS = 24 * 60 * 60;
@@ -30,6 +33,8 @@ export type SignedUrlDeps = {
   now: () => Date;
   dir: string;
   urlSigningKey: UrlSigningKey;
+  /** USER_CONTENT_URL: the only host that serves files; null = this one. */
+  userContent: UserContentOrigin | null;
 };
 
 const ExpiresIn = z.number().int().min(1).max(MAX_SIGNED_URL_SECONDS);
@@ -92,27 +97,23 @@ function parseRange(
 }
 
 async function sendObject(
+  request: FastifyRequest,
   reply: FastifyReply,
   file: string,
   row: { contentType: string; sizeBytes: number; sha256: string },
   options: { range: string | undefined; download: string | undefined; name: string; maxAge: number },
 ) {
   const range = parseRange(options.range, row.sizeBytes);
-  const filename = (options.download || options.name).replace(/[^A-Za-z0-9._ -]/g, '_');
+  // Rows written before SE1 may carry parameters (`image/svg+xml;charset=utf-8`): the headers take the bare type.
+  setUserContentHeaders(
+    request,
+    reply,
+    userContentHeaders(row.contentType, options.download || options.name, options.download !== undefined),
+  );
   reply
-    .header('content-type', row.contentType)
     .header('etag', `"${row.sha256}"`)
     .header('accept-ranges', 'bytes')
-    .header('cache-control', `private, max-age=${options.maxAge}`)
-    .header('x-content-type-options', 'nosniff')
-    .header(
-      'content-disposition',
-      options.download === undefined ? 'inline' : `attachment; filename="${filename}"`,
-    );
-  // The one stored type that can carry script. (A sandbox on the others would stop Chrome's PDF viewer.)
-  if (row.contentType === 'image/svg+xml') {
-    reply.header('content-security-policy', "sandbox; default-src 'none'; style-src 'unsafe-inline'");
-  }
+    .header('cache-control', `private, max-age=${options.maxAge}`);
   if (range === 'unsatisfiable') {
     return reply.status(416).header('content-range', `bytes */${row.sizeBytes}`).send();
   }
@@ -155,7 +156,11 @@ export async function registerSignedUrlRoutes(app: FastifyInstance, deps: Signed
 
   app.get<{ Params: { bucket: string; '*': string } }>(
     '/storage/v1/object/sign/:bucket/*',
+    // After every app-level hook: a global header policy cannot loosen a file's (user-content-headers.ts).
+    { onSend: keepUserContentHeaders },
     async (request, reply) => {
+      const moved = redirectToContentHost(deps.userContent, request, reply);
+      if (moved !== null) return moved;
       const { token, download } = parseInput(Download, request.query, 'query');
       const object = objectRef(request.params.bucket, request.params['*']);
       const now = deps.now();
@@ -172,7 +177,7 @@ export async function registerSignedUrlRoutes(app: FastifyInstance, deps: Signed
       if (row === undefined) {
         throw new HttpError(404, 'not_found', `object ${object.bucket}/${object.path} not found`);
       }
-      return sendObject(reply, objectFile(deps.dir, object), row, {
+      return sendObject(request, reply, objectFile(deps.dir, object), row, {
         range: request.headers.range,
         download,
         name: object.path.split('/').at(-1) ?? 'file',

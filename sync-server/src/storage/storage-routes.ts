@@ -1,7 +1,8 @@
 /**
  * The evidence media store (issue #6, ADR 0008): Supabase-Storage-compatible resumable uploads (upload-routes.ts),
  * signed download URLs (signed-url-routes.ts) and the check of uploads made straight to Supabase Storage
- * (verify-routes.ts), with files under `dir` and their rows in `media_files`.
+ * (verify-routes.ts), with files under `dir` and their rows in `media_files`. With USER_CONTENT_URL, files are
+ * served only on that origin (user-content-origin.ts).
  */
 import type { FastifyInstance } from 'fastify';
 import type { Identity } from '../auth/identity.ts';
@@ -9,6 +10,8 @@ import type { Db } from '../db/database.ts';
 import type { Pokes } from '../sync/poke-hub.ts';
 import { registerSignedUrlRoutes } from './signed-url-routes.ts';
 import { registerUploadRoutes } from './upload-routes.ts';
+import type { UploadLimits } from './unfinished-uploads.ts';
+import { serveOnlyFilesOnContentHost, userContentOrigin } from './user-content-origin.ts';
 import type { UrlSigningKey } from './url-signing-key.ts';
 import type { SupabaseStorage } from './supabase-storage.ts';
 import { registerVerifyRoutes } from './verify-routes.ts';
@@ -23,6 +26,10 @@ export type StorageConfig = {
    * (verify-routes.ts) and signs contacts' links there; `missing-service-key` when SUPABASE_SERVICE_KEY is unset.
    */
   supabase?: SupabaseStorage | 'missing-service-key' | null;
+  /** USER_CONTENT_URL: the only origin that serves stored files; null or missing = the app's own. */
+  userContentUrl?: string | null;
+  /** UPLOAD_UNFINISHED_LIMIT and UPLOAD_ABANDONED_HOURS; defaults when missing. */
+  uploadLimits?: UploadLimits;
 };
 
 export async function registerStorageRoutes(
@@ -34,7 +41,9 @@ export async function registerStorageRoutes(
     pokes: Pokes;
   },
 ): Promise<void> {
+  const userContent = userContentOrigin(deps.userContentUrl ?? null);
+  serveOnlyFilesOnContentHost(app, userContent);
   await registerUploadRoutes(app, deps);
-  await registerSignedUrlRoutes(app, deps);
+  await registerSignedUrlRoutes(app, { ...deps, userContent });
   await registerVerifyRoutes(app, { ...deps, supabaseStorage: deps.supabase ?? null });
 }

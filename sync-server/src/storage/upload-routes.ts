@@ -1,21 +1,24 @@
 /**
  * Supabase Storage's resumable upload endpoint, answered by @tus/server over a file store in `dir/uploads`:
  * `POST /storage/v1/upload/resumable` creates an upload (metadata `bucketName`, `objectName`, `contentType`,
- * `cacheControl`, and ours: `sha256`, optional `mediaId`, `capturedAt`, `latitude`, `longitude`,
- * `accuracyMeters`, `durationMs`; header `x-upsert`), then `HEAD`/`PATCH`/`DELETE` on the URL it returns.
+ * `cacheControl`, and ours, all optional: `sha256`, `mediaId`, `capturedAt`, `latitude`, `longitude`,
+ * `accuracyMeters`, `durationMs`; header `x-upsert`), then `HEAD`/`PATCH`/`DELETE` on the URL it returns. An
+ * upload made as Supabase documents it (its four fields only) is accepted (SPEC SE5).
  *
  * Every request carries the same bearer token as the rest of the API, verified before tus sees the request.
  * Then, in order:
  * - create: the path is the caller's own (`user-{id}/…`), the bucket takes the declared type, the declared size is
- *   within the type's limit, and (without x-upsert) nothing lives at the path yet;
+ *   within the type's limit, (without x-upsert) nothing lives at the path yet, and the account has room for one
+ *   more unfinished upload (unfinished-uploads.ts; SOS evidence always has room);
  * - PATCH/HEAD/DELETE: the upload's path is the caller's;
  * - first chunk: the bytes match the declared type (checked-file-store.ts);
- * - last chunk: the SHA-256 of the stored file equals the device's, the first bytes are checked again, the file is
- *   hard-linked to `dir/objects/{bucket}/{path}` and the `media_files` row written, in one transaction. A
- *   mismatch deletes the upload.
+ * - last chunk: the SHA-256 of the stored file equals the device's (when it sent one), the first bytes are checked
+ *   again, the file is hard-linked to `dir/objects/{bucket}/{path}` and the `media_files` row written with the
+ *   server's hash and the bare media type (SE1), in one transaction. A mismatch deletes the upload.
  * The finished upload stays answerable (HEAD gives its full offset), so a device whose last response was lost
- * learns the upload is complete instead of starting over. Unfinished and finished upload records expire after
- * UPLOAD_EXPIRY_MS; the published object is a second link and stays.
+ * learns the upload is complete instead of starting over. Upload records expire as unfinished-uploads.ts says;
+ * the published object is a second link and stays. The upload endpoint never serves a file's bytes (no GET), and
+ * its answers carry the scriptless CSP and nosniff all the same (user-content-headers.ts).
  */
 import fs from 'node:fs';
 import fsp from 'node:fs/promises';
@@ -25,21 +28,30 @@ import { PassThrough, Readable } from 'node:stream';
 import type { FastifyBaseLogger, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { Server, type ServerOptions, type Upload } from '@tus/server';
 import { PatientLocker } from './patient-locker.ts';
+import { eq } from 'drizzle-orm';
 import { z } from 'zod';
-import { isUuidV7, newId, type MediaFileId } from '@vitalwatch/schema/ids';
+import { emergencyIncidents } from '@vitalwatch/schema/db/tables';
+import { isUuidV7, newId, type IncidentId, type MediaFileId } from '@vitalwatch/schema/ids';
 import { bearerToken, type Caller, type Identity } from '../auth/identity.ts';
 import type { Db } from '../db/database.ts';
+import { withUser, type RequestClaims } from '../db/with-user.ts';
 import { HttpError, parseInput } from '../http/http-error.ts';
 import type { Pokes } from '../sync/poke-hub.ts';
 import { CheckedFileStore } from './checked-file-store.ts';
-import { bytesMatchType, checkDeclaredType, MAX_UPLOAD_BYTES } from './media-types.ts';
+import { bytesMatchType, checkDeclaredType, essenceOf, MAX_UPLOAD_BYTES } from './media-types.ts';
 import { digestBytes } from './digest-bytes.ts';
 import { isPathProblem, isSystemBucket, parseObjectRef, type ObjectRef } from './object-paths.ts';
 import { alreadyExists, mediaFileExists, recordMediaFile, type VerifiedFile } from './record-media-file.ts';
 import { TusRefusal } from './tus-refusal.ts';
+import {
+  DEFAULT_UPLOAD_LIMITS,
+  TooManyUnfinishedUploads,
+  UnfinishedUploads,
+  type UploadLimits,
+} from './unfinished-uploads.ts';
+import { keepUserContentHeaders } from './user-content-headers.ts';
 
 export const UPLOAD_PATH = '/storage/v1/upload/resumable';
-export const UPLOAD_EXPIRY_MS = 30 * 24 * 60 * 60 * 1000;
 const CLEANUP_INTERVAL_MS = 60 * 60 * 1000;
 
 export type UploadDeps = {
@@ -49,6 +61,8 @@ export type UploadDeps = {
   pokes: Pokes;
   /** The storage root: `uploads/` (tus) and `objects/` (published files) live under it. */
   dir: string;
+  /** UPLOAD_UNFINISHED_LIMIT and UPLOAD_ABANDONED_HOURS; DEFAULT_UPLOAD_LIMITS when missing. */
+  uploadLimits?: UploadLimits;
 };
 
 const CONTENT_TYPE =
@@ -59,15 +73,20 @@ const optionalNumber = (schema: z.ZodNumber) => z.coerce.number().pipe(schema).o
 export const UploadMetadata = z.object({
   bucketName: z.string().min(1),
   objectName: z.string().min(1),
+  // Parameters (`;codecs=opus`, `;charset=utf-8`) are dropped here, so every check, the stored row and the
+  // served headers see the same bare type (SPEC SE1).
   contentType: z
     .string()
     .max(255)
-    .regex(CONTENT_TYPE, 'must be a media type such as "audio/webm;codecs=opus"'),
+    .regex(CONTENT_TYPE, 'must be a media type such as "audio/webm;codecs=opus"')
+    .transform(essenceOf),
   cacheControl: z.string().max(100).optional(),
+  /** The device's SHA-256 of the file; Supabase's API has no such field, so it is optional (SPEC SE5). */
   sha256: z
     .string()
     .regex(/^[0-9a-fA-F]{64}$/, 'must be the SHA-256 of the file, 64 hex digits')
-    .transform((hex) => hex.toLowerCase()),
+    .transform((hex) => hex.toLowerCase())
+    .optional(),
   mediaId: z.string().refine(isUuidV7, 'must be a UUIDv7').optional(),
   capturedAt: z.iso.datetime({ offset: true }).optional(),
   latitude: optionalNumber(z.number().min(-90).max(90)),
@@ -76,6 +95,8 @@ export const UploadMetadata = z.object({
   durationMs: optionalNumber(z.number().int().min(0)),
   /** Written by the server at creation from the `x-upsert` header; whatever a client sends here is replaced. */
   upsert: z.enum(['true', 'false']).optional(),
+  /** Written by the server at creation: SOS evidence of an incident it has (unfinished-uploads.ts). */
+  evidence: z.enum(['true', 'false']).optional(),
 });
 export type UploadMetadata = z.output<typeof UploadMetadata>;
 
@@ -108,7 +129,7 @@ export function fileFromMetadata(
   return {
     id: (meta.mediaId ?? newId()) as MediaFileId,
     object,
-    contentType: meta.contentType.toLowerCase(),
+    contentType: meta.contentType,
     upsert: meta.upsert === 'true',
     capturedAt: meta.capturedAt === undefined ? null : new Date(meta.capturedAt),
     latitude: meta.latitude ?? null,
@@ -130,6 +151,19 @@ export function checkOwner(caller: Caller, object: ObjectRef): void {
       `you may write only under "user-${caller.userId}/", not "${object.path.split('/')[0] ?? ''}/"`,
     );
   }
+}
+
+/** Whether the object is SOS evidence: in `emergency`, under an incident of the caller's that the server has. */
+async function isSosEvidence(db: Db, claims: RequestClaims, object: ObjectRef): Promise<boolean> {
+  const incidentId: IncidentId | null = object.incidentId;
+  if (object.bucket !== 'emergency' || incidentId === null) return false;
+  const rows = await withUser(db, claims, (tx) =>
+    tx
+      .select({ id: emergencyIncidents.id })
+      .from(emergencyIncidents)
+      .where(eq(emergencyIncidents.id, incidentId)),
+  );
+  return rows.length > 0;
 }
 
 /** Makes `source` also reachable as `target`, replacing what was there in one step (a reader never sees half). */
@@ -221,10 +255,15 @@ function errorResponse(log: FastifyBaseLogger, error: Error | { status_code: num
 }
 
 export async function registerUploadRoutes(app: FastifyInstance, deps: UploadDeps): Promise<void> {
+  const limits = deps.uploadLimits ?? DEFAULT_UPLOAD_LIMITS;
   const store = new CheckedFileStore({
     directory: path.join(deps.dir, 'uploads'),
-    expirationPeriodInMilliseconds: UPLOAD_EXPIRY_MS,
+    // What tus announces in Upload-Expires: the shortest an unfinished upload is kept after its last byte.
+    expirationPeriodInMilliseconds: limits.abandonedAfterMs,
   });
+  const unfinished = new UnfinishedUploads(store, limits, deps.now);
+  // Headers an answer needs beyond tus's own (Retry-After on a 429), by request.
+  const extraHeaders = new WeakMap<Request, Record<string, string>>();
   // The caller of each request, verified by the fastify handler before tus sees the request.
   const callers = new WeakMap<Request, Caller>();
   const callerOf = (req: TusRequest): Caller => {
@@ -279,8 +318,13 @@ export async function registerUploadRoutes(app: FastifyInstance, deps: UploadDep
         }
         const upsert = req.headers.get('x-upsert') === 'true';
         if (!upsert && (await mediaFileExists(deps.db, caller.claims, object))) throw alreadyExists(object);
-        return { metadata: { ...upload.metadata, upsert: String(upsert) } };
+        const evidence = await isSosEvidence(deps.db, caller.claims, object);
+        await unfinished.admit(upload.id, caller.userId, evidence);
+        return { metadata: { ...upload.metadata, upsert: String(upsert), evidence: String(evidence) } };
       } catch (error) {
+        if (error instanceof TooManyUnfinishedUploads) {
+          extraHeaders.set(req, { 'retry-after': String(error.retryAfterSeconds) });
+        }
         throw refusal(error);
       }
     },
@@ -292,7 +336,8 @@ export async function registerUploadRoutes(app: FastifyInstance, deps: UploadDep
         const { meta, object } = readMetadata(upload);
         checkOwner(caller, object);
         const stored = await digestBytes(fs.createReadStream(file));
-        if (stored.sha256 !== meta.sha256) {
+        // Without the device's hash (Supabase's API has none) the server's own is recorded.
+        if (meta.sha256 !== undefined && stored.sha256 !== meta.sha256) {
           throw new HttpError(
             422,
             'hash_mismatch',
@@ -313,10 +358,12 @@ export async function registerUploadRoutes(app: FastifyInstance, deps: UploadDep
           deps.now(),
           () => publishFile(file, objectFile(deps.dir, object), upload.id),
         ).then(({ version }) => deps.pokes.publish(caller.userId, version));
+        unfinished.settle(upload.id);
         return {};
       } catch (error) {
         // Whatever was refused at the end cannot be resumed: the device must send the file again.
         await store.remove(upload.id).catch(() => undefined);
+        unfinished.settle(upload.id);
         throw refusal(error);
       }
     },
@@ -325,9 +372,7 @@ export async function registerUploadRoutes(app: FastifyInstance, deps: UploadDep
   });
 
   const cleanup = setInterval(() => {
-    tus
-      .cleanUpExpiredUploads()
-      .catch((error: unknown) => app.log.warn({ err: error }, 'upload cleanup failed'));
+    unfinished.sweep().catch((error: unknown) => app.log.warn({ err: error }, 'upload cleanup failed'));
   }, CLEANUP_INTERVAL_MS);
   cleanup.unref();
   app.addHook('onClose', async () => clearInterval(cleanup));
@@ -361,13 +406,21 @@ export async function registerUploadRoutes(app: FastifyInstance, deps: UploadDep
       for (const [name, value] of response.headers) {
         if (name !== 'content-length') void reply.header(name, value);
       }
+      void reply.headers(extraHeaders.get(tusRequest.request) ?? {});
       if (text.startsWith('{')) void reply.header('content-type', 'application/json; charset=utf-8');
       return reply.status(response.status).send(text === '' ? undefined : text);
     };
-    scope.route({ method: ['POST', 'OPTIONS'], url: UPLOAD_PATH, handler: handle });
+    // No GET: an upload's bytes are never served from here, only as a published object through a signed link.
+    scope.route({
+      method: ['POST', 'OPTIONS'],
+      url: UPLOAD_PATH,
+      onSend: keepUserContentHeaders,
+      handler: handle,
+    });
     scope.route({
       method: ['HEAD', 'PATCH', 'DELETE', 'OPTIONS'],
       url: `${UPLOAD_PATH}/:uploadId`,
+      onSend: keepUserContentHeaders,
       handler: handle,
     });
   });

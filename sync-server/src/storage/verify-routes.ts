@@ -5,7 +5,7 @@
  * here, with its bearer token. The server applies the embedded upload's rules to the stored object and writes
  * the same `media_files` row (record-media-file.ts):
  *
- * - 401 no or bad token; 400 bad metadata; 403 not the caller's `user-{id}/` folder (upload-routes.ts checkOwner);
+ * - 401 no or bad token; 400 bad metadata or no `sha256` (required here, unlike on the upload); 403 not the caller's `user-{id}/` folder (upload-routes.ts checkOwner);
  *   415 a type the bucket does not take;
  * - 200 the row already records this path with this hash (idempotent: a device whose answer was lost asks again);
  * - 404 `not_found` the object is not in Supabase (the device uploads again);
@@ -72,7 +72,7 @@ function hashMismatch(actual: string, declared: string, deleted: boolean): HttpE
 async function checkStoredObject(
   storage: SupabaseStorage,
   object: ObjectRef,
-  meta: UploadMetadata,
+  meta: UploadMetadata & { sha256: string },
   limit: { kind: string; bytes: number },
 ) {
   const stored = await storage.download(object);
@@ -115,7 +115,17 @@ export async function registerVerifyRoutes(app: FastifyInstance, deps: VerifyDep
       );
     }
     const caller = await deps.identity.verify(bearerToken(request.headers.authorization));
-    const { meta, object } = parseUploadMetadata(request.body ?? {}, 'body');
+    const parsed = parseUploadMetadata(request.body ?? {}, 'body');
+    const { object } = parsed;
+    const { sha256 } = parsed.meta;
+    if (sha256 === undefined) {
+      throw new HttpError(
+        400,
+        'validation_failed',
+        'body.sha256: required: the SHA-256 of the file you uploaded (64 hex digits), which the server checks',
+      );
+    }
+    const meta = { ...parsed.meta, sha256 };
     checkOwner(caller, object);
     const type = checkDeclaredType(object.bucket, meta.contentType);
     if (!type.ok) throw new HttpError(415, type.code, type.message);

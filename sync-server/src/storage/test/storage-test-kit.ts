@@ -9,30 +9,39 @@ import path from 'node:path';
 import { createClient, type SupabaseClient } from '@supabase/supabase-js';
 import * as tus from 'tus-js-client';
 import WebSocket from 'ws';
-import type { UserId } from '@vitalwatch/schema/ids';
-import type { Database } from '../../db/database.ts';
+import { emergencyIncidents } from '@vitalwatch/schema/db/tables';
+import { newId, type IncidentId, type UserId } from '@vitalwatch/schema/ids';
+import type { Database, Db } from '../../db/database.ts';
+import { withUser } from '../../db/with-user.ts';
 import { startEmbeddedApp, type RunningApp } from '../../../test/test-app.ts';
+import type { StorageConfig } from '../storage-routes.ts';
 import { UPLOAD_PATH } from '../upload-routes.ts';
 
 export type StorageServer = RunningApp & {
   clock: { ms: number };
   dir: string;
+  urlSigningKey: Uint8Array;
   anonKey: string;
   close(): Promise<void>;
 };
 
-export async function startStorageServer(database: Database): Promise<StorageServer> {
+export async function startStorageServer(
+  database: Database,
+  options: Pick<StorageConfig, 'userContentUrl' | 'uploadLimits'> = {},
+): Promise<StorageServer> {
   const clock = { ms: Date.now() };
   const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'vw-storage-'));
+  const urlSigningKey = new Uint8Array(randomBytes(32));
   const server = await startEmbeddedApp(database, {
     now: () => new Date(clock.ms),
-    storage: { dir, urlSigningKey: new Uint8Array(randomBytes(32)) },
+    storage: { dir, urlSigningKey, ...options },
   });
   const config = (await (await fetch(`${server.url}/config.json`)).json()) as { supabaseAnonKey: string };
   return {
     ...server,
     clock,
     dir,
+    urlSigningKey,
     anonKey: config.supabaseAnonKey,
     async close() {
       await server.app.close();
@@ -42,6 +51,21 @@ export async function startStorageServer(database: Database): Promise<StorageSer
 }
 
 export type Account = { userId: UserId; token: string; supabase: SupabaseClient };
+
+/** An SOS of `account`'s, as the server has it once the device pushed it. */
+export async function createIncident(db: Db, account: Account): Promise<IncidentId> {
+  const id = newId<IncidentId>();
+  await withUser(db, { sub: account.userId, role: 'authenticated' }, (tx) =>
+    tx.insert(emergencyIncidents).values({
+      id,
+      userId: account.userId,
+      code: 'A7F3',
+      trigger: 'panic_button',
+      triggeredAt: new Date(),
+    }),
+  );
+  return id;
+}
 
 let accounts = 0;
 
@@ -112,8 +136,8 @@ export type UploadRequest = {
   bucket: string;
   objectName: string;
   contentType: string;
-  /** Defaults to the file's real hash. */
-  sha256?: string;
+  /** Defaults to the file's real hash; null sends none (as Supabase's documented upload does). */
+  sha256?: string | null;
   /** The web client's: the file's id, never tus-js-client's default (equal sizes collide). */
   fingerprint?: string;
   upsert?: boolean;
@@ -139,7 +163,7 @@ export function uploadOptions(request: UploadRequest): tus.UploadOptions {
       objectName: request.objectName,
       contentType: request.contentType,
       cacheControl: '3600',
-      sha256: request.sha256 ?? sha256Hex(request.file),
+      ...(request.sha256 !== null && { sha256: request.sha256 ?? sha256Hex(request.file) }),
       ...request.metadata,
     },
     chunkSize: request.chunkSize ?? SIX_MIB,
