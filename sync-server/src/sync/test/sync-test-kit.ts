@@ -22,9 +22,12 @@ export type TestClock = { ms: number };
 
 export type SyncServer = RunningApp & { clock: TestClock };
 
-export async function startSyncServer(database: Database): Promise<SyncServer> {
+export async function startSyncServer(
+  database: Database,
+  overrides: Omit<Parameters<typeof startEmbeddedApp>[1], 'now'> = {},
+): Promise<SyncServer> {
   const clock: TestClock = { ms: Date.now() };
-  const server = await startEmbeddedApp(database, { now: () => new Date(clock.ms) });
+  const server = await startEmbeddedApp(database, { ...overrides, now: () => new Date(clock.ms) });
   return { ...server, clock };
 }
 
