@@ -178,7 +178,10 @@ async function startServer(target: BenchTarget): Promise<App> {
 }
 
 async function signUp(app: App): Promise<Session> {
-  const payload = { email: `bench-push-${newId()}@example.invalid`, password: 'a long enough bench passphrase' };
+  const payload = {
+    email: `bench-push-${newId()}@example.invalid`,
+    password: 'a long enough bench passphrase',
+  };
   const up = await app.inject({ method: 'POST', url: '/auth/v1/signup', payload });
   if (up.statusCode !== 200) throw new Error(`sign-up failed: ${up.statusCode} ${up.body}`);
   // Sign-up answers the user without a session (SE45); the session comes from signing in.

@@ -46,7 +46,10 @@ async function amaAlertsKofi(): Promise<{ email: string; token: string; contactI
   // Sign-up answers the user without a session (SE45); the session comes from signing in.
   await api('/auth/v1/signup', { method: 'POST', body: { email, password: TEST_PASSWORD } });
   const token = accessTokenOf(
-    await api('/auth/v1/token?grant_type=password', { method: 'POST', body: { email, password: TEST_PASSWORD } }),
+    await api('/auth/v1/token?grant_type=password', {
+      method: 'POST',
+      body: { email, password: TEST_PASSWORD },
+    }),
   );
   await api('/api/v1/me', { method: 'PATCH', token, body: { display_name: 'Ama' } });
   const clientId = newId<string>();

@@ -61,9 +61,16 @@ describeOnEachDatabase('an idle check-in on the wire', (database) => {
   });
 
   it('[AU7] costs at most 1 kB with the sync token, request and response headers included', async () => {
-    const body = JSON.stringify({ email: `idle-${newId()}@example.org`, password: 'a long enough passphrase' });
+    const body = JSON.stringify({
+      email: `idle-${newId()}@example.org`,
+      password: 'a long enough passphrase',
+    });
     const send = (path: string) =>
-      fetch(`${server.url}/auth/v1/${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
+      fetch(`${server.url}/auth/v1/${path}`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body,
+      });
     // Sign-up answers the user without a session (SE45); the session comes from signing in.
     await send('signup');
     const signIn = await send('token?grant_type=password');

@@ -116,8 +116,7 @@ export async function registerAlerts(
       ...config.twilioWebhooks,
       publicUrl: deps.publicUrl,
       onStatus: (callback) => applySmsStatus(events, callback),
-      onInbound: (message) =>
-        answerInboundOnce(events, message.sid, () => applySmsReply(events, message)),
+      onInbound: (message) => answerInboundOnce(events, message.sid, () => applySmsReply(events, message)),
     });
   }
 

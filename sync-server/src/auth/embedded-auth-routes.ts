@@ -56,7 +56,7 @@ export const REFRESH_REUSE_INTERVAL_MS = 10_000;
 
 /**
  * Sign-up metadata is copied into every access token, which travels in a request header (8 KiB is a common
- * limit): 1 KiB of JSON and 16 keys keep the largest token near 2.5 kB (SE47).
+ * limit): 1 KiB of JSON and 16 keys keep the largest token near 2.5 kB (SE46).
  */
 export const MAX_USER_METADATA_BYTES = 1024;
 export const MAX_USER_METADATA_KEYS = 16;
@@ -352,7 +352,9 @@ export async function registerEmbeddedAuthRoutes(app: FastifyInstance, options: 
     const sessionId = familyId as SessionId;
     if (previous !== undefined && previous.revokedAt === null && previous.expiresAt > at) {
       const retry = nextRefreshToken(key.refreshTokenKey, sessionId, presented);
-      const soon = previous.refreshedAt !== null && at.getTime() - previous.refreshedAt.getTime() <= REFRESH_REUSE_INTERVAL_MS;
+      const soon =
+        previous.refreshedAt !== null &&
+        at.getTime() - previous.refreshedAt.getTime() <= REFRESH_REUSE_INTERVAL_MS;
       if (soon && hashRefreshToken(retry).equals(previous.refreshTokenHash))
         return respond(tx, previous.userId, sessionId, retry, at);
     }

@@ -143,7 +143,10 @@ describeOnEachDatabase('embedded auth driven by supabase-js', (database) => {
     const fresh = await signUpRaw({ email: 'esi@example.org', password: 'esis passphrase' });
     const freshPhone = await signUpRaw({ phone: '+254700654321', password: 'esis passphrase' });
     const before = await rowCounts(database().db);
-    const [users0] = await database().db.select().from(users).where(sql`email = 'esi@example.org'`);
+    const [users0] = await database()
+      .db.select()
+      .from(users)
+      .where(sql`email = 'esi@example.org'`);
 
     const again = await signUpRaw({ email: 'ESI@example.org', password: 'another passphrase' });
     const againPhone = await signUpRaw({ phone: '+254 700 654 321', password: 'another passphrase' });
@@ -160,8 +163,16 @@ describeOnEachDatabase('embedded auth driven by supabase-js', (database) => {
       sessions: before.sessions,
       audit: (before.audit ?? 0) + 1,
     });
-    expect(await database().db.select().from(users).where(sql`email = 'esi@example.org'`)).toEqual([users0]);
-    const owner = await supabase.auth.signInWithPassword({ email: 'esi@example.org', password: 'esis passphrase' });
+    expect(
+      await database()
+        .db.select()
+        .from(users)
+        .where(sql`email = 'esi@example.org'`),
+    ).toEqual([users0]);
+    const owner = await supabase.auth.signInWithPassword({
+      email: 'esi@example.org',
+      password: 'esis passphrase',
+    });
     expect(owner.error).toBeNull();
     // Whoever signed up again cannot sign in with the password they chose.
     const taker = await supabase.auth.signInWithPassword({
@@ -213,7 +224,7 @@ describeOnEachDatabase('embedded auth driven by supabase-js', (database) => {
     expect(viaClient.error?.status).toBe(401);
   });
 
-  it('[SE47] refuses sign-up metadata over 1 KiB or 16 keys with a 400 naming it; the largest allowed token fits a header', async () => {
+  it('[SE46] refuses sign-up metadata over 1 KiB or 16 keys with a 400 naming it; the largest allowed token fits a header', async () => {
     const signUpWith = (email: string, data: unknown) =>
       fetch(`${server.url}/auth/v1/signup`, {
         method: 'POST',
@@ -247,7 +258,10 @@ describeOnEachDatabase('embedded auth driven by supabase-js', (database) => {
     largest.key0 = '"'.repeat(Math.floor(room / 2));
     expect(Buffer.byteLength(JSON.stringify(largest))).toBeGreaterThan(MAX_USER_METADATA_BYTES - 2);
     expect((await signUpWith(email, largest)).status).toBe(200);
-    const signIn = await client(server, anonKey).auth.signInWithPassword({ email, password: 'a long passphrase' });
+    const signIn = await client(server, anonKey).auth.signInWithPassword({
+      email,
+      password: 'a long passphrase',
+    });
     expect(signIn.error).toBeNull();
     const header = `Authorization: Bearer ${signIn.data.session?.access_token}`;
     // Measured: ~2.8 kB. Common limits are 8 KiB for all the headers (nginx, Node's 16 KiB).

@@ -68,7 +68,8 @@ export async function registerEventsRoute(
     // Subscribed before the first event, so an ending announced once a client has seen the stream open is heard.
     const { sessionId } = caller;
     const checked = deps.identity.kind === 'embedded' ? sessionId : null;
-    const unsubscribeEnd = sessionId === null ? undefined : deps.sessionEnds.subscribe(sessionId, () => end());
+    const unsubscribeEnd =
+      sessionId === null ? undefined : deps.sessionEnds.subscribe(sessionId, () => end());
     out.write(sseEvent({ type: 'poke', version: latest }));
 
     const unsubscribe = deps.pokes.subscribe(caller.userId, (version) => {

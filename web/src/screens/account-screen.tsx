@@ -23,7 +23,10 @@ import { takeAppLink } from '../ui/pending-app-link.ts';
 const ServerConfig = z.looseObject({ supabaseUrl: z.string(), supabaseAnonKey: z.string() });
 
 /** What to tell the person when the sign-in (after a sign-up, or on its own) failed. */
-function signInFailure(mode: 'sign-in' | 'sign-up', error: { code?: string | undefined; message: string }): string {
+function signInFailure(
+  mode: 'sign-in' | 'sign-up',
+  error: { code?: string | undefined; message: string },
+): string {
   if (error.code === 'email_not_confirmed') return 'Check your email to confirm the account, then sign in.';
   if (mode === 'sign-up' && error.code === 'invalid_credentials')
     return 'Could not sign in with this password. If you already have an account with this email, sign in with its password instead.';
