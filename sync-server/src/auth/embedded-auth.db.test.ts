@@ -36,7 +36,7 @@ describeOnEachDatabase('embedded auth driven by supabase-js', (database) => {
   });
   afterAll(() => server.app.close());
 
-  it('[AU1][AU3][SE45] signs up (confirmed at once, without a session), signs in, refreshes, reads the user and signs out', async () => {
+  it('[AU1][AU3][AU4][SE45] signs up (confirmed at once, without a session), signs in, refreshes, reads the user and signs out', async () => {
     const supabase = client(server, anonKey);
     const signUp = await supabase.auth.signUp({
       email: 'ama@example.org',
