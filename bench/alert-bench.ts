@@ -94,12 +94,11 @@ type User = { token: string; clientId: string; phone: string };
 let phones = 0;
 
 async function newUser(): Promise<User> {
-  const signUp = await post('/auth/v1/signup', null, {
-    email: `bench-${newId()}@example.org`,
-    password: 'a long enough passphrase',
-  });
+  const credentials = { email: `bench-${newId()}@example.org`, password: 'a long enough passphrase' };
+  await post('/auth/v1/signup', null, credentials);
+  const signIn = await post('/auth/v1/token?grant_type=password', null, credentials);
   const user = {
-    token: signUp.access_token as string,
+    token: signIn.access_token as string,
     clientId: newId(),
     phone: `+4479${String(10_000_000 + phones++)}`,
   };

@@ -178,12 +178,15 @@ async function startServer(target: BenchTarget): Promise<App> {
 }
 
 async function signUp(app: App): Promise<Session> {
-  const response = await app.inject({
-    method: 'POST',
-    url: '/auth/v1/signup',
-    payload: { email: `bench-push-${newId()}@example.invalid`, password: 'a long enough bench passphrase' },
-  });
-  if (response.statusCode !== 200) throw new Error(`sign-up failed: ${response.statusCode} ${response.body}`);
+  const payload = {
+    email: `bench-push-${newId()}@example.invalid`,
+    password: 'a long enough bench passphrase',
+  };
+  const up = await app.inject({ method: 'POST', url: '/auth/v1/signup', payload });
+  if (up.statusCode !== 200) throw new Error(`sign-up failed: ${up.statusCode} ${up.body}`);
+  // Sign-up answers the user without a session (SE45); the session comes from signing in.
+  const response = await app.inject({ method: 'POST', url: '/auth/v1/token?grant_type=password', payload });
+  if (response.statusCode !== 200) throw new Error(`sign-in failed: ${response.statusCode} ${response.body}`);
   const body = response.json<{ access_token: string; user: { id: UserId } }>();
   return { app, token: body.access_token, userId: body.user.id };
 }

@@ -6,7 +6,7 @@
  * Ours: the real sync server (`buildApp`, embedded auth) listening on a loopback port, on each database target
  * (PGlite memory, and Postgres when reachable); devices are the real client library (web/src/sync: Dexie on
  * fake-indexeddb, the mutators, `createSyncClient`, `createHttpTransport` over Node's fetch, gzip both ways),
- * signed in with a token from `POST /auth/v1/signup` made directly (not through the proxy).
+ * signed up and in (`POST /auth/v1/signup`, then `/auth/v1/token`) directly, not through the proxy.
  * PouchDB: pouch-peer.ts (PouchDB 9 → express-pouchdb + compression, memory adapter on both sides).
  *
  * Scenarios, the same records for both (sync-records.ts):
@@ -264,17 +264,23 @@ function incidentIdsIn(body: unknown): string[] {
 type Session = { userId: string; accessToken: string };
 
 async function signUp(port: number): Promise<Session> {
-  const res = await fetch(`http://127.0.0.1:${port}/auth/v1/signup`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({
-      email: `compare-${uuidv7At(Date.now())}@example.invalid`,
-      password: 'a long enough bench passphrase',
-    }),
+  const body = JSON.stringify({
+    email: `compare-${uuidv7At(Date.now())}@example.invalid`,
+    password: 'a long enough bench passphrase',
   });
-  if (res.status !== 200) throw new Error(`sign-up: HTTP ${res.status} ${await res.text()}`);
-  const body = (await res.json()) as { access_token: string; user: { id: string } };
-  return { userId: body.user.id, accessToken: body.access_token };
+  const send = (path: string) =>
+    fetch(`http://127.0.0.1:${port}/auth/v1/${path}`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body,
+    });
+  const up = await send('signup');
+  if (up.status !== 200) throw new Error(`sign-up: HTTP ${up.status} ${await up.text()}`);
+  // Sign-up answers the user without a session (SE45); the session comes from signing in.
+  const res = await send('token?grant_type=password');
+  if (res.status !== 200) throw new Error(`sign-in: HTTP ${res.status} ${await res.text()}`);
+  const session = (await res.json()) as { access_token: string; user: { id: string } };
+  return { userId: session.user.id, accessToken: session.access_token };
 }
 
 let ourDeviceCount = 0;

@@ -46,8 +46,13 @@ async function api(path: string, init: { method: string; token?: string; body?: 
 /** An account made over HTTP with a display name; its email and user id. */
 async function accountNamed(name: string): Promise<{ email: string; token: string }> {
   const email = `${name.toLowerCase().replace(/\W+/g, '-')}-${randomUUID()}@example.org`;
+  // Sign-up answers the user without a session (SE45); the session comes from signing in.
+  await api('/auth/v1/signup', { method: 'POST', body: { email, password: TEST_PASSWORD } });
   const token = accessTokenOf(
-    await api('/auth/v1/signup', { method: 'POST', body: { email, password: TEST_PASSWORD } }),
+    await api('/auth/v1/token?grant_type=password', {
+      method: 'POST',
+      body: { email, password: TEST_PASSWORD },
+    }),
   );
   await api('/api/v1/me', { method: 'PATCH', token, body: { display_name: name } });
   return { email, token };

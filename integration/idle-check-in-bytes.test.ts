@@ -61,12 +61,20 @@ describeOnEachDatabase('an idle check-in on the wire', (database) => {
   });
 
   it('[AU7] costs at most 1 kB with the sync token, request and response headers included', async () => {
-    const signUp = await fetch(`${server.url}/auth/v1/signup`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ email: `idle-${newId()}@example.org`, password: 'a long enough passphrase' }),
+    const body = JSON.stringify({
+      email: `idle-${newId()}@example.org`,
+      password: 'a long enough passphrase',
     });
-    const { access_token: accessToken } = (await signUp.json()) as { access_token: string };
+    const send = (path: string) =>
+      fetch(`${server.url}/auth/v1/${path}`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body,
+      });
+    // Sign-up answers the user without a session (SE45); the session comes from signing in.
+    await send('signup');
+    const signIn = await send('token?grant_type=password');
+    const { access_token: accessToken } = (await signIn.json()) as { access_token: string };
     const transport = createHttpTransport({ baseUrl: proxy.url });
     const clientId = newId();
     // One change, so the device's cursor is past the version-0 rows a pull from 0 always carries (PL7).

@@ -39,8 +39,10 @@ export async function startRealFuzzServer(
 ): Promise<FuzzServer> {
   const server = await startEmbeddedApp(database, { now: () => new Date(clock.t) });
   const email = `fuzz-${newId<string>()}@example.org`;
+  // Sign-up answers the user without a session (SE45); the session comes from signing in.
+  await postJson(`${server.url}/auth/v1/signup`, { email, password: PASSWORD });
   const { userId } = await sessionFrom(
-    await postJson(`${server.url}/auth/v1/signup`, { email, password: PASSWORD }),
+    await postJson(`${server.url}/auth/v1/token?grant_type=password`, { email, password: PASSWORD }),
   );
   const transports = new Map<string, SyncTransport>();
   const acknowledged: string[] = [];

@@ -145,7 +145,9 @@ describeOnEachDatabase('sync over real HTTP', (database) => {
   beforeAll(async () => {
     server = await startEmbeddedApp(database(), { now: () => new Date(Date.now() + serverSkewMs) });
     email = `e2e-${newId<string>()}@example.org`;
-    await sessionFrom(await postJson(`${server.url}/auth/v1/signup`, { email, password: PASSWORD }));
+    // Sign-up answers the user without a session (SE45); the tests sign in.
+    const signedUp = await postJson(`${server.url}/auth/v1/signup`, { email, password: PASSWORD });
+    if (signedUp.status !== 200) throw new Error(`sign-up: ${signedUp.status} ${await signedUp.text()}`);
   });
 
   afterAll(async () => {

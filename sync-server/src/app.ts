@@ -18,6 +18,7 @@ import { registerProfileRoutes } from './http/profile-routes.ts';
 import { registerStorageRoutes, type StorageConfig } from './storage/storage-routes.ts';
 import { signedObjectUrl } from './storage/signed-url-routes.ts';
 import { PokeHub, type Pokes } from './sync/poke-hub.ts';
+import { SessionEndHub, type SessionEnds } from './auth/session-end-hub.ts';
 import { registerAlerts, type AlertsConfig } from './alerts/alert-routes.ts';
 import type { SignEvidenceUrl } from './alerts/ack-page-routes.ts';
 import { AlertHub } from './alerts/realtime.ts';
@@ -54,6 +55,8 @@ export type AppDeps = {
   syncBodyLimit?: number;
   /** Where pushes announce commits to `GET /sync/events` streams; in-process by default. */
   pokes?: Pokes;
+  /** Where sign-out and refresh-token reuse announce ended sessions to their event streams; in-process by default. */
+  sessionEnds?: SessionEnds;
   /** The evidence media store under `/storage/v1/` (ADR 0008); null or missing = no storage routes. */
   storage?: StorageConfig | null;
   /** Alert delivery (issue #5); null or missing = no dispatcher (the sync and storage tests need none). */
@@ -85,6 +88,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
 
   let identity: Identity;
   let anonKey: string;
+  const sessionEnds = deps.sessionEnds ?? new SessionEndHub();
   if (deps.auth.kind === 'embedded') {
     identity = embeddedIdentity(deps.db, deps.auth.key, deps.auth.issuer);
     // The "anon key" supabase-js insists on: public by design, it grants nothing here.
@@ -93,7 +97,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       .setIssuer(deps.auth.issuer)
       .setIssuedAt()
       .sign(deps.auth.key.privateKey);
-    await registerEmbeddedAuthRoutes(app, { db: deps.db, identity, now, ...deps.auth });
+    await registerEmbeddedAuthRoutes(app, { db: deps.db, identity, now, sessionEnds, ...deps.auth });
   } else {
     identity = supabaseIdentity(deps.db, deps.auth.url);
     anonKey = deps.auth.anonKey;
@@ -144,6 +148,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     identity,
     now,
     pokes: syncPokes,
+    sessionEnds,
     alerts: alertHub,
     bodyLimit: deps.syncBodyLimit ?? DEFAULT_SYNC_BODY_LIMIT,
   });

@@ -28,16 +28,19 @@ export type RunningApp = { app: FastifyInstance; url: string; key: SigningKey; i
 /** The server with the embedded identity provider, listening on a free loopback port. */
 export async function startEmbeddedApp(
   database: Database,
-  overrides: Partial<Pick<AppDeps, 'now' | 'bodyLimit' | 'storage'>> & {
+  overrides: Partial<Pick<AppDeps, 'now' | 'bodyLimit' | 'storage' | 'pokes' | 'sessionEnds'>> & {
     accessTokenTtlSeconds?: number;
+    /** Several instances of one deployment share the signing key and the issuer. */
+    key?: SigningKey;
+    issuer?: string;
     /** Alert delivery, given the server's own URL (Twilio's callbacks and the alert links need it). */
     alerts?: (url: string) => AlertsConfig;
   } = {},
 ): Promise<RunningApp> {
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
-  const key = await generateSigningKey();
-  const issuer = `${url}/auth/v1`;
+  const key = overrides.key ?? (await generateSigningKey());
+  const issuer = overrides.issuer ?? `${url}/auth/v1`;
   const app = await buildApp({
     db: database.db,
     dbKind: database.kind,
@@ -53,6 +56,8 @@ export async function startEmbeddedApp(
     ...(overrides.now && { now: overrides.now }),
     ...(overrides.bodyLimit !== undefined && { bodyLimit: overrides.bodyLimit }),
     ...(overrides.storage && { storage: overrides.storage }),
+    ...(overrides.pokes && { pokes: overrides.pokes }),
+    ...(overrides.sessionEnds && { sessionEnds: overrides.sessionEnds }),
     ...(overrides.alerts && { alerts: overrides.alerts(url) }),
   });
   await app.listen({ port, host: '127.0.0.1' });

@@ -3,11 +3,13 @@
  * - `alert_links`: one per contact × incident, the token of the public page `/a/<token>` a contact opens from an
  *   alert (no login) to see the incident and answer "I'm on my way" / "I can't help". The token is the secret.
  * - `push_subscriptions`: the Web Push endpoints of a user's devices, for alerts to contacts who use the app.
- * Both are written by the server; a user may read their own rows.
+ * - `inbound_sms`: the SMS replies the server has answered, by the provider's message id, so a replayed webhook
+ *   is answered again but never applied twice (SPEC SE44).
+ * All are written by the server; a user may read their own rows.
  */
 import { sql } from 'drizzle-orm';
 import { check, index, pgTable, text, timestamp, uniqueIndex, uuid } from 'drizzle-orm/pg-core';
-import { userIdColumn } from './identity.ts';
+import { userIdColumn, users } from './identity.ts';
 import { readOwnPolicy, ownRowsPolicy } from './rls.ts';
 import { alertResponse, emergencyContacts, emergencyIncidents } from './safety.ts';
 
@@ -54,5 +56,28 @@ export const pushSubscriptions = pgTable(
     uniqueIndex('push_subscriptions_endpoint_key').on(t.endpoint),
     index('push_subscriptions_user_idx').on(t.userId),
     ownRowsPolicy(t.userId),
+  ],
+);
+
+/**
+ * One row per inbound SMS the server took on (Twilio's `MessageSid`), claimed before the reply is applied. A signed
+ * webhook can be replayed word for word (Twilio's signature covers no time), so a second delivery of a known sid
+ * gets the stored `reply` (empty while the first is still being answered) and changes nothing. Rows older than
+ * the retention (sync-server/src/alerts/inbound-sms-once.ts) are deleted as new ones arrive.
+ */
+export const inboundSms = pgTable(
+  'inbound_sms',
+  {
+    messageSid: text('message_sid').primaryKey(),
+    /** The user whose alert the message answered, once known; null for one that matched no alert. */
+    userId: uuid('user_id').references(() => users.id, { onDelete: 'cascade' }),
+    receivedAt: timestamp('received_at', { withTimezone: true }).notNull(),
+    /** The text sent back; null until the message has been answered. */
+    reply: text('reply'),
+  },
+  (t) => [
+    check('inbound_sms_message_sid', sql`${t.messageSid} ~ '^[A-Z]{2}[0-9a-fA-F]{32}$'`),
+    index('inbound_sms_received_idx').on(t.receivedAt),
+    readOwnPolicy(t.userId),
   ],
 );

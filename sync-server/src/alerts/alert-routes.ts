@@ -20,6 +20,7 @@ import {
   type SmsProvider,
 } from './dispatcher.ts';
 import { type AlertHub, supabaseRealtime } from './realtime.ts';
+import { answerInboundOnce } from './inbound-sms-once.ts';
 import { applySmsReply, applySmsStatus, type SmsEventDeps } from './sms-events.ts';
 import { registerTwilioWebhooks } from './twilio/twilio-webhooks.ts';
 import { registerPushSubscriptionRoutes } from './web-push/push-subscription-routes.ts';
@@ -122,7 +123,7 @@ export async function registerAlerts(
       ...config.twilioWebhooks,
       publicUrl: deps.publicUrl,
       onStatus: (callback) => applySmsStatus(events, callback),
-      onInbound: (message) => applySmsReply(events, message),
+      onInbound: (message) => answerInboundOnce(events, message.sid, () => applySmsReply(events, message)),
     });
   }
 

@@ -225,6 +225,40 @@ describeOnEachDatabase('SMS "SAFE <code> <PIN>" (Twilio API shape, injected cloc
     expect(await incidentState(incidentId)).toMatchObject({ status: 'active', sms_pin_failures: 5 });
   });
 
+  it('[SE44] a replayed signed "SAFE <code> 0000" is applied once: six replays use no tries and the real PIN still ends the alert', async () => {
+    const { incidentId } = await sos('SF44');
+    const url = `${server.url}/webhooks/twilio/inbound`;
+    const first = await text(MUM, 'SAFE SF44 0000');
+    expect(first).toContain('that PIN is wrong; alert SF44 is still on. 4 tries left.');
+    // Whoever captured that signed request posts it again, word for word; Twilio's signature covers no time.
+    const replays = [];
+    for (let i = 0; i < 6; i++) replays.push(await server.twilio.replayInbound(url));
+    for (const replay of replays) {
+      expect(replay.status).toBe(200);
+      // Answered as the first was (so Twilio retrying a lost answer sends the same SMS), applied never again.
+      expect(replay.body).toBe(first);
+    }
+    expect(await incidentState(incidentId)).toMatchObject({ status: 'active', sms_pin_failures: 1 });
+
+    expect(await text(MUM, `SAFE SF44 ${CANCEL_PIN}`)).toContain('Alert SF44 from Ama is now ended.');
+    expect(await incidentState(incidentId)).toMatchObject({ status: 'resolved' });
+    const [claims] = await queryRows<{ n: number; users: number }>(
+      database().db,
+      sql`select count(*)::int as n, count(distinct user_id)::int as users from inbound_sms
+          where reply like '%SF44%'`,
+    );
+    expect(claims).toEqual({ n: 2, users: 1 });
+  });
+
+  it('[SE44] replays arriving together are applied once', async () => {
+    const { incidentId } = await sos('SF45');
+    await text(MUM, 'SAFE SF45 0000');
+    const url = `${server.url}/webhooks/twilio/inbound`;
+    const replies = await Promise.all(Array.from({ length: 6 }, () => server.twilio.replayInbound(url)));
+    expect(replies.map((r) => r.status)).toEqual([200, 200, 200, 200, 200, 200]);
+    expect(await incidentState(incidentId)).toMatchObject({ status: 'active', sms_pin_failures: 1 });
+  });
+
   it('[AL18] a number that was not alerted for that code changes nothing, even with the right PIN', async () => {
     const { incidentId } = await sos('SF20');
 

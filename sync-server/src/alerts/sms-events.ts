@@ -136,27 +136,33 @@ function notAlerted(code: string | null, usage: string): string {
     : `VitalWatch: no alert ${code} was sent to this number. Check the code and reply ${usage}.`;
 }
 
-/** Answers an inbound SMS; returns the reply text. */
+/** The text to send back, and the user whose alert the message answered (null: none). */
+export type SmsReply = { text: string; userId: string | null };
+
+/** Answers an inbound SMS. */
 export async function applySmsReply(
   deps: SmsEventDeps,
   message: { from: string; body: string },
-): Promise<string> {
+): Promise<SmsReply> {
   const safe = parseSafeReply(message.body);
   if (safe !== null) {
     const contact = await findAlertedContact(deps.db, message.from, safe.code);
     return contact === null
-      ? notAlerted(safe.code, 'SAFE <code> <PIN>')
-      : applySafeReply(deps, contact, safe);
+      ? { text: notAlerted(safe.code, 'SAFE <code> <PIN>'), userId: null }
+      : { text: await applySafeReply(deps, contact, safe), userId: contact.user_id };
   }
   const match = REPLY.exec(message.body);
   if (match === null) {
-    return 'VitalWatch: to tell the person you are responding, reply OK and the code from the alert, e.g. OK A7F3.';
+    return {
+      text: 'VitalWatch: to tell the person you are responding, reply OK and the code from the alert, e.g. OK A7F3.',
+      userId: null,
+    };
   }
   const word = match[1]!.toUpperCase();
-  if (word === 'SAFE') return `VitalWatch: ${ONLY_THE_APP}`;
+  if (word === 'SAFE') return { text: `VitalWatch: ${ONLY_THE_APP}`, userId: null };
   const code = match[2]?.toUpperCase() ?? null;
   const target = await findAlertedContact(deps.db, message.from, code);
-  if (target === null) return notAlerted(code, 'OK <code>');
+  if (target === null) return { text: notAlerted(code, 'OK <code>'), userId: null };
   await recordResponse(deps, {
     userId: target.user_id,
     incidentId: target.incident_id,
@@ -164,5 +170,8 @@ export async function applySmsReply(
     response: 'acknowledged',
   });
   const name = target.name ?? 'They';
-  return `VitalWatch: thank you. ${name} can see that you are responding. Call the local emergency number if they are in danger.`;
+  return {
+    text: `VitalWatch: thank you. ${name} can see that you are responding. Call the local emergency number if they are in danger.`,
+    userId: target.user_id,
+  };
 }

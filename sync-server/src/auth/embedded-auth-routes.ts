@@ -3,12 +3,18 @@
  * email- or phone-with-password accounts, with the same response shapes and claims, so the web app runs one
  * auth code path whether or not Supabase is configured.
  *
- * - Sign-up is confirmed at once and returns a session (there is no mail or SMS sender to confirm with).
+ * - Sign-up is confirmed at once (there is no mail or SMS sender to confirm with) and answers the user without a
+ *   session, as Supabase does with confirmations on; the app signs in next. An email or phone that already has an
+ *   account gets the same answer with a stand-in user, after the same work, and nothing changes (ADR 0016, SE45).
  * - Access tokens: ES256, short-lived, with `sub`, `role`, `aud: authenticated`, `session_id`.
- * - Refresh tokens rotate: each use returns a new one and the used one stops working. Only hashes are stored.
- * - A failed sign-in, refresh or token check writes nothing.
+ * - Refresh tokens rotate: each use returns the next one and the used one stops working. Only hashes are stored.
+ *   A used token presented again within REFRESH_REUSE_INTERVAL_MS gets the same answer again; later, or any older
+ *   token of the session, revokes the session (ADR 0015, SE40–SE41).
+ * - Every session a sign-out or a reuse ends is announced on `sessionEnds` after commit, so its open event streams
+ *   end (SE42).
+ * - A failed sign-in, refresh or token check writes nothing, except the revocation of a session whose refresh
+ *   token was reused.
  */
-import { createHash, randomBytes } from 'node:crypto';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { and, eq, gt, isNull, ne, sql } from 'drizzle-orm';
 import { SignJWT } from 'jose';
@@ -20,6 +26,13 @@ import type { Db, Tx } from '../db/database.ts';
 import { HttpError, parseInput } from '../http/http-error.ts';
 import { bearerToken, provisionUser, type Identity } from './identity.ts';
 import { hashPassword, UNUSABLE_HASH, verifyPassword } from './passwords.ts';
+import {
+  firstRefreshToken,
+  hashRefreshToken,
+  nextRefreshToken,
+  refreshTokenSession,
+} from './refresh-tokens.ts';
+import type { SessionEnds } from './session-end-hub.ts';
 import type { SigningKey } from './signing-key.ts';
 
 export type EmbeddedAuthOptions = {
@@ -30,9 +43,34 @@ export type EmbeddedAuthOptions = {
   accessTokenTtlSeconds: number;
   sessionTtlDays: number;
   now: () => Date;
+  sessionEnds: SessionEnds;
 };
 
 const MIN_PASSWORD_LENGTH = 8;
+
+/**
+ * GoTrue's default `GOTRUE_SECURITY_REFRESH_TOKEN_REUSE_INTERVAL`: a used refresh token presented again this soon
+ * is a retry (a lost answer, two tabs at once), not a theft.
+ */
+export const REFRESH_REUSE_INTERVAL_MS = 10_000;
+
+/**
+ * Sign-up metadata is copied into every access token, which travels in a request header (8 KiB is a common
+ * limit): 1 KiB of JSON and 16 keys keep the largest token near 2.5 kB (SE46).
+ */
+export const MAX_USER_METADATA_BYTES = 1024;
+export const MAX_USER_METADATA_KEYS = 16;
+
+const UserMetadata = z
+  .record(z.string(), z.unknown())
+  .refine(
+    (d) => Object.keys(d).length <= MAX_USER_METADATA_KEYS,
+    `user metadata may have at most ${MAX_USER_METADATA_KEYS} keys: keep only a few short fields, such as a name`,
+  )
+  .refine(
+    (d) => Buffer.byteLength(JSON.stringify(d)) <= MAX_USER_METADATA_BYTES,
+    `user metadata is larger than ${MAX_USER_METADATA_BYTES} bytes as JSON: keep only a few short fields, such as a name`,
+  );
 
 const Phone = z
   .string()
@@ -54,10 +92,7 @@ const oneLoginMessage = { message: 'give either email or phone', path: ['email']
 const SignUpBody = z
   .looseObject({
     ...Credentials,
-    data: z
-      .record(z.string(), z.unknown())
-      .refine((d) => JSON.stringify(d).length <= 16_384, 'user metadata is larger than 16 KiB')
-      .optional(),
+    data: UserMetadata.optional(),
     channel: z.enum(['sms', 'whatsapp']).optional(),
   })
   .refine(exactlyOneLogin, oneLoginMessage);
@@ -68,9 +103,21 @@ const TokenQuery = z.looseObject({ grant_type: z.enum(['password', 'refresh_toke
 const LogoutQuery = z.looseObject({ scope: z.enum(['global', 'local', 'others']).default('global') });
 
 type UserRow = typeof users.$inferSelect;
+type UserFacts = Pick<
+  UserRow,
+  | 'id'
+  | 'email'
+  | 'phone'
+  | 'emailConfirmedAt'
+  | 'phoneConfirmedAt'
+  | 'lastSignInAt'
+  | 'userMetadata'
+  | 'createdAt'
+  | 'updatedAt'
+>;
 
 /** The user object GoTrue returns. */
-export function userJson(user: UserRow) {
+export function userJson(user: UserFacts) {
   const provider = user.email !== null ? 'email' : 'phone';
   const iso = (d: Date | null) => d?.toISOString() ?? null;
   return {
@@ -90,10 +137,6 @@ export function userJson(user: UserRow) {
     updated_at: user.updatedAt.toISOString(),
     is_anonymous: false,
   };
-}
-
-function hashToken(token: string): Buffer {
-  return createHash('sha256').update(token).digest();
 }
 
 function clientFacts(request: FastifyRequest) {
@@ -146,13 +189,13 @@ export async function registerEmbeddedAuthRoutes(app: FastifyInstance, options: 
   /** Starts a session for a user whose credentials were just proven; returns the new session's response. */
   async function startSession(tx: Tx, user: UserRow, request: FastifyRequest, action: string) {
     const at = now();
-    const refreshToken = randomBytes(32).toString('base64url');
     const sessionId = newId<SessionId>();
+    const refreshToken = firstRefreshToken(key.refreshTokenKey, sessionId);
     const facts = clientFacts(request);
     await tx.insert(userSessions).values({
       id: sessionId,
       userId: user.id,
-      refreshTokenHash: hashToken(refreshToken),
+      refreshTokenHash: hashRefreshToken(refreshToken),
       ...facts,
       createdAt: at,
       expiresAt: sessionExpiry(at),
@@ -197,31 +240,50 @@ export async function registerEmbeddedAuthRoutes(app: FastifyInstance, options: 
         },
       );
     }
+    // Hashed whether or not the login is taken, and the insert is tried either way: the same work, the same time.
     const passwordHash = await hashPassword(body.password);
-    const session = await db
+    const at = now();
+    const id = newId<UserId>();
+    const login = { email: body.email ?? null, phone: body.phone ?? null };
+    const metadata = body.data ?? {};
+    const created = await db
       .transaction(async (tx) => {
-        const at = now();
-        const id = newId<UserId>();
-        const created = await provisionUser(
-          tx,
-          { id, email: body.email ?? null, phone: body.phone ?? null, passwordHash },
-          body.data ?? {},
-        );
-        if (!created) throw new HttpError(500, 'internal', 'user id collision');
+        if (!(await provisionUser(tx, { id, ...login, passwordHash }, metadata)))
+          throw new HttpError(500, 'internal', 'user id collision');
         const [user] = await tx
           .update(users)
           .set(body.email !== undefined ? { emailConfirmedAt: at } : { phoneConfirmedAt: at })
           .where(eq(users.id, id))
           .returning();
         if (user === undefined) throw new HttpError(500, 'internal', 'user vanished during sign-up');
-        return startSession(tx, user, request, 'auth.sign_up');
+        await tx.insert(activityLogs).values({
+          userId: id,
+          actorUserId: id,
+          action: 'auth.sign_up',
+          targetTable: 'users',
+          targetId: id,
+          ...clientFacts(request),
+          occurredAt: at,
+        });
+        return user;
       })
       .catch((error: unknown) => {
-        if (isUniqueViolation(error))
-          throw new HttpError(422, 'user_already_exists', 'User already registered');
+        if (isUniqueViolation(error)) return null;
         throw error;
       });
-    return reply.status(200).send(session);
+    // Taken: the answer a new account gets, for a user that does not exist (what GoTrue does with confirmations
+    // on). The owner learns nothing here and signs in; nothing was written.
+    const answer = created ?? {
+      id,
+      ...login,
+      emailConfirmedAt: body.email !== undefined ? at : null,
+      phoneConfirmedAt: body.phone !== undefined ? at : null,
+      lastSignInAt: null,
+      userMetadata: metadata,
+      createdAt: at,
+      updatedAt: at,
+    };
+    return reply.status(200).send(userJson(answer));
   });
 
   app.post('/auth/v1/token', async (request, reply) => {
@@ -237,44 +299,97 @@ export async function registerEmbeddedAuthRoutes(app: FastifyInstance, options: 
       return reply.send(await db.transaction((tx) => startSession(tx, user, request, 'auth.sign_in')));
     }
     const body = parseInput(RefreshGrantBody, request.body, 'body');
-    const presented = hashToken(body.refresh_token);
+    const outcome = await db.transaction((tx) => refresh(tx, body.refresh_token, request));
+    if (outcome.kind === 'session') return reply.send(outcome.response);
+    if (outcome.kind === 'revoked') options.sessionEnds.publish(outcome.sessionId);
+    if (outcome.kind === 'not_found')
+      throw new HttpError(401, 'refresh_token_not_found', 'Invalid Refresh Token: Refresh Token Not Found');
+    throw new HttpError(401, 'refresh_token_already_used', 'Invalid Refresh Token: Already Used');
+  });
+
+  type RefreshOutcome =
+    | { kind: 'session'; response: Awaited<ReturnType<typeof sessionResponse>> }
+    | { kind: 'revoked'; sessionId: SessionId }
+    | { kind: 'already_used' | 'not_found' };
+
+  /**
+   * One refresh, in one transaction (GoTrue's rules, ADR 0015): the current token rotates; the previous one within
+   * the reuse interval gets the current one again; any other token this session issued (the previous one later,
+   * or an older one) is a reuse and revokes the session. The session row is locked first, so of two refreshes
+   * with one token exactly one rotates and the other sees the result.
+   */
+  async function refresh(tx: Tx, presented: string, request: FastifyRequest): Promise<RefreshOutcome> {
+    const hash = hashRefreshToken(presented);
     const at = now();
-    const next = randomBytes(32).toString('base64url');
-    const result = await db.transaction(async (tx) => {
-      // Rotation is one conditional UPDATE: of two concurrent refreshes with one token, exactly one wins.
-      const [session] = await tx
+    const live = and(isNull(userSessions.revokedAt), gt(userSessions.expiresAt, at));
+    const [current] = await tx
+      .select()
+      .from(userSessions)
+      .where(and(eq(userSessions.refreshTokenHash, hash), live))
+      .for('update');
+    if (current !== undefined) {
+      const sessionId = current.id as SessionId;
+      const next = nextRefreshToken(key.refreshTokenKey, sessionId, presented);
+      await tx
         .update(userSessions)
         .set({
-          refreshTokenHash: hashToken(next),
-          previousRefreshTokenHash: presented,
+          refreshTokenHash: hashRefreshToken(next),
+          previousRefreshTokenHash: hash,
           refreshedAt: at,
           expiresAt: sessionExpiry(at),
         })
-        .where(
-          and(
-            eq(userSessions.refreshTokenHash, presented),
-            isNull(userSessions.revokedAt),
-            gt(userSessions.expiresAt, at),
-          ),
-        )
-        .returning();
-      if (session === undefined) return null;
-      const [user] = await tx.select().from(users).where(eq(users.id, session.userId));
-      if (user === undefined) return null;
-      return sessionResponse(user, session.id as SessionId, next, at);
-    });
-    if (result === null) {
-      const [used] = await db
-        .select({ id: userSessions.id })
-        .from(userSessions)
-        .where(eq(userSessions.previousRefreshTokenHash, presented));
-      if (used !== undefined) {
-        throw new HttpError(401, 'refresh_token_already_used', 'Invalid Refresh Token: Already Used');
-      }
-      throw new HttpError(401, 'refresh_token_not_found', 'Invalid Refresh Token: Refresh Token Not Found');
+        .where(eq(userSessions.id, sessionId));
+      return respond(tx, current.userId, sessionId, next, at);
     }
-    return reply.send(result);
-  });
+
+    const [previous] = await tx
+      .select()
+      .from(userSessions)
+      .where(eq(userSessions.previousRefreshTokenHash, hash))
+      .for('update');
+    const familyId = previous?.id ?? refreshTokenSession(key.refreshTokenKey, presented);
+    if (familyId === null) return { kind: 'not_found' };
+    const sessionId = familyId as SessionId;
+    if (previous !== undefined && previous.revokedAt === null && previous.expiresAt > at) {
+      const retry = nextRefreshToken(key.refreshTokenKey, sessionId, presented);
+      const soon =
+        previous.refreshedAt !== null &&
+        at.getTime() - previous.refreshedAt.getTime() <= REFRESH_REUSE_INTERVAL_MS;
+      if (soon && hashRefreshToken(retry).equals(previous.refreshTokenHash))
+        return respond(tx, previous.userId, sessionId, retry, at);
+    }
+
+    const [revoked] = await tx
+      .update(userSessions)
+      .set({ revokedAt: at, revokedReason: 'refresh_token_reused' })
+      .where(and(eq(userSessions.id, sessionId), live))
+      .returning({ userId: userSessions.userId });
+    // Unknown to us (deleted with its user), already ended, or expired: nothing more to end.
+    if (revoked === undefined) return { kind: 'already_used' };
+    await tx.insert(activityLogs).values({
+      userId: revoked.userId,
+      actorUserId: null,
+      actorKind: 'system',
+      action: 'auth.refresh_token_reused',
+      targetTable: 'user_sessions',
+      targetId: sessionId,
+      ...clientFacts(request),
+      occurredAt: at,
+    });
+    return { kind: 'revoked', sessionId };
+  }
+
+  async function respond(
+    tx: Tx,
+    userId: string,
+    sessionId: SessionId,
+    refreshToken: string,
+    at: Date,
+  ): Promise<RefreshOutcome> {
+    const [user] = await tx.select().from(users).where(eq(users.id, userId));
+    if (user === undefined) return { kind: 'not_found' };
+    return { kind: 'session', response: await sessionResponse(user, sessionId, refreshToken, at) };
+  }
 
   app.get('/auth/v1/user', async (request, reply) => {
     const caller = await options.identity.verify(bearerToken(request.headers.authorization));
@@ -294,12 +409,13 @@ export async function registerEmbeddedAuthRoutes(app: FastifyInstance, options: 
         : scope === 'others'
           ? ne(userSessions.id, sessionId)
           : undefined;
-    await db.transaction(async (tx) => {
+    const ended = await db.transaction(async (tx) => {
       const at = now();
-      await tx
+      const revoked = await tx
         .update(userSessions)
         .set({ revokedAt: at, revokedReason: `sign_out:${scope}` })
-        .where(and(eq(userSessions.userId, caller.userId), isNull(userSessions.revokedAt), which));
+        .where(and(eq(userSessions.userId, caller.userId), isNull(userSessions.revokedAt), which))
+        .returning({ id: userSessions.id });
       await tx.insert(activityLogs).values({
         userId: caller.userId,
         actorUserId: caller.userId,
@@ -310,7 +426,9 @@ export async function registerEmbeddedAuthRoutes(app: FastifyInstance, options: 
         ...clientFacts(request),
         occurredAt: at,
       });
+      return revoked;
     });
+    for (const { id } of ended) options.sessionEnds.publish(id);
     return reply.status(204).send();
   });
 

@@ -82,22 +82,27 @@ export function embeddedIdentity(db: Db, key: SigningKey, issuer: string): Ident
     async verify(token) {
       const claims = await verifyWith(keys, issuer, token);
       if (claims.session_id === undefined) throw new HttpError(401, 'bad_jwt', 'access token has no session');
-      const live = await db
-        .select({ id: userSessions.id })
-        .from(userSessions)
-        .where(
-          and(
-            eq(userSessions.id, claims.session_id),
-            eq(userSessions.userId, claims.sub),
-            isNull(userSessions.revokedAt),
-            gt(userSessions.expiresAt, sql`now()`),
-          ),
-        );
-      if (live.length === 0)
+      if (!(await isSessionLive(db, claims.session_id, claims.sub)))
         throw new HttpError(401, 'session_not_found', 'session has ended: sign in again');
       return toCaller(claims);
     },
   };
+}
+
+/** Whether an embedded session of this user is neither revoked (sign-out, refresh-token reuse) nor expired. */
+export async function isSessionLive(db: Db, sessionId: string, userId: string): Promise<boolean> {
+  const live = await db
+    .select({ id: userSessions.id })
+    .from(userSessions)
+    .where(
+      and(
+        eq(userSessions.id, sessionId),
+        eq(userSessions.userId, userId),
+        isNull(userSessions.revokedAt),
+        gt(userSessions.expiresAt, sql`now()`),
+      ),
+    );
+  return live.length > 0;
 }
 
 export function supabaseIdentity(db: Db, supabaseUrl: string): Identity {

@@ -1,7 +1,10 @@
 /**
  * The embedded identity provider's ES256 signing key: from AUTH_SIGNING_KEY (a private JWK, for several server
  * instances) or from DATA_DIR/auth-signing-key.json, generated there on first start (mode 0600).
+ * The refresh-token key (refresh-tokens.ts) is derived from its private part, so every instance that shares the
+ * signing key recognises the same refresh tokens, and nothing in the database can mint one.
  */
+import { hkdfSync } from 'node:crypto';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import {
@@ -14,7 +17,13 @@ import {
 } from 'jose';
 import { z } from 'zod';
 
-export type SigningKey = { kid: string; privateKey: CryptoKey; publicJwk: JWK };
+export type SigningKey = {
+  kid: string;
+  privateKey: CryptoKey;
+  publicJwk: JWK;
+  /** HMAC key for refresh tokens: HKDF-SHA256 of the private scalar, 32 bytes. */
+  refreshTokenKey: Buffer;
+};
 
 const PrivateEcJwk = z.looseObject({
   kty: z.literal('EC'),
@@ -29,7 +38,10 @@ async function fromJwk(jwk: z.infer<typeof PrivateEcJwk>): Promise<SigningKey> {
   const kid = await calculateJwkThumbprint(publicJwk);
   const privateKey = await importJWK({ ...jwk, alg: 'ES256' }, 'ES256');
   if (privateKey instanceof Uint8Array) throw new Error('AUTH_SIGNING_KEY is not an EC private key');
-  return { kid, privateKey, publicJwk: { ...publicJwk, kid, alg: 'ES256', use: 'sig' } };
+  const refreshTokenKey = Buffer.from(
+    hkdfSync('sha256', Buffer.from(jwk.d, 'base64url'), '', 'vitalwatch refresh tokens v1', 32),
+  );
+  return { kid, privateKey, publicJwk: { ...publicJwk, kid, alg: 'ES256', use: 'sig' }, refreshTokenKey };
 }
 
 function parseJwk(text: string, source: string): z.infer<typeof PrivateEcJwk> {

@@ -14,12 +14,14 @@ describeOnEachDatabase(
     const servers = useSupabaseStandIn(database, kind);
 
     it('accepts a Supabase access token and creates the user’s rows on first sight', async () => {
-      const signUp = await servers.supabase.app.inject({
+      const payload = { email: 'kwame@example.org', password: 'kwames passphrase' };
+      await servers.supabase.app.inject({ method: 'POST', url: '/auth/v1/signup', payload });
+      const signIn = await servers.supabase.app.inject({
         method: 'POST',
-        url: '/auth/v1/signup',
-        payload: { email: 'kwame@example.org', password: 'kwames passphrase' },
+        url: '/auth/v1/token?grant_type=password',
+        payload,
       });
-      const { access_token } = signUp.json<{ access_token: string }>();
+      const { access_token } = signIn.json<{ access_token: string }>();
       const sub = decodeJwt(access_token).sub ?? '';
       const me = await servers.app.inject({
         method: 'GET',

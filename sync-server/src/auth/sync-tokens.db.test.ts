@@ -25,12 +25,19 @@ type Account = { userId: UserId; accessToken: string; refreshToken: string; emai
 
 async function signUp(app: FastifyInstance): Promise<Account> {
   const email = `st-${newId()}@example.org`;
-  const res = await app.inject({
+  const up = await app.inject({
     method: 'POST',
     url: '/auth/v1/signup',
     payload: { email, password: PASSWORD },
   });
-  if (res.statusCode !== 200) throw new Error(`sign-up: ${res.body}`);
+  if (up.statusCode !== 200) throw new Error(`sign-up: ${up.body}`);
+  // Sign-up answers the user without a session (SE45); the session comes from signing in.
+  const res = await app.inject({
+    method: 'POST',
+    url: '/auth/v1/token?grant_type=password',
+    payload: { email, password: PASSWORD },
+  });
+  if (res.statusCode !== 200) throw new Error(`sign-in: ${res.body}`);
   const body = res.json<{ access_token: string; refresh_token: string; user: { id: UserId } }>();
   return { userId: body.user.id, accessToken: body.access_token, refreshToken: body.refresh_token, email };
 }

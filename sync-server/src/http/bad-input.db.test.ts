@@ -29,13 +29,11 @@ describeOnEachDatabase('bad input gets a clear 4xx and writes nothing', (databas
   let token: string;
   beforeAll(async () => {
     server = await startEmbeddedApp(database(), { bodyLimit: 16 * 1024 });
-    const signUp = await send(
-      server.app,
-      'POST',
-      '/auth/v1/signup',
-      JSON.stringify({ email: 'n@example.org', password: 'nanas passphrase' }),
-    );
-    token = signUp.json<{ access_token: string }>().access_token;
+    const credentials = JSON.stringify({ email: 'n@example.org', password: 'nanas passphrase' });
+    await send(server.app, 'POST', '/auth/v1/signup', credentials);
+    // Sign-up answers the user without a session (SE45); the session comes from signing in.
+    const signIn = await send(server.app, 'POST', '/auth/v1/token?grant_type=password', credentials);
+    token = signIn.json<{ access_token: string }>().access_token;
   });
   afterAll(() => server.app.close());
 

@@ -4,6 +4,11 @@
  * poke follows each commit that changed the user's synced rows. A comment line every 25 s keeps proxies from
  * closing an idle stream. Authenticated by `Authorization: Bearer` (the client reads the stream with fetch, which
  * can send it; EventSource cannot), with the access token or a sync token like the other sync routes (AU5, AU6).
+ *
+ * A stream lives no longer than its session (SE42): it ends when its session is announced ended (sign-out,
+ * refresh-token reuse; `SessionEnds`, across instances on Postgres) and, as a backstop for a notice lost on the
+ * way, when the heartbeat finds the session revoked or expired. With Supabase Auth the server does not know when a
+ * session ends, so a stream there ends only when the client or the server closes it.
  */
 import type { FastifyInstance } from 'fastify';
 import { eq } from 'drizzle-orm';
@@ -11,6 +16,8 @@ import { userVersions } from '@vitalwatch/schema/db/tables';
 import type { Poke } from '@vitalwatch/schema/protocol/poke';
 import type { Db } from '../db/database.ts';
 import { withUser } from '../db/with-user.ts';
+import { isSessionLive, type Identity } from '../auth/identity.ts';
+import type { SessionEnds } from '../auth/session-end-hub.ts';
 import type { SyncAuth } from '../auth/sync-tokens.ts';
 import type { Pokes } from './poke-hub.ts';
 import type { AlertHub } from '../alerts/realtime.ts';
@@ -23,7 +30,14 @@ function sseEvent(poke: Poke): string {
 
 export async function registerEventsRoute(
   app: FastifyInstance,
-  deps: { db: Db; syncAuth: SyncAuth; pokes: Pokes; alerts?: AlertHub },
+  deps: {
+    db: Db;
+    identity: Identity;
+    syncAuth: SyncAuth;
+    pokes: Pokes;
+    sessionEnds: SessionEnds;
+    alerts?: AlertHub;
+  },
 ): Promise<void> {
   // Open streams never end on their own: end them when the server closes, or close() would wait for every client.
   const open = new Set<() => void>();
@@ -51,6 +65,11 @@ export async function registerEventsRoute(
       'x-accel-buffering': 'no',
     });
     let latest = state?.version ?? 0;
+    // Subscribed before the first event, so an ending announced once a client has seen the stream open is heard.
+    const { sessionId } = caller;
+    const checked = deps.identity.kind === 'embedded' ? sessionId : null;
+    const unsubscribeEnd =
+      sessionId === null ? undefined : deps.sessionEnds.subscribe(sessionId, () => end());
     out.write(sseEvent({ type: 'poke', version: latest }));
 
     const unsubscribe = deps.pokes.subscribe(caller.userId, (version) => {
@@ -63,12 +82,22 @@ export async function registerEventsRoute(
     const unsubscribeAlerts = deps.alerts?.subscribe(caller.userId, (payload) => {
       out.write(`event: alert\ndata: ${JSON.stringify(payload)}\n\n`);
     });
-    const heartbeat = setInterval(() => out.write(': ping\n\n'), HEARTBEAT_MS);
+    const heartbeat = setInterval(() => {
+      out.write(': ping\n\n');
+      if (checked === null) return;
+      isSessionLive(deps.db, checked, caller.userId).then(
+        (live) => {
+          if (!live) end();
+        },
+        (error: unknown) => request.log.warn({ err: error }, 'event stream: could not check its session'),
+      );
+    }, HEARTBEAT_MS);
     heartbeat.unref();
     const close = () => {
       clearInterval(heartbeat);
       unsubscribe();
       unsubscribeAlerts?.();
+      unsubscribeEnd?.();
       open.delete(end);
     };
     const end = () => {

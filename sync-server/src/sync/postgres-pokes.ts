@@ -5,21 +5,28 @@
  * LISTEN needs a session, which Neon's pooler (PgBouncer, transaction mode) cannot give: use the direct URL
  * (DATABASE_URL_UNPOOLED). If that connection drops, it is re-opened after a second; pokes sent meanwhile are lost,
  * which costs a device only the wait until its next timed pull (pokes are a hint, never the only trigger).
+ *
+ * The same connection carries ended sessions (`vw_session_end`, payload the session id; SPEC SE42) to every
+ * instance's `SessionEndHub`, so a sign-out on one instance ends the event streams open on another. They are
+ * announced in this instance at once, then notified; one lost meanwhile is caught by the stream's heartbeat check.
  */
 import pg from 'pg';
 import type { UserId } from '@vitalwatch/schema/ids';
+import { SessionEndHub, type SessionEnds } from '../auth/session-end-hub.ts';
 import { PokeHub, type PokeListener, type Pokes } from './poke-hub.ts';
 
 export const POKE_CHANNEL = 'vw_sync_poke';
+export const SESSION_END_CHANNEL = 'vw_session_end';
 const RECONNECT_MS = 1000;
 
-export type PostgresPokes = Pokes & { close(): Promise<void> };
+export type PostgresPokes = Pokes & { sessionEnds: SessionEnds; close(): Promise<void> };
 
 export async function startPostgresPokes(
   directUrl: string,
   onError: (error: unknown) => void = () => {},
 ): Promise<PostgresPokes> {
   const hub = new PokeHub();
+  const ends = new SessionEndHub();
   let client: pg.Client | null = null;
   let closed = false;
   let retry: NodeJS.Timeout | null = null;
@@ -27,6 +34,10 @@ export async function startPostgresPokes(
   async function connect(): Promise<void> {
     const next = new pg.Client({ connectionString: directUrl });
     next.on('notification', (message) => {
+      if (message.channel === SESSION_END_CHANNEL) {
+        if (message.payload) ends.publish(message.payload);
+        return;
+      }
       const [userId, version] = (message.payload ?? '').split(' ');
       const parsed = Number(version);
       if (userId && Number.isSafeInteger(parsed)) hub.publish(userId as UserId, parsed);
@@ -38,6 +49,7 @@ export async function startPostgresPokes(
     next.on('end', () => lost(next));
     await next.connect();
     await next.query(`listen ${POKE_CHANNEL}`);
+    await next.query(`listen ${SESSION_END_CHANNEL}`);
     client = next;
   }
 
@@ -66,6 +78,13 @@ export async function startPostgresPokes(
       const current = client;
       if (current === null) return;
       current.query('select pg_notify($1, $2)', [POKE_CHANNEL, `${userId} ${version}`]).catch(onError);
+    },
+    sessionEnds: {
+      subscribe: (sessionId, listener) => ends.subscribe(sessionId, listener),
+      publish(sessionId) {
+        ends.publish(sessionId);
+        client?.query('select pg_notify($1, $2)', [SESSION_END_CHANNEL, sessionId]).catch(onError);
+      },
     },
     async close() {
       closed = true;

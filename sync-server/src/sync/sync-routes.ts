@@ -24,6 +24,7 @@ import {
 } from '@vitalwatch/schema/protocol/protocol-version';
 import type { Db } from '../db/database.ts';
 import type { Identity } from '../auth/identity.ts';
+import type { SessionEnds } from '../auth/session-end-hub.ts';
 import { createSyncAuth } from '../auth/sync-tokens.ts';
 import { HttpError, parseInput } from '../http/http-error.ts';
 import { isTransientDatabaseError } from './database-errors.ts';
@@ -45,6 +46,8 @@ export type SyncDeps = {
   identity: Identity;
   now: () => Date;
   pokes: Pokes;
+  /** Ended sessions (sign-out, refresh-token reuse): their event streams end. */
+  sessionEnds: SessionEnds;
   bodyLimit: number;
   /** Realtime alerts to this user's open apps (issue #5); none = only pokes. */
   alerts?: AlertHub;

@@ -22,6 +22,17 @@ import { takeAppLink } from '../ui/pending-app-link.ts';
 
 const ServerConfig = z.looseObject({ supabaseUrl: z.string(), supabaseAnonKey: z.string() });
 
+/** What to tell the person when the sign-in (after a sign-up, or on its own) failed. */
+function signInFailure(
+  mode: 'sign-in' | 'sign-up',
+  error: { code?: string | undefined; message: string },
+): string {
+  if (error.code === 'email_not_confirmed') return 'Check your email to confirm the account, then sign in.';
+  if (mode === 'sign-up' && error.code === 'invalid_credentials')
+    return 'Could not sign in with this password. If you already have an account with this email, sign in with its password instead.';
+  return error.message;
+}
+
 export default function AccountScreen() {
   const { device } = useApp();
   const session = createLiveQuery(() => readSession(device.db), null);
@@ -40,16 +51,18 @@ export default function AccountScreen() {
         auth: { persistSession: false, autoRefreshToken: false, detectSessionInUrl: false },
       });
       const credentials = { email: email().trim(), password: password() };
-      const result =
-        mode === 'sign-in'
-          ? await supabase.auth.signInWithPassword(credentials)
-          : await supabase.auth.signUp(credentials);
-      if (result.error !== null) {
-        setMessage({ ok: false, text: result.error.message });
-        return;
+      if (mode === 'sign-up') {
+        const signedUp = await supabase.auth.signUp(credentials);
+        if (signedUp.error !== null) {
+          setMessage({ ok: false, text: signedUp.error.message });
+          return;
+        }
       }
-      if (result.data.session === null) {
-        setMessage({ ok: false, text: 'Check your email to confirm the account, then sign in.' });
+      // Sign-up answers without a session (the server's own, and Supabase with confirmations on), and the same
+      // way whether or not the email already had an account: the app signs in with the password just chosen.
+      const result = await supabase.auth.signInWithPassword(credentials);
+      if (result.error !== null) {
+        setMessage({ ok: false, text: signInFailure(mode, result.error) });
         return;
       }
       const stored = sessionFromTokenResponse(

@@ -8,6 +8,7 @@ import type { UserId } from '@vitalwatch/schema/ids';
 import { describeOnEachDatabase } from '../../../test/test-databases.ts';
 import { embeddedIdentity } from '../../auth/identity.ts';
 import { registerEmbeddedAuthRoutes } from '../../auth/embedded-auth-routes.ts';
+import { SessionEndHub } from '../../auth/session-end-hub.ts';
 import { generateSigningKey } from '../../auth/signing-key.ts';
 import { withUser } from '../../db/with-user.ts';
 import { installErrorHandler } from '../../http/http-error.ts';
@@ -47,6 +48,7 @@ describeOnEachDatabase('push subscription routes', (database) => {
       accessTokenTtlSeconds: 900,
       sessionTtlDays: 30,
       now,
+      sessionEnds: new SessionEndHub(),
     });
     await registerPushSubscriptionRoutes(app, { db, identity, vapidPublicKey: vapid.publicKey, now });
     ama = await signUp(app);

@@ -76,10 +76,14 @@ export async function signUp(server: StorageServer): Promise<Account> {
     // Node 20 has no global WebSocket; realtime-js wants one even when unused.
     realtime: { transport: WebSocket as never },
   });
-  const { data, error } = await supabase.auth.signUp({
+  const credentials = {
     email: `storage-${accounts}-${randomBytes(4).toString('hex')}@example.org`,
     password: 'a long enough passphrase',
-  });
+  };
+  const signedUp = await supabase.auth.signUp(credentials);
+  if (signedUp.error !== null) throw new Error(`sign-up failed: ${signedUp.error.message}`);
+  // Sign-up answers the user without a session (SE45); the session comes from signing in.
+  const { data, error } = await supabase.auth.signInWithPassword(credentials);
   if (error !== null || data.session === null || data.user === null) {
     throw new Error(`sign-up failed: ${error?.message ?? 'no session'}`);
   }

@@ -22,9 +22,12 @@ export type TestClock = { ms: number };
 
 export type SyncServer = RunningApp & { clock: TestClock };
 
-export async function startSyncServer(database: Database): Promise<SyncServer> {
+export async function startSyncServer(
+  database: Database,
+  overrides: Omit<Parameters<typeof startEmbeddedApp>[1], 'now'> = {},
+): Promise<SyncServer> {
   const clock: TestClock = { ms: Date.now() };
-  const server = await startEmbeddedApp(database, { now: () => new Date(clock.ms) });
+  const server = await startEmbeddedApp(database, { ...overrides, now: () => new Date(clock.ms) });
   return { ...server, clock };
 }
 
@@ -32,14 +35,14 @@ export type TestUser = { userId: UserId; token: string };
 
 let accounts = 0;
 
+/** A new account, signed in: sign-up answers the user without a session (SE45), so the session comes from sign-in. */
 export async function signUp(app: FastifyInstance): Promise<TestUser> {
   accounts += 1;
-  const response = await app.inject({
-    method: 'POST',
-    url: '/auth/v1/signup',
-    payload: { email: `sync-${accounts}-${newId()}@example.org`, password: 'a long enough passphrase' },
-  });
-  if (response.statusCode !== 200) throw new Error(`sign-up failed: ${response.body}`);
+  const payload = { email: `sync-${accounts}-${newId()}@example.org`, password: 'a long enough passphrase' };
+  const up = await app.inject({ method: 'POST', url: '/auth/v1/signup', payload });
+  if (up.statusCode !== 200) throw new Error(`sign-up failed: ${up.body}`);
+  const response = await app.inject({ method: 'POST', url: '/auth/v1/token?grant_type=password', payload });
+  if (response.statusCode !== 200) throw new Error(`sign-in failed: ${response.body}`);
   const body = response.json<{ access_token: string; user: { id: UserId } }>();
   return { userId: body.user.id, token: body.access_token };
 }

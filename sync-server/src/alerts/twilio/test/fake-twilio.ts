@@ -123,6 +123,8 @@ export type FakeTwilio = {
     message: { from: string; to: string; body: string },
     options?: { signature?: SignatureMode; authToken?: string; extraParams?: FormParams },
   ): Promise<WebhookResponse>;
+  /** Posts the last inbound webhook to `url` again, word for word with its valid signature: a replay. */
+  replayInbound(url: string): Promise<WebhookResponse>;
   close(): Promise<void>;
 };
 
@@ -235,6 +237,8 @@ export async function startFakeTwilio(options: FakeTwilioOptions = {}): Promise<
     [];
   let holding = false;
   let delayMs = 0;
+  /** The parameters of the last inbound webhook posted, for `replayInbound`. */
+  let lastInbound: FormParams | null = null;
 
   function messageJson(message: FakeMessage) {
     const uri = `${API}/Accounts/${message.accountSid}/Messages/${message.sid}`;
@@ -605,12 +609,17 @@ export async function startFakeTwilio(options: FakeTwilioOptions = {}): Promise<
         ApiVersion: '2010-04-01',
         ...inboundOptions.extraParams,
       };
+      lastInbound = params;
       return postSigned(
         url,
         params,
         inboundOptions.signature ?? 'valid',
         inboundOptions.authToken ?? authToken,
       );
+    },
+    async replayInbound(url) {
+      if (lastInbound === null) throw new Error('no inbound message to replay');
+      return postSigned(url, lastInbound, 'valid', authToken);
     },
     async close() {
       holding = false;
