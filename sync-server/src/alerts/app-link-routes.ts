@@ -20,7 +20,8 @@ import { eq, sql } from 'drizzle-orm';
 import { activityLogs, emergencyContacts } from '@vitalwatch/schema/db/tables';
 import type { UserId } from '@vitalwatch/schema/ids';
 import type { AppLinkAnswer } from '@vitalwatch/schema/protocol/app-link';
-import { bearerToken, type Caller, type Identity } from '../auth/identity.ts';
+import type { Caller, Identity } from '../auth/identity.ts';
+import { authenticateFirst, callerOf } from '../http/authenticate-first.ts';
 import type { Db } from '../db/database.ts';
 import { queryRows } from '../db/query-rows.ts';
 import { lockUserVersion, nextUserVersion } from '../db/user-version.ts';
@@ -61,7 +62,7 @@ export async function registerAppLinkRoutes(
 
   /** The caller and the contact the link names, or the 4xx that says why not (SPEC AL24). */
   async function resolve(request: FastifyRequest<Params>, options: { expiredToo: boolean }) {
-    const caller = await deps.identity.verify(bearerToken(request.headers.authorization));
+    const caller = callerOf(request);
     const token = parseInput(AlertLinkToken, request.params.token, 'params.token');
     const [link] = await queryRows<LinkTarget>(
       db,
@@ -133,18 +134,19 @@ export async function registerAppLinkRoutes(
 
   const answer = (link: LinkTarget, linked: boolean): AppLinkAnswer => ({ linked, name: link.display_name });
 
-  app.get<Params>('/api/v1/alert-links/:token/link', async (request) => {
+  const authenticated = { onRequest: authenticateFirst(deps.identity) };
+  app.get<Params>('/api/v1/alert-links/:token/link', authenticated, async (request) => {
     const { caller, link } = await resolve(request, { expiredToo: false });
     return answer(link, link.contact_user_id === caller.userId);
   });
 
-  app.post<Params>('/api/v1/alert-links/:token/link', async (request) => {
+  app.post<Params>('/api/v1/alert-links/:token/link', authenticated, async (request) => {
     const { caller, link } = await resolve(request, { expiredToo: false });
     await setLinkedAccount(caller, link, caller.userId);
     return answer(link, true);
   });
 
-  app.delete<Params>('/api/v1/alert-links/:token/link', async (request) => {
+  app.delete<Params>('/api/v1/alert-links/:token/link', authenticated, async (request) => {
     const { caller, link } = await resolve(request, { expiredToo: true });
     await setLinkedAccount(caller, link, null);
     return answer(link, false);

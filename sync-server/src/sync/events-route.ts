@@ -5,13 +5,13 @@
  * closing an idle stream. Authenticated by `Authorization: Bearer` (the client reads the stream with fetch, which
  * can send it; EventSource cannot), with the access token or a sync token like the other sync routes (AU5, AU6).
  */
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, onRequestAsyncHookHandler } from 'fastify';
 import { eq } from 'drizzle-orm';
 import { userVersions } from '@vitalwatch/schema/db/tables';
 import type { Poke } from '@vitalwatch/schema/protocol/poke';
 import type { Db } from '../db/database.ts';
 import { withUser } from '../db/with-user.ts';
-import type { SyncAuth } from '../auth/sync-tokens.ts';
+import { callerOf } from '../http/authenticate-first.ts';
 import type { Pokes } from './poke-hub.ts';
 import type { AlertHub } from '../alerts/realtime.ts';
 
@@ -23,7 +23,7 @@ function sseEvent(poke: Poke): string {
 
 export async function registerEventsRoute(
   app: FastifyInstance,
-  deps: { db: Db; syncAuth: SyncAuth; pokes: Pokes; alerts?: AlertHub },
+  deps: { db: Db; authenticate: onRequestAsyncHookHandler; pokes: Pokes; alerts?: AlertHub },
 ): Promise<void> {
   // Open streams never end on their own: end them when the server closes, or close() would wait for every client.
   const open = new Set<() => void>();
@@ -31,8 +31,8 @@ export async function registerEventsRoute(
     for (const end of open) end();
   });
 
-  app.get('/sync/events', async (request, reply) => {
-    const { caller, headers } = await deps.syncAuth.authenticate(request);
+  app.get('/sync/events', { onRequest: deps.authenticate }, async (request, reply) => {
+    const caller = callerOf(request);
     const [state] = await withUser(deps.db, caller.claims, (tx) =>
       tx
         .select({ version: userVersions.version })
@@ -42,8 +42,11 @@ export async function registerEventsRoute(
 
     reply.hijack();
     const out = reply.raw;
+    // The sync token the check handed out (AU6) and helmet's headers were set before the reply was hijacked.
+    for (const [name, value] of Object.entries(reply.getHeaders())) {
+      if (value !== undefined) out.setHeader(name, value);
+    }
     out.writeHead(200, {
-      ...headers,
       'content-type': 'text/event-stream; charset=utf-8',
       'cache-control': 'no-cache, no-transform',
       connection: 'keep-alive',
