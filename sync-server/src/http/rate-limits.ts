@@ -53,7 +53,10 @@ export async function installRateLimits(app: FastifyInstance, limits: HttpLimits
     });
     return async (request, options) => {
       const result = await count(request, options);
-      if (!result.isAllowed && result.isExceeded) throw tooManyRequests(result.ttl, message);
+      if (result.isAllowed) return;
+      // Counting, this request is the one over the limit; peeking, a spent limit refuses the next one.
+      const spent = options?.increment === false ? result.remaining <= 0 : result.isExceeded;
+      if (spent) throw tooManyRequests(result.ttl, message);
     };
   }
 
