@@ -198,7 +198,7 @@ describeOnEachDatabase('request limits and sign-in delays', (database) => {
   );
 
   it(
-    '[SE33] an SOS push commits while the account is brute-forced and its per-user limit is spent',
+    '[SE33] an SOS push commits while the account is brute-forced, its per-user limit is spent and its address is over its limit',
     async () => {
       const email = `sos-${newId()}@example.org`;
       const owner = await signUp(email);
@@ -214,6 +214,11 @@ describeOnEachDatabase('request limits and sign-in delays', (database) => {
       const clientId = newId();
       const userPush = await json(app, 'POST', '/sync/push', phone, pushBody(clientId, 'user', []), token);
       expectRateLimited(userPush, /for this account/);
+      // Strangers at the phone's address (a carrier's NAT) spend the address's limit with bad tokens.
+      for (let i = 0; i < LIMITS.publicRequestsPerAddressPerMinute; i++) {
+        await json(app, 'POST', '/sync/pull', phone, {}, `stolen-${i}`);
+      }
+      expectRateLimited(await json(app, 'GET', '/config.json', phone), /from this network/);
 
       for (let seq = 1; seq <= 3; seq++) {
         const incidentId = newId();

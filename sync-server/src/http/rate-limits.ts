@@ -6,7 +6,7 @@
  * - A route that authenticates first (authenticate-first.ts) counts per signed-in user, after the token check and
  *   before the body is read; an address that keeps failing the token check is counted as a public caller.
  *   A route may count after parsing instead and exempt requests: `/sync/push` exempts the critical lane, so an
- *   SOS is never throttled, whatever the account has done (SE33).
+ *   SOS is never throttled, whatever the account or others at its address have done (SE33).
  * - Password sign-in and sign-up count per client address; sign-in failures also slow down per account
  *   (auth/sign-in-throttle.ts). The SMS provider's webhooks have their own, larger per-address limit.
  * - Every other route counts per address in one shared bucket, except the web app's files, `/healthz` and the
@@ -114,11 +114,13 @@ export async function installRateLimits(app: FastifyInstance, limits: HttpLimits
   app.addHook('onRoute', (route: RouteOptions) => {
     if (UNLIMITED_URLS.has(route.url)) return;
     if (authenticatesFirst(route.onRequest)) {
-      route.onRequest = [refusedBefore, ...hooks(route.onRequest)];
       route.onResponse = [...hooks(route.onResponse), countRefusal];
       if (route.config?.exemptFromUserLimit !== undefined) {
+        // No per-address check before the token: strangers behind the same address (a carrier's NAT) who present
+        // bad tokens must not be able to hold up an SOS from it.
         route.preHandler = [userAfterParse, ...hooks(route.preHandler)];
       } else {
+        route.onRequest = [refusedBefore, ...hooks(route.onRequest)];
         // preParsing runs after every onRequest hook (the token check) and before the body is read or inflated.
         route.preParsing = [userBeforeBody, ...hooks(route.preParsing)];
       }
