@@ -26,6 +26,7 @@ import { sql } from 'drizzle-orm';
 import { newId } from '@vitalwatch/schema/ids';
 import { PROTOCOL_VERSION } from '@vitalwatch/schema/protocol/protocol-version';
 import { buildApp } from '@vitalwatch/sync-server/app';
+import { UNTHROTTLED_HTTP_LIMITS } from '@vitalwatch/sync-server/http/test/unthrottled-limits';
 import { generateSigningKey } from '@vitalwatch/sync-server/auth/signing-key';
 import { createTwilioSms } from '@vitalwatch/sync-server/alerts/twilio/twilio-sms';
 import { startFakeTwilio } from '@vitalwatch/sync-server/alerts/twilio/test/fake-twilio';
@@ -56,6 +57,8 @@ const url = `http://127.0.0.1:${port}`;
 const key = await generateSigningKey();
 const app = await buildApp({
   db: database.db,
+  // A benchmark measures speed, not the request limits (one user sends thousands of requests).
+  limits: UNTHROTTLED_HTTP_LIMITS,
   dbKind: database.kind,
   auth: { kind: 'embedded', key, issuer: `${url}/auth/v1`, accessTokenTtlSeconds: 3600, sessionTtlDays: 30 },
   publicUrl: url,

@@ -29,6 +29,7 @@ import { newSampleBatchId } from '@vitalwatch/schema/protocol/sample-ids';
 import type { Mutation, PushRequest } from '@vitalwatch/schema/protocol/push-request';
 import type { PushResponse } from '@vitalwatch/schema/protocol/push-response';
 import { buildApp } from '@vitalwatch/sync-server/app';
+import { UNTHROTTLED_HTTP_LIMITS } from '@vitalwatch/sync-server/http/test/unthrottled-limits';
 import { generateSigningKey } from '@vitalwatch/sync-server/auth/signing-key';
 import type { Db } from '@vitalwatch/sync-server/db/database';
 import { unnestAppend } from './append-methods.ts';
@@ -164,6 +165,8 @@ async function startServer(target: BenchTarget): Promise<App> {
   const key = await generateSigningKey();
   return buildApp({
     db: target.database.db,
+    // A benchmark measures speed, not the request limits (one user sends thousands of requests).
+    limits: UNTHROTTLED_HTTP_LIMITS,
     dbKind: target.database.kind,
     auth: {
       kind: 'embedded',

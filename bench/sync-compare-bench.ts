@@ -34,6 +34,7 @@ import { newIndexedDb } from '../integration/fake-indexeddb.ts';
 import type { AddressInfo } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { buildApp } from '@vitalwatch/sync-server/app';
+import { UNTHROTTLED_HTTP_LIMITS } from '@vitalwatch/sync-server/http/test/unthrottled-limits';
 import { generateSigningKey } from '@vitalwatch/sync-server/auth/signing-key';
 import { bindUser, openLocalDb, type LocalDb } from '../web/src/sync/local-db.ts';
 import { createHttpTransport } from '../web/src/sync/http-transport.ts';
@@ -209,6 +210,8 @@ type OurServer = {
 async function startOurServer(target: BenchTarget): Promise<OurServer> {
   const app = await buildApp({
     db: target.database.db,
+    // A benchmark measures speed, not the request limits (one user sends thousands of requests).
+    limits: UNTHROTTLED_HTTP_LIMITS,
     dbKind: target.database.kind,
     auth: {
       kind: 'embedded',

@@ -4,10 +4,14 @@
  * IndexedDB, then sign-in and sync bring it to Postgres exactly once: through the page's own loop, and through
  * the service worker's Background Sync event with no page of the app open.
  */
-import { beforeEach, expect, it } from 'vitest';
+import { afterEach, beforeEach, expect, it } from 'vitest';
 import type { BrowserContext, Page } from 'playwright-core';
 import { useBrowserSuite } from './harness/browser-suite.ts';
-import { openControlledPage, dispatchSyncEvent } from './harness/service-worker.ts';
+import {
+  openControlledPage,
+  dispatchSyncEvent,
+  waitForServiceWorkerActive,
+} from './harness/service-worker.ts';
 import { readIndexedDb } from './harness/indexed-db.ts';
 import { signUpInApp, TEST_PASSWORD } from './harness/app-account.ts';
 import { isGsm7, SOS_SMS_MAX_CHARS } from '../schema/src/sms/gsm7.ts';
@@ -40,6 +44,11 @@ function openedLinks(page: Page): Promise<Array<{ href: string; byUser: boolean 
 
 beforeEach(async () => {
   await e2e.context.addInitScript({ content: KEEP_SMS_LINKS_IN_PAGE });
+});
+
+// Every flow here runs under the server's Content-Security-Policy (SPEC SE35): nothing it needs may be blocked.
+afterEach(() => {
+  expect(e2e.cspViolations()).toEqual([]);
 });
 
 interface LocalIncident {
@@ -79,6 +88,43 @@ async function triggerOfflineSos(context: BrowserContext, page: Page): Promise<L
   if (incident === undefined) throw new Error('no incident');
   return incident;
 }
+
+it('[SE35] the app runs under its Content-Security-Policy: every screen and sign-in work, an injected inline script does not run', async () => {
+  const { context } = e2e;
+  const page = await context.newPage();
+  const response = await page.goto('/');
+  expect(response?.headers()['content-security-policy']).toMatch(/script-src 'self'/);
+  expect(response?.headers()['referrer-policy']).toBe('no-referrer');
+  await waitForServiceWorkerActive(page);
+  const screens = {
+    contacts: 'Emergency contacts',
+    mood: 'Mood check-in',
+    history: 'Incident history',
+    settings: 'Settings',
+    account: 'Account and sync',
+  };
+  for (const [screen, title] of Object.entries(screens)) {
+    await page.goto(`/#/${screen}`);
+    await page.getByRole('heading', { name: title, level: 2 }).waitFor();
+  }
+  await signUpInApp(page, `csp-${Date.now()}@example.org`);
+  await page.goto('/#/');
+  await page.getByRole('button', { name: /SOS/ }).waitFor();
+  expect(e2e.cspViolations()).toEqual([]);
+
+  // The policy is enforced, and the listener sees what it blocks.
+  const ran = await page.evaluate(() => {
+    const script = document.createElement('script');
+    script.textContent = 'window.vwInjected = true';
+    document.head.append(script);
+    return (window as unknown as { vwInjected?: boolean }).vwInjected === true;
+  });
+  expect(ran).toBe(false);
+  await expect.poll(() => e2e.cspViolations().length).toBeGreaterThan(0);
+  // Chromium's own console error and the page's event may both report it.
+  for (const violation of e2e.cspViolations()) expect(violation).toMatch(/script-src|inline script/);
+  e2e.clearCspViolations();
+});
 
 it('offline: SOS opens an SMS fallback to the tier-1 contact with a one-segment GSM-7 text; after sign-in the incident reaches Postgres once', async () => {
   const { context } = e2e;

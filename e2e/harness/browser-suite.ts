@@ -43,7 +43,19 @@ export interface BrowserSuite {
   newContext(options?: BrowserContextOptions): Promise<BrowserContext>;
   /** Appends a line to the log printed if the current test fails. */
   log(line: string): void;
+  /** Content-Security-Policy violations the current test's pages and service workers reported (SPEC SE35). */
+  cspViolations(): readonly string[];
+  /** Forgets the violations so far (after a test provoked one on purpose). */
+  clearCspViolations(): void;
 }
+
+/** Chromium's console message for a CSP violation ("Refused to load…", "…violates the following…"). */
+const CSP_CONSOLE_MESSAGE = /Content Security Policy|Refused to (load|connect|execute|apply|frame|create)/;
+/** Reports each violation a page sees, with where it happened, as a console error the listener below collects. */
+const REPORT_CSP_VIOLATIONS = `document.addEventListener('securitypolicyviolation', (event) => {
+  console.error('Content Security Policy violation: ' + event.effectiveDirective + ' blocked ' +
+    (event.blockedURI || '(inline)') + ' at ' + event.sourceFile + ':' + event.lineNumber);
+});`;
 
 export function useBrowserSuite(options: BrowserSuiteOptions = {}): BrowserSuite {
   let server: E2EServer | undefined;
@@ -51,6 +63,7 @@ export function useBrowserSuite(options: BrowserSuiteOptions = {}): BrowserSuite
   let build: WebBuild | undefined;
   let contexts: BrowserContext[] = [];
   let testLog: string[] = [];
+  let cspViolations: string[] = [];
   let serverOutputAtTestStart = 0;
 
   function required<T>(value: T | undefined, what: string): T {
@@ -66,14 +79,22 @@ export function useBrowserSuite(options: BrowserSuiteOptions = {}): BrowserSuite
     });
     const name = `context ${contexts.length + 1}`;
     contexts.push(context);
+    await context.addInitScript({ content: REPORT_CSP_VIOLATIONS });
+    const noteCsp = (text: string) => {
+      if (CSP_CONSOLE_MESSAGE.test(text)) cspViolations.push(`[${name}] ${text}`);
+    };
     context.on('page', (page) => {
-      page.on('console', (message) => testLog.push(`[${name} console.${message.type()}] ${message.text()}`));
+      page.on('console', (message) => {
+        noteCsp(message.text());
+        testLog.push(`[${name} console.${message.type()}] ${message.text()}`);
+      });
       page.on('pageerror', (error) => testLog.push(`[${name} pageerror] ${error.stack ?? error.message}`));
     });
     context.on('serviceworker', (worker) => {
-      worker.on('console', (message) =>
-        testLog.push(`[${name} sw console.${message.type()}] ${message.text()}`),
-      );
+      worker.on('console', (message) => {
+        noteCsp(message.text());
+        testLog.push(`[${name} sw console.${message.type()}] ${message.text()}`);
+      });
     });
     return context;
   }
@@ -101,6 +122,7 @@ export function useBrowserSuite(options: BrowserSuiteOptions = {}): BrowserSuite
 
   beforeEach(async ({ onTestFailed }) => {
     testLog = [];
+    cspViolations = [];
     serverOutputAtTestStart = server?.output().length ?? 0;
     onTestFailed(() => {
       const serverOutput = server?.output().slice(serverOutputAtTestStart) ?? '(no server)';
@@ -134,5 +156,9 @@ export function useBrowserSuite(options: BrowserSuiteOptions = {}): BrowserSuite
     buildWeb,
     newContext,
     log: (line) => testLog.push(line),
+    cspViolations: () => [...cspViolations],
+    clearCspViolations: () => {
+      cspViolations = [];
+    },
   };
 }

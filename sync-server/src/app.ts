@@ -14,6 +14,14 @@ import { registerEmbeddedAuthRoutes } from './auth/embedded-auth-routes.ts';
 import type { SigningKey } from './auth/signing-key.ts';
 import { pingDatabase, type Db, type DbKind } from './db/database.ts';
 import { installErrorHandler, notFound } from './http/http-error.ts';
+import {
+  DEFAULT_HTTP_LIMITS,
+  DEFAULT_HTTP_TIMEOUTS,
+  type HttpLimits,
+  type HttpTimeouts,
+} from './http/http-limits.ts';
+import { installRateLimits } from './http/rate-limits.ts';
+import { installSecurityHeaders } from './http/security-headers.ts';
 import { registerProfileRoutes } from './http/profile-routes.ts';
 import { registerStorageRoutes, type StorageConfig } from './storage/storage-routes.ts';
 import { signedObjectUrl } from './storage/signed-url-routes.ts';
@@ -61,6 +69,10 @@ export type AppDeps = {
   storage?: StorageConfig | null;
   /** Alert delivery (issue #5); null or missing = no dispatcher (the sync and storage tests need none). */
   alerts?: AlertsConfig | null;
+  /** Request limits (SPEC SE30, SE33); DEFAULT_HTTP_LIMITS when missing. */
+  limits?: HttpLimits;
+  /** Connection timeouts (SPEC SE31); DEFAULT_HTTP_TIMEOUTS when missing. */
+  timeouts?: HttpTimeouts;
 };
 
 /**
@@ -79,12 +91,29 @@ export function evidenceUrlSigner(storage: StorageConfig | null, now: () => Date
 
 export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   const now = deps.now ?? (() => new Date());
+  const limits = deps.limits ?? DEFAULT_HTTP_LIMITS;
+  const timeouts = deps.timeouts ?? DEFAULT_HTTP_TIMEOUTS;
   const app = Fastify({
     logger: deps.logger ?? false,
     bodyLimit: deps.bodyLimit ?? 256 * 1024,
     trustProxy: deps.trustProxy ?? false,
+    // A client that opens connections and then sends nothing, or a byte at a time, is cut off (SPEC SE31).
+    connectionTimeout: timeouts.idleMs,
+    requestTimeout: timeouts.requestMs,
+    keepAliveTimeout: timeouts.keepAliveMs,
+    http: {
+      headersTimeout: timeouts.headersMs,
+      requestTimeout: timeouts.requestMs,
+      // Node checks the two timeouts above on this interval (30 s by default, which would let a stalled
+      // connection live up to 30 s past its deadline).
+      connectionsCheckingInterval: Math.min(5_000, Math.max(50, Math.floor(timeouts.headersMs / 4))),
+    },
   });
   installErrorHandler(app);
+  const supabaseOrigin = deps.auth.kind === 'supabase' ? deps.auth.url : null;
+  await installSecurityHeaders(app, { publicUrl: deps.publicUrl, supabaseUrl: supabaseOrigin });
+  // Before any route: every route registered from here on gets its limit (rate-limits.ts).
+  await installRateLimits(app, limits);
 
   let identity: Identity;
   let anonKey: string;
@@ -97,7 +126,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       .setIssuer(deps.auth.issuer)
       .setIssuedAt()
       .sign(deps.auth.key.privateKey);
-    await registerEmbeddedAuthRoutes(app, { db: deps.db, identity, now, sessionEnds, ...deps.auth });
+    await registerEmbeddedAuthRoutes(app, { db: deps.db, identity, now, sessionEnds, ...deps.auth, limits });
   } else {
     identity = supabaseIdentity(deps.db, deps.auth.url);
     anonKey = deps.auth.anonKey;

@@ -4,6 +4,12 @@
  */
 import path from 'node:path';
 import { z } from 'zod';
+import {
+  DEFAULT_HTTP_LIMITS,
+  DEFAULT_HTTP_TIMEOUTS,
+  type HttpLimits,
+  type HttpTimeouts,
+} from './http/http-limits.ts';
 
 /** Unset and empty both mean "not configured". */
 const optionalUrl = z
@@ -12,6 +18,17 @@ const optionalUrl = z
   .optional()
   .transform((v) => (v === '' ? undefined : v))
   .pipe(z.url().optional());
+
+/** A whole number in [min, max]; unset or empty = `fallback`. */
+function whole(min: number, max: number, fallback: number) {
+  return z.preprocess(
+    (v) => (v === '' ? undefined : v),
+    z.coerce.number().int().min(min).max(max).default(fallback),
+  );
+}
+
+const L = DEFAULT_HTTP_LIMITS;
+const T = DEFAULT_HTTP_TIMEOUTS;
 
 const EnvSchema = z.object({
   PORT: z.coerce.number().int().min(0).max(65535).default(8787),
@@ -65,6 +82,18 @@ const EnvSchema = z.object({
     (v) => (v === '' ? undefined : v),
     z.coerce.number().int().min(0).max(20_160).default(1_440),
   ),
+  // Request limits and timeouts (http/http-limits.ts, docs/security.md).
+  RATE_LIMIT_SIGN_IN_PER_MINUTE: whole(1, 100_000, L.signInPerAddressPerMinute),
+  SIGN_IN_FREE_FAILURES: whole(1, 1_000, L.signInFreeFailures),
+  SIGN_IN_MAX_DELAY_SECONDS: whole(1, 86_400, L.signInMaxDelaySeconds),
+  RATE_LIMIT_SIGN_UP_PER_HOUR: whole(1, 100_000, L.signUpPerAddressPerHour),
+  RATE_LIMIT_USER_PER_MINUTE: whole(1, 1_000_000, L.userRequestsPerMinute),
+  RATE_LIMIT_PUBLIC_PER_MINUTE: whole(1, 1_000_000, L.publicRequestsPerAddressPerMinute),
+  RATE_LIMIT_WEBHOOKS_PER_MINUTE: whole(1, 1_000_000, L.webhookRequestsPerAddressPerMinute),
+  HTTP_HEADERS_TIMEOUT_SECONDS: whole(1, 3_600, T.headersMs / 1000),
+  HTTP_REQUEST_TIMEOUT_SECONDS: whole(1, 86_400, T.requestMs / 1000),
+  HTTP_IDLE_TIMEOUT_SECONDS: whole(1, 86_400, T.idleMs / 1000),
+  HTTP_KEEP_ALIVE_TIMEOUT_SECONDS: whole(1, 3_600, T.keepAliveMs / 1000),
 });
 
 export type Config = {
@@ -100,6 +129,8 @@ export type Config = {
   uploadLimits: { unfinishedPerAccount: number; abandonedAfterMs: number };
   /** Web Push keys from the environment; unset keys are generated into DATA_DIR. */
   vapid: { publicKey: string | null; privateKey: string | null; subject: string | null };
+  limits: HttpLimits;
+  timeouts: HttpTimeouts;
 };
 
 export class ConfigError extends Error {}
@@ -121,6 +152,11 @@ export function readConfig(env: Record<string, string | undefined>): Config {
   if (twilioSet === 2 && e.TWILIO_FROM === undefined && e.TWILIO_MESSAGING_SERVICE_SID === undefined) {
     throw new ConfigError(
       'Twilio is configured but neither TWILIO_FROM nor TWILIO_MESSAGING_SERVICE_SID is set',
+    );
+  }
+  if (e.HTTP_HEADERS_TIMEOUT_SECONDS > e.HTTP_REQUEST_TIMEOUT_SECONDS) {
+    throw new ConfigError(
+      'HTTP_HEADERS_TIMEOUT_SECONDS is longer than HTTP_REQUEST_TIMEOUT_SECONDS: the headers are part of the request',
     );
   }
   if (twilioSet === 2 && e.PUBLIC_URL === undefined) {
@@ -185,6 +221,21 @@ export function readConfig(env: Record<string, string | undefined>): Config {
       publicKey: e.VAPID_PUBLIC_KEY || null,
       privateKey: e.VAPID_PRIVATE_KEY || null,
       subject: e.VAPID_SUBJECT || null,
+    },
+    limits: {
+      signInPerAddressPerMinute: e.RATE_LIMIT_SIGN_IN_PER_MINUTE,
+      signInFreeFailures: e.SIGN_IN_FREE_FAILURES,
+      signInMaxDelaySeconds: e.SIGN_IN_MAX_DELAY_SECONDS,
+      signUpPerAddressPerHour: e.RATE_LIMIT_SIGN_UP_PER_HOUR,
+      userRequestsPerMinute: e.RATE_LIMIT_USER_PER_MINUTE,
+      publicRequestsPerAddressPerMinute: e.RATE_LIMIT_PUBLIC_PER_MINUTE,
+      webhookRequestsPerAddressPerMinute: e.RATE_LIMIT_WEBHOOKS_PER_MINUTE,
+    },
+    timeouts: {
+      headersMs: e.HTTP_HEADERS_TIMEOUT_SECONDS * 1000,
+      requestMs: e.HTTP_REQUEST_TIMEOUT_SECONDS * 1000,
+      idleMs: e.HTTP_IDLE_TIMEOUT_SECONDS * 1000,
+      keepAliveMs: e.HTTP_KEEP_ALIVE_TIMEOUT_SECONDS * 1000,
     },
   };
 }

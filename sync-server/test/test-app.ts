@@ -5,6 +5,7 @@ import { buildApp, type AppDeps } from '../src/app.ts';
 import { generateSigningKey, type SigningKey } from '../src/auth/signing-key.ts';
 import type { Database } from '../src/db/database.ts';
 import type { AlertsConfig } from '../src/alerts/alert-routes.ts';
+import { UNTHROTTLED_HTTP_LIMITS } from '../src/http/test/unthrottled-limits.ts';
 import type { DbKind } from '../src/db/database.ts';
 import { createTestDatabase, type TestDatabase } from './test-databases.ts';
 
@@ -28,7 +29,9 @@ export type RunningApp = { app: FastifyInstance; url: string; key: SigningKey; i
 /** The server with the embedded identity provider, listening on a free loopback port. */
 export async function startEmbeddedApp(
   database: Database,
-  overrides: Partial<Pick<AppDeps, 'now' | 'bodyLimit' | 'storage' | 'pokes' | 'sessionEnds'>> & {
+  overrides: Partial<
+    Pick<AppDeps, 'now' | 'bodyLimit' | 'storage' | 'pokes' | 'sessionEnds' | 'limits' | 'timeouts'>
+  > & {
     accessTokenTtlSeconds?: number;
     /** Several instances of one deployment share the signing key and the issuer. */
     key?: SigningKey;
@@ -59,6 +62,8 @@ export async function startEmbeddedApp(
     ...(overrides.pokes && { pokes: overrides.pokes }),
     ...(overrides.sessionEnds && { sessionEnds: overrides.sessionEnds }),
     ...(overrides.alerts && { alerts: overrides.alerts(url) }),
+    limits: overrides.limits ?? UNTHROTTLED_HTTP_LIMITS,
+    ...(overrides.timeouts && { timeouts: overrides.timeouts }),
   });
   await app.listen({ port, host: '127.0.0.1' });
   return { app, url, key, issuer };
@@ -85,6 +90,7 @@ export function useSupabaseStandIn(
       auth: { kind: 'supabase', url: servers.supabase.url, anonKey },
       publicUrl: null,
       webDist: null,
+      limits: UNTHROTTLED_HTTP_LIMITS,
     });
   });
   afterAll(async () => {

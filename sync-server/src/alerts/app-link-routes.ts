@@ -23,7 +23,8 @@ import { eq, sql } from 'drizzle-orm';
 import { emergencyContacts } from '@vitalwatch/schema/db/tables';
 import type { UserId } from '@vitalwatch/schema/ids';
 import type { AppLinkAnswer } from '@vitalwatch/schema/protocol/app-link';
-import { bearerToken, type Caller, type Identity } from '../auth/identity.ts';
+import type { Caller, Identity } from '../auth/identity.ts';
+import { authenticateFirst, callerOf } from '../http/authenticate-first.ts';
 import type { Db, Tx } from '../db/database.ts';
 import { queryRows } from '../db/query-rows.ts';
 import { lockUserVersion, nextUserVersion } from '../db/user-version.ts';
@@ -83,7 +84,7 @@ export async function registerAppLinkRoutes(
 
   /** The caller and the contact the link names, or the 4xx that says why not (SPEC AL24). */
   async function resolve(request: FastifyRequest<Params>, options: { expiredToo: boolean }) {
-    const caller = await deps.identity.verify(bearerToken(request.headers.authorization));
+    const caller = callerOf(request);
     const token = parseInput(AlertLinkToken, request.params.token, 'params.token');
     const [link] = await queryRows<
       LinkTarget & { contact_user_id: string | null; requested_by: string | null }
@@ -243,7 +244,8 @@ export async function registerAppLinkRoutes(
     return { linked: false, pending: false, name: link.display_name };
   }
 
-  app.get<Params>('/api/v1/alert-links/:token/link', async (request) => {
+  const authenticated = { onRequest: authenticateFirst(deps.identity) };
+  app.get<Params>('/api/v1/alert-links/:token/link', authenticated, async (request) => {
     const { caller, link } = await resolve(request, { expiredToo: false });
     return {
       linked: link.contact_user_id === caller.userId,
@@ -252,12 +254,12 @@ export async function registerAppLinkRoutes(
     } satisfies AppLinkAnswer;
   });
 
-  app.post<Params>('/api/v1/alert-links/:token/link', async (request) => {
+  app.post<Params>('/api/v1/alert-links/:token/link', authenticated, async (request) => {
     const { caller, link } = await resolve(request, { expiredToo: false });
     return ask(caller, link);
   });
 
-  app.delete<Params>('/api/v1/alert-links/:token/link', async (request) => {
+  app.delete<Params>('/api/v1/alert-links/:token/link', authenticated, async (request) => {
     const { caller, link } = await resolve(request, { expiredToo: true });
     return leave(caller, link);
   });

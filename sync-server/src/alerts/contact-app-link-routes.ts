@@ -26,7 +26,8 @@ import {
   type ContactAppLinks,
   type LinkAccount,
 } from '@vitalwatch/schema/protocol/contact-app-links';
-import { bearerToken, type Caller, type Identity } from '../auth/identity.ts';
+import type { Caller, Identity } from '../auth/identity.ts';
+import { authenticateFirst, callerOf } from '../http/authenticate-first.ts';
 import type { Db, Tx } from '../db/database.ts';
 import { lockUserVersion, nextUserVersion } from '../db/user-version.ts';
 import { withUser } from '../db/with-user.ts';
@@ -168,8 +169,9 @@ export async function registerContactAppLinkRoutes(
     return { row, version, openIncidents };
   }
 
-  app.get(CONTACT_APP_LINKS_PATH, async (request): Promise<ContactAppLinks> => {
-    const caller = await deps.identity.verify(bearerToken(request.headers.authorization));
+  const authenticated = { onRequest: authenticateFirst(deps.identity) };
+  app.get(CONTACT_APP_LINKS_PATH, authenticated, async (request): Promise<ContactAppLinks> => {
+    const caller = callerOf(request);
     const rows = await withUser(db, caller.claims, (tx) =>
       tx
         .select(linkColumns)
@@ -190,7 +192,7 @@ export async function registerContactAppLinkRoutes(
   });
 
   const answer = (decision: Decision) => async (request: FastifyRequest) => {
-    const caller = await deps.identity.verify(bearerToken(request.headers.authorization));
+    const caller = callerOf(request);
     const { contactId } = parseInput(ContactParams, request.params, 'params');
     const { account } = parseInput(AppLinkDecision, request.body, 'body');
     const outcome = await withUser(db, caller.claims, (tx) =>
@@ -202,7 +204,7 @@ export async function registerContactAppLinkRoutes(
     return contactAppLink(outcome.row, accounts);
   };
 
-  app.post(`${CONTACT_APP_LINKS_PATH}/:contactId/approve`, answer('approve'));
-  app.post(`${CONTACT_APP_LINKS_PATH}/:contactId/decline`, answer('decline'));
-  app.delete(`${CONTACT_APP_LINKS_PATH}/:contactId`, answer('remove'));
+  app.post(`${CONTACT_APP_LINKS_PATH}/:contactId/approve`, authenticated, answer('approve'));
+  app.post(`${CONTACT_APP_LINKS_PATH}/:contactId/decline`, authenticated, answer('decline'));
+  app.delete(`${CONTACT_APP_LINKS_PATH}/:contactId`, authenticated, answer('remove'));
 }

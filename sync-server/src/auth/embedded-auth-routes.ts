@@ -23,8 +23,10 @@ import { newId, type SessionId, type UserId } from '@vitalwatch/schema/ids';
 import { E164_PATTERN } from '@vitalwatch/schema/phone-patterns';
 import { activityLogs, userSessions, users } from '@vitalwatch/schema/db/tables';
 import type { Db, Tx } from '../db/database.ts';
+import { authenticateFirst, callerOf } from '../http/authenticate-first.ts';
 import { HttpError, parseInput } from '../http/http-error.ts';
-import { bearerToken, provisionUser, type Identity } from './identity.ts';
+import { DEFAULT_HTTP_LIMITS, type HttpLimits } from '../http/http-limits.ts';
+import { provisionUser, type Identity } from './identity.ts';
 import { hashPassword, UNUSABLE_HASH, verifyPassword } from './passwords.ts';
 import {
   firstRefreshToken,
@@ -33,6 +35,7 @@ import {
   refreshTokenSession,
 } from './refresh-tokens.ts';
 import type { SessionEnds } from './session-end-hub.ts';
+import { createSignInThrottle } from './sign-in-throttle.ts';
 import type { SigningKey } from './signing-key.ts';
 
 export type EmbeddedAuthOptions = {
@@ -44,6 +47,8 @@ export type EmbeddedAuthOptions = {
   sessionTtlDays: number;
   now: () => Date;
   sessionEnds: SessionEnds;
+  /** Growing delays after failed sign-ins (SPEC SE32); DEFAULT_HTTP_LIMITS when missing. */
+  limits?: Pick<HttpLimits, 'signInFreeFailures' | 'signInMaxDelaySeconds'>;
 };
 
 const MIN_PASSWORD_LENGTH = 8;
@@ -145,6 +150,13 @@ function clientFacts(request: FastifyRequest) {
 
 export async function registerEmbeddedAuthRoutes(app: FastifyInstance, options: EmbeddedAuthOptions) {
   const { db, key, issuer, now } = options;
+  const limits = options.limits ?? DEFAULT_HTTP_LIMITS;
+  const signIns = createSignInThrottle({
+    freeFailures: limits.signInFreeFailures,
+    maxDelayMs: limits.signInMaxDelaySeconds * 1000,
+    now,
+  });
+  const authenticated = { onRequest: authenticateFirst(options.identity) };
 
   async function accessToken(user: UserRow, sessionId: SessionId, issuedAt: Date) {
     const iat = Math.floor(issuedAt.getTime() / 1000);
@@ -290,12 +302,17 @@ export async function registerEmbeddedAuthRoutes(app: FastifyInstance, options: 
     const { grant_type } = parseInput(TokenQuery, request.query, 'query');
     if (grant_type === 'password') {
       const body = parseInput(PasswordGrantBody, request.body, 'body');
+      // Before any scrypt work: a guess while this account must wait costs nothing (SE32).
+      const login = body.email?.toLowerCase() ?? body.phone ?? '';
+      signIns.check(login, request.ip);
       const [user] = await findByLogin(db, body);
       // Verify even when there is no such user, so the time taken does not tell who has an account.
       const valid = await verifyPassword(body.password, user?.passwordHash ?? UNUSABLE_HASH);
       if (user === undefined || !valid || user.passwordHash === null) {
+        signIns.failed(login, request.ip);
         throw new HttpError(401, 'invalid_credentials', 'Invalid login credentials');
       }
+      signIns.succeeded(login, request.ip);
       return reply.send(await db.transaction((tx) => startSession(tx, user, request, 'auth.sign_in')));
     }
     const body = parseInput(RefreshGrantBody, request.body, 'body');
@@ -391,16 +408,16 @@ export async function registerEmbeddedAuthRoutes(app: FastifyInstance, options: 
     return { kind: 'session', response: await sessionResponse(user, sessionId, refreshToken, at) };
   }
 
-  app.get('/auth/v1/user', async (request, reply) => {
-    const caller = await options.identity.verify(bearerToken(request.headers.authorization));
+  app.get('/auth/v1/user', authenticated, async (request, reply) => {
+    const caller = callerOf(request);
     const [user] = await db.select().from(users).where(eq(users.id, caller.userId));
     if (user === undefined)
       throw new HttpError(401, 'user_not_found', 'User from sub claim in JWT does not exist');
     return reply.send(userJson(user));
   });
 
-  app.post('/auth/v1/logout', async (request, reply) => {
-    const caller = await options.identity.verify(bearerToken(request.headers.authorization));
+  app.post('/auth/v1/logout', authenticated, async (request, reply) => {
+    const caller = callerOf(request);
     const { scope } = parseInput(LogoutQuery, request.query, 'query');
     const sessionId = caller.sessionId ?? '';
     const which =

@@ -3,6 +3,7 @@
  * uses, so supabase-js reports our errors with their code and message. 5xx never carry internals.
  */
 import type { FastifyError, FastifyInstance } from 'fastify';
+import secureJson from 'secure-json-parse';
 import * as z from 'zod';
 
 export type ErrorBody = { error_code: string; message: string };
@@ -13,9 +14,31 @@ export class HttpError extends Error {
     readonly errorCode: string,
     message: string,
     readonly extra: Record<string, unknown> = {},
+    /** Response headers that belong to the error, e.g. `retry-after`. */
+    readonly headers: Record<string, string> = {},
   ) {
     super(message);
   }
+}
+
+/**
+ * 429 with `Retry-After` (whole seconds, at least 1) and a message that says how long to wait (SPEC SE30). The
+ * seconds are repeated in the body as `retry_after_seconds` for clients that cannot read headers (supabase-js).
+ */
+export function tooManyRequests(retryAfterMs: number, message: string): HttpError {
+  const seconds = Math.max(1, Math.ceil(retryAfterMs / 1000));
+  return new HttpError(
+    429,
+    'rate_limited',
+    `${message} Try again in ${waitText(seconds)}.`,
+    { retry_after_seconds: seconds },
+    { 'retry-after': String(seconds) },
+  );
+}
+
+function waitText(seconds: number): string {
+  if (seconds < 120) return `${seconds} s`;
+  return `${Math.ceil(seconds / 60)} minutes`;
 }
 
 /**
@@ -40,24 +63,64 @@ const FASTIFY_CODES: Record<string, string> = {
   FST_ERR_CTP_INVALID_CONTENT_LENGTH: 'bad_content_length',
 };
 
+/** No request needs deeper JSON (a push is ~6 levels); deeper input would only exhaust the stack downstream. */
+export const MAX_JSON_DEPTH = 32;
+
+/** How deeply `text` nests arrays and objects, stopping early past `limit`; brackets inside strings don't count. */
+function jsonDepthExceeds(text: string, limit: number): boolean {
+  let depth = 0;
+  let inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (inString) {
+      if (c === 0x5c)
+        i++; // backslash: skip the escaped character
+      else if (c === 0x22) inString = false;
+    } else if (c === 0x22) inString = true;
+    else if (c === 0x7b || c === 0x5b) {
+      if (++depth > limit) return true;
+    } else if (c === 0x7d || c === 0x5d) depth--;
+  }
+  return false;
+}
+
+/**
+ * Our JSON parser: an empty body is "no body" (supabase-js sends `content-type: application/json` with none on
+ * sign-out), so the route's schema decides whether a body was required; bad JSON says where it broke. It keeps
+ * fastify's own guard against prototype poisoning (secure-json-parse refuses `__proto__` and
+ * `constructor.prototype` keys), and refuses nesting deeper than MAX_JSON_DEPTH before parsing (SPEC SE34).
+ */
+export function parseJsonBody(text: string): unknown {
+  if (text.trim() === '') return undefined;
+  if (jsonDepthExceeds(text, MAX_JSON_DEPTH)) {
+    throw new HttpError(
+      400,
+      'validation_failed',
+      `body: JSON nests deeper than ${MAX_JSON_DEPTH} levels, which no request of this API needs`,
+    );
+  }
+  try {
+    return secureJson.parse(text, undefined, { protoAction: 'error', constructorAction: 'error' });
+  } catch (error) {
+    const reason = error instanceof Error ? error.message : 'unreadable';
+    throw new HttpError(400, 'malformed_json', `body is not valid JSON: ${reason}`);
+  }
+}
+
 export function installErrorHandler(app: FastifyInstance): void {
-  // Our JSON parser: an empty body is "no body" (supabase-js sends `content-type: application/json` with none on
-  // sign-out), so the route's schema decides whether a body was required; bad JSON says where it broke.
   app.removeContentTypeParser('application/json');
   app.addContentTypeParser('application/json', { parseAs: 'string' }, (_request, body, done) => {
-    const text = typeof body === 'string' ? body : body.toString('utf8');
-    if (text.trim() === '') return done(null, undefined);
     try {
-      done(null, JSON.parse(text));
+      done(null, parseJsonBody(typeof body === 'string' ? body : body.toString('utf8')));
     } catch (error) {
-      const reason = error instanceof Error ? error.message : 'unreadable';
-      done(new HttpError(400, 'malformed_json', `body is not valid JSON: ${reason}`), undefined);
+      done(error as HttpError, undefined);
     }
   });
   app.setErrorHandler((error: FastifyError | HttpError, request, reply) => {
     if (error instanceof HttpError) {
       return reply
         .status(error.statusCode)
+        .headers(error.headers)
         .send({ ...error.extra, error_code: error.errorCode, message: error.message });
     }
     const status = error.statusCode ?? 500;

@@ -9,7 +9,8 @@ import { users } from '@vitalwatch/schema/db/tables';
 import { EMERGENCY_NUMBER_PATTERN } from '@vitalwatch/schema/phone-patterns';
 import type { Db } from '../db/database.ts';
 import { withUser } from '../db/with-user.ts';
-import { bearerToken, type Identity } from '../auth/identity.ts';
+import type { Identity } from '../auth/identity.ts';
+import { authenticateFirst, callerOf } from './authenticate-first.ts';
 import { HttpError, parseInput } from './http-error.ts';
 
 function isTimeZone(value: string): boolean {
@@ -59,8 +60,9 @@ export async function registerProfileRoutes(
   app: FastifyInstance,
   deps: { db: Db; identity: Identity; now: () => Date },
 ) {
-  app.get('/api/v1/me', async (request) => {
-    const caller = await deps.identity.verify(bearerToken(request.headers.authorization));
+  const authenticated = { onRequest: authenticateFirst(deps.identity) };
+  app.get('/api/v1/me', authenticated, async (request) => {
+    const caller = callerOf(request);
     const [user] = await withUser(deps.db, caller.claims, (tx) =>
       tx.select().from(users).where(eq(users.id, caller.userId)),
     );
@@ -68,8 +70,8 @@ export async function registerProfileRoutes(
     return profileJson(user);
   });
 
-  app.patch('/api/v1/me', async (request) => {
-    const caller = await deps.identity.verify(bearerToken(request.headers.authorization));
+  app.patch('/api/v1/me', authenticated, async (request) => {
+    const caller = callerOf(request);
     const patch = parseInput(ProfilePatch, request.body, 'body');
     const [user] = await withUser(deps.db, caller.claims, (tx) =>
       tx

@@ -13,7 +13,8 @@ import fs from 'node:fs';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { mediaFiles } from '@vitalwatch/schema/db/tables';
-import { bearerToken, type Caller, type Identity } from '../auth/identity.ts';
+import type { Caller, Identity } from '../auth/identity.ts';
+import { authenticateFirst, callerOf } from '../http/authenticate-first.ts';
 import type { Db } from '../db/database.ts';
 import { HttpError, parseInput } from '../http/http-error.ts';
 import { isPathProblem, parseObjectRef, type ObjectRef } from './object-paths.ts';
@@ -128,31 +129,37 @@ async function sendObject(
 }
 
 export async function registerSignedUrlRoutes(app: FastifyInstance, deps: SignedUrlDeps): Promise<void> {
+  const authenticated = { onRequest: authenticateFirst(deps.identity) };
   app.post<{ Params: { bucket: string; '*': string } }>(
     '/storage/v1/object/sign/:bucket/*',
+    authenticated,
     async (request) => {
-      const caller = await deps.identity.verify(bearerToken(request.headers.authorization));
+      const caller = callerOf(request);
       const { expiresIn } = parseInput(SignOne, request.body, 'body');
       const object = objectRef(request.params.bucket, request.params['*']);
       return { signedURL: await signFor(deps, caller, object, expiresIn) };
     },
   );
 
-  app.post<{ Params: { bucket: string } }>('/storage/v1/object/sign/:bucket', async (request) => {
-    const caller = await deps.identity.verify(bearerToken(request.headers.authorization));
-    const { expiresIn, paths } = parseInput(SignMany, request.body, 'body');
-    return Promise.all(
-      paths.map(async (path) => {
-        try {
-          const signedURL = await signFor(deps, caller, objectRef(request.params.bucket, path), expiresIn);
-          return { path, signedURL, error: null };
-        } catch (error) {
-          if (!(error instanceof HttpError)) throw error;
-          return { path, signedURL: null, error: error.message };
-        }
-      }),
-    );
-  });
+  app.post<{ Params: { bucket: string } }>(
+    '/storage/v1/object/sign/:bucket',
+    authenticated,
+    async (request) => {
+      const caller = callerOf(request);
+      const { expiresIn, paths } = parseInput(SignMany, request.body, 'body');
+      return Promise.all(
+        paths.map(async (path) => {
+          try {
+            const signedURL = await signFor(deps, caller, objectRef(request.params.bucket, path), expiresIn);
+            return { path, signedURL, error: null };
+          } catch (error) {
+            if (!(error instanceof HttpError)) throw error;
+            return { path, signedURL: null, error: error.message };
+          }
+        }),
+      );
+    },
+  );
 
   app.get<{ Params: { bucket: string; '*': string } }>(
     '/storage/v1/object/sign/:bucket/*',

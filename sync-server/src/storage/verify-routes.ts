@@ -21,7 +21,8 @@
 import { and, eq } from 'drizzle-orm';
 import type { FastifyInstance } from 'fastify';
 import { mediaFiles } from '@vitalwatch/schema/db/tables';
-import { bearerToken, type Caller, type Identity } from '../auth/identity.ts';
+import type { Caller, Identity } from '../auth/identity.ts';
+import { authenticateFirst, callerOf } from '../http/authenticate-first.ts';
 import type { Db } from '../db/database.ts';
 import { withUser } from '../db/with-user.ts';
 import { HttpError } from '../http/http-error.ts';
@@ -106,66 +107,70 @@ async function checkStoredObject(
 }
 
 export async function registerVerifyRoutes(app: FastifyInstance, deps: VerifyDeps): Promise<void> {
-  app.post(VERIFY_PATH, async (request): Promise<Verified> => {
-    if (deps.supabaseStorage === 'missing-service-key') {
-      throw new HttpError(
-        503,
-        'verification_unavailable',
-        'SUPABASE_SERVICE_KEY is not set: the server cannot check uploads to Supabase Storage',
-      );
-    }
-    const caller = await deps.identity.verify(bearerToken(request.headers.authorization));
-    const parsed = parseUploadMetadata(request.body ?? {}, 'body');
-    const { object } = parsed;
-    const { sha256 } = parsed.meta;
-    if (sha256 === undefined) {
-      throw new HttpError(
-        400,
-        'validation_failed',
-        'body.sha256: required: the SHA-256 of the file you uploaded (64 hex digits), which the server checks',
-      );
-    }
-    const meta = { ...parsed.meta, sha256 };
-    checkOwner(caller, object);
-    const type = checkDeclaredType(object.bucket, meta.contentType);
-    if (!type.ok) throw new HttpError(415, type.code, type.message);
-    const answer = (row: { id: string; sizeBytes: number }) => ({
-      id: row.id,
-      bucket: object.bucket,
-      objectName: object.path,
-      sha256: meta.sha256,
-      sizeBytes: row.sizeBytes,
-    });
+  app.post(
+    VERIFY_PATH,
+    { onRequest: authenticateFirst(deps.identity) },
+    async (request): Promise<Verified> => {
+      if (deps.supabaseStorage === 'missing-service-key') {
+        throw new HttpError(
+          503,
+          'verification_unavailable',
+          'SUPABASE_SERVICE_KEY is not set: the server cannot check uploads to Supabase Storage',
+        );
+      }
+      const caller = callerOf(request);
+      const parsed = parseUploadMetadata(request.body ?? {}, 'body');
+      const { object } = parsed;
+      const { sha256 } = parsed.meta;
+      if (sha256 === undefined) {
+        throw new HttpError(
+          400,
+          'validation_failed',
+          'body.sha256: required: the SHA-256 of the file you uploaded (64 hex digits), which the server checks',
+        );
+      }
+      const meta = { ...parsed.meta, sha256 };
+      checkOwner(caller, object);
+      const type = checkDeclaredType(object.bucket, meta.contentType);
+      if (!type.ok) throw new HttpError(415, type.code, type.message);
+      const answer = (row: { id: string; sizeBytes: number }) => ({
+        id: row.id,
+        bucket: object.bucket,
+        objectName: object.path,
+        sha256: meta.sha256,
+        sizeBytes: row.sizeBytes,
+      });
 
-    const recorded = await recordedFile(deps.db, caller, object);
-    if (recorded?.sha256 === meta.sha256) return answer(recorded);
-    const storage: SupabaseStorage | null = deps.supabaseStorage;
-    if (storage === null) {
-      if (recorded !== null) throw hashMismatch(recorded.sha256, meta.sha256, false);
-      throw new HttpError(
-        404,
-        'not_found',
-        `object ${object.bucket}/${object.path} not found: upload it first`,
-      );
-    }
+      const recorded = await recordedFile(deps.db, caller, object);
+      if (recorded?.sha256 === meta.sha256) return answer(recorded);
+      const storage: SupabaseStorage | null = deps.supabaseStorage;
+      if (storage === null) {
+        if (recorded !== null) throw hashMismatch(recorded.sha256, meta.sha256, false);
+        throw new HttpError(
+          404,
+          'not_found',
+          `object ${object.bucket}/${object.path} not found: upload it first`,
+        );
+      }
 
-    let digest;
-    try {
-      digest = await checkStoredObject(storage, object, meta, { kind: type.kind, bytes: type.limit });
-    } catch (error) {
-      // What failed the checks must not stay in the user's folder looking like evidence.
-      if (error instanceof HttpError && error.statusCode !== 404) await storage.remove(object);
-      throw error;
-    }
-    const { id, version } = await recordMediaFile(
-      deps.db,
-      caller.claims,
-      { ...fileFromMetadata(meta, object), sizeBytes: digest.size, sha256: digest.sha256 },
-      deps.now(),
-      // The object is already where readers find it (Supabase); the row is what makes it evidence.
-      async () => undefined,
-    );
-    deps.pokes.publish(caller.userId, version);
-    return answer({ id, sizeBytes: digest.size });
-  });
+      let digest;
+      try {
+        digest = await checkStoredObject(storage, object, meta, { kind: type.kind, bytes: type.limit });
+      } catch (error) {
+        // What failed the checks must not stay in the user's folder looking like evidence.
+        if (error instanceof HttpError && error.statusCode !== 404) await storage.remove(object);
+        throw error;
+      }
+      const { id, version } = await recordMediaFile(
+        deps.db,
+        caller.claims,
+        { ...fileFromMetadata(meta, object), sizeBytes: digest.size, sha256: digest.sha256 },
+        deps.now(),
+        // The object is already where readers find it (Supabase); the row is what makes it evidence.
+        async () => undefined,
+      );
+      deps.pokes.publish(caller.userId, version);
+      return answer({ id, sizeBytes: digest.size });
+    },
+  );
 }

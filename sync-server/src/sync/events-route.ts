@@ -10,7 +10,7 @@
  * way, when the heartbeat finds the session revoked or expired. With Supabase Auth the server does not know when a
  * session ends, so a stream there ends only when the client or the server closes it.
  */
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, onRequestAsyncHookHandler } from 'fastify';
 import { eq } from 'drizzle-orm';
 import { userVersions } from '@vitalwatch/schema/db/tables';
 import type { Poke } from '@vitalwatch/schema/protocol/poke';
@@ -18,7 +18,7 @@ import type { Db } from '../db/database.ts';
 import { withUser } from '../db/with-user.ts';
 import { isSessionLive, type Identity } from '../auth/identity.ts';
 import type { SessionEnds } from '../auth/session-end-hub.ts';
-import type { SyncAuth } from '../auth/sync-tokens.ts';
+import { callerOf } from '../http/authenticate-first.ts';
 import type { Pokes } from './poke-hub.ts';
 import type { AlertHub } from '../alerts/realtime.ts';
 
@@ -33,7 +33,7 @@ export async function registerEventsRoute(
   deps: {
     db: Db;
     identity: Identity;
-    syncAuth: SyncAuth;
+    authenticate: onRequestAsyncHookHandler;
     pokes: Pokes;
     sessionEnds: SessionEnds;
     alerts?: AlertHub;
@@ -45,8 +45,8 @@ export async function registerEventsRoute(
     for (const end of open) end();
   });
 
-  app.get('/sync/events', async (request, reply) => {
-    const { caller, headers } = await deps.syncAuth.authenticate(request);
+  app.get('/sync/events', { onRequest: deps.authenticate }, async (request, reply) => {
+    const caller = callerOf(request);
     const [state] = await withUser(deps.db, caller.claims, (tx) =>
       tx
         .select({ version: userVersions.version })
@@ -56,8 +56,11 @@ export async function registerEventsRoute(
 
     reply.hijack();
     const out = reply.raw;
+    // The sync token the check handed out (AU6) and helmet's headers were set before the reply was hijacked.
+    for (const [name, value] of Object.entries(reply.getHeaders())) {
+      if (value !== undefined) out.setHeader(name, value);
+    }
     out.writeHead(200, {
-      ...headers,
       'content-type': 'text/event-stream; charset=utf-8',
       'cache-control': 'no-cache, no-transform',
       connection: 'keep-alive',

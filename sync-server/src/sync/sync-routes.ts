@@ -26,6 +26,7 @@ import type { Db } from '../db/database.ts';
 import type { Identity } from '../auth/identity.ts';
 import type { SessionEnds } from '../auth/session-end-hub.ts';
 import { createSyncAuth } from '../auth/sync-tokens.ts';
+import { authenticateFirst, callerOf } from '../http/authenticate-first.ts';
 import { HttpError, parseInput } from '../http/http-error.ts';
 import { isTransientDatabaseError } from './database-errors.ts';
 import { registerEventsRoute } from './events-route.ts';
@@ -93,40 +94,54 @@ async function transientFailure(
     });
 }
 
-export async function registerSyncRoutes(app: FastifyInstance, deps: SyncDeps): Promise<void> {
-  const routeOptions = { bodyLimit: deps.bodyLimit, preParsing: [gunzipRequestBody(deps.bodyLimit)] };
-  // The access token or a sync token (AU5, AU6); a request with the former is answered with the latter.
-  const syncAuth = createSyncAuth(deps.db, deps.identity);
+/** An SOS: the critical lane (incidents and their events) is never throttled (SPEC SE33). */
+function isCriticalPush(request: FastifyRequest): boolean {
+  const body = request.body;
+  return typeof body === 'object' && body !== null && 'lane' in body && body.lane === 'critical';
+}
 
-  app.post('/sync/push', routeOptions, async (request, reply) => {
-    const { caller, headers } = await syncAuth.authenticate(request);
-    reply.headers(headers);
-    requireSupportedProtocol(request.body);
-    const push = parseInput(PushRequest, request.body, 'body');
-    const now = deps.now();
-    let outcome;
-    try {
-      outcome = await runPush(deps.db, caller.claims, push, now);
-    } catch (error) {
-      if (isTransientDatabaseError(error)) return transientFailure(request, reply, error);
-      throw error;
-    }
-    if (outcome.newVersion !== null) deps.pokes.publish(caller.userId, outcome.newVersion);
-    const response: PushResponse = {
-      protocolVersion: PROTOCOL_VERSION,
-      lane: push.lane,
-      results: outcome.results,
-      lastSeq: outcome.lastSeq,
-      serverTime: now.getTime(),
-      // The rows' `updatedAt`, for the device to complete the rows it created (PU12).
-      ...(push.protocolVersion >= 4 && { at: now.getTime() }),
-    };
-    return sendJson(request, reply, response);
-  });
+export async function registerSyncRoutes(app: FastifyInstance, deps: SyncDeps): Promise<void> {
+  // The access token or a sync token (AU5, AU6); a request with the former is answered with the latter. Checked
+  // before the body is inflated or parsed, so an anonymous body costs nothing (SE31).
+  const syncAuth = createSyncAuth(deps.db, deps.identity);
+  const authenticate = authenticateFirst((request) => syncAuth.authenticate(request));
+  const routeOptions = {
+    bodyLimit: deps.bodyLimit,
+    onRequest: authenticate,
+    preParsing: [gunzipRequestBody(deps.bodyLimit)],
+  };
+
+  app.post(
+    '/sync/push',
+    { ...routeOptions, config: { exemptFromUserLimit: isCriticalPush } },
+    async (request, reply) => {
+      const caller = callerOf(request);
+      requireSupportedProtocol(request.body);
+      const push = parseInput(PushRequest, request.body, 'body');
+      const now = deps.now();
+      let outcome;
+      try {
+        outcome = await runPush(deps.db, caller.claims, push, now);
+      } catch (error) {
+        if (isTransientDatabaseError(error)) return transientFailure(request, reply, error);
+        throw error;
+      }
+      if (outcome.newVersion !== null) deps.pokes.publish(caller.userId, outcome.newVersion);
+      const response: PushResponse = {
+        protocolVersion: PROTOCOL_VERSION,
+        lane: push.lane,
+        results: outcome.results,
+        lastSeq: outcome.lastSeq,
+        serverTime: now.getTime(),
+        // The rows' `updatedAt`, for the device to complete the rows it created (PU12).
+        ...(push.protocolVersion >= 4 && { at: now.getTime() }),
+      };
+      return sendJson(request, reply, response);
+    },
+  );
 
   app.post('/sync/pull', routeOptions, async (request, reply) => {
-    const { caller, headers } = await syncAuth.authenticate(request);
-    reply.headers(headers);
+    const caller = callerOf(request);
     requireSupportedProtocol(request.body);
     const pull = parseInput(PullRequest, request.body, 'body');
     let page;
@@ -147,5 +162,5 @@ export async function registerSyncRoutes(app: FastifyInstance, deps: SyncDeps): 
     return sendJson(request, reply, response);
   });
 
-  await registerEventsRoute(app, { ...deps, syncAuth });
+  await registerEventsRoute(app, { ...deps, authenticate });
 }

@@ -26,7 +26,8 @@ import { pushSubscriptions } from '@vitalwatch/schema/db/tables';
 import type { UserId } from '@vitalwatch/schema/ids';
 import type { Db } from '../../db/database.ts';
 import { withUser } from '../../db/with-user.ts';
-import { bearerToken, type Identity } from '../../auth/identity.ts';
+import type { Identity } from '../../auth/identity.ts';
+import { authenticateFirst, callerOf } from '../../http/authenticate-first.ts';
 import { HttpError, parseInput } from '../../http/http-error.ts';
 import { decodeBase64Url, isP256PublicKey } from './vapid-keys.ts';
 
@@ -97,8 +98,9 @@ export async function registerPushSubscriptionRoutes(
     reply.header('cache-control', 'no-cache').send({ publicKey: deps.vapidPublicKey }),
   );
 
-  app.post('/push/subscriptions', async (request, reply) => {
-    const caller = await identity.verify(bearerToken(request.headers.authorization));
+  const authenticated = { onRequest: authenticateFirst(identity) };
+  app.post('/push/subscriptions', authenticated, async (request, reply) => {
+    const caller = callerOf(request);
     const body = parseInput(SubscriptionBody, request.body, 'body');
     const userAgent = request.headers['user-agent']?.slice(0, 512) ?? null;
     const created = await saveSubscription(db, caller.userId, {
@@ -111,8 +113,8 @@ export async function registerPushSubscriptionRoutes(
     return reply.status(created ? 201 : 200).send({ endpoint: body.endpoint });
   });
 
-  app.delete('/push/subscriptions', async (request, reply) => {
-    const caller = await identity.verify(bearerToken(request.headers.authorization));
+  app.delete('/push/subscriptions', authenticated, async (request, reply) => {
+    const caller = callerOf(request);
     const body = parseInput(UnsubscribeBody, request.body, 'body');
     const removed = await withUser(db, caller.claims, (tx) =>
       tx
