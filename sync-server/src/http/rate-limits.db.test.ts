@@ -69,13 +69,16 @@ describeOnEachDatabase('request limits and sign-in delays', (database) => {
   let server: RunningApp;
   let app: FastifyInstance;
 
+  const signIn = (email: string, password: string, from: string) =>
+    json(app, 'POST', '/auth/v1/token?grant_type=password', from, { email, password });
+  /** A new account and its first session: sign-up answers no session (SE45), so the app signs in next. */
   async function signUp(email: string, from = address()) {
     const response = await json(app, 'POST', '/auth/v1/signup', from, { email, password: PASSWORD });
     expect(response.statusCode).toBe(200);
-    return response.json<{ access_token: string; user: { id: string } }>();
+    const session = await signIn(email, PASSWORD, from);
+    expect(session.statusCode).toBe(200);
+    return session.json<{ access_token: string; user: { id: string } }>();
   }
-  const signIn = (email: string, password: string, from: string) =>
-    json(app, 'POST', '/auth/v1/token?grant_type=password', from, { email, password });
 
   beforeAll(async () => {
     server = await startEmbeddedApp(database(), { now: () => new Date(clock.ms), limits: LIMITS });
