@@ -33,7 +33,9 @@ async function stop(signal: string) {
   stopping = true;
   console.log(`${signal}: shutting down`);
   setTimeout(() => {
-    console.error(`shutdown took longer than ${SHUTDOWN_DEADLINE_MS / 1000} s: exiting with requests unanswered`);
+    console.error(
+      `shutdown took longer than ${SHUTDOWN_DEADLINE_MS / 1000} s: exiting with requests unanswered`,
+    );
     process.exit(1);
   }, SHUTDOWN_DEADLINE_MS).unref();
   for (const close of closers.reverse()) {

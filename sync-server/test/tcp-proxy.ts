@@ -11,7 +11,10 @@ export type TcpProxy = {
   close(): Promise<void>;
 };
 
-export async function startTcpProxy(listenPort: number, target: { host: string; port: number }): Promise<TcpProxy> {
+export async function startTcpProxy(
+  listenPort: number,
+  target: { host: string; port: number },
+): Promise<TcpProxy> {
   const sockets = new Set<net.Socket>();
   let frozen = false;
   const server = net.createServer((client) => {

@@ -99,7 +99,11 @@ async function openPostgres(
   unpooledUrl: string | null,
   config: DrizzleConfig,
 ): Promise<Database> {
-  const pool = new pg.Pool({ connectionString: url, max: POOL_MAX, connectionTimeoutMillis: CONNECT_TIMEOUT_MS });
+  const pool = new pg.Pool({
+    connectionString: url,
+    max: POOL_MAX,
+    connectionTimeoutMillis: CONNECT_TIMEOUT_MS,
+  });
   // A connection that dies (idle, or mid-query when the server restarts) emits 'error' on its client; without a
   // listener that would crash the process. The query in flight fails on its own and is reported to its caller;
   // the pool replaces the connection. Say so once per connection, so a flapping database is visible in the logs.
