@@ -67,7 +67,7 @@ describeOnEachDatabase(
       faults.disarm();
     });
 
-    it('[DF1] a sync token lookup that loses its connection gets 503 + Retry-After, not 500', async () => {
+    it('[DF1][PU5] a sync token lookup that loses its connection gets 503 + Retry-After, not 500', async () => {
       faults.failMatching(/from "sync_tokens"/);
       const clientId = newId();
       const response = await post(
@@ -218,7 +218,7 @@ describe.runIf(testDatabaseKinds().includes('postgres'))(
       await client.end();
     });
 
-    it('[DF1][DF2] a push whose backend is terminated mid-transaction gets 503, writes nothing, and the pool recovers', async () => {
+    it('[DF1][DF2][PU5] a push whose backend is terminated mid-transaction gets 503, writes nothing, and the pool recovers', async () => {
       const clientId = newId();
       const batch = pushBody(clientId, 'user', [
         mutation(1, 'mood.upsert@1', mood(newId(), 'written before the drop')),
