@@ -11,7 +11,7 @@ import { PROTOCOL_VERSION } from '@vitalwatch/schema/protocol/protocol-version';
 import { createTestDatabase, testDatabaseKinds, type TestDatabase } from '../test/test-databases.ts';
 import { freePort } from '../test/test-app.ts';
 import { startServer, stop, waitForHealth, type Server } from '../test/server-process.ts';
-import { startTcpProxy, type TcpProxy } from '../test/tcp-proxy.ts';
+import { startTcpProxy } from '../test/tcp-proxy.ts';
 
 async function fakeWebBuild(): Promise<string> {
   const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'vw-web-'));

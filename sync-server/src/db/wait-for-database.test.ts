@@ -30,7 +30,7 @@ describe('waitForDatabase (start-up)', () => {
   });
 
   it('[DF4] a drop mid-migration (57P01, then a dead connection) is waited out too', async () => {
-    const failures: unknown[] = [
+    const failures: Error[] = [
       Object.assign(new Error('terminating connection due to administrator command'), { code: '57P01' }),
       new Error('Connection terminated unexpectedly'),
     ];
