@@ -22,6 +22,13 @@ import {
   type SyncServer,
   type TestUser,
 } from '../sync/test/sync-test-kit.ts';
+import {
+  fakeJpeg,
+  sha256Hex,
+  signUp as signUpForStorage,
+  startStorageServer,
+} from '../storage/test/storage-test-kit.ts';
+import { UPLOAD_PATH } from '../storage/upload-routes.ts';
 import { POOL_MAX, type Database } from './database.ts';
 import { isTransientDatabaseError } from './transient-database-error.ts';
 
@@ -136,6 +143,41 @@ describeOnEachDatabase(
       expect(down.statusCode).toBe(503);
       const up = await server.app.inject({ method: 'GET', url: '/healthz' });
       expect(up.json()).toMatchObject({ status: 'ok' });
+    });
+
+    it('[DF1] an evidence upload whose database check loses its connection gets 503 + Retry-After from tus', async () => {
+      const storage = await startStorageServer(database());
+      try {
+        const account = await signUpForStorage(storage);
+        const file = fakeJpeg(2048);
+        const metadata = {
+          bucketName: 'emergency',
+          objectName: `user-${account.userId}/drop.jpg`,
+          contentType: 'image/jpeg',
+          sha256: sha256Hex(file),
+        };
+        faults.failMatching(/from "media_files"/);
+        const response = await fetch(`${storage.url}${UPLOAD_PATH}`, {
+          method: 'POST',
+          headers: {
+            authorization: `Bearer ${account.token}`,
+            'tus-resumable': '1.0.0',
+            'upload-length': String(file.length),
+            'upload-metadata': Object.entries(metadata)
+              .map(([key, value]) => `${key} ${Buffer.from(value).toString('base64')}`)
+              .join(','),
+          },
+        });
+        expect(faults.disarm()).toBe(true);
+        expectUnavailable({
+          statusCode: response.status,
+          headers: Object.fromEntries(response.headers),
+          body: await response.text(),
+        });
+        expectAllClientsBack(database());
+      } finally {
+        await storage.close();
+      }
     });
 
     // PGlite has no pool, and its transactions do not send BEGIN through drizzle's logger.

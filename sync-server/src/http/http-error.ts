@@ -22,6 +22,15 @@ export class HttpError extends Error {
   }
 }
 
+/** The answer to a transient database failure (`isTransientDatabaseError`); send it with Retry-After. */
+export function databaseUnavailable(): HttpError {
+  return new HttpError(
+    503,
+    'temporarily_unavailable',
+    `The server's database is unavailable or busy right now. Try again in ${RETRY_AFTER_SECONDS} s.`,
+  );
+}
+
 /**
  * Parses untrusted input with its schema or throws a 400 that names every problem and where it is. Takes any zod 4
  * schema, classic (`zod`) or mini (`zod/mini`, which the shared protocol in `schema/` uses).
@@ -68,13 +77,11 @@ export function installErrorHandler(app: FastifyInstance): void {
     // request changed nothing that the retry would not find (SPEC DF1). Devices keep their outbox on 503.
     if (isTransientDatabaseError(error)) {
       request.log.warn({ err: error }, 'database unavailable, asking the client to retry');
+      const unavailable = databaseUnavailable();
       return reply
-        .status(503)
+        .status(unavailable.statusCode)
         .header('retry-after', String(RETRY_AFTER_SECONDS))
-        .send({
-          error_code: 'temporarily_unavailable',
-          message: `The server's database is unavailable or busy right now. Try again in ${RETRY_AFTER_SECONDS} s.`,
-        } satisfies ErrorBody);
+        .send({ error_code: unavailable.errorCode, message: unavailable.message } satisfies ErrorBody);
     }
     const status = error.statusCode ?? 500;
     if (status >= 400 && status < 500) {
