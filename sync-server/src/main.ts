@@ -5,6 +5,7 @@ import { ConfigError, readConfig } from './config.ts';
 import { loadSigningKey } from './auth/signing-key.ts';
 import { DataDirLockedError } from './db/data-dir-lock.ts';
 import { openConfiguredDatabase } from './open-configured-database.ts';
+import { waitForDatabase } from './db/wait-for-database.ts';
 import { startPostgresPokes, type PostgresPokes } from './sync/postgres-pokes.ts';
 import { startTombstonePurges } from './sync/tombstone-purges.ts';
 import { loadUrlSigningKey } from './storage/url-signing-key.ts';
@@ -22,9 +23,36 @@ process.on('uncaughtException', (error) => {
   throw error;
 });
 
+/** SIGTERM ends the process within this time, even with requests still waiting on a database that does not answer. */
+const SHUTDOWN_DEADLINE_MS = 5_000;
+/** What shutdown closes, in the order started; closed last first. Registered from the start (SPEC DF5). */
+const closers: Array<() => Promise<unknown>> = [];
+let stopping = false;
+async function stop(signal: string) {
+  if (stopping) return;
+  stopping = true;
+  console.log(`${signal}: shutting down`);
+  setTimeout(() => {
+    console.error(
+      `shutdown took longer than ${SHUTDOWN_DEADLINE_MS / 1000} s: exiting with requests unanswered`,
+    );
+    process.exit(1);
+  }, SHUTDOWN_DEADLINE_MS).unref();
+  for (const close of closers.reverse()) {
+    await close().catch((error: unknown) => console.error('shutdown:', error));
+  }
+  process.exit(0);
+}
+process.on('SIGINT', () => void stop('SIGINT'));
+process.on('SIGTERM', () => void stop('SIGTERM'));
+
 const config = readConfig(process.env);
 const database = await openConfiguredDatabase(config);
-if (config.migrateOnStart) await database.migrate();
+closers.push(() => database.close());
+// A database that is not up yet, or drops mid-migration, is waited for (SPEC DF4).
+if (config.migrateOnStart) {
+  await waitForDatabase('migrations', () => database.migrate(), { log: (message) => console.warn(message) });
+}
 
 const issuerOrigin = config.publicUrl ?? `http://localhost:${config.port}`;
 const auth: AuthDeps =
@@ -45,6 +73,7 @@ const pokes: PostgresPokes | null =
     : await startPostgresPokes(config.databaseUrlUnpooled ?? config.databaseUrl, (error) =>
         console.error('sync pokes: LISTEN connection failed, retrying', error),
       );
+if (pokes !== null) closers.push(() => pokes.close());
 
 // Alert delivery (issue #5, ADR 0010): SMS through Twilio when configured, Web Push with our VAPID keys,
 // realtime through our event stream or Supabase Realtime.
@@ -113,6 +142,7 @@ const app = await buildApp({
   },
   logger: true,
 });
+closers.push(() => app.close());
 
 // SPEC PL9: tombstones past the horizon go, so devices that were away longer get a reset (PL5).
 const purges =
@@ -127,19 +157,7 @@ const purges =
         },
       });
 
-let stopping = false;
-async function stop(signal: string) {
-  if (stopping) return;
-  stopping = true;
-  app.log.info(`${signal}: shutting down`);
-  await app.close();
-  await purges?.stop();
-  await pokes?.close();
-  await database.close();
-  process.exit(0);
-}
-process.on('SIGINT', () => void stop('SIGINT'));
-process.on('SIGTERM', () => void stop('SIGTERM'));
+if (purges !== null) closers.push(() => purges.stop());
 
 await app.listen({ port: config.port, host: config.host });
 app.log.info(`VitalWatch on ${database.kind}, auth ${auth.kind}, serving ${config.webDist}`);

@@ -5,8 +5,12 @@
 import type { FastifyError, FastifyInstance } from 'fastify';
 import secureJson from 'secure-json-parse';
 import * as z from 'zod';
+import { isTransientDatabaseError } from '../db/transient-database-error.ts';
 
 export type ErrorBody = { error_code: string; message: string };
+
+/** Seconds a client waits before retrying a request that failed for a transient reason (SPEC PU5, DF1). */
+export const RETRY_AFTER_SECONDS = 2;
 
 export class HttpError extends Error {
   constructor(
@@ -19,6 +23,15 @@ export class HttpError extends Error {
   ) {
     super(message);
   }
+}
+
+/** The answer to a transient database failure (`isTransientDatabaseError`); send it with Retry-After. */
+export function databaseUnavailable(): HttpError {
+  return new HttpError(
+    503,
+    'temporarily_unavailable',
+    `The server's database is unavailable or busy right now. Try again in ${RETRY_AFTER_SECONDS} s.`,
+  );
 }
 
 /**
@@ -122,6 +135,16 @@ export function installErrorHandler(app: FastifyInstance): void {
         .status(error.statusCode)
         .headers(error.headers)
         .send({ ...error.extra, error_code: error.errorCode, message: error.message });
+    }
+    // A lost, refused or busy database, wherever the route met it (token check, transaction, rollback): the
+    // request changed nothing that the retry would not find (SPEC DF1). Devices keep their outbox on 503.
+    if (isTransientDatabaseError(error)) {
+      request.log.warn({ err: error }, 'database unavailable, asking the client to retry');
+      const unavailable = databaseUnavailable();
+      return reply
+        .status(unavailable.statusCode)
+        .header('retry-after', String(RETRY_AFTER_SECONDS))
+        .send({ error_code: unavailable.errorCode, message: unavailable.message } satisfies ErrorBody);
     }
     const status = error.statusCode ?? 500;
     if (status >= 400 && status < 500) {

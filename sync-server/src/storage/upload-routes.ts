@@ -35,7 +35,8 @@ import { isUuidV7, newId, type IncidentId, type MediaFileId } from '@vitalwatch/
 import { bearerToken, type Caller, type Identity } from '../auth/identity.ts';
 import type { Db } from '../db/database.ts';
 import { withUser, type RequestClaims } from '../db/with-user.ts';
-import { HttpError, parseInput } from '../http/http-error.ts';
+import { databaseUnavailable, HttpError, parseInput, RETRY_AFTER_SECONDS } from '../http/http-error.ts';
+import { isTransientDatabaseError } from '../db/transient-database-error.ts';
 import type { Pokes } from '../sync/poke-hub.ts';
 import { CheckedFileStore } from './checked-file-store.ts';
 import { bytesMatchType, checkDeclaredType, essenceOf, MAX_UPLOAD_BYTES } from './media-types.ts';
@@ -103,7 +104,10 @@ export type UploadMetadata = z.output<typeof UploadMetadata>;
 type TusRequest = Parameters<NonNullable<ServerOptions['onUploadCreate']>>[0];
 
 function refusal(error: unknown): unknown {
-  return error instanceof HttpError ? TusRefusal.from(error) : error;
+  if (error instanceof HttpError) return TusRefusal.from(error);
+  // A lost or busy database, as on every other route (SPEC DF1); `relay` adds the Retry-After.
+  if (isTransientDatabaseError(error)) return TusRefusal.from(databaseUnavailable());
+  return error;
 }
 
 function readMetadata(upload: Upload): { meta: UploadMetadata; object: ObjectRef } {
@@ -407,6 +411,7 @@ export async function registerUploadRoutes(app: FastifyInstance, deps: UploadDep
         if (name !== 'content-length') void reply.header(name, value);
       }
       void reply.headers(extraHeaders.get(tusRequest.request) ?? {});
+      if (response.status === 503) void reply.header('retry-after', String(RETRY_AFTER_SECONDS));
       if (text.startsWith('{')) void reply.header('content-type', 'application/json; charset=utf-8');
       return reply.status(response.status).send(text === '' ? undefined : text);
     };

@@ -3,8 +3,9 @@
  * hears to its in-process hub, its own notifications included (so one instance behaves the same as many).
  *
  * LISTEN needs a session, which Neon's pooler (PgBouncer, transaction mode) cannot give: use the direct URL
- * (DATABASE_URL_UNPOOLED). If that connection drops, it is re-opened after a second; pokes sent meanwhile are lost,
- * which costs a device only the wait until its next timed pull (pokes are a hint, never the only trigger).
+ * (DATABASE_URL_UNPOOLED). If that connection drops, or cannot be opened at start, it is (re-)opened after a second;
+ * pokes sent meanwhile are lost, which costs a device only the wait until its next timed pull (pokes are a hint,
+ * never the only trigger).
  *
  * The same connection carries ended sessions (`vw_session_end`, payload the session id; SPEC SE42) to every
  * instance's `SessionEndHub`, so a sign-out on one instance ends the event streams open on another. They are
@@ -47,9 +48,19 @@ export async function startPostgresPokes(
       lost(next);
     });
     next.on('end', () => lost(next));
-    await next.connect();
-    await next.query(`listen ${POKE_CHANNEL}`);
-    await next.query(`listen ${SESSION_END_CHANNEL}`);
+    try {
+      await next.connect();
+      await next.query(`listen ${POKE_CHANNEL}`);
+      await next.query(`listen ${SESSION_END_CHANNEL}`);
+    } catch (error) {
+      // A connection that opened but could not LISTEN would otherwise stay open, unused, for good.
+      await next.end().catch(() => {});
+      throw error;
+    }
+    if (closed) {
+      await next.end();
+      return;
+    }
     client = next;
   }
 
@@ -71,7 +82,10 @@ export async function startPostgresPokes(
     scheduleReconnect();
   }
 
-  await connect();
+  await connect().catch((error: unknown) => {
+    onError(error);
+    scheduleReconnect();
+  });
   return {
     subscribe: (userId: UserId, listener: PokeListener) => hub.subscribe(userId, listener),
     publish(userId, version) {

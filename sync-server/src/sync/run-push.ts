@@ -26,7 +26,8 @@ import { lockUserVersion } from '../db/user-version.ts';
 import { HttpError } from '../http/http-error.ts';
 import { applyBatch, isBatchable, type BatchItem } from './apply-batch.ts';
 import { applyMutation, checkMutation } from './apply-mutation.ts';
-import { isTransientDatabaseError, rejectionForDatabaseError } from './database-errors.ts';
+import { isTransientDatabaseError } from '../db/transient-database-error.ts';
+import { rejectionForDatabaseError } from './database-errors.ts';
 import type { MutationOutcome } from './mutation-context.ts';
 import { clampHlc } from '@vitalwatch/schema/protocol/hlc';
 

@@ -5,10 +5,10 @@
  * - `GET /sync/events`: server-sent "pull now" pokes (events-route.ts).
  *
  * Both POST routes take gzip bodies and answer gzip when asked. A client older than MIN_SUPPORTED_PROTOCOL_VERSION
- * gets 426 `update_required` (and keeps its outbox); a transient database failure gets 503 with Retry-After and
- * nothing written.
+ * gets 426 `update_required` (and keeps its outbox); a transient database failure, at any step, gets 503 with
+ * Retry-After from the error handler (http-error.ts) and nothing written.
  */
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { PullRequest } from '@vitalwatch/schema/protocol/pull-request';
 import { PushRequest } from '@vitalwatch/schema/protocol/push-request';
 import { encodePullPage } from '@vitalwatch/schema/protocol/pull-page';
@@ -28,16 +28,12 @@ import type { SessionEnds } from '../auth/session-end-hub.ts';
 import { createSyncAuth } from '../auth/sync-tokens.ts';
 import { authenticateFirst, callerOf } from '../http/authenticate-first.ts';
 import { HttpError, parseInput } from '../http/http-error.ts';
-import { isTransientDatabaseError } from './database-errors.ts';
 import { registerEventsRoute } from './events-route.ts';
 import type { AlertHub } from '../alerts/realtime.ts';
 import { gunzipRequestBody, sendJson } from './http-compression.ts';
 import type { Pokes } from './poke-hub.ts';
 import { runPull } from './run-pull.ts';
 import { runPush } from './run-push.ts';
-
-/** Seconds a client waits before retrying a batch that failed for a transient reason. */
-export const RETRY_AFTER_SECONDS = 2;
 
 /** Largest sync request body, inflated (a full bulk batch of 10,000 samples is about 600 KB of JSON). */
 export const DEFAULT_SYNC_BODY_LIMIT = 8 * 1024 * 1024;
@@ -79,21 +75,6 @@ function requireSupportedProtocol(body: unknown): void {
   }
 }
 
-async function transientFailure(
-  request: FastifyRequest,
-  reply: FastifyReply,
-  error: unknown,
-): Promise<FastifyReply> {
-  request.log.warn({ err: error }, 'sync: transient database failure, asking the client to retry');
-  return reply
-    .status(503)
-    .header('retry-after', String(RETRY_AFTER_SECONDS))
-    .send({
-      error_code: 'temporarily_unavailable',
-      message: `The server is busy; nothing was saved from this batch. Retrying in ${RETRY_AFTER_SECONDS} s.`,
-    });
-}
-
 /** An SOS: the critical lane (incidents and their events) is never throttled (SPEC SE33). */
 function isCriticalPush(request: FastifyRequest): boolean {
   const body = request.body;
@@ -119,13 +100,7 @@ export async function registerSyncRoutes(app: FastifyInstance, deps: SyncDeps): 
       requireSupportedProtocol(request.body);
       const push = parseInput(PushRequest, request.body, 'body');
       const now = deps.now();
-      let outcome;
-      try {
-        outcome = await runPush(deps.db, caller.claims, push, now);
-      } catch (error) {
-        if (isTransientDatabaseError(error)) return transientFailure(request, reply, error);
-        throw error;
-      }
+      const outcome = await runPush(deps.db, caller.claims, push, now);
       if (outcome.newVersion !== null) deps.pokes.publish(caller.userId, outcome.newVersion);
       const response: PushResponse = {
         protocolVersion: PROTOCOL_VERSION,
@@ -144,13 +119,7 @@ export async function registerSyncRoutes(app: FastifyInstance, deps: SyncDeps): 
     const caller = callerOf(request);
     requireSupportedProtocol(request.body);
     const pull = parseInput(PullRequest, request.body, 'body');
-    let page;
-    try {
-      page = await runPull(deps.db, caller.claims, pull);
-    } catch (error) {
-      if (isTransientDatabaseError(error)) return transientFailure(request, reply, error);
-      throw error;
-    }
+    const page = await runPull(deps.db, caller.claims, pull);
     const serverTime = deps.now().getTime();
     // Protocol 1–3 apps parse pages strictly as `changes`; later ones get the smaller columnar form (SPEC PL10).
     if (pull.protocolVersion >= COLUMNAR_PULL_SINCE_PROTOCOL) {
