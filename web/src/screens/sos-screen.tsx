@@ -30,7 +30,8 @@ function hasPin(p: { cancelPin: unknown; duressPin: unknown }): boolean {
 export function smsRecipients(contacts: readonly ContactRow[]): ContactRow[] {
   const sms = contacts.filter((c) => c.notifyBySms);
   const top = Math.min(...sms.map((c) => c.tier));
-  return sms.filter((c) => c.tier === top);
+  // In the contacts screen's order, so the one opened automatically is the first the user sees there.
+  return sms.filter((c) => c.tier === top).sort((a, b) => a.name.localeCompare(b.name));
 }
 
 function Countdown() {
