@@ -122,7 +122,7 @@ export default function ContactsScreen() {
         <For each={contacts()} fallback={<li>No contacts yet.</li>}>
           {(c) => (
             <li>
-              <strong>{c.name}</strong> {shown(c.phoneE164)} · tier {c.tier}
+              <strong>{c.name}</strong> <span class="phone">{shown(c.phoneE164)}</span> · tier {c.tier}
               {c.relationship === null ? '' : ` · ${c.relationship}`}
               <ContactAppLinkSection contact={c} links={appLinks} />
               <button type="button" onClick={() => edit(c)} aria-label={`Edit ${c.name}`}>
