@@ -20,7 +20,12 @@ const LONDON = { latitude: 51.507351, longitude: -0.127758, accuracy: 20 };
 
 const e2e = useBrowserSuite({
   database: 'postgres',
-  contextOptions: { geolocation: LONDON, permissions: ['geolocation'], locale: 'en-GB' },
+  contextOptions: {
+    geolocation: LONDON,
+    permissions: ['geolocation'],
+    locale: 'en-GB',
+    timezoneId: 'Africa/Nairobi',
+  },
 });
 
 /**
@@ -59,12 +64,17 @@ interface LocalIncident {
   longitude: number | null;
 }
 
-async function addContact(page: Page, name: string, phone: string): Promise<void> {
+/** Adds a contact; `shown` is how the list shows the number (formatted for the phone's region, SPEC SO5). */
+async function addContact(page: Page, name: string, phone: string, shown: string, tier = 1): Promise<void> {
   await page.getByRole('link', { name: 'Contacts' }).click();
   await page.getByLabel('Name').fill(name);
   await page.getByLabel('Phone').fill(phone);
+  await page.getByLabel('Priority').selectOption(String(tier));
   await page.getByRole('button', { name: 'Save contact' }).click();
-  await page.getByRole('listitem').filter({ hasText: 'Mum +447911123456 · tier 1' }).waitFor();
+  await page
+    .getByRole('listitem')
+    .filter({ hasText: `${name} ${shown} · tier ${tier}` })
+    .waitFor();
   await page.getByRole('link', { name: 'VitalWatch' }).click();
 }
 
@@ -126,10 +136,13 @@ it('[SE35] the app runs under its Content-Security-Policy: every screen and sign
   e2e.clearCspViolations();
 });
 
-it('offline: SOS opens an SMS fallback to the tier-1 contact with a one-segment GSM-7 text; after sign-in the incident reaches Postgres once', async () => {
+it('[SO2] offline: SOS offers one SMS link per tier-1 contact, each to that person alone with the same one-segment text; the first opens by itself; each answer is recorded for its contact; after sign-in the incident reaches Postgres once', async () => {
   const { context } = e2e;
   const page = await openControlledPage(context);
-  await addContact(page, 'Mum', '07911 123456');
+  // The phone's time zone is Nairobi, its language en-GB: numbers typed without a code are Kenyan (SO5).
+  await addContact(page, 'Mum', '0712 345678', '0712 345678');
+  await addContact(page, 'Dad', '+44 7911 123456', '+44 7911 123456');
+  await addContact(page, 'Kofi', '0722 000111', '0722 000111', 2);
 
   const incident = await triggerOfflineSos(context, page);
   expect(incident).toMatchObject({
@@ -139,29 +152,59 @@ it('offline: SOS opens an SMS fallback to the tier-1 contact with a one-segment 
   });
   expect(await page.getByTestId('server-state').innerText()).toMatch(/Not yet received by the server/);
 
-  const link = page.getByRole('link', { name: /Send SOS by SMS/ });
-  const href = (await link.getAttribute('href')) ?? '';
-  const match = /^sms:(\+447911123456)\?body=(.*)$/.exec(href);
-  expect(match, href).not.toBeNull();
-  const body = decodeURIComponent(match?.[2] ?? '');
+  // One link per tier-1 contact (Dad, Mum: the contacts screen's order), each naming one number.
+  const items = page.getByTestId('sms-contact');
+  await expect.poll(() => items.count()).toBe(2);
+  const links = page.locator('a[href^="sms:"]');
+  const hrefs = await links.evaluateAll((all) => all.map((a) => a.getAttribute('href') ?? ''));
+  const parsed = hrefs.map((href) => /^sms:(\+\d+)\?body=([^&]*)$/.exec(href));
+  expect(parsed.map((m) => m?.[1])).toEqual(['+447911123456', '+254712345678']);
+  const body = decodeURIComponent(parsed[0]?.[2] ?? '');
+  expect(decodeURIComponent(parsed[1]?.[2] ?? '')).toBe(body);
   expect(body.length).toBeLessThanOrEqual(SOS_SMS_MAX_CHARS);
   expect(isGsm7(body)).toBe(true);
   expect(body).toContain('51.50735,-0.12776');
   expect(body).toContain(`Reply OK ${incident.code}`);
+  // Local time with its offset (SO3): Nairobi is UTC+3 all year.
+  expect(body).toMatch(/ \d\d:\d\d UTC\+3 \d{1,2} [A-Z][a-z]{2}\. /);
   await expect.poll(() => page.getByRole('link', { name: /^Call 999/ }).getAttribute('href')).toBe('tel:999');
 
-  // Offline, the messaging app is opened once at once, by the app itself.
-  expect(await openedLinks(page)).toEqual([{ href, byUser: false }]);
+  // Offline, the messaging app is opened once, by the app itself, for the first contact only.
+  expect(await openedLinks(page)).toEqual([{ href: hrefs[0], byUser: false }]);
 
-  // Tapping the link records "composer opened" (never "sent") and asks what happened.
-  await link.click();
-  await page.getByRole('group', { name: 'Did the message send?' }).waitFor();
-  await page.getByRole('button', { name: 'Yes, it sent' }).click();
-  const events = await readIndexedDb<{ type: string }>(page, 'incident_events');
-  expect(events.map((e) => e.type).sort()).toEqual(['sms_composer_opened', 'sms_user_reported']);
+  // Each tap records "messaging app opened" for that contact (never "sent") and asks about that message.
+  await page.getByRole('link', { name: 'Text Mum' }).click();
+  await page
+    .getByRole('group', { name: 'Did the message to Mum send?' })
+    .getByRole('button', { name: 'No' })
+    .click();
+  await page.getByText('Not sent to Mum. Try the link again, or call them.').waitFor();
+  await page.getByRole('link', { name: 'Text Dad' }).click();
+  await page
+    .getByRole('group', { name: 'Did the message to Dad send?' })
+    .getByRole('button', { name: 'Yes, it sent' })
+    .click();
+  await page.getByText('You said the message to Dad sent.').waitFor();
+  expect((await openedLinks(page)).slice(1)).toEqual([
+    { href: hrefs[1], byUser: true },
+    { href: hrefs[0], byUser: true },
+  ]);
+  const contacts = await readIndexedDb<{ id: string; name: string }>(page, 'emergency_contacts');
+  const idOf = (name: string) => contacts.find((c) => c.name === name)?.id;
+  // What the device queued for the server (the local event rows keep only type and time).
+  type Queued = { name: string; args: { type?: string; contactIds?: string[]; sent?: boolean } };
+  const queued = (await readIndexedDb<Queued>(page, 'outbox')).filter(
+    (e) => e.name === 'incident.event@1' && e.args.type?.startsWith('sms_') === true,
+  );
+  expect(queued.map((e) => [e.args.type, e.args.contactIds, e.args.sent ?? null])).toEqual([
+    ['sms_composer_opened', [idOf('Mum')], null],
+    ['sms_user_reported', [idOf('Mum')], false],
+    ['sms_composer_opened', [idOf('Dad')], null],
+    ['sms_user_reported', [idOf('Dad')], true],
+  ]);
   expect(await incidentsInPostgres(incident.id)).toBe(0);
 
-  // "I'm safe" offline resolves the incident and offers the all-clear by SMS to the same contact.
+  // "I'm safe" offline resolves the incident and offers the all-clear by SMS, one link per contact.
   await page.getByRole('button', { name: "I'm safe" }).click();
   try {
     await page.getByRole('heading', { name: 'You marked yourself safe' }).waitFor();
@@ -171,19 +214,28 @@ it('offline: SOS opens an SMS fallback to the tier-1 contact with a one-segment 
     throw error;
   }
   const allClear =
-    (await page.getByRole('link', { name: 'Send all-clear by SMS' }).getAttribute('href')) ?? '';
-  expect(allClear).toMatch(/^sms:\+447911123456\?body=All%20clear%20/);
+    (await page.getByRole('link', { name: 'Send all-clear to Mum' }).getAttribute('href')) ?? '';
+  expect(allClear).toMatch(/^sms:\+254712345678\?body=All%20clear%20/);
   expect(isGsm7(decodeURIComponent(allClear.split('body=')[1] ?? ''))).toBe(true);
+  expect(await page.getByRole('link', { name: 'Send all-clear to Dad' }).getAttribute('href')).toMatch(
+    /^sms:\+447911123456\?body=/,
+  );
 
   await context.setOffline(false);
   await signUpInApp(page, `offline-sos-${Date.now()}@example.org`);
   await expect.poll(() => incidentsInPostgres(incident.id), { timeout: 20_000 }).toBe(1);
   await expect.poll(() => readIndexedDb(page, 'outbox'), { timeout: 20_000 }).toEqual([]);
-  const serverEvents = await e2e.server.queryPostgres<{ type: string }>(
-    'select type from incident_events where incident_id = $1 order by type',
+  const serverEvents = await e2e.server.queryPostgres<{ type: string; contact_ids: string[] | null }>(
+    "select type, contact_ids from incident_events where incident_id = $1 and type <> 'location' order by at, id",
     [incident.id],
   );
-  expect(serverEvents.map((e) => e.type)).toEqual(['resolved', 'sms_composer_opened', 'sms_user_reported']);
+  expect(serverEvents.map((e) => [e.type, e.contact_ids])).toEqual([
+    ['sms_composer_opened', [idOf('Mum')]],
+    ['sms_user_reported', [idOf('Mum')]],
+    ['sms_composer_opened', [idOf('Dad')]],
+    ['sms_user_reported', [idOf('Dad')]],
+    ['resolved', null],
+  ]);
   const status = await e2e.server.queryPostgres<{ status: string }>(
     'select status from emergency_incidents where id = $1',
     [incident.id],
@@ -231,7 +283,7 @@ it('online, a push the server does not answer within 5 s brings up the SMS fallb
     await route.fallback();
   });
   const page = await openControlledPage(context);
-  await addContact(page, 'Mum', '07911 123456');
+  await addContact(page, 'Mum', '+44 7911 123456', '+44 7911 123456');
   await signUpInApp(page, `slow-push-${Date.now()}@example.org`);
   await expect.poll(() => readIndexedDb(page, 'outbox'), { timeout: 20_000 }).toEqual([]);
   await page.goto('/');
@@ -273,6 +325,6 @@ it("a second device of the same account sees a new contact within seconds (the s
   await phoneB.waitForTimeout(1_500);
 
   await phoneA.goto('/');
-  await addContact(phoneA, 'Mum', '07911 123456');
-  await phoneB.getByRole('listitem').filter({ hasText: 'Mum +447911123456' }).waitFor({ timeout: 15_000 });
+  await addContact(phoneA, 'Mum', '0712 345678', '0712 345678');
+  await phoneB.getByRole('listitem').filter({ hasText: 'Mum 0712 345678' }).waitFor({ timeout: 15_000 });
 });

@@ -107,8 +107,10 @@ describe.runIf(testDatabaseKinds().includes('postgres'))(
 
         try {
           const email = `faults-${newId<string>()}@example.org`;
+          // Sign-up answers the user without a session (SE45); the session comes from signing in.
+          await postJson(`${server.url}/auth/v1/signup`, { email, password: PASSWORD });
           const { userId } = await sessionFrom(
-            await postJson(`${server.url}/auth/v1/signup`, { email, password: PASSWORD }),
+            await postJson(`${server.url}/auth/v1/token?grant_type=password`, { email, password: PASSWORD }),
           );
 
           /** Sign-in, tried again after a 503 (the device's auth client does the same). */

@@ -7,6 +7,7 @@ import * as z from 'zod/mini';
 import { E164, EpochMs, Hlc, Location, UuidV7 } from './common.ts';
 import type { Lane } from './lane.ts';
 import { PinVerifier } from './pin-verifier.ts';
+import { MAX_UTC_OFFSET_MINUTES, MIN_UTC_OFFSET_MINUTES } from '../sms/sms-time.ts';
 import { lastSampleTime, MAX_SAMPLE_TIME_MS } from './sample-ids.ts';
 
 const MoodScale = z.int().check(z.minimum(1), z.maximum(5));
@@ -17,6 +18,13 @@ export const IncidentTriggerArgs = z.strictObject({
   trigger: z.enum(['panic_button', 'fall_detected', 'heart_rate_alert', 'check_in_missed']),
   triggeredAt: EpochMs,
   location: z.optional(Location),
+  /**
+   * The phone's UTC offset at `triggeredAt` in minutes east (UTC+3 → 180), so the server's SMS shows the local time
+   * as the phone's own text does (SPEC SO4). Protocol 5; absent from older apps, whose alerts show UTC.
+   */
+  utcOffsetMinutes: z.optional(
+    z.int().check(z.minimum(MIN_UTC_OFFSET_MINUTES), z.maximum(MAX_UTC_OFFSET_MINUTES)),
+  ),
 });
 
 export const INCIDENT_EVENT_TYPES = [

@@ -20,8 +20,12 @@
  *   - Own rows are not echoed: an `ok` for a mutation that created a row exactly from its arguments carries the
  *     row's version (`v`) and the push its commit time (`at`); the device keeps those versions and a pull leaves
  *     them out (`skip`).
+ * - 5 (2026-12): `incident.trigger@1` may carry `utcOffsetMinutes`, the phone's UTC offset, so the server's SMS
+ *   shows local time with its offset (SPEC SO4). Additive and optional: older apps' triggers are still valid (their
+ *   alerts show UTC), so the minimum stays 1; a protocol-5 app meeting an older server hears `protocol_too_new`
+ *   and keeps its outbox, so no server refuses the new field as `invalid_args`.
  */
-export const PROTOCOL_VERSION = 4;
+export const PROTOCOL_VERSION = 5;
 
 /** The oldest client protocol the server still accepts; older ones are told to update and keep their outbox. */
 export const MIN_SUPPORTED_PROTOCOL_VERSION = 1;

@@ -16,7 +16,7 @@ import type { FastifyInstance, FastifyReply } from 'fastify';
 import formbody from '@fastify/formbody';
 import { sql } from 'drizzle-orm';
 import { z } from 'zod';
-import { utcStamp } from '@vitalwatch/schema/sms/utc-stamp';
+import { smsTime } from '@vitalwatch/schema/sms/sms-time';
 import type { Db } from '../db/database.ts';
 import { queryRows } from '../db/query-rows.ts';
 import { parseInput } from '../http/http-error.ts';
@@ -60,6 +60,8 @@ type LinkView = {
   longitude: number | null;
   accuracy_meters: number | null;
   located_at: Date | string | null;
+  /** The phone's UTC offset at the trigger; null from apps before protocol 5 (times then show UTC). */
+  utc_offset_minutes: number | null;
 };
 
 const escapeHtml = (text: string) =>
@@ -85,7 +87,7 @@ function page(reply: FastifyReply, status: number, title: string, body: string) 
     );
 }
 
-function describeEvidence(file: EvidenceView): string {
+function describeEvidence(file: EvidenceView, utcOffsetMinutes: number): string {
   const kind = file.content_type.startsWith('audio/') ? 'Recording' : 'Photo';
   const seconds = file.duration_ms === null ? null : Math.round(file.duration_ms / 1000);
   const length =
@@ -93,7 +95,7 @@ function describeEvidence(file: EvidenceView): string {
   const size = Number(file.size_bytes);
   const sizeText =
     size < 1024 * 1024 ? `${Math.max(1, Math.round(size / 1024))} KB` : `${(size / 1048576).toFixed(1)} MB`;
-  const when = file.captured_at === null ? '' : `, ${utcStamp(ms(file.captured_at))}`;
+  const when = file.captured_at === null ? '' : `, ${smsTime(ms(file.captured_at), utcOffsetMinutes)}`;
   return `${kind}${length} (${sizeText}${when})`;
 }
 
@@ -120,7 +122,8 @@ export async function registerAckPageRoutes(
       deps.db,
       sql`select l.user_id, l.incident_id, l.contact_id, l.expires_at, l.response, c.name as contact_name,
             c.share_location, u.display_name, i.status, i.silent_escalation, i.triggered_at, i.latitude,
-            i.longitude, i.accuracy_meters, i.located_at
+            i.longitude, i.accuracy_meters, i.located_at,
+            (i.device_context->>'utcOffsetMinutes')::int as utc_offset_minutes
           from alert_links l
           join emergency_incidents i on i.id = l.incident_id
           join emergency_contacts c on c.id = l.contact_id
@@ -149,7 +152,7 @@ export async function registerAckPageRoutes(
     return Promise.all(
       files.map(async (file) => {
         const url = await sign({ bucket: file.bucket, path: file.object_path }, expiresIn);
-        return `<li><a href="${escapeHtml(url)}">${escapeHtml(describeEvidence(file))}</a></li>`;
+        return `<li><a href="${escapeHtml(url)}">${escapeHtml(describeEvidence(file, view.utc_offset_minutes ?? 0))}</a></li>`;
       }),
     );
   }
@@ -171,13 +174,14 @@ export async function registerAckPageRoutes(
       const open = status === 'active' || status === 'acknowledged';
       const parts = [
         `<p><strong>${escapeHtml(STATUS_TEXT[status] ?? status)}</strong></p>`,
-        `<p>SOS sent ${utcStamp(ms(view.triggered_at))}.</p>`,
+        `<p>SOS sent ${smsTime(ms(view.triggered_at), view.utc_offset_minutes ?? 0)}.</p>`,
       ];
       if (view.share_location && view.latitude !== null && view.longitude !== null) {
         const coords = `${view.latitude.toFixed(5)},${view.longitude.toFixed(5)}`;
         const accuracy =
           view.accuracy_meters === null ? '' : ` (within ${Math.round(view.accuracy_meters)} m)`;
-        const when = view.located_at === null ? '' : `, ${utcStamp(ms(view.located_at))}`;
+        const when =
+          view.located_at === null ? '' : `, ${smsTime(ms(view.located_at), view.utc_offset_minutes ?? 0)}`;
         parts.push(
           `<p>Last location: <a href="https://maps.google.com/?q=${coords}">${coords}</a>${accuracy}${when}.</p>`,
         );

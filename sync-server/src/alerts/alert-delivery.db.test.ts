@@ -276,6 +276,52 @@ describeOnEachDatabase('alert delivery by SMS (Twilio API shape, injected clock)
     ]);
   });
 
+  it('[SO2] each answer to "Did it send?" counts for the contact it names, not for the composer opened last', async () => {
+    const { ama, contacts } = await userWithContacts();
+    const incidentId = await triggerSos(server, ama, { triggeredAt: server.clock.ms - 3_600_000 });
+    const opened = (id: string) =>
+      incidentEvent(server, ama, incidentId, { type: 'sms_composer_opened', contactIds: [id] });
+    await opened(contacts.mum);
+    await opened(contacts.brother);
+    await incidentEvent(server, ama, incidentId, {
+      type: 'sms_user_reported',
+      contactIds: [contacts.mum],
+      sent: true,
+    });
+    await incidentEvent(server, ama, incidentId, {
+      type: 'sms_user_reported',
+      contactIds: [contacts.brother],
+      sent: false,
+    });
+    await server.tick();
+    const rows = await ledger(database(), incidentId);
+    expect(
+      rows
+        .filter((r) => r.channel === 'device_sms')
+        .map((r) => [r.to_address, r.status])
+        .sort(),
+    ).toEqual([
+      [MUM, 'user_confirmed_sent'],
+      [BROTHER, 'user_reported_not_sent'],
+    ]);
+  });
+
+  it("[SO4] the SMS and the alert page show the phone's local time with its offset; older apps' incidents show UTC", async () => {
+    const { ama } = await userWithContacts();
+    const triggeredAt = Date.UTC(2026, 10, 24, 23, 58);
+    const nairobi = await triggerSos(server, ama, { triggeredAt, code: 'TZ30', utcOffsetMinutes: 180 });
+    const mumbai = await triggerSos(server, ama, { triggeredAt, code: 'TZ55', utcOffsetMinutes: 330 });
+    await server.tick();
+    const [east] = await ledger(database(), nairobi);
+    expect(east!.body).toContain(' 02:58 UTC+3 25 Nov (sent while offline).');
+    const [india] = await ledger(database(), mumbai);
+    expect(india!.body).toContain(' 05:28 UTC+5:30 25 Nov (sent while offline).');
+    const link = /(\/a\/[\w-]{16})$/.exec(east!.body!)![1]!;
+    expect((await server.app.inject({ method: 'GET', url: link })).body).toContain(
+      'SOS sent 02:58 UTC+3 25 Nov.',
+    );
+  });
+
   it('[AL7] location updates go to contacts who acknowledged, by SMS at most every 5 minutes', async () => {
     const { ama } = await userWithContacts();
     const incidentId = await triggerSos(server, ama, { code: 'LC77' });

@@ -27,6 +27,8 @@ export type IncidentDetails = PlanIncident & {
   triggeredAt: Date;
   location: { lat: number; lng: number; accuracyM: number | null; at: Date } | null;
   userName: string;
+  /** The phone's UTC offset when it triggered (minutes east); null from apps before protocol 5 (SPEC SO4). */
+  utcOffsetMinutes: number | null;
 };
 
 export type ContactDetails = PlanContact & { phoneE164: string; contactUserId: string | null };
@@ -60,6 +62,7 @@ type IncidentRow = {
   accuracy_meters: number | null;
   located_at: Date | string | null;
   display_name: string | null;
+  utc_offset_minutes: number | null;
   tier2: number | null;
   all_after: number | null;
 };
@@ -132,6 +135,7 @@ export async function loadAlertFacts(
     tx,
     sql`select i.id, i.user_id, i.code, i.status, i.silent_escalation, i.triggered_at, i.received_at, i.latitude,
           i.longitude, i.accuracy_meters, i.located_at, u.display_name,
+          (i.device_context->>'utcOffsetMinutes')::int as utc_offset_minutes,
           s.escalate_tier2_after_seconds as tier2, s.escalate_all_after_seconds as all_after
         from emergency_incidents i
         join users u on u.id = i.user_id
@@ -218,7 +222,9 @@ function incidentFacts(
     }
     if (event.type === 'sms_user_reported' && event.sent !== null) {
       const status = event.sent ? 'user_confirmed_sent' : 'user_reported_not_sent';
-      for (const contactId of lastOpened) deviceSms.push({ contactId, status, at });
+      // One link per contact (SPEC SO2): the answer names its contact. Older apps' answers name none and
+      // belong to the composer opened last.
+      for (const contactId of event.contact_ids ?? lastOpened) deviceSms.push({ contactId, status, at });
     }
   }
   const deviceTexted = new Set<string>();
@@ -250,6 +256,7 @@ function incidentFacts(
         }
       : null,
     userName: incident.display_name ?? '',
+    utcOffsetMinutes: incident.utc_offset_minutes,
   };
   const planLogs: PlanLog[] = rows.logs.map((log) => ({
     key: log.idempotency_key,

@@ -4,8 +4,9 @@
  * allows, and the title/body of the Web Push notification. Each alert names the incident's code, so a contact
  * can answer "OK <code>" by SMS, and carries the contact's own `/a/<token>` link.
  */
-import { toGsm7 } from '@vitalwatch/schema/sms/gsm7';
-import { utcStamp } from '@vitalwatch/schema/sms/utc-stamp';
+import { SOS_SMS_MAX_CHARS } from '@vitalwatch/schema/sms/gsm7';
+import { fitName, smsName } from '@vitalwatch/schema/sms/sms-name';
+import { smsTime } from '@vitalwatch/schema/sms/sms-time';
 import type { MessageKind } from './alert-plan.ts';
 
 export type AlertTextInput = {
@@ -15,6 +16,8 @@ export type AlertTextInput = {
   code: string;
   triggeredAt: Date;
   receivedAt: Date;
+  /** The phone's UTC offset at the trigger (minutes east); null (apps before protocol 5) shows UTC (SPEC SO4). */
+  utcOffsetMinutes: number | null;
   location: { lat: number; lng: number; accuracyM: number | null; at: Date } | null;
   /** The contact's `/a/<token>` page, absolute; null when the server has no PUBLIC_URL. */
   link: string | null;
@@ -31,27 +34,35 @@ function place(location: AlertTextInput['location']): string {
   return `maps.google.com/?q=${location.lat.toFixed(5)},${location.lng.toFixed(5)}${accuracy}.`;
 }
 
+/** Names are cut at a word boundary (SPEC SO3), like the phone's own text. */
 function who(name: string): string {
-  const clean = toGsm7(name).slice(0, 40);
+  const clean = smsName(name, 40);
   return clean === '' ? 'a VitalWatch user' : clean;
 }
 
 export function alertSms(input: AlertTextInput): string {
   const name = who(input.name);
-  const when = utcStamp(input.triggeredAt.getTime());
+  const offset = input.utcOffsetMinutes ?? 0;
+  const when = smsTime(input.triggeredAt.getTime(), offset);
   const late =
     input.receivedAt.getTime() - input.triggeredAt.getTime() > LATE_MS ? ' (sent while offline)' : '';
   const answer = input.link === null ? `Reply OK ${input.code}` : `Reply OK ${input.code} or ${input.link}`;
   switch (input.kind) {
     case 'alert':
     case 'escalation': {
-      const head =
-        input.kind === 'escalation' ? `SOS from ${name}, nobody has answered yet` : `SOS from ${name}`;
       const duress = input.duress ? ' The SOS was cancelled under duress: it is real.' : '';
-      return `${head}: needs help! ${place(input.location)} ${when}${late}.${duress} ${answer}`;
+      const text = (n: string) => {
+        const from = n === '' ? 'a VitalWatch user' : n;
+        const head =
+          input.kind === 'escalation' ? `SOS from ${from}, nobody has answered yet` : `SOS from ${from}`;
+        return `${head}: needs help! ${place(input.location)} ${when}${late}.${duress} ${answer}`;
+      };
+      // One segment when it can be (the name is cut at a word boundary to fit); a long link or every field at its
+      // longest makes it two, still GSM-7.
+      return fitName(text, input.name, SOS_SMS_MAX_CHARS) ?? text(name);
     }
     case 'location_update': {
-      const at = input.location === null ? when : utcStamp(input.location.at.getTime());
+      const at = input.location === null ? when : smsTime(input.location.at.getTime(), offset);
       return `${name} (alert ${input.code}) is now at ${place(input.location)} ${at}.`;
     }
     case 'all_clear':

@@ -197,6 +197,7 @@ function ledgerRow(
     code: d.code,
     triggeredAt: d.triggeredAt,
     receivedAt: d.receivedAt,
+    utcOffsetMinutes: d.utcOffsetMinutes,
     location: d.location,
     link: context.publicUrl === null || token === undefined ? null : `${context.publicUrl}/a/${token}`,
     duress: d.status === 'cancelled' && d.silentEscalation,

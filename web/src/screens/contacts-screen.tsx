@@ -1,42 +1,21 @@
 /**
- * Emergency contacts: name, phone (validated and normalised to E.164 with libphonenumber-js, using the region of
- * the browser's language for numbers typed without a country code), relationship and priority tier 1–3.
+ * Emergency contacts: name, phone (parsed with the phone's region, stored as E.164, shown formatted; a number
+ * that cannot be used gets a message on the phone field that says how to fix it: phone-number.ts, SPEC SO5),
+ * relationship and priority tier 1–3.
  * Loaded on demand: libphonenumber-js is the biggest piece of this screen and the SOS path does not need it.
  * A contact's own VitalWatch account that gets the alerts in the app, and an account's request to, are shown with
  * the account's name and sign-in, to approve, decline or remove (contact-app-link-section.tsx, SPEC SE14, SE16);
  * offline, only pull's `appLinked` mark.
  */
 import { createSignal, For, Show } from 'solid-js';
-import { parsePhoneNumberFromString, type CountryCode } from 'libphonenumber-js/min';
 import { newId } from '@vitalwatch/schema/ids';
 import type { ContactRow } from '@vitalwatch/schema/protocol/rows';
 import { useApp } from '../ui/app-context.ts';
 import { createLiveQuery } from '../ui/live-query.ts';
-import { localeRegion } from '../sos/locale-region.ts';
 import { ContactAppLinkSection } from './contact-app-link-section.tsx';
 import { createContactAppLinks } from './contact-app-links.ts';
-
-function defaultRegion(): CountryCode | undefined {
-  return (localeRegion(navigator.languages) as CountryCode | null) ?? undefined;
-}
-
-/** E.164 for a typed number, or an error message naming the problem. */
-export function normalisePhone(
-  input: string,
-  region: CountryCode | undefined,
-): { e164: string } | { error: string } {
-  const trimmed = input.trim();
-  if (trimmed === '') return { error: 'Enter a phone number.' };
-  const parsed = parsePhoneNumberFromString(trimmed, region);
-  if (parsed === undefined) {
-    return {
-      error: 'That does not look like a phone number. Include the country code, e.g. +44 7700 900123.',
-    };
-  }
-  if (!parsed.isValid())
-    return { error: `${trimmed} is not a valid number for ${parsed.country ?? 'its country'}.` };
-  return { e164: parsed.number };
-}
+import { formatPhoneNumber, parsePhoneInput } from './phone-number.ts';
+import { devicePhoneRegion } from './phone-region.ts';
 
 interface Draft {
   id: string | null;
@@ -48,6 +27,19 @@ interface Draft {
 
 const EMPTY: Draft = { id: null, name: '', phone: '', relationship: '', tier: 1 };
 
+/** A problem with one field, right under it and named by its `aria-describedby`. */
+function FieldError(props: { id: string; message: string | undefined }) {
+  return (
+    <Show when={props.message}>
+      {(message) => (
+        <p id={props.id} class="warning field-error" role="alert">
+          {message()}
+        </p>
+      )}
+    </Show>
+  );
+}
+
 export default function ContactsScreen() {
   const { device } = useApp();
   const contacts = createLiveQuery(
@@ -58,7 +50,9 @@ export default function ContactsScreen() {
     [],
   );
   const [draft, setDraft] = createSignal<Draft>(EMPTY);
-  const [error, setError] = createSignal<string | null>(null);
+  const [errors, setErrors] = createSignal<{ name?: string; phone?: string }>({});
+  const region = devicePhoneRegion();
+  const shown = (e164: string) => formatPhoneNumber(e164, region);
   const [saved, setSaved] = createSignal<string | null>(null);
   const appLinks = createContactAppLinks(device);
 
@@ -66,26 +60,24 @@ export default function ContactsScreen() {
     setDraft({
       id: c.id,
       name: c.name,
-      phone: c.phoneE164,
+      phone: shown(c.phoneE164),
       relationship: c.relationship ?? '',
       tier: c.tier,
     });
-    setError(null);
+    setErrors({});
   };
 
   const save = async (event: SubmitEvent) => {
     event.preventDefault();
     const d = draft();
     const name = d.name.trim();
-    if (name === '') {
-      setError('Enter a name.');
-      return;
-    }
-    const phone = normalisePhone(d.phone, defaultRegion());
-    if ('error' in phone) {
-      setError(phone.error);
-      return;
-    }
+    const phone = parsePhoneInput(d.phone, region);
+    const problems = {
+      ...(name === '' && { name: 'Enter a name.' }),
+      ...('error' in phone && { phone: phone.error }),
+    };
+    setErrors(problems);
+    if ('error' in phone || name === '') return;
     const existing = d.id === null ? undefined : contacts().find((c) => c.id === d.id);
     const fields = {
       name,
@@ -99,8 +91,7 @@ export default function ContactsScreen() {
         ? {}
         : { phoneE164: phone.e164, expectedPhoneE164: existing?.phoneE164 ?? null }),
     });
-    setSaved(`Saved ${name} (${phone.e164}).`);
-    setError(null);
+    setSaved(`Saved ${name} (${shown(phone.e164)}).`);
     setDraft(EMPTY);
   };
 
@@ -131,7 +122,7 @@ export default function ContactsScreen() {
         <For each={contacts()} fallback={<li>No contacts yet.</li>}>
           {(c) => (
             <li>
-              <strong>{c.name}</strong> {c.phoneE164} · tier {c.tier}
+              <strong>{c.name}</strong> <span class="phone">{shown(c.phoneE164)}</span> · tier {c.tier}
               {c.relationship === null ? '' : ` · ${c.relationship}`}
               <ContactAppLinkSection contact={c} links={appLinks} />
               <button type="button" onClick={() => edit(c)} aria-label={`Edit ${c.name}`}>
@@ -152,9 +143,12 @@ export default function ContactsScreen() {
             name="name"
             autocomplete="name"
             value={draft().name}
+            aria-invalid={errors().name !== undefined}
+            aria-describedby={errors().name === undefined ? undefined : 'contact-name-error'}
             onInput={(e) => setDraft({ ...draft(), name: e.currentTarget.value })}
           />
         </label>
+        <FieldError id="contact-name-error" message={errors().name} />
         <label>
           Phone
           <input
@@ -162,9 +156,12 @@ export default function ContactsScreen() {
             type="tel"
             autocomplete="tel"
             value={draft().phone}
+            aria-invalid={errors().phone !== undefined}
+            aria-describedby={errors().phone === undefined ? undefined : 'contact-phone-error'}
             onInput={(e) => setDraft({ ...draft(), phone: e.currentTarget.value })}
           />
         </label>
+        <FieldError id="contact-phone-error" message={errors().phone} />
         <label>
           Relationship
           <input
@@ -185,13 +182,6 @@ export default function ContactsScreen() {
             <option value="3">Tier 3</option>
           </select>
         </label>
-        <Show when={error()}>
-          {(message) => (
-            <p class="warning" role="alert">
-              {message()}
-            </p>
-          )}
-        </Show>
         <button type="submit">Save contact</button>
         <Show when={draft().id !== null}>
           <button type="button" onClick={() => setDraft(EMPTY)}>

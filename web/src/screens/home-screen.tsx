@@ -1,6 +1,7 @@
 /**
- * The first screen. Its main control is one big SOS button at the bottom half of the screen (reachable with one
- * thumb); an open incident is shown above everything else.
+ * The first screen. Its first control, right under the sync status line, is one big SOS button, fully on screen
+ * without scrolling on small phones (360×640) and at least 160 px high (SPEC SO1); an open incident, onboarding
+ * and the sections go below it.
  */
 import { For, Show } from 'solid-js';
 import { useApp, type Route } from '../ui/app-context.ts';
@@ -29,6 +30,19 @@ export function HomeScreen() {
 
   return (
     <div class="home">
+      <div class="sos-area">
+        <button
+          type="button"
+          class="sos-button"
+          aria-label="SOS: alert my emergency contacts"
+          onClick={press}
+        >
+          SOS
+        </button>
+        <p class="hint">
+          Press to start a {prefs.prefs().countdownSeconds}-second countdown. You can cancel it.
+        </p>
+      </div>
       <Show when={open()[0]}>
         {(incident) => (
           <section class="open-incident" role="alert">
@@ -61,19 +75,6 @@ export function HomeScreen() {
         </ul>
       </nav>
       <SafetyNotice />
-      <div class="sos-area">
-        <button
-          type="button"
-          class="sos-button"
-          aria-label="SOS: alert my emergency contacts"
-          onClick={press}
-        >
-          SOS
-        </button>
-        <p class="hint">
-          Press to start a {prefs.prefs().countdownSeconds}-second countdown. You can cancel it.
-        </p>
-      </div>
     </div>
   );
 }

@@ -4,8 +4,9 @@
  * "messaging app opened" when the user tapped the SMS link (a web page cannot see whether an SMS was sent, so it
  * asks). Nothing here needs the network.
  */
-import { createEffect, createMemo, createSignal, on, onCleanup, Show } from 'solid-js';
+import { createEffect, createMemo, createSignal, For, on, onCleanup, Show } from 'solid-js';
 import type { ContactRow, IncidentRow } from '@vitalwatch/schema/protocol/rows';
+import { deviceUtcOffsetMinutes } from '@vitalwatch/schema/sms/sms-time';
 import { useApp } from '../ui/app-context.ts';
 import { createLiveQuery } from '../ui/live-query.ts';
 import { SafetyNotice } from '../ui/safety-notice.tsx';
@@ -17,7 +18,6 @@ import { triggerAcknowledged } from '../ui/sos-flow.ts';
 import { EvidencePanel } from './evidence-panel.tsx';
 import { createLedgerRows, DeliveryLedger, NobodyAnsweredPrompt } from './delivery-ledger.tsx';
 
-/** Tier-1 contacts who take SMS; if nobody is tier 1, the lowest tier there is. */
 /**
  * A PIN field is shown when either PIN is set: with only a duress PIN the field must still be there, or the duress
  * PIN could never be entered (an empty or other PIN then cancels normally).
@@ -26,10 +26,12 @@ function hasPin(p: { cancelPin: unknown; duressPin: unknown }): boolean {
   return p.cancelPin !== null || p.duressPin !== null;
 }
 
+/** Tier-1 contacts who take SMS; if nobody is tier 1, the lowest tier there is. */
 export function smsRecipients(contacts: readonly ContactRow[]): ContactRow[] {
   const sms = contacts.filter((c) => c.notifyBySms);
   const top = Math.min(...sms.map((c) => c.tier));
-  return sms.filter((c) => c.tier === top);
+  // In the contacts screen's order, so the one opened automatically is the first the user sees there.
+  return sms.filter((c) => c.tier === top).sort((a, b) => a.name.localeCompare(b.name));
 }
 
 function Countdown() {
@@ -89,10 +91,18 @@ function claimAutoOpen(incidentId: string): boolean {
   return true;
 }
 
+/** What the user did with one contact's message: the messaging app was opened, then their answer. */
+type SmsProgress = 'opened' | 'sent' | 'not_sent';
+
+/**
+ * One `sms:` link per contact (SPEC SO2): several numbers in one link become a group MMS on many Android phones,
+ * which needs mobile data. Every link carries the same one-segment text; each is recorded for its contact alone.
+ */
 function SmsFallback(props: { incident: IncidentRow; recipients: ContactRow[]; automatic: boolean }) {
   const { sos, prefs } = useApp();
-  const [opened, setOpened] = createSignal(false);
-  const [answer, setAnswer] = createSignal<boolean | null>(null);
+  const [progress, setProgress] = createSignal<ReadonlyMap<string, SmsProgress>>(new Map());
+  const setFor = (contactId: string, state: SmsProgress) =>
+    setProgress((map) => new Map(map).set(contactId, state));
   const body = createMemo(() =>
     buildSosSms({
       code: props.incident.code,
@@ -114,39 +124,34 @@ function SmsFallback(props: { incident: IncidentRow; recipients: ContactRow[]; a
               },
             },
       now: props.incident.triggeredAt,
+      utcOffsetMinutes: deviceUtcOffsetMinutes(props.incident.triggeredAt),
     }),
   );
-  const href = () =>
-    smsUri(
-      props.recipients.map((c) => c.phoneE164),
-      body(),
-      { ios: isIos(navigator.userAgent) },
-    );
-  const markOpened = () => {
-    setOpened(true);
-    void sos.recordSmsOpened(
-      props.incident.id,
-      props.recipients.map((c) => c.id),
-    );
+  const href = (contact: ContactRow) =>
+    smsUri(contact.phoneE164, body(), { ios: isIos(navigator.userAgent) });
+  const markOpened = (contact: ContactRow) => {
+    // A second tap on the same link does not take back an answer already given.
+    if (progress().get(contact.id) === undefined) setFor(contact.id, 'opened');
+    void sos.recordSmsOpened(props.incident.id, contact.id);
   };
 
-  // Opened once automatically per incident (not again on every reload). Browsers may refuse to open another app
-  // without a tap, so this is recorded only if the page was actually left (hidden) right after; the link stays on
-  // screen either way.
+  // The first contact's composer is opened once automatically per incident (not again on every reload); the
+  // others are one tap each. Browsers may refuse to open another app without a tap, so this is recorded only if
+  // the page was actually left (hidden) right after; the link stays on screen either way.
   createEffect(
     on(
       // Also when the contacts arrive: they load from IndexedDB after the first render.
-      [() => props.automatic, () => props.recipients.length] as const,
-      ([automatic, recipients]) => {
-        if (!automatic || recipients === 0 || !claimAutoOpen(props.incident.id)) return;
+      [() => props.automatic, () => props.recipients[0]] as const,
+      ([automatic, first]) => {
+        if (!automatic || first === undefined || !claimAutoOpen(props.incident.id)) return;
         const left = () => {
-          if (document.visibilityState === 'hidden') markOpened();
+          if (document.visibilityState === 'hidden') markOpened(first);
         };
         document.addEventListener('visibilitychange', left, { once: true });
         setTimeout(() => document.removeEventListener('visibilitychange', left), 3_000);
         // A link click rather than a location change: the same path as the user's tap.
         const link = document.createElement('a');
-        link.href = href();
+        link.href = href(first);
         document.body.append(link);
         link.click();
         link.remove();
@@ -154,43 +159,62 @@ function SmsFallback(props: { incident: IncidentRow; recipients: ContactRow[]; a
     ),
   );
 
-  const reply = (sent: boolean) => {
-    setAnswer(sent);
-    void sos.recordSmsAnswer(props.incident.id, sent);
+  const reply = (contact: ContactRow, sent: boolean) => {
+    setFor(contact.id, sent ? 'sent' : 'not_sent');
+    void sos.recordSmsAnswer(props.incident.id, contact.id, sent);
   };
 
   return (
     <section class="sms-fallback" aria-labelledby="sms-title">
-      <h3 id="sms-title">Alert your contacts by SMS</h3>
+      <h3 id="sms-title">Text your contacts from this phone</h3>
       <Show
         when={props.recipients.length > 0}
         fallback={<p class="warning">You have no emergency contacts who take SMS. Call for help instead.</p>}
       >
         <p>
-          Your phone will open its messaging app with the message ready. <strong>You must press Send.</strong>
+          Each link opens your messaging app with the message ready for one person.{' '}
+          <strong>You must press Send</strong>, then come back for the next one.
         </p>
-        <a class="big-link" href={href()} onClick={markOpened}>
-          Send SOS by SMS to {props.recipients.map((c) => c.name).join(', ')}
-        </a>
+        <ul class="sms-links">
+          <For each={props.recipients}>
+            {(contact) => (
+              <li data-testid="sms-contact">
+                <a class="big-link" href={href(contact)} onClick={() => markOpened(contact)}>
+                  Text {contact.name}
+                </a>
+                <Show when={progress().get(contact.id)}>
+                  {(state) => (
+                    <Show
+                      when={state() === 'opened'}
+                      fallback={
+                        <p class={state() === 'sent' ? undefined : 'warning'} role="status">
+                          {state() === 'sent'
+                            ? `You said the message to ${contact.name} sent.`
+                            : `Not sent to ${contact.name}. Try the link again, or call them.`}
+                        </p>
+                      }
+                    >
+                      <div role="group" aria-label={`Did the message to ${contact.name} send?`}>
+                        <p>Messaging app opened. Did the message to {contact.name} send?</p>
+                        <button type="button" onClick={() => reply(contact, true)}>
+                          Yes, it sent
+                        </button>
+                        <button type="button" onClick={() => reply(contact, false)}>
+                          No
+                        </button>
+                      </div>
+                    </Show>
+                  )}
+                </Show>
+              </li>
+            )}
+          </For>
+        </ul>
         <p class="sms-body" data-testid="sms-body">
           {body()}
         </p>
-        <Show when={opened() && answer() === null}>
-          <div role="group" aria-label="Did the message send?">
-            <p>Did the message send?</p>
-            <button type="button" onClick={() => reply(true)}>
-              Yes, it sent
-            </button>
-            <button type="button" onClick={() => reply(false)}>
-              No
-            </button>
-          </div>
-        </Show>
-        <Show when={answer() === false}>
-          <p class="warning">Try the link again, or call someone directly.</p>
-        </Show>
-        <Show when={answer() === true}>
-          <p>Thank you. Contacts can reply "OK {props.incident.code}" to tell you they have seen it.</p>
+        <Show when={[...progress().values()].includes('sent')}>
+          <p>Contacts can reply "OK {props.incident.code}" to tell you they have seen it.</p>
         </Show>
       </Show>
     </section>
@@ -297,6 +321,7 @@ function AllClear(props: { incident: IncidentRow }) {
       code: props.incident.code,
       name: prefs.prefs().name,
       now: props.incident.resolvedAt ?? Date.now(),
+      utcOffsetMinutes: deviceUtcOffsetMinutes(props.incident.resolvedAt ?? Date.now()),
     });
 
   return (
@@ -304,17 +329,21 @@ function AllClear(props: { incident: IncidentRow }) {
       <h2 id="resolved-title">You marked yourself safe</h2>
       <DeliveryLedger logs={logs()} contacts={contacts()} heading="Your contacts:" />
       <Show when={!online() && recipients().length > 0}>
-        <p>You are offline. Let your contacts know you are safe:</p>
-        <a
-          class="big-link"
-          href={smsUri(
-            recipients().map((c) => c.phoneE164),
-            body(),
-            { ios: isIos(navigator.userAgent) },
-          )}
-        >
-          Send all-clear by SMS
-        </a>
+        <p>You are offline. Let your contacts know you are safe, one message each:</p>
+        <ul class="sms-links">
+          <For each={recipients()}>
+            {(contact) => (
+              <li>
+                <a
+                  class="big-link"
+                  href={smsUri(contact.phoneE164, body(), { ios: isIos(navigator.userAgent) })}
+                >
+                  Send all-clear to {contact.name}
+                </a>
+              </li>
+            )}
+          </For>
+        </ul>
       </Show>
       <BackHome />
     </section>

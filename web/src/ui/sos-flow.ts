@@ -14,6 +14,7 @@
  */
 import { createSignal, type Accessor } from 'solid-js';
 import { newId } from '@vitalwatch/schema/ids';
+import { deviceUtcOffsetMinutes } from '@vitalwatch/schema/sms/sms-time';
 import type { Location } from '@vitalwatch/schema/protocol/common';
 import type { MutatorArgs } from '@vitalwatch/schema/protocol/mutators';
 import type { Device } from '../device/device.ts';
@@ -47,8 +48,10 @@ export interface SosFlow {
   sendNow(): Promise<void>;
   /** "I'm safe". Returns false for a wrong PIN. */
   resolve(incidentId: string, pin?: string): Promise<boolean>;
-  recordSmsOpened(incidentId: string, contactIds: string[]): Promise<void>;
-  recordSmsAnswer(incidentId: string, sent: boolean): Promise<void>;
+  /** The messaging app was opened for this one contact (SPEC SO2: one recipient per message). */
+  recordSmsOpened(incidentId: string, contactId: string): Promise<void>;
+  /** The user's answer to "Did it send?" for this contact's message. */
+  recordSmsAnswer(incidentId: string, contactId: string, sent: boolean): Promise<void>;
   /** Take over an incident that was open before a reload: location updates and the fallback check resume. */
   adopt(incidentId: string, triggeredAt: number): void;
   dismiss(): void;
@@ -146,6 +149,7 @@ export function createSosFlow(device: Device, prefsStore: PrefsStore): SosFlow {
         code: newIncidentCode(),
         trigger: 'panic_button',
         triggeredAt,
+        utcOffsetMinutes: deviceUtcOffsetMinutes(triggeredAt),
         ...(best === null ? {} : { location: toLocation(best.fix) }),
       });
       // Budget: ≤ 50 ms from the end of the countdown to the committed incident (pnpm bench:web reads this).
@@ -221,11 +225,11 @@ export function createSosFlow(device: Device, prefsStore: PrefsStore): SosFlow {
       clearTimeout(fallbackTimer);
       return true;
     },
-    async recordSmsOpened(id, contactIds) {
-      await event(id, { type: 'sms_composer_opened', contactIds });
+    async recordSmsOpened(id, contactId) {
+      await event(id, { type: 'sms_composer_opened', contactIds: [contactId] });
     },
-    async recordSmsAnswer(id, sent) {
-      await event(id, { type: 'sms_user_reported', sent });
+    async recordSmsAnswer(id, contactId, sent) {
+      await event(id, { type: 'sms_user_reported', contactIds: [contactId], sent });
     },
     adopt(id, triggeredAt) {
       if (incidentId() === id || silent.has(id)) return;

@@ -153,7 +153,7 @@ export async function addContact(
 export async function triggerSos(
   server: SyncServer,
   device: Device,
-  options: { triggeredAt?: number; code?: string } = {},
+  options: { triggeredAt?: number; code?: string; utcOffsetMinutes?: number } = {},
 ): Promise<string> {
   const id = newId();
   const at = options.triggeredAt ?? server.clock.ms;
@@ -163,6 +163,7 @@ export async function triggerSos(
     trigger: 'panic_button',
     triggeredAt: at,
     location: { lat: 51.507351, lng: -0.127758, accuracyM: 12, at },
+    ...(options.utcOffsetMinutes !== undefined && { utcOffsetMinutes: options.utcOffsetMinutes }),
   });
   return id;
 }

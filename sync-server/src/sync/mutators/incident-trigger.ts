@@ -46,6 +46,10 @@ export async function incidentTrigger(
       status: 'active',
       triggeredAt: new Date(args.triggeredAt),
       receivedAt: ctx.now,
+      // Only for the words of the alerts (local time in SMS, SPEC SO4); protocol < 5 apps send none → UTC.
+      ...(args.utcOffsetMinutes !== undefined && {
+        deviceContext: { utcOffsetMinutes: args.utcOffsetMinutes },
+      }),
       ...(args.location && {
         latitude: args.location.lat,
         longitude: args.location.lng,
