@@ -4,6 +4,8 @@
  */
 import path from 'node:path';
 import { z } from 'zod';
+import { MAX_SAMPLES_PER_ENTRY } from '@vitalwatch/schema/protocol/mutators';
+import { DEFAULT_SYNC_QUOTAS, type SyncQuotas } from './sync/push-quotas.ts';
 
 /** Unset and empty both mean "not configured". */
 const optionalUrl = z
@@ -12,6 +14,16 @@ const optionalUrl = z
   .optional()
   .transform((v) => (v === '' ? undefined : v))
   .pipe(z.url().optional());
+
+const MIB = 1024 * 1024;
+
+/** A whole number ≥ 1 with a default; empty means unset. */
+function positiveInt(fallback: number) {
+  return z.preprocess(
+    (v) => (v === '' ? undefined : v),
+    z.coerce.number().int().min(1).max(Number.MAX_SAFE_INTEGER).default(fallback),
+  );
+}
 
 const EnvSchema = z.object({
   PORT: z.coerce.number().int().min(0).max(65535).default(8787),
@@ -53,6 +65,10 @@ const EnvSchema = z.object({
     (v) => (v === '' ? undefined : v),
     z.coerce.number().int().min(0).max(20_160).default(1_440),
   ),
+  /** Sync quotas (issue #13, SE20–SE22); the critical lane is never counted. */
+  SYNC_MAX_SAMPLES_PER_PUSH: positiveInt(DEFAULT_SYNC_QUOTAS.samplesPerPush),
+  SYNC_MAX_SAMPLES_PER_DAY: positiveInt(DEFAULT_SYNC_QUOTAS.samplesPerDay),
+  SYNC_MAX_PUSH_MIB_PER_DAY: positiveInt(DEFAULT_SYNC_QUOTAS.pushBytesPerDay / MIB),
 });
 
 export type Config = {
@@ -84,6 +100,7 @@ export type Config = {
   alertLeaseMs: number;
   /** Web Push keys from the environment; unset keys are generated into DATA_DIR. */
   vapid: { publicKey: string | null; privateKey: string | null; subject: string | null };
+  syncQuotas: SyncQuotas;
 };
 
 export class ConfigError extends Error {}
@@ -99,6 +116,16 @@ export function readConfig(env: Record<string, string | undefined>): Config {
     throw new ConfigError('SUPABASE_URL is set but SUPABASE_ANON_KEY is not: the web app needs both');
   }
   const twilioSet = [e.TWILIO_ACCOUNT_SID, e.TWILIO_AUTH_TOKEN].filter((v) => v !== undefined).length;
+  if (e.SYNC_MAX_SAMPLES_PER_PUSH > e.SYNC_MAX_SAMPLES_PER_DAY) {
+    throw new ConfigError(
+      'SYNC_MAX_SAMPLES_PER_PUSH is larger than SYNC_MAX_SAMPLES_PER_DAY: a full push could never be stored',
+    );
+  }
+  if (e.SYNC_MAX_SAMPLES_PER_PUSH < MAX_SAMPLES_PER_ENTRY) {
+    throw new ConfigError(
+      `SYNC_MAX_SAMPLES_PER_PUSH must be at least ${MAX_SAMPLES_PER_ENTRY}: one samples.append entry may carry that many`,
+    );
+  }
   if (twilioSet === 1) {
     throw new ConfigError('TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN go together: set both, or neither');
   }
@@ -150,6 +177,11 @@ export function readConfig(env: Record<string, string | undefined>): Config {
       publicKey: e.VAPID_PUBLIC_KEY || null,
       privateKey: e.VAPID_PRIVATE_KEY || null,
       subject: e.VAPID_SUBJECT || null,
+    },
+    syncQuotas: {
+      samplesPerPush: e.SYNC_MAX_SAMPLES_PER_PUSH,
+      samplesPerDay: e.SYNC_MAX_SAMPLES_PER_DAY,
+      pushBytesPerDay: e.SYNC_MAX_PUSH_MIB_PER_DAY * MIB,
     },
   };
 }

@@ -80,6 +80,7 @@ const app = await buildApp({
   publicUrl: config.publicUrl,
   webDist: config.webDist,
   trustProxy: config.trustProxy,
+  syncQuotas: config.syncQuotas,
   ...(pokes !== null && { pokes }),
   // Evidence media (ADR 0008): files under DATA_DIR/storage, download links signed with their own key; with
   // Supabase, devices upload to Supabase Storage and the server verifies and signs there with the service key.

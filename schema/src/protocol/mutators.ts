@@ -9,6 +9,9 @@ import type { Lane } from './lane.ts';
 import { PinVerifier } from './pin-verifier.ts';
 import { lastSampleTime, MAX_SAMPLE_TIME_MS } from './sample-ids.ts';
 
+/** The most samples one `samples.append` entry carries. */
+export const MAX_SAMPLES_PER_ENTRY = 10_000;
+
 const MoodScale = z.int().check(z.minimum(1), z.maximum(5));
 
 export const IncidentTriggerArgs = z.strictObject({
@@ -112,7 +115,7 @@ export const SamplesAppendArgs = z
   .strictObject({
     kind: z.int().check(z.minimum(1), z.maximum(7)),
     t0: EpochMs,
-    ids: z.array(UuidV7).check(z.minLength(1), z.maxLength(10_000)),
+    ids: z.array(UuidV7).check(z.minLength(1), z.maxLength(MAX_SAMPLES_PER_ENTRY)),
     dt: z.array(z.int().check(z.minimum(0))),
     v: z.array(z.number()),
   })
@@ -132,7 +135,7 @@ export const SamplesAppendArgsV2 = z
     kind: z.int().check(z.minimum(1), z.maximum(7)),
     t0: EpochMs,
     id: UuidV7,
-    dt: z.array(z.int().check(z.minimum(0))).check(z.minLength(1), z.maxLength(10_000)),
+    dt: z.array(z.int().check(z.minimum(0))).check(z.minLength(1), z.maxLength(MAX_SAMPLES_PER_ENTRY)),
     v: z.array(z.number()),
   })
   .check(

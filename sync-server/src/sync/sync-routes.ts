@@ -22,16 +22,27 @@ import {
   MIN_SUPPORTED_PROTOCOL_VERSION,
   PROTOCOL_VERSION,
 } from '@vitalwatch/schema/protocol/protocol-version';
-import type { Db } from '../db/database.ts';
+import type { Db, DbKind } from '../db/database.ts';
+import { createDatabaseGate } from '../db/database-gate.ts';
 import type { Identity } from '../auth/identity.ts';
 import { createSyncAuth } from '../auth/sync-tokens.ts';
 import { HttpError, parseInput } from '../http/http-error.ts';
 import { isTransientDatabaseError } from './database-errors.ts';
 import { registerEventsRoute } from './events-route.ts';
 import type { AlertHub } from '../alerts/realtime.ts';
-import { gunzipRequestBody, sendJson } from './http-compression.ts';
+import { gunzipRequestBody, requestBodyBytes, sendJson } from './http-compression.ts';
 import type { Pokes } from './poke-hub.ts';
 import { runPull } from './run-pull.ts';
+import {
+  chargeDailyQuota,
+  checkPushSize,
+  countSamples,
+  DailyQuotaExceeded,
+  refundDailyQuota,
+  type QuotaCharge,
+  type SyncQuotas,
+} from './push-quotas.ts';
+import { BULK_STEP_SAMPLES, runBulkPush } from './run-bulk-push.ts';
 import { runPush } from './run-push.ts';
 
 /** Seconds a client waits before retrying a batch that failed for a transient reason. */
@@ -42,6 +53,9 @@ export const DEFAULT_SYNC_BODY_LIMIT = 8 * 1024 * 1024;
 
 export type SyncDeps = {
   db: Db;
+  dbKind: DbKind;
+  /** What one account may write through sync (push-quotas.ts). */
+  quotas: SyncQuotas;
   identity: Identity;
   now: () => Date;
   pokes: Pokes;
@@ -75,6 +89,11 @@ function requireSupportedProtocol(body: unknown): void {
   }
 }
 
+/** Whether the raw body names a lane the quotas count (anything but `critical`; the parse checks it after). */
+function isCountedLane(body: unknown): boolean {
+  return !(typeof body === 'object' && body !== null && 'lane' in body && body.lane === 'critical');
+}
+
 async function transientFailure(
   request: FastifyRequest,
   reply: FastifyReply,
@@ -95,16 +114,39 @@ export async function registerSyncRoutes(app: FastifyInstance, deps: SyncDeps): 
   // The access token or a sync token (AU5, AU6); a request with the former is answered with the latter.
   const syncAuth = createSyncAuth(deps.db, deps.identity);
 
+  // Who goes to the database first: an SOS, then user pushes, then bulk steps (SE24, SE25).
+  const gate = createDatabaseGate(deps.dbKind);
+  const stepSamples = BULK_STEP_SAMPLES[deps.dbKind];
+
   app.post('/sync/push', routeOptions, async (request, reply) => {
     const { caller, headers } = await syncAuth.authenticate(request);
     reply.headers(headers);
     requireSupportedProtocol(request.body);
+    // The critical lane (an SOS and its events) is never counted or refused by a quota (SE22).
+    const counted = isCountedLane(request.body);
+    const use = { samples: countSamples(request.body), bytes: requestBodyBytes(request) };
+    if (counted) checkPushSize(use, deps.quotas);
     const push = parseInput(PushRequest, request.body, 'body');
     const now = deps.now();
+    let charge: QuotaCharge | null = null;
     let outcome;
     try {
-      outcome = await runPush(deps.db, caller.claims, push, now);
+      if (push.lane !== 'critical')
+        charge = await chargeDailyQuota(deps.db, caller.userId, use, deps.quotas, now);
+      outcome =
+        push.lane === 'bulk'
+          ? await runBulkPush(deps.db, gate, caller.claims, push, now, stepSamples)
+          : await runPush(deps.db, gate, caller.claims, push, now);
     } catch (error) {
+      if (error instanceof DailyQuotaExceeded) reply.header('retry-after', String(error.retryAfterSeconds));
+      if (charge !== null) {
+        await refundDailyQuota(deps.db, charge).catch((refundError: unknown) =>
+          request.log.error(
+            { err: refundError },
+            'sync: could not give back the quota charge of a failed push',
+          ),
+        );
+      }
       if (isTransientDatabaseError(error)) return transientFailure(request, reply, error);
       throw error;
     }
