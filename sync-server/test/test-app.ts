@@ -28,7 +28,7 @@ export type RunningApp = { app: FastifyInstance; url: string; key: SigningKey; i
 /** The server with the embedded identity provider, listening on a free loopback port. */
 export async function startEmbeddedApp(
   database: Database,
-  overrides: Partial<Pick<AppDeps, 'now' | 'bodyLimit' | 'storage'>> & {
+  overrides: Partial<Pick<AppDeps, 'now' | 'bodyLimit' | 'storage' | 'syncQuotas'>> & {
     accessTokenTtlSeconds?: number;
     /** Alert delivery, given the server's own URL (Twilio's callbacks and the alert links need it). */
     alerts?: (url: string) => AlertsConfig;
@@ -53,6 +53,7 @@ export async function startEmbeddedApp(
     ...(overrides.now && { now: overrides.now }),
     ...(overrides.bodyLimit !== undefined && { bodyLimit: overrides.bodyLimit }),
     ...(overrides.storage && { storage: overrides.storage }),
+    ...(overrides.syncQuotas && { syncQuotas: overrides.syncQuotas }),
     ...(overrides.alerts && { alerts: overrides.alerts(url) }),
   });
   await app.listen({ port, host: '127.0.0.1' });

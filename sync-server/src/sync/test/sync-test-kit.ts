@@ -16,15 +16,22 @@ import { PushResponse } from '@vitalwatch/schema/protocol/push-response';
 import type { Lane } from '@vitalwatch/schema/protocol/lane';
 import { ROW_SCHEMAS } from '@vitalwatch/schema/protocol/rows';
 import type { Database } from '../../db/database.ts';
+import type { SyncQuotas } from '../push-quotas.ts';
 import { startEmbeddedApp, type RunningApp } from '../../../test/test-app.ts';
 
 export type TestClock = { ms: number };
 
 export type SyncServer = RunningApp & { clock: TestClock };
 
-export async function startSyncServer(database: Database): Promise<SyncServer> {
-  const clock: TestClock = { ms: Date.now() };
-  const server = await startEmbeddedApp(database, { now: () => new Date(clock.ms) });
+export async function startSyncServer(
+  database: Database,
+  options: { syncQuotas?: SyncQuotas; clock?: TestClock } = {},
+): Promise<SyncServer> {
+  const clock: TestClock = options.clock ?? { ms: Date.now() };
+  const server = await startEmbeddedApp(database, {
+    now: () => new Date(clock.ms),
+    ...(options.syncQuotas && { syncQuotas: options.syncQuotas }),
+  });
   return { ...server, clock };
 }
 
@@ -57,6 +64,26 @@ export function mutation<N extends MutatorName>(
 ): Mutation {
   const createdAt = at.createdAt ?? Date.now();
   return { seq, name, args, hlc: at.hlc ?? hlc(createdAt), createdAt };
+}
+
+/** A `samples.append@2` entry of `n` heart-rate samples (as small on the wire as samples get: all zero steps). */
+export function samplesEntry(seq: number, n: number, t0 = Date.now()): Mutation {
+  return mutation(seq, 'samples.append@2', {
+    kind: 1,
+    t0,
+    id: newId(),
+    dt: Array.from({ length: n }, () => 0),
+    v: Array.from({ length: n }, () => 60),
+  });
+}
+
+/** Entries of at most 10,000 samples (the protocol's most per entry) carrying `total` samples, seqs from `seq`. */
+export function samplesEntries(seq: number, total: number): Mutation[] {
+  const entries: Mutation[] = [];
+  for (let left = total; left > 0; left -= 10_000) {
+    entries.push(samplesEntry(seq + entries.length, Math.min(left, 10_000)));
+  }
+  return entries;
 }
 
 /** A mutation the schema would refuse (unknown name, bad args): built without the types' help on purpose. */
