@@ -44,7 +44,7 @@ function countBody(request: FastifyRequest, payload: Readable): CountedStream {
 export function gunzipRequestBody(limit: number): preParsingAsyncHookHandler {
   return async (request, _reply, payload) => {
     const encoding = (request.headers['content-encoding'] ?? 'identity').trim().toLowerCase();
-    if (encoding === 'identity' || encoding === '') return countBody(request, payload as Readable);
+    if (encoding === 'identity' || encoding === '') return countBody(request, payload);
     if (encoding !== 'gzip') {
       throw new HttpError(
         415,
