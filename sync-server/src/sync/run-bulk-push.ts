@@ -5,9 +5,10 @@
  *
  * Each step is its own `withUser` transaction, started in the bulk lane's turn at the database gate (after any
  * SOS or user push waiting, `db/database-gate.ts`), and inserts at most `stepSamples` samples: a batch larger
- * than that is inserted in slices over several steps. The first step also locks the lane row and sequences the
- * push as every lane does (`sequenceBatch`: dups, the gap, the pure checks). A step ends by recording the
- * rejections of the mutations it finished and moving `last_seq` to the last of them, so `last_seq` only ever
+ * than that is inserted in slices over several steps. The first step only locks the lane row and sequences the
+ * push as every lane does (`sequenceBatch`: dups, the gap). The CPU work (the schema's checks, the ids and times
+ * of each sample) is done outside the transactions, a batch per turn of the event loop. A step ends by recording
+ * the rejections of the mutations it finished and moving `last_seq` to the last of them, so `last_seq` only ever
  * covers samples that are stored.
  *
  * What that changes against one transaction, and why it is safe: samples are immutable and inserted once by id
@@ -16,12 +17,14 @@
  * device's bulk lane at once (the client never sends them, CL12) may both answer `ok` for the same seqs; the
  * samples are still stored once.
  */
-import type { PushRequest } from '@vitalwatch/schema/protocol/push-request';
+import { setImmediate as nextTurn } from 'node:timers/promises';
+import type { Mutation, PushRequest } from '@vitalwatch/schema/protocol/push-request';
 import type { MutationResult } from '@vitalwatch/schema/protocol/push-response';
 import type { Db, DbKind, Tx } from '../db/database.ts';
 import type { DatabaseGate } from '../db/database-gate.ts';
 import { withUser, type RequestClaims } from '../db/with-user.ts';
 import type { BatchItem } from './apply-batch.ts';
+import { checkMutation, type CheckedMutation } from './apply-mutation.ts';
 import { rejectionForDatabaseError } from './database-errors.ts';
 import { advanceLane, lockLane } from './lane-row.ts';
 import { OK, type MutationOutcome } from './mutation-context.ts';
@@ -74,6 +77,19 @@ function prepare(progress: Progress): void {
   }
 }
 
+/** Prepares the batches the next step will store (up to `stepSamples` of them), one per turn of the event loop. */
+async function prepareStep(queue: readonly Progress[], next: number, stepSamples: number): Promise<void> {
+  let samples = 0;
+  for (let i = next; i < queue.length && samples < stepSamples; i++) {
+    const progress = queue[i]!;
+    if (progress.columns === null && progress.outcome === null) {
+      prepare(progress);
+      await nextTurn();
+    }
+    samples += (progress.columns?.ids.length ?? 0) - progress.stored + MUTATION_COST;
+  }
+}
+
 /**
  * Stores what fits of `progress` into `budget` samples under a savepoint; returns the samples used. A refusal by
  * the database rejects the mutation (slices stored by earlier steps stay: they are valid samples).
@@ -119,8 +135,9 @@ export async function runBulkPush(
   async function step(tx: Tx): Promise<void> {
     if (state.sequenced === null) {
       const startSeq = await lockLane(tx, claims.sub, push.clientId, push.lane, now);
-      state.sequenced = sequenceBatch(push, startSeq, null, now);
+      state.sequenced = sequenceBatch(push, startSeq, null, now, check);
       state.queue = state.sequenced.items.map((item) => ({ item, columns: null, stored: 0, outcome: null }));
+      return; // the first step only sequences: what it found is prepared outside any transaction
     }
     const finished: Progress[] = [];
     let budget = stepSamples;
@@ -144,10 +161,21 @@ export async function runBulkPush(
     if (last !== undefined) await advanceLane(tx, push.clientId, push.lane, last.item.mutation.seq, now);
   }
 
+  // The CPU work (the schema's checks, ids and times: tens of ms per 10,000 samples) is done before a step, outside
+  // its transaction, in pieces between which the event loop runs: a step holds the database only for its inserts.
+  const checked = new Map<Mutation, CheckedMutation>();
+  for (const mutation of push.mutations) {
+    checked.set(mutation, checkMutation(push.lane, mutation));
+    await nextTurn();
+  }
+  const check = (mutation: Mutation) => checked.get(mutation)!;
+
   // A transient error in any step escapes (503): what earlier steps stored stays, and is skipped when re-sent.
-  do {
+  await gate.run('bulk', () => withUser(db, claims, step));
+  while (state.next < state.queue.length) {
+    await prepareStep(state.queue, state.next, stepSamples);
     await gate.run('bulk', () => withUser(db, claims, step));
-  } while (state.next < state.queue.length);
+  }
 
   const { results, lastSeq } = state.sequenced!;
   const outcomes = new Map(state.queue.map((progress) => [progress.item, progress.outcome!]));

@@ -20,14 +20,14 @@ import { eq } from 'drizzle-orm';
 import type { UserId } from '@vitalwatch/schema/ids';
 import { userVersions } from '@vitalwatch/schema/db/tables';
 import type { Lane } from '@vitalwatch/schema/protocol/lane';
-import type { PushRequest } from '@vitalwatch/schema/protocol/push-request';
+import type { Mutation, PushRequest } from '@vitalwatch/schema/protocol/push-request';
 import type { MutationResult } from '@vitalwatch/schema/protocol/push-response';
 import type { Db, Tx } from '../db/database.ts';
 import { withUser, type RequestClaims } from '../db/with-user.ts';
 import type { DatabaseGate } from '../db/database-gate.ts';
 import { lockUserVersion } from '../db/user-version.ts';
 import { applyBatch, isBatchable, type BatchItem } from './apply-batch.ts';
-import { applyMutation, checkMutation } from './apply-mutation.ts';
+import { applyMutation, checkMutation, type CheckedMutation } from './apply-mutation.ts';
 import { isTransientDatabaseError, rejectionForDatabaseError } from './database-errors.ts';
 import { advanceLane, lockLane } from './lane-row.ts';
 import type { MutationOutcome } from './mutation-context.ts';
@@ -103,6 +103,7 @@ export function sequenceBatch(
   startSeq: number,
   startVersion: number | null,
   now: Date,
+  check: (mutation: Mutation) => CheckedMutation = (mutation) => checkMutation(push.lane, mutation),
 ): Sequenced {
   let lastSeq = startSeq;
   let version = startVersion ?? 0;
@@ -117,7 +118,7 @@ export function sequenceBatch(
     if (startVersion !== null) version += 1;
     const item: BatchItem = {
       mutation,
-      checked: checkMutation(push.lane, mutation),
+      checked: check(mutation),
       version: startVersion !== null ? version : 0,
       hlc: clampHlc(mutation.hlc, now),
     };
