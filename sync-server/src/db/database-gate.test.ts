@@ -51,3 +51,22 @@ it('[SE25] Postgres: bulk steps hold at most BULK_SLOTS connections, while an SO
   await Promise.all(bulkRuns);
   expect(bulk.every((j) => j.state.started)).toBe(true);
 });
+
+it('[SE24] PGlite: while a critical request is being handled, no bulk step starts; others may', async () => {
+  const gate = createDatabaseGate('pglite');
+  let release!: () => void;
+  const sos = gate.whileCritical(() => new Promise<void>((resolve) => (release = resolve)));
+  const order: string[] = [];
+  const bulk = gate.run('bulk', async () => {
+    order.push('bulk');
+  });
+  const user = gate.run('user', async () => {
+    order.push('user');
+  });
+  await settle();
+  await settle();
+  expect(order).toEqual(['user']);
+  release();
+  await Promise.all([sos, bulk, user]);
+  expect(order).toEqual(['user', 'bulk']);
+});

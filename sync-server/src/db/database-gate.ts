@@ -25,6 +25,11 @@ export const BULK_SLOTS = 2;
 export interface DatabaseGate {
   /** Runs `work` (one transaction) when its lane's turn comes. */
   run<T>(lane: Lane, work: () => Promise<T>): Promise<T>;
+  /**
+   * Runs `work` (a whole critical-lane request: token check, push) while no bulk step starts on PGlite: a request
+   * takes several turns of the event loop, and without this each could wait behind another bulk step.
+   */
+  whileCritical<T>(work: () => Promise<T>): Promise<T>;
 }
 
 export function createDatabaseGate(kind: DbKind): DatabaseGate {
@@ -32,8 +37,12 @@ export function createDatabaseGate(kind: DbKind): DatabaseGate {
   const waiting: Record<Lane, Array<() => void>> = { critical: [], user: [], bulk: [] };
   let running = 0;
   let bulkRunning = 0;
+  let criticalRequests = 0;
 
-  const mayStart = (lane: Lane) => (exclusive ? running === 0 : lane !== 'bulk' || bulkRunning < BULK_SLOTS);
+  const mayStart = (lane: Lane) =>
+    exclusive
+      ? running === 0 && (lane !== 'bulk' || criticalRequests === 0)
+      : lane !== 'bulk' || bulkRunning < BULK_SLOTS;
 
   function dispatch(): void {
     for (const lane of LANES) {
@@ -49,6 +58,15 @@ export function createDatabaseGate(kind: DbKind): DatabaseGate {
   }
 
   return {
+    async whileCritical(work) {
+      criticalRequests += 1;
+      try {
+        return await work();
+      } finally {
+        criticalRequests -= 1;
+        dispatch();
+      }
+    },
     async run(lane, work) {
       if (lane === 'bulk') await nextTurn();
       await new Promise<void>((resolve) => {

@@ -118,7 +118,13 @@ export async function registerSyncRoutes(app: FastifyInstance, deps: SyncDeps): 
   const gate = createDatabaseGate(deps.dbKind);
   const stepSamples = BULK_STEP_SAMPLES[deps.dbKind];
 
-  app.post('/sync/push', routeOptions, async (request, reply) => {
+  app.post('/sync/push', routeOptions, (request, reply) =>
+    isCountedLane(request.body)
+      ? handlePush(request, reply)
+      : gate.whileCritical(() => handlePush(request, reply)),
+  );
+
+  async function handlePush(request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> {
     const { caller, headers } = await syncAuth.authenticate(request);
     reply.headers(headers);
     requireSupportedProtocol(request.body);
@@ -161,7 +167,7 @@ export async function registerSyncRoutes(app: FastifyInstance, deps: SyncDeps): 
       ...(push.protocolVersion >= 4 && { at: now.getTime() }),
     };
     return sendJson(request, reply, response);
-  });
+  }
 
   app.post('/sync/pull', routeOptions, async (request, reply) => {
     const { caller, headers } = await syncAuth.authenticate(request);
