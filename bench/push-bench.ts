@@ -108,7 +108,7 @@ const SAMPLE_INTERVAL_MS = 1_728; // 50,000 samples a day, as in sensor-samples.
 /** A fixed start so every run pushes the same sample times. */
 const SAMPLES_START_MS = Date.UTC(2025, 0, 1);
 
-function latencyStats(ms: number[]): LatencyStats {
+export function latencyStats(ms: number[]): LatencyStats {
   return {
     tries: ms.length,
     p50Ms: percentile(ms, 50),
@@ -124,7 +124,7 @@ function hlc(ms: number, node: string): string {
 }
 
 /** One device's lane: contiguous seqs from 1, an HLC that moves forward by a millisecond per edit. */
-class LaneOutbox {
+export class LaneOutbox {
   readonly clientId = newId();
   #seq = 0;
   #clockMs = Date.now() - 3_600_000;
@@ -161,7 +161,7 @@ class LaneOutbox {
 
 type Session = { app: App; token: string; userId: UserId };
 
-async function startServer(target: BenchTarget): Promise<App> {
+export async function startServer(target: BenchTarget): Promise<App> {
   const key = await generateSigningKey();
   return buildApp({
     db: target.database.db,
@@ -280,7 +280,7 @@ async function insertMoodRows(
 }
 
 /** One kind's samples in both shapes: the bulk lane's columnar args and the sensor bench's `SensorBatch`. */
-function sampleBatch(
+export function sampleBatch(
   random: () => number,
   firstIndex: number,
   size: number,
@@ -392,7 +392,7 @@ async function measureThroughput(options: {
   };
 }
 
-function triggerArgs(n: number): MutatorArgs<'incident.trigger@1'> {
+export function triggerArgs(n: number): MutatorArgs<'incident.trigger@1'> {
   return {
     id: newId(),
     code: `B${String(n).padStart(5, '0')}`,

@@ -15,7 +15,7 @@
  *
  * Environment: BENCH_DATABASE_URL (default postgres://postgres@127.0.0.1:5432/postgres; an admin URL: the bench
  * creates and drops its own database), BENCH_TIMEOUT_S (default 1,200), BENCH_ONLY (a comma-separated list of
- * sections to run: `sensor`, `push`, `sync-compare`; default all; `sync-incident`, only when named: the sync
+ * sections to run: `sensor`, `push`, `sos-beside-upload`, `sync-compare`; default all; `sync-incident`, only when named: the sync
  * comparison's incident scenario alone, ours only).
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -42,6 +42,12 @@ import {
   type CpuUse,
 } from './machine-info.ts';
 import { benchPush, PUSH_TARGETS, type PushPlan, type PushResult } from './push-bench.ts';
+import {
+  benchSosBesideUpload,
+  SOS_BESIDE_UPLOAD_TARGET_MS,
+  type SosBesideUploadPlan,
+  type SosBesideUploadResult,
+} from './sos-beside-upload-bench.ts';
 import { benchRead, INDEX_NAME, type ReadResult } from './read-bench.ts';
 import { pouchVersions } from './pouch-peer.ts';
 import {
@@ -68,6 +74,8 @@ const BREAKDOWN_BATCH = 10_000;
 const BREAKDOWN_REPS = 5;
 /** Push section: 500 moods per user-lane push, one 10,000-sample mutation per bulk push, 5 of each after a warm-up. */
 const PUSH_PLAN: PushPlan = { moodBatch: 500, samplesPerMutation: 10_000, batches: 5, triggerTries: 20 };
+/** Another account's SOS every 200 ms while one account uploads its day's quota from two devices at once. */
+const SOS_BESIDE_UPLOAD_PLAN: SosBesideUploadPlan = { sosAlone: 20, sosEveryMs: 200, uploadDevices: 2 };
 /**
  * Sync comparison, one plan per link profile, sized to keep the whole run near 15 minutes: PouchDB needs ~400
  * requests per 10,000 docs (~3 min at 300 ms / 750 kbit/s). So PouchDB's samples scenario carries 2,000 of our
@@ -99,7 +107,7 @@ const COMPARE_PLANS: ReadonlyArray<ComparePlan & { oneDatabase: boolean }> = [
     oneDatabase: true,
   },
 ];
-const SECTIONS = ['sensor', 'push', 'sync-compare', 'sync-incident'] as const;
+const SECTIONS = ['sensor', 'push', 'sos-beside-upload', 'sync-compare', 'sync-incident'] as const;
 type Section = (typeof SECTIONS)[number];
 /** Sections that run only when BENCH_ONLY names them (a part of another section). */
 const ON_REQUEST: readonly Section[] = ['sync-incident'];
@@ -659,6 +667,33 @@ function printPushSummary(results: PushResult[], skipped: string | null): void {
   );
 }
 
+function printSosBesideUpload(results: SosBesideUploadResult[]): void {
+  console.log(
+    `\nAnother account's SOS (critical-lane incident.trigger@1, loopback HTTP) while one account pushes its daily ` +
+      `maximum from ${SOS_BESIDE_UPLOAD_PLAN.uploadDevices} devices at once; an SOS every ${SOS_BESIDE_UPLOAD_PLAN.sosEveryMs} ms:\n`,
+  );
+  console.log(
+    markdownTable(
+      [
+        'target',
+        'SOS alone p50 / p95',
+        'SOS during upload p50 / p95 (max, n)',
+        `target p95 ≤ ${SOS_BESIDE_UPLOAD_TARGET_MS} ms`,
+        'upload',
+        'longest event-loop stall',
+      ],
+      results.map((r) => [
+        TARGET_TITLES[r.target],
+        `${formatMs(r.alone.p50Ms)} / ${formatMs(r.alone.p95Ms)}`,
+        `${formatMs(r.duringUpload.p50Ms)} / ${formatMs(r.duringUpload.p95Ms)} (${formatMs(r.duringUpload.maxMs)}, ${r.duringUpload.tries})`,
+        r.duringUpload.p95Ms <= SOS_BESIDE_UPLOAD_TARGET_MS ? 'met' : '**missed**',
+        `${r.upload.samples.toLocaleString('en')} samples, ${r.upload.pushes} pushes, ${r.upload.seconds.toFixed(1)} s (${formatRate(r.upload.samplesPerSecond)}/s, steps of ${r.stepSamples.toLocaleString('en')})`,
+        formatMs(r.eventLoopMaxMs),
+      ]),
+    ),
+  );
+}
+
 function printContention(results: TargetResult[], pushResults: PushResult[]): void {
   console.log(
     '\nContention check (a shared 2-core VM): CPU seconds while each target ran. On PGlite everything runs in the ' +
@@ -765,6 +800,33 @@ async function main(): Promise<void> {
     }
   }
 
+  const fairResults: SosBesideUploadResult[] = [];
+  if (runs('sos-beside-upload')) {
+    console.log(
+      "\n# Another account's SOS while one account uploads its daily maximum (sos-beside-upload-bench.ts, loopback HTTP)",
+    );
+  }
+  for (const open of runs('sos-beside-upload') ? pushOpeners : []) {
+    const target = await open();
+    if ('unreachable' in target) {
+      banner([`POSTGRES SKIPPED for the SOS-beside-upload section: ${target.unreachable}`]);
+      continue;
+    }
+    try {
+      const result = await benchSosBesideUpload(target, SOS_BESIDE_UPLOAD_PLAN);
+      fairResults.push(result);
+      console.log(
+        `## ${TARGET_TITLES[target.name]}: SOS alone p50 ${formatMs(result.alone.p50Ms)}, p95 ${formatMs(result.alone.p95Ms)}; ` +
+          `during the upload p50 ${formatMs(result.duringUpload.p50Ms)}, p95 ${formatMs(result.duringUpload.p95Ms)}, ` +
+          `max ${formatMs(result.duringUpload.maxMs)} (${result.duringUpload.tries} SOS); upload ${result.upload.samples.toLocaleString('en')} ` +
+          `samples in ${result.upload.pushes} pushes, ${result.upload.seconds.toFixed(1)} s (${formatRate(result.upload.samplesPerSecond)}/s); ` +
+          `longest event-loop stall ${formatMs(result.eventLoopMaxMs)}; ${formatCpuUse(result.cpu, result.upload.seconds)}`,
+      );
+    } finally {
+      await target.close();
+    }
+  }
+
   const compareResults: CompareResult[] = [];
   const incidentRuns: IncidentRun[] = [];
   const versions = pouchVersions();
@@ -808,6 +870,7 @@ async function main(): Promise<void> {
   if (runs('sensor')) printSummary(results, skipped);
   if (runs('push')) printPushSummary(pushResults, pushSkipped);
   if (runs('sensor') || runs('push')) printContention(results, pushResults);
+  if (runs('sos-beside-upload')) printSosBesideUpload(fairResults);
   for (const result of compareResults) {
     console.log(
       `\nSync vs PouchDB, ${result.plan.profile.name} (${result.plan.records.toLocaleString('en')} records; ` +
@@ -847,6 +910,11 @@ async function main(): Promise<void> {
     sections: SECTIONS.filter(runs),
     results,
     push: pushResults,
+    sosBesideUpload: {
+      plan: SOS_BESIDE_UPLOAD_PLAN,
+      targetMs: SOS_BESIDE_UPLOAD_TARGET_MS,
+      results: fairResults,
+    },
     syncCompare: { versions, targets: SYNC_TARGETS, results: compareResults },
     syncIncident: incidentRuns,
   };

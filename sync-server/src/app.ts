@@ -30,6 +30,7 @@ import { SessionEndHub, type SessionEnds } from './auth/session-end-hub.ts';
 import { registerAlerts, type AlertsConfig } from './alerts/alert-routes.ts';
 import type { SignEvidenceUrl } from './alerts/ack-page-routes.ts';
 import { AlertHub } from './alerts/realtime.ts';
+import { DEFAULT_SYNC_QUOTAS, type SyncQuotas } from './sync/push-quotas.ts';
 import { DEFAULT_SYNC_BODY_LIMIT, registerSyncRoutes } from './sync/sync-routes.ts';
 
 export const VERSION: string = (createRequire(import.meta.url)('../package.json') as { version: string })
@@ -61,6 +62,8 @@ export type AppDeps = {
   trustProxy?: boolean;
   /** Largest sync push/pull body in bytes, after gzip inflation. */
   syncBodyLimit?: number;
+  /** What one account may write through sync; the defaults when missing (push-quotas.ts). */
+  syncQuotas?: SyncQuotas;
   /** Where pushes announce commits to `GET /sync/events` streams; in-process by default. */
   pokes?: Pokes;
   /** Where sign-out and refresh-token reuse announce ended sessions to their event streams; in-process by default. */
@@ -174,6 +177,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await registerProfileRoutes(app, { db: deps.db, identity, now });
   await registerSyncRoutes(app, {
     db: deps.db,
+    dbKind: deps.dbKind,
+    quotas: deps.syncQuotas ?? DEFAULT_SYNC_QUOTAS,
     identity,
     now,
     pokes: syncPokes,

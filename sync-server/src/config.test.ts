@@ -42,3 +42,26 @@ it('[PL9] purges tombstones daily by default; TOMBSTONE_PURGE_INTERVAL_MINUTES s
     /TOMBSTONE_PURGE_INTERVAL_MINUTES/,
   );
 });
+
+it('[SE21] sync quotas default to 100,000 samples a push, 1,000,000 a day and 128 MiB a day; the SYNC_MAX_* variables set them', () => {
+  expect(readConfig({}).syncQuotas).toEqual({
+    samplesPerPush: 100_000,
+    samplesPerDay: 1_000_000,
+    pushBytesPerDay: 128 * 1024 * 1024,
+  });
+  const set = readConfig({
+    SYNC_MAX_SAMPLES_PER_PUSH: '20000',
+    SYNC_MAX_SAMPLES_PER_DAY: '50000',
+    SYNC_MAX_PUSH_MIB_PER_DAY: '16',
+  });
+  expect(set.syncQuotas).toEqual({
+    samplesPerPush: 20_000,
+    samplesPerDay: 50_000,
+    pushBytesPerDay: 16 * 1024 * 1024,
+  });
+  expect(() => readConfig({ SYNC_MAX_SAMPLES_PER_DAY: '0' })).toThrow(/SYNC_MAX_SAMPLES_PER_DAY/);
+  expect(() => readConfig({ SYNC_MAX_SAMPLES_PER_PUSH: '5000' })).toThrow(/at least 10000/);
+  expect(() => readConfig({ SYNC_MAX_SAMPLES_PER_PUSH: '60000', SYNC_MAX_SAMPLES_PER_DAY: '50000' })).toThrow(
+    /SYNC_MAX_SAMPLES_PER_PUSH is larger/,
+  );
+});

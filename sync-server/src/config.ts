@@ -10,6 +10,8 @@ import {
   type HttpLimits,
   type HttpTimeouts,
 } from './http/http-limits.ts';
+import { MAX_SAMPLES_PER_ENTRY } from '@vitalwatch/schema/protocol/mutators';
+import { DEFAULT_SYNC_QUOTAS, type SyncQuotas } from './sync/push-quotas.ts';
 
 /** Unset and empty both mean "not configured". */
 const optionalUrl = z
@@ -29,6 +31,16 @@ function whole(min: number, max: number, fallback: number) {
 
 const L = DEFAULT_HTTP_LIMITS;
 const T = DEFAULT_HTTP_TIMEOUTS;
+
+const MIB = 1024 * 1024;
+
+/** A whole number ≥ 1 with a default; empty means unset. */
+function positiveInt(fallback: number) {
+  return z.preprocess(
+    (v) => (v === '' ? undefined : v),
+    z.coerce.number().int().min(1).max(Number.MAX_SAFE_INTEGER).default(fallback),
+  );
+}
 
 const EnvSchema = z.object({
   PORT: z.coerce.number().int().min(0).max(65535).default(8787),
@@ -94,6 +106,10 @@ const EnvSchema = z.object({
   HTTP_REQUEST_TIMEOUT_SECONDS: whole(1, 86_400, T.requestMs / 1000),
   HTTP_IDLE_TIMEOUT_SECONDS: whole(1, 86_400, T.idleMs / 1000),
   HTTP_KEEP_ALIVE_TIMEOUT_SECONDS: whole(1, 3_600, T.keepAliveMs / 1000),
+  /** Sync quotas (issue #13, SE20–SE22); the critical lane is never counted. */
+  SYNC_MAX_SAMPLES_PER_PUSH: positiveInt(DEFAULT_SYNC_QUOTAS.samplesPerPush),
+  SYNC_MAX_SAMPLES_PER_DAY: positiveInt(DEFAULT_SYNC_QUOTAS.samplesPerDay),
+  SYNC_MAX_PUSH_MIB_PER_DAY: positiveInt(DEFAULT_SYNC_QUOTAS.pushBytesPerDay / MIB),
 });
 
 export type Config = {
@@ -131,6 +147,7 @@ export type Config = {
   vapid: { publicKey: string | null; privateKey: string | null; subject: string | null };
   limits: HttpLimits;
   timeouts: HttpTimeouts;
+  syncQuotas: SyncQuotas;
 };
 
 export class ConfigError extends Error {}
@@ -146,6 +163,16 @@ export function readConfig(env: Record<string, string | undefined>): Config {
     throw new ConfigError('SUPABASE_URL is set but SUPABASE_ANON_KEY is not: the web app needs both');
   }
   const twilioSet = [e.TWILIO_ACCOUNT_SID, e.TWILIO_AUTH_TOKEN].filter((v) => v !== undefined).length;
+  if (e.SYNC_MAX_SAMPLES_PER_PUSH > e.SYNC_MAX_SAMPLES_PER_DAY) {
+    throw new ConfigError(
+      'SYNC_MAX_SAMPLES_PER_PUSH is larger than SYNC_MAX_SAMPLES_PER_DAY: a full push could never be stored',
+    );
+  }
+  if (e.SYNC_MAX_SAMPLES_PER_PUSH < MAX_SAMPLES_PER_ENTRY) {
+    throw new ConfigError(
+      `SYNC_MAX_SAMPLES_PER_PUSH must be at least ${MAX_SAMPLES_PER_ENTRY}: one samples.append entry may carry that many`,
+    );
+  }
   if (twilioSet === 1) {
     throw new ConfigError('TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN go together: set both, or neither');
   }
@@ -236,6 +263,11 @@ export function readConfig(env: Record<string, string | undefined>): Config {
       requestMs: e.HTTP_REQUEST_TIMEOUT_SECONDS * 1000,
       idleMs: e.HTTP_IDLE_TIMEOUT_SECONDS * 1000,
       keepAliveMs: e.HTTP_KEEP_ALIVE_TIMEOUT_SECONDS * 1000,
+    },
+    syncQuotas: {
+      samplesPerPush: e.SYNC_MAX_SAMPLES_PER_PUSH,
+      samplesPerDay: e.SYNC_MAX_SAMPLES_PER_DAY,
+      pushBytesPerDay: e.SYNC_MAX_PUSH_MIB_PER_DAY * MIB,
     },
   };
 }

@@ -111,6 +111,7 @@ const app = await buildApp({
   trustProxy: config.trustProxy,
   limits: config.limits,
   timeouts: config.timeouts,
+  syncQuotas: config.syncQuotas,
   ...(pokes !== null && { pokes, sessionEnds: pokes.sessionEnds }),
   // Evidence media (ADR 0008): files under DATA_DIR/storage, download links signed with their own key; with
   // Supabase, devices upload to Supabase Storage and the server verifies and signs there with the service key.

@@ -30,7 +30,10 @@ export type RunningApp = { app: FastifyInstance; url: string; key: SigningKey; i
 export async function startEmbeddedApp(
   database: Database,
   overrides: Partial<
-    Pick<AppDeps, 'now' | 'bodyLimit' | 'storage' | 'pokes' | 'sessionEnds' | 'limits' | 'timeouts'>
+    Pick<
+      AppDeps,
+      'now' | 'bodyLimit' | 'storage' | 'pokes' | 'sessionEnds' | 'limits' | 'timeouts' | 'syncQuotas'
+    >
   > & {
     accessTokenTtlSeconds?: number;
     /** Several instances of one deployment share the signing key and the issuer. */
@@ -61,6 +64,7 @@ export async function startEmbeddedApp(
     ...(overrides.storage && { storage: overrides.storage }),
     ...(overrides.pokes && { pokes: overrides.pokes }),
     ...(overrides.sessionEnds && { sessionEnds: overrides.sessionEnds }),
+    ...(overrides.syncQuotas && { syncQuotas: overrides.syncQuotas }),
     ...(overrides.alerts && { alerts: overrides.alerts(url) }),
     limits: overrides.limits ?? UNTHROTTLED_HTTP_LIMITS,
     ...(overrides.timeouts && { timeouts: overrides.timeouts }),

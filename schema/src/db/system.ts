@@ -48,7 +48,7 @@ export const activityLogs = pgTable(
   ],
 );
 
-/** Per-user counters per route and hour: rate limiting and billing metrics. */
+/** Per-user counters per route and window (an hour; a UTC day for `sync/push`): rate limits, quotas, billing metrics. */
 export const apiUsage = pgTable(
   'api_usage',
   {
@@ -61,6 +61,8 @@ export const apiUsage = pgTable(
     bytesIn: bigint('bytes_in', { mode: 'number' }).notNull().default(0),
     bytesOut: bigint('bytes_out', { mode: 'number' }).notNull().default(0),
     smsSent: integer('sms_sent').notNull().default(0),
+    /** Sensor samples offered in the window's pushes (route `sync/push`: the daily sample quota, SE21). */
+    samples: bigint('samples', { mode: 'number' }).notNull().default(0),
   },
   (t) => [
     uniqueIndex('api_usage_user_route_window_key').on(t.userId, t.route, t.windowStart),

@@ -10,6 +10,9 @@ import { PinVerifier } from './pin-verifier.ts';
 import { MAX_UTC_OFFSET_MINUTES, MIN_UTC_OFFSET_MINUTES } from '../sms/sms-time.ts';
 import { lastSampleTime, MAX_SAMPLE_TIME_MS } from './sample-ids.ts';
 
+/** The most samples one `samples.append` entry carries. */
+export const MAX_SAMPLES_PER_ENTRY = 10_000;
+
 const MoodScale = z.int().check(z.minimum(1), z.maximum(5));
 
 export const IncidentTriggerArgs = z.strictObject({
@@ -120,7 +123,7 @@ export const SamplesAppendArgs = z
   .strictObject({
     kind: z.int().check(z.minimum(1), z.maximum(7)),
     t0: EpochMs,
-    ids: z.array(UuidV7).check(z.minLength(1), z.maxLength(10_000)),
+    ids: z.array(UuidV7).check(z.minLength(1), z.maxLength(MAX_SAMPLES_PER_ENTRY)),
     dt: z.array(z.int().check(z.minimum(0))),
     v: z.array(z.number()),
   })
@@ -140,7 +143,7 @@ export const SamplesAppendArgsV2 = z
     kind: z.int().check(z.minimum(1), z.maximum(7)),
     t0: EpochMs,
     id: UuidV7,
-    dt: z.array(z.int().check(z.minimum(0))).check(z.minLength(1), z.maxLength(10_000)),
+    dt: z.array(z.int().check(z.minimum(0))).check(z.minLength(1), z.maxLength(MAX_SAMPLES_PER_ENTRY)),
     v: z.array(z.number()),
   })
   .check(

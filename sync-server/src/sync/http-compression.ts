@@ -19,10 +19,32 @@ const MIN_GZIP_BYTES = 1024;
 
 type CountedStream = Transform & { receivedEncodedLength: number };
 
+/** Each sync request's body size as parsed (inflated), for the daily byte quota (push-quotas.ts). */
+const bodyBytes = new WeakMap<FastifyRequest, number>();
+
+/** The bytes of JSON the request's body held (after gzip inflation); 0 without a body. */
+export function requestBodyBytes(request: FastifyRequest): number {
+  return bodyBytes.get(request) ?? 0;
+}
+
+/** Passes the body through, counting it into `bodyBytes` (fastify reads `receivedEncodedLength` for its checks). */
+function countBody(request: FastifyRequest, payload: Readable): CountedStream {
+  const counter = new Transform({
+    transform(chunk: Buffer, _encoding, callback) {
+      counter.receivedEncodedLength += chunk.length;
+      bodyBytes.set(request, counter.receivedEncodedLength);
+      callback(null, chunk);
+    },
+  }) as CountedStream;
+  counter.receivedEncodedLength = 0;
+  payload.on('error', (error) => counter.destroy(error));
+  return payload.pipe(counter);
+}
+
 export function gunzipRequestBody(limit: number): preParsingAsyncHookHandler {
   return async (request, _reply, payload) => {
     const encoding = (request.headers['content-encoding'] ?? 'identity').trim().toLowerCase();
-    if (encoding === 'identity' || encoding === '') return payload;
+    if (encoding === 'identity' || encoding === '') return countBody(request, payload);
     if (encoding !== 'gzip') {
       throw new HttpError(
         415,
@@ -34,6 +56,7 @@ export function gunzipRequestBody(limit: number): preParsingAsyncHookHandler {
     const limiter = new Transform({
       transform(chunk: Buffer, _encoding, callback) {
         inflated += chunk.length;
+        bodyBytes.set(request, inflated);
         if (inflated > limit) {
           callback(
             new HttpError(413, 'body_too_large', `the request body inflates to more than ${limit} bytes`),

@@ -1,10 +1,12 @@
 /**
- * One push batch, in one transaction under the user's RLS (FIELD-NOTES §1):
+ * One push batch of the critical or user lane, in one transaction under the user's RLS (FIELD-NOTES §1), started
+ * when the database gate gives the lane its turn (an SOS first, `db/database-gate.ts`). The bulk lane is applied in
+ * short steps instead (`run-bulk-push.ts`), with the same sequencing (`sequenceBatch`).
  *
  * 1. Lock the device's lane row (`sync_clients`, created with all three lanes on first sight, which binds the
- *    device id to this user), then, except on the bulk lane, the user's version counter (`user_versions`). The
- *    order is always lane row, then counter, so two pushes never deadlock; the counter lock is what hands out
- *    versions in commit order. The bulk lane stamps no versions, so a 10,000-sample batch never holds up an SOS.
+ *    device id to this user), then the user's version counter (`user_versions`). The order is always lane row, then
+ *    counter, so two pushes never deadlock; the counter lock is what hands out versions in commit order. The bulk
+ *    lane stamps no versions and takes no counter lock, so a sample upload never holds up an SOS (PU8).
  * 2. Sequence, in memory: `seq <= last_seq` → `dup`, not applied; `seq > last_seq + 1` → a gap: stop, no result
  *    for it or anything after; otherwise the mutation gets `version = ++v` and the pure checks (name, lane, args).
  * 3. Apply in runs: consecutive moods and coping uses (and mutations the checks refused) go through the batched
@@ -14,21 +16,23 @@
  * 4. Record every rejection in `mutation_errors` (one statement); rejections still advance `last_seq`. Store
  *    `last_seq` and the counter. A transient database error anywhere escapes and rolls everything back (PU5).
  */
-import { and, eq } from 'drizzle-orm';
+import { eq } from 'drizzle-orm';
 import type { UserId } from '@vitalwatch/schema/ids';
-import { mutationErrors, syncClients, userVersions } from '@vitalwatch/schema/db/tables';
-import { LANES, type Lane } from '@vitalwatch/schema/protocol/lane';
-import type { PushRequest } from '@vitalwatch/schema/protocol/push-request';
+import { userVersions } from '@vitalwatch/schema/db/tables';
+import type { Lane } from '@vitalwatch/schema/protocol/lane';
+import type { Mutation, PushRequest } from '@vitalwatch/schema/protocol/push-request';
 import type { MutationResult } from '@vitalwatch/schema/protocol/push-response';
 import type { Db, Tx } from '../db/database.ts';
 import { withUser, type RequestClaims } from '../db/with-user.ts';
+import type { DatabaseGate } from '../db/database-gate.ts';
 import { lockUserVersion } from '../db/user-version.ts';
-import { HttpError } from '../http/http-error.ts';
 import { applyBatch, isBatchable, type BatchItem } from './apply-batch.ts';
-import { applyMutation, checkMutation } from './apply-mutation.ts';
+import { applyMutation, checkMutation, type CheckedMutation } from './apply-mutation.ts';
 import { isTransientDatabaseError } from '../db/transient-database-error.ts';
 import { rejectionForDatabaseError } from './database-errors.ts';
+import { advanceLane, lockLane } from './lane-row.ts';
 import type { MutationOutcome } from './mutation-context.ts';
+import { recordRejections } from './record-rejections.ts';
 import { clampHlc } from '@vitalwatch/schema/protocol/hlc';
 
 export type PushOutcome = {
@@ -37,44 +41,6 @@ export type PushOutcome = {
   /** The user's version after the batch when it stamped any; null when it changed no synced row. */
   newVersion: number | null;
 };
-
-async function lockLane(tx: Tx, userId: UserId, clientId: string, lane: Lane, now: Date): Promise<number> {
-  await tx
-    .insert(syncClients)
-    .values(LANES.map((l) => ({ userId, clientId, lane: l, lastSeq: 0, lastSeenAt: now })))
-    .onConflictDoNothing({ target: [syncClients.clientId, syncClients.lane] });
-  const [row] = await tx
-    .select({ lastSeq: syncClients.lastSeq })
-    .from(syncClients)
-    .where(and(eq(syncClients.clientId, clientId), eq(syncClients.lane, lane)))
-    .for('update');
-  // The rows exist (the insert found them taken) but RLS hides them: another user's device id.
-  if (row === undefined) {
-    throw new HttpError(
-      409,
-      'client_id_taken',
-      'This device id is registered to another account. Sign out and in again to give this device a new id.',
-    );
-  }
-  return row.lastSeq;
-}
-
-/** Text Postgres refuses to store (NUL, a lone surrogate; in jsonb or text) as U+FFFD, for the error log. */
-function storable(text: string): string {
-  return text
-    .replaceAll('\u0000', '\ufffd')
-    .replace(/[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g, '\ufffd');
-}
-
-/** `args` as the error log can keep them: every string and key through `storable`. */
-function storableJson(value: unknown): unknown {
-  if (typeof value === 'string') return storable(value);
-  if (Array.isArray(value)) return value.map(storableJson);
-  if (typeof value === 'object' && value !== null) {
-    return Object.fromEntries(Object.entries(value).map(([k, v]) => [storable(k), storableJson(v)]));
-  }
-  return value;
-}
 
 /** Which path applies what: consecutive batchable mutations form one run (`apply-batch.ts`), the rest go alone. */
 function splitIntoRuns(items: BatchItem[]): BatchItem[][] {
@@ -121,86 +87,95 @@ async function applyRun(
   return outcomes;
 }
 
+/** A push's mutations in seq order: answered (`dup`), or to apply (with their versions and pure checks). */
+export type Sequenced = {
+  results: Array<MutationResult | BatchItem>;
+  items: BatchItem[];
+  lastSeq: number;
+  version: number;
+};
+
+/**
+ * Sequence, in memory: dups, the gap, and each new mutation's version in seq order (PU1, PU2, PU10). `startVersion`
+ * is null on a lane that stamps no versions (bulk).
+ */
+export function sequenceBatch(
+  push: PushRequest,
+  startSeq: number,
+  startVersion: number | null,
+  now: Date,
+  check: (mutation: Mutation) => CheckedMutation = (mutation) => checkMutation(push.lane, mutation),
+): Sequenced {
+  let lastSeq = startSeq;
+  let version = startVersion ?? 0;
+  const results: Array<MutationResult | BatchItem> = [];
+  const items: BatchItem[] = [];
+  for (const mutation of push.mutations) {
+    if (mutation.seq <= lastSeq) {
+      results.push({ seq: mutation.seq, status: 'dup' });
+      continue;
+    }
+    if (mutation.seq > lastSeq + 1) break;
+    if (startVersion !== null) version += 1;
+    const item: BatchItem = {
+      mutation,
+      checked: check(mutation),
+      version: startVersion !== null ? version : 0,
+      hlc: clampHlc(mutation.hlc, now),
+    };
+    items.push(item);
+    results.push(item);
+    lastSeq = mutation.seq;
+  }
+  return { results, items, lastSeq, version };
+}
+
+/** The critical and user lanes: one transaction, through the gate in the lane's turn. Bulk: `run-bulk-push.ts`. */
 export async function runPush(
   db: Db,
+  gate: DatabaseGate,
   claims: RequestClaims,
   push: PushRequest,
   now: Date,
 ): Promise<PushOutcome> {
   const userId = claims.sub;
-  return withUser(db, claims, async (tx) => {
-    const startSeq = await lockLane(tx, userId, push.clientId, push.lane, now);
-    const stampsVersions = push.lane !== 'bulk';
-    const startVersion = stampsVersions ? await lockUserVersion(tx, userId) : 0;
+  const context = { userId, clientId: push.clientId, lane: push.lane, now };
+  return gate.run(push.lane, () =>
+    withUser(db, claims, async (tx) => {
+      const startSeq = await lockLane(tx, userId, push.clientId, push.lane, now);
+      const startVersion = await lockUserVersion(tx, userId);
+      const { results, items, lastSeq, version } = sequenceBatch(push, startSeq, startVersion, now);
 
-    // Sequence first: dups, the gap, and each new mutation's version in seq order (PU1, PU2, PU10).
-    let lastSeq = startSeq;
-    let version = startVersion;
-    const results: Array<MutationResult | BatchItem> = [];
-    const items: BatchItem[] = [];
-    for (const mutation of push.mutations) {
-      if (mutation.seq <= lastSeq) {
-        results.push({ seq: mutation.seq, status: 'dup' });
-        continue;
+      const outcomes = new Map<BatchItem, MutationOutcome>();
+      for (const run of splitIntoRuns(items)) {
+        const runOutcomes = await applyRun(tx, userId, push.lane, now, run);
+        run.forEach((item, i) => outcomes.set(item, runOutcomes[i]!));
       }
-      if (mutation.seq > lastSeq + 1) break;
-      if (stampsVersions) version += 1;
-      const item: BatchItem = {
-        mutation,
-        checked: checkMutation(push.lane, mutation),
-        version: stampsVersions ? version : 0,
-        hlc: clampHlc(mutation.hlc, now),
-      };
-      items.push(item);
-      results.push(item);
-      lastSeq = mutation.seq;
-    }
 
-    const outcomes = new Map<BatchItem, MutationOutcome>();
-    for (const run of splitIntoRuns(items)) {
-      const runOutcomes = await applyRun(tx, userId, push.lane, now, run);
-      run.forEach((item, i) => outcomes.set(item, runOutcomes[i]!));
-    }
-
-    const rejected = items.flatMap((item) => {
-      const outcome = outcomes.get(item)!;
-      return outcome.status === 'rejected' ? [{ item, outcome }] : [];
-    });
-    if (rejected.length > 0) {
-      await tx.insert(mutationErrors).values(
-        rejected.map(({ item: { mutation }, outcome }) => ({
-          userId,
-          clientId: push.clientId,
-          lane: push.lane,
-          seq: mutation.seq,
-          name: mutation.name,
-          args: storableJson(mutation.args ?? null),
-          code: outcome.code,
-          message: storable(outcome.message),
-          createdAt: now,
-        })),
+      await recordRejections(
+        tx,
+        context,
+        items.flatMap((item) => {
+          const outcome = outcomes.get(item)!;
+          return outcome.status === 'rejected' ? [{ mutation: item.mutation, ...outcome }] : [];
+        }),
       );
-    }
-    if (lastSeq !== startSeq) {
-      await tx
-        .update(syncClients)
-        .set({ lastSeq, lastSeenAt: now })
-        .where(and(eq(syncClients.clientId, push.clientId), eq(syncClients.lane, push.lane)));
-    }
-    if (version !== startVersion) {
-      await tx.update(userVersions).set({ version }).where(eq(userVersions.userId, userId));
-    }
-    return {
-      results: results.map((r) => {
-        if (!('mutation' in r)) return r;
-        const outcome = outcomes.get(r)!;
-        if (outcome.status === 'rejected') return { seq: r.mutation.seq, ...outcome };
-        // PU12: a row created exactly as the device computed it, HLC unclamped, to a client that knows `v`.
-        const own = outcome.created === true && r.hlc === r.mutation.hlc && push.protocolVersion >= 4;
-        return { seq: r.mutation.seq, status: 'ok' as const, ...(own && { v: r.version }) };
-      }),
-      lastSeq,
-      newVersion: version !== startVersion ? version : null,
-    };
-  });
+      if (lastSeq !== startSeq) await advanceLane(tx, push.clientId, push.lane, lastSeq, now);
+      if (version !== startVersion) {
+        await tx.update(userVersions).set({ version }).where(eq(userVersions.userId, userId));
+      }
+      return {
+        results: results.map((r) => {
+          if (!('mutation' in r)) return r;
+          const outcome = outcomes.get(r)!;
+          if (outcome.status === 'rejected') return { seq: r.mutation.seq, ...outcome };
+          // PU12: a row created exactly as the device computed it, HLC unclamped, to a client that knows `v`.
+          const own = outcome.created === true && r.hlc === r.mutation.hlc && push.protocolVersion >= 4;
+          return { seq: r.mutation.seq, status: 'ok' as const, ...(own && { v: r.version }) };
+        }),
+        lastSeq,
+        newVersion: version !== startVersion ? version : null,
+      };
+    }),
+  );
 }

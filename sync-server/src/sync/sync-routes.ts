@@ -8,7 +8,7 @@
  * gets 426 `update_required` (and keeps its outbox); a transient database failure, at any step, gets 503 with
  * Retry-After from the error handler (http-error.ts) and nothing written.
  */
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { PullRequest } from '@vitalwatch/schema/protocol/pull-request';
 import { PushRequest } from '@vitalwatch/schema/protocol/push-request';
 import { encodePullPage } from '@vitalwatch/schema/protocol/pull-page';
@@ -22,7 +22,8 @@ import {
   MIN_SUPPORTED_PROTOCOL_VERSION,
   PROTOCOL_VERSION,
 } from '@vitalwatch/schema/protocol/protocol-version';
-import type { Db } from '../db/database.ts';
+import type { Db, DbKind } from '../db/database.ts';
+import { createDatabaseGate } from '../db/database-gate.ts';
 import type { Identity } from '../auth/identity.ts';
 import type { SessionEnds } from '../auth/session-end-hub.ts';
 import { createSyncAuth } from '../auth/sync-tokens.ts';
@@ -30,9 +31,19 @@ import { authenticateFirst, callerOf } from '../http/authenticate-first.ts';
 import { HttpError, parseInput } from '../http/http-error.ts';
 import { registerEventsRoute } from './events-route.ts';
 import type { AlertHub } from '../alerts/realtime.ts';
-import { gunzipRequestBody, sendJson } from './http-compression.ts';
+import { gunzipRequestBody, requestBodyBytes, sendJson } from './http-compression.ts';
 import type { Pokes } from './poke-hub.ts';
 import { runPull } from './run-pull.ts';
+import {
+  chargeDailyQuota,
+  checkPushSize,
+  countSamples,
+  DailyQuotaExceeded,
+  refundDailyQuota,
+  type QuotaCharge,
+  type SyncQuotas,
+} from './push-quotas.ts';
+import { BULK_STEP_SAMPLES, runBulkPush } from './run-bulk-push.ts';
 import { runPush } from './run-push.ts';
 
 /** Largest sync request body, inflated (a full bulk batch of 10,000 samples is about 600 KB of JSON). */
@@ -40,6 +51,9 @@ export const DEFAULT_SYNC_BODY_LIMIT = 8 * 1024 * 1024;
 
 export type SyncDeps = {
   db: Db;
+  dbKind: DbKind;
+  /** What one account may write through sync (push-quotas.ts). */
+  quotas: SyncQuotas;
   identity: Identity;
   now: () => Date;
   pokes: Pokes;
@@ -75,10 +89,14 @@ function requireSupportedProtocol(body: unknown): void {
   }
 }
 
+/** Whether the raw body names a lane the quotas count (anything but `critical`; the parse checks it after). */
+function isCountedLane(body: unknown): boolean {
+  return !(typeof body === 'object' && body !== null && 'lane' in body && body.lane === 'critical');
+}
+
 /** An SOS: the critical lane (incidents and their events) is never throttled (SPEC SE33). */
 function isCriticalPush(request: FastifyRequest): boolean {
-  const body = request.body;
-  return typeof body === 'object' && body !== null && 'lane' in body && body.lane === 'critical';
+  return !isCountedLane(request.body);
 }
 
 export async function registerSyncRoutes(app: FastifyInstance, deps: SyncDeps): Promise<void> {
@@ -92,28 +110,62 @@ export async function registerSyncRoutes(app: FastifyInstance, deps: SyncDeps): 
     preParsing: [gunzipRequestBody(deps.bodyLimit)],
   };
 
+  // Who goes to the database first: an SOS, then user pushes, then bulk steps (SE24, SE25).
+  const gate = createDatabaseGate(deps.dbKind);
+  const stepSamples = BULK_STEP_SAMPLES[deps.dbKind];
+
   app.post(
     '/sync/push',
     { ...routeOptions, config: { exemptFromUserLimit: isCriticalPush } },
-    async (request, reply) => {
-      const caller = callerOf(request);
-      requireSupportedProtocol(request.body);
-      const push = parseInput(PushRequest, request.body, 'body');
-      const now = deps.now();
-      const outcome = await runPush(deps.db, caller.claims, push, now);
-      if (outcome.newVersion !== null) deps.pokes.publish(caller.userId, outcome.newVersion);
-      const response: PushResponse = {
-        protocolVersion: PROTOCOL_VERSION,
-        lane: push.lane,
-        results: outcome.results,
-        lastSeq: outcome.lastSeq,
-        serverTime: now.getTime(),
-        // The rows' `updatedAt`, for the device to complete the rows it created (PU12).
-        ...(push.protocolVersion >= 4 && { at: now.getTime() }),
-      };
-      return sendJson(request, reply, response);
-    },
+    (request, reply) =>
+      isCountedLane(request.body)
+        ? handlePush(request, reply)
+        : gate.whileCritical(() => handlePush(request, reply)),
   );
+
+  async function handlePush(request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> {
+    const caller = callerOf(request);
+    requireSupportedProtocol(request.body);
+    // The critical lane (an SOS and its events) is never counted or refused by a quota (SE22).
+    const counted = isCountedLane(request.body);
+    const use = { samples: countSamples(request.body), bytes: requestBodyBytes(request) };
+    if (counted) checkPushSize(use, deps.quotas);
+    const push = parseInput(PushRequest, request.body, 'body');
+    const now = deps.now();
+    let charge: QuotaCharge | null = null;
+    let outcome;
+    try {
+      if (push.lane !== 'critical')
+        charge = await chargeDailyQuota(deps.db, caller.userId, use, deps.quotas, now);
+      outcome =
+        push.lane === 'bulk'
+          ? await runBulkPush(deps.db, gate, caller.claims, push, now, stepSamples)
+          : await runPush(deps.db, gate, caller.claims, push, now);
+    } catch (error) {
+      if (error instanceof DailyQuotaExceeded) reply.header('retry-after', String(error.retryAfterSeconds));
+      if (charge !== null) {
+        await refundDailyQuota(deps.db, charge).catch((refundError: unknown) =>
+          request.log.error(
+            { err: refundError },
+            'sync: could not give back the quota charge of a failed push',
+          ),
+        );
+      }
+      // A transient database error becomes 503 with Retry-After in the error handler (DF1).
+      throw error;
+    }
+    if (outcome.newVersion !== null) deps.pokes.publish(caller.userId, outcome.newVersion);
+    const response: PushResponse = {
+      protocolVersion: PROTOCOL_VERSION,
+      lane: push.lane,
+      results: outcome.results,
+      lastSeq: outcome.lastSeq,
+      serverTime: now.getTime(),
+      // The rows' `updatedAt`, for the device to complete the rows it created (PU12).
+      ...(push.protocolVersion >= 4 && { at: now.getTime() }),
+    };
+    return sendJson(request, reply, response);
+  }
 
   app.post('/sync/pull', routeOptions, async (request, reply) => {
     const caller = callerOf(request);

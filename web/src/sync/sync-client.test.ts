@@ -412,6 +412,54 @@ describe('sync client: push', () => {
     expect(await device.client.syncOnce()).toMatchObject({ kind: 'ok', stuckLanes: [] });
   });
 
+  it('[SE26] a batch refused as too large (413) is sent again in halves until the server takes it; nothing is dropped', async () => {
+    const { id, device, db, m, net, server } = await setup();
+    await queueSamples(m, id, 8, 10);
+    net.inject({
+      status: 413,
+      body: { error_code: 'too_many_samples', message: 'at most 100,000 in one push' },
+    });
+    expect(await device.client.syncOnce()).toMatchObject({ kind: 'ok', stuckLanes: [] });
+    expect(pushes(net.log).map((p) => p.mutations.length)).toEqual([8, 4, 4]);
+    expect(await db.outbox.count()).toBe(0);
+    expect(await db.samples.count()).toBe(0);
+    expect(server.ledger.filter((l) => l.lane === 'bulk')).toHaveLength(8);
+  });
+
+  it('[SE26] a single entry refused as too large sticks its lane and stays in the outbox', async () => {
+    const { id, device, db, m, net } = await setup();
+    await queueSamples(m, id, 1, 10);
+    net.inject({ status: 413, body: { error_code: 'too_many_samples', message: 'too many' } });
+    expect(await device.client.syncOnce()).toMatchObject({ kind: 'ok', stuckLanes: ['bulk'] });
+    expect(await db.outbox.toArray()).toMatchObject([{ lane: 'bulk', attempts: 1 }]);
+  });
+
+  it('[SE26] a daily quota (429) pauses the bulk lane until Retry-After; the SOS, the user lane and the pull go on, and the samples go later', async () => {
+    const { id, clock, device, db, m, net, server } = await setup();
+    await queueSamples(m, id, 2, 10);
+    net.inject({
+      status: 429,
+      body: { error_code: 'daily_quota_exceeded', message: 'limit 1,000,000 per day' },
+      retryAfter: '3600',
+    });
+    expect(await device.client.syncOnce()).toMatchObject({ kind: 'ok', stuckLanes: ['bulk'] });
+    expect(net.log.map((l) => l.route)).toEqual(['push', 'pull']);
+    expect(await db.outbox.where('lane').equals('bulk').count()).toBe(2);
+
+    // Before Retry-After: an SOS and a mood go, the samples wait without a request.
+    clock.advance(60_000);
+    await m.triggerIncident({ id: id(), code: 'QUOTA', trigger: 'panic_button', triggeredAt: clock.t });
+    await m.upsertMood({ id: id(), recordedAt: 1, fields: { mood: 3 } });
+    expect(await device.client.syncOnce()).toMatchObject({ kind: 'ok', stuckLanes: ['bulk'] });
+    expect(pushes(net.log).map((p) => p.lane)).toEqual(['bulk', 'critical', 'user']);
+    expect(await db.outbox.where('lane').equals('bulk').count()).toBe(2);
+
+    clock.advance(3_600_000);
+    expect(await device.client.syncOnce()).toMatchObject({ kind: 'ok', stuckLanes: [] });
+    expect(await db.outbox.count()).toBe(0);
+    expect(server.ledger.filter((l) => l.lane === 'bulk')).toHaveLength(2);
+  });
+
   it('[CL9] 426 means update the app: the round stops and the outbox waits', async () => {
     const { id, device, db, m, net } = await setup();
     await m.upsertMood({ id: id(), recordedAt: 1, fields: { mood: 3 } });

@@ -16,7 +16,9 @@
  * Every acknowledged seq (ok, dup, rejected; and anything at or below the response's `lastSeq`) leaves the outbox
  * at once; rejected ones move to `rejections`. Nothing else ever removes an outbox entry: a network error, a 5xx,
  * a 503 with Retry-After, an expired token (refreshed once and retried; concurrent requests share the refresh)
- * or a refused batch keep it, with `attempts` and `lastError` updated.
+ * or a refused batch keep it, with `attempts` and `lastError` updated. A batch refused as too large (413) is sent
+ * again in halves; a user or bulk batch refused for the account's daily quota (429) leaves its lane alone until
+ * Retry-After while the other lanes and the pull go on (SE26).
  *
  * Pull: pages from the stored cursor until `complete`. A change to a row with pending mutations updates that
  * row's base and the row is rebuilt on top of it (pending-rows.ts). A page with `reset` starts a rebuild from
@@ -100,6 +102,8 @@ const SMALL_REQUEST_BYTES = 2 * 1024;
  * an idle connection for about a minute (fastify: 72 s), and a critical push written meanwhile takes it.
  */
 const SPARE_CONNECTION_EVERY_MS = 30_000;
+/** How long a lane refused for a quota (429) without `Retry-After` waits before it is pushed again. */
+const QUOTA_PAUSE_MS = 60 * 60_000;
 /** Per entry of a push beyond its args (seq, name, hlc, createdAt, JSON punctuation). */
 const ENTRY_OVERHEAD_BYTES = 120;
 export const CLOCK_SKEW_WARNING_MS = 10 * 60_000;
@@ -171,12 +175,20 @@ type Exchange =
 /** The oldest entries of one lane, and their JSON size as counted for the byte limits. */
 type Batch = { readonly lane: Lane; readonly entries: readonly OutboxEntry[]; readonly bytes: number };
 
-/** A push: the entries it cleared, or how it failed (`keepGoing`: only its lane is stuck). */
-type PushResult = { cleared: number } | { failed: SyncOutcome; keepGoing: boolean };
+/**
+ * A push: the entries it cleared, a batch the server found too large (sent again smaller), or how it failed
+ * (`keepGoing`: only its lane is stuck).
+ */
+type PushResult = { cleared: number } | { split: true } | { failed: SyncOutcome; keepGoing: boolean };
 
 export function createSyncClient(deps: SyncClientDeps): SyncClient {
   const { db, transport, now } = deps;
-  const batchSize = (lane: Lane) => Math.min(deps.batchSize ?? LANE_BATCH[lane], MAX_PUSH_BATCH);
+  /** Entries per push after the server refused a batch as too large (413): halved each time (SE26). */
+  const entryCap: Partial<Record<Lane, number>> = {};
+  /** Until when (device clock) a lane the server refused for a daily quota (429) is left alone (SE26). */
+  const pausedUntil: Partial<Record<Lane, number>> = {};
+  const batchSize = (lane: Lane) =>
+    Math.min(deps.batchSize ?? LANE_BATCH[lane], MAX_PUSH_BATCH, entryCap[lane] ?? MAX_PUSH_BATCH);
   const maxBatchBytes = deps.maxBatchBytes ?? DEFAULT_MAX_BATCH_BYTES;
   const link = createLinkEstimate();
   const inOrder = createSerialQueue();
@@ -341,8 +353,20 @@ export function createSyncClient(deps: SyncClientDeps): SyncClient {
     if (lane !== 'critical') keepSpareConnection();
     const ex = await exchange(r.session, (token) => transport.push(request, token));
     if (!ex.ok) {
-      await noteFailure(entries, describeOutcome(ex.outcome));
-      return { failed: ex.outcome, keepGoing: ex.keepGoing };
+      const { outcome } = ex;
+      await noteFailure(entries, describeOutcome(outcome));
+      // SE26: a batch over the server's size limits goes again in halves; a single entry over them sticks its lane.
+      if (outcome.kind === 'failed' && outcome.status === 413 && entries.length > 1) {
+        entryCap[lane] = Math.max(1, Math.floor(entries.length / 2));
+        return { split: true };
+      }
+      // SE26: a quota (429) pauses a user or bulk lane until Retry-After; the rest of the round goes on. An SOS
+      // is never refused for a quota, so a 429 there ends the round as any "later" does.
+      if (outcome.kind === 'retry-later' && outcome.status === 429 && lane !== 'critical') {
+        pausedUntil[lane] = now() + (outcome.retryAfterMs ?? QUOTA_PAUSE_MS);
+        return { failed: outcome, keepGoing: true };
+      }
+      return { failed: outcome, keepGoing: ex.keepGoing };
     }
     link.note(bytes, ex.receivedAt - ex.sentAt, lane);
     const parsed = PushResponse.safeParse(ex.res.body);
@@ -426,6 +450,7 @@ export function createSyncClient(deps: SyncClientDeps): SyncClient {
   }
 
   function record(r: Round, lane: Lane, result: PushResult): void {
+    if ('split' in result) return;
     if ('cleared' in result) r.pushed += result.cleared;
     else if (result.keepGoing) r.stuck.add(lane);
     else r.failure ??= result.failed;
@@ -574,7 +599,9 @@ export function createSyncClient(deps: SyncClientDeps): SyncClient {
   async function round(): Promise<SyncOutcome> {
     const session = createSession();
     const clientId = await db.transaction('rw', db.meta, () => ensureClientId(db));
-    const r: Round = { session, clientId, pushed: 0, stuck: new Set(), failure: null, critical: null };
+    // A lane paused for a quota stays in the outbox and counts as stuck until its time comes.
+    const paused = LANES.filter((lane) => (pausedUntil[lane] ?? Number.NEGATIVE_INFINITY) > now());
+    const r: Round = { session, clientId, pushed: 0, stuck: new Set(paused), failure: null, critical: null };
     current = r;
     Dexie.on.storagemutated.subscribe(onStorageMutated);
     let pulled = 0;

@@ -24,9 +24,10 @@ export type SyncServer = RunningApp & { clock: TestClock };
 
 export async function startSyncServer(
   database: Database,
-  overrides: Omit<Parameters<typeof startEmbeddedApp>[1], 'now'> = {},
+  options: Omit<NonNullable<Parameters<typeof startEmbeddedApp>[1]>, 'now'> & { clock?: TestClock } = {},
 ): Promise<SyncServer> {
-  const clock: TestClock = { ms: Date.now() };
+  const { clock: given, ...overrides } = options;
+  const clock: TestClock = given ?? { ms: Date.now() };
   const server = await startEmbeddedApp(database, { ...overrides, now: () => new Date(clock.ms) });
   return { ...server, clock };
 }
@@ -60,6 +61,26 @@ export function mutation<N extends MutatorName>(
 ): Mutation {
   const createdAt = at.createdAt ?? Date.now();
   return { seq, name, args, hlc: at.hlc ?? hlc(createdAt), createdAt };
+}
+
+/** A `samples.append@2` entry of `n` heart-rate samples (as small on the wire as samples get: all zero steps). */
+export function samplesEntry(seq: number, n: number, t0 = Date.now()): Mutation {
+  return mutation(seq, 'samples.append@2', {
+    kind: 1,
+    t0,
+    id: newId(),
+    dt: Array.from({ length: n }, () => 0),
+    v: Array.from({ length: n }, () => 60),
+  });
+}
+
+/** Entries of at most 10,000 samples (the protocol's most per entry) carrying `total` samples, seqs from `seq`. */
+export function samplesEntries(seq: number, total: number): Mutation[] {
+  const entries: Mutation[] = [];
+  for (let left = total; left > 0; left -= 10_000) {
+    entries.push(samplesEntry(seq + entries.length, Math.min(left, 10_000)));
+  }
+  return entries;
 }
 
 /** A mutation the schema would refuse (unknown name, bad args): built without the types' help on purpose. */

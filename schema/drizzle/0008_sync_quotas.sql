@@ -1,0 +1,1 @@
+ALTER TABLE "api_usage" ADD COLUMN "samples" bigint DEFAULT 0 NOT NULL;
