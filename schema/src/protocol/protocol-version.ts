@@ -20,8 +20,14 @@
  *   - Own rows are not echoed: an `ok` for a mutation that created a row exactly from its arguments carries the
  *     row's version (`v`) and the push its commit time (`at`); the device keeps those versions and a pull leaves
  *     them out (`skip`).
+ * - 5 (2026-12): a lost answer never hides a rejection (issue #21, SPEC PU13). A `dup` of a mutation the server
+ *   rejected carries `rejected: {code, message}`, the first answer's; a `dup` without it was applied (`ok`; its
+ *   `v` is not repeated, so such a row comes back by pull as before PU12). Every answer's `protocolVersion` is the
+ *   client's own (PV3). A client of protocol 4 or older gets the protocol-4 shapes (a bare `dup`), so the minimum
+ *   stays 1. A protocol-5 client no longer clears unmentioned seqs at or below `lastSeq` as `dup` (CL16): it sends
+ *   them, so their `dup` tells it how each one ended.
  */
-export const PROTOCOL_VERSION = 4;
+export const PROTOCOL_VERSION = 5;
 
 /** The oldest client protocol the server still accepts; older ones are told to update and keep their outbox. */
 export const MIN_SUPPORTED_PROTOCOL_VERSION = 1;

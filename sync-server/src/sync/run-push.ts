@@ -12,14 +12,21 @@
  *    under its own savepoint (`apply-mutation.ts`). A run the database refuses is rolled back and applied again
  *    one mutation at a time, so one bad mutation is rejected alone either way.
  * 4. Record every rejection in `mutation_errors` (one statement); rejections still advance `last_seq`. Store
- *    `last_seq` and the counter. A transient database error anywhere escapes and rolls everything back (PU5).
+ *    `last_seq` and the counter, which moves only as far as the last mutation that kept a write: a push whose
+ *    mutations were all rejected changes no version and pokes nobody (PU14). A transient database error anywhere
+ *    escapes and rolls everything back (PU5).
+ * 5. To a protocol-5 client, each `dup` says how its mutation ended: the rejection recorded in `mutation_errors`
+ *    for that (device, lane, seq), or nothing when it was applied (PU13).
  */
-import { and, eq } from 'drizzle-orm';
+import { and, eq, inArray } from 'drizzle-orm';
 import type { UserId } from '@vitalwatch/schema/ids';
 import { mutationErrors, syncClients, userVersions } from '@vitalwatch/schema/db/tables';
 import { LANES, type Lane } from '@vitalwatch/schema/protocol/lane';
 import type { PushRequest } from '@vitalwatch/schema/protocol/push-request';
-import type { MutationResult } from '@vitalwatch/schema/protocol/push-response';
+import {
+  DUP_OUTCOME_SINCE_PROTOCOL,
+  type MutationResult,
+} from '@vitalwatch/schema/protocol/push-response';
 import type { Db, Tx } from '../db/database.ts';
 import { withUser, type RequestClaims } from '../db/with-user.ts';
 import { lockUserVersion } from '../db/user-version.ts';
@@ -73,6 +80,27 @@ function storableJson(value: unknown): unknown {
     return Object.fromEntries(Object.entries(value).map(([k, v]) => [storable(k), storableJson(v)]));
   }
   return value;
+}
+
+/** How each dup seq ended the first time: its recorded rejection, by seq (applied ones are absent). */
+async function firstRejections(
+  tx: Tx,
+  clientId: string,
+  lane: Lane,
+  seqs: readonly number[],
+): Promise<Map<number, { code: string; message: string }>> {
+  if (seqs.length === 0) return new Map();
+  const rows = await tx
+    .select({ seq: mutationErrors.seq, code: mutationErrors.code, message: mutationErrors.message })
+    .from(mutationErrors)
+    .where(
+      and(
+        eq(mutationErrors.clientId, clientId),
+        eq(mutationErrors.lane, lane),
+        inArray(mutationErrors.seq, [...seqs]),
+      ),
+    );
+  return new Map(rows.map((r) => [r.seq, { code: r.code, message: r.message }]));
 }
 
 /** Which path applies what: consecutive batchable mutations form one run (`apply-batch.ts`), the rest go alone. */
@@ -186,20 +214,42 @@ export async function runPush(
         .set({ lastSeq, lastSeenAt: now })
         .where(and(eq(syncClients.clientId, push.clientId), eq(syncClients.lane, push.lane)));
     }
-    if (version !== startVersion) {
-      await tx.update(userVersions).set({ version }).where(eq(userVersions.userId, userId));
+    // Versions handed to mutations that were rejected (and wrote nothing) are not kept: the counter stops at the
+    // last one whose writes stand, so nothing moves for devices when nothing changed for them (PU14).
+    const stamped = items.filter((item) => {
+      const outcome = outcomes.get(item)!;
+      return outcome.status === 'ok' || outcome.kept === true;
+    });
+    const newVersion = stampsVersions && stamped.length > 0 ? stamped.at(-1)!.version : null;
+    if (newVersion !== null) {
+      await tx.update(userVersions).set({ version: newVersion }).where(eq(userVersions.userId, userId));
     }
+    const dupOutcomes =
+      push.protocolVersion >= DUP_OUTCOME_SINCE_PROTOCOL
+        ? await firstRejections(
+            tx,
+            push.clientId,
+            push.lane,
+            results.flatMap((r) => ('mutation' in r ? [] : [r.seq])),
+          )
+        : new Map<number, { code: string; message: string }>();
     return {
       results: results.map((r) => {
-        if (!('mutation' in r)) return r;
+        if (!('mutation' in r)) {
+          const rejection = dupOutcomes.get(r.seq);
+          return rejection === undefined ? r : { ...r, rejected: rejection };
+        }
         const outcome = outcomes.get(r)!;
-        if (outcome.status === 'rejected') return { seq: r.mutation.seq, ...outcome };
+        if (outcome.status === 'rejected') {
+          const { code, message } = outcome;
+          return { seq: r.mutation.seq, status: 'rejected' as const, code, message };
+        }
         // PU12: a row created exactly as the device computed it, HLC unclamped, to a client that knows `v`.
         const own = outcome.created === true && r.hlc === r.mutation.hlc && push.protocolVersion >= 4;
         return { seq: r.mutation.seq, status: 'ok' as const, ...(own && { v: r.version }) };
       }),
       lastSeq,
-      newVersion: version !== startVersion ? version : null,
+      newVersion,
     };
   });
 }
