@@ -22,7 +22,9 @@ type DeviceView = ReturnType<typeof applyPages>;
 /** A device's rows by table (tables it holds nothing of left out). */
 function rowsOf(view: DeviceView): Record<string, Record<string, unknown>[]> {
   return Object.fromEntries(
-    [...view.entries()].filter(([, rows]) => rows.size > 0).map(([table, rows]) => [table, [...rows.values()]]),
+    [...view.entries()]
+      .filter(([, rows]) => rows.size > 0)
+      .map(([table, rows]) => [table, [...rows.values()]]),
   );
 }
 
@@ -56,7 +58,10 @@ describeOnEachDatabase('a cancelled incident’s ledger on devices', (database) 
     pages = await pullAll(server.app, device, cursor);
     applyPages(pages, followed);
     cursor = pages.at(-1)!.cursor;
-    const afterCancel = { followed: structuredClone(followed), fresh: applyPages(await pullAll(server.app, device, 0)) };
+    const afterCancel = {
+      followed: structuredClone(followed),
+      fresh: applyPages(await pullAll(server.app, device, 0)),
+    };
 
     // The server goes on: an all-clear after a plain cancel, escalation to tier 2 after a duress one (AL5, AL6).
     server.clock.ms += 130_000;

@@ -98,7 +98,7 @@ describeOnEachDatabase('lost answers and the smaller protocol promises', (databa
       alice,
       pushBody(clientId, 'user', [
         rawMutation(1, 'mood.upsert@1', { id: 'nope' }),
-        mutation(2, 'mood.delete@1', { id: 'not-a-uuid' as never }),
+        rawMutation(2, 'mood.delete@1', { id: 'not-a-uuid' }),
         rawMutation(3, 'no.such@1', {}),
       ]),
     );
@@ -126,7 +126,11 @@ describeOnEachDatabase('lost answers and the smaller protocol promises', (databa
     const incidentId = newId();
     const at = server.clock.ms;
     const trigger = { id: incidentId, code: 'AB12', trigger: 'panic_button' as const, triggeredAt: at };
-    await push(server.app, alice, pushBody(clientId, 'critical', [mutation(1, 'incident.trigger@1', trigger)]));
+    await push(
+      server.app,
+      alice,
+      pushBody(clientId, 'critical', [mutation(1, 'incident.trigger@1', trigger)]),
+    );
     const ack = (seq: number) =>
       mutation(seq, 'incident.event@1', { id: newId(), incidentId, type: 'acknowledged', at });
     await push(server.app, alice, pushBody(clientId, 'critical', [ack(2)]));
@@ -186,7 +190,11 @@ describeOnEachDatabase('lost answers and the smaller protocol promises', (databa
     const incidentId = newId();
     const at = server.clock.ms;
     const trigger = { id: incidentId, code: 'CD34', trigger: 'panic_button' as const, triggeredAt: at };
-    await push(server.app, alice, pushBody(clientId, 'critical', [mutation(1, 'incident.trigger@1', trigger)]));
+    await push(
+      server.app,
+      alice,
+      pushBody(clientId, 'critical', [mutation(1, 'incident.trigger@1', trigger)]),
+    );
     await push(
       server.app,
       alice,

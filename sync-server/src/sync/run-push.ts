@@ -23,10 +23,7 @@ import type { UserId } from '@vitalwatch/schema/ids';
 import { mutationErrors, syncClients, userVersions } from '@vitalwatch/schema/db/tables';
 import { LANES, type Lane } from '@vitalwatch/schema/protocol/lane';
 import type { PushRequest } from '@vitalwatch/schema/protocol/push-request';
-import {
-  DUP_OUTCOME_SINCE_PROTOCOL,
-  type MutationResult,
-} from '@vitalwatch/schema/protocol/push-response';
+import { DUP_OUTCOME_SINCE_PROTOCOL, type MutationResult } from '@vitalwatch/schema/protocol/push-response';
 import type { Db, Tx } from '../db/database.ts';
 import { withUser, type RequestClaims } from '../db/with-user.ts';
 import { lockUserVersion } from '../db/user-version.ts';

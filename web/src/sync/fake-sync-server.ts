@@ -17,7 +17,6 @@
  *   incident's ledger rows are tombstones, as on the real server (AL29).
  */
 import { isMutatorName, MUTATORS, type MutatorArgs } from '@vitalwatch/schema/protocol/mutators';
-import { PROTOCOL_VERSION } from '@vitalwatch/schema/protocol/protocol-version';
 import { PullRequest } from '@vitalwatch/schema/protocol/pull-request';
 import { encodePullPage } from '@vitalwatch/schema/protocol/pull-page';
 import type { Change, PullResponse, SyncedTable } from '@vitalwatch/schema/protocol/pull-response';
@@ -271,8 +270,7 @@ export function createFakeSyncServer(options: FakeSyncServerOptions) {
         const first = state.ledger.find(
           (l) => l.clientId === request.clientId && l.lane === request.lane && l.seq === m.seq,
         );
-        const rejected =
-          request.protocolVersion >= DUP_OUTCOME_SINCE_PROTOCOL ? first?.rejection : undefined;
+        const rejected = request.protocolVersion >= DUP_OUTCOME_SINCE_PROTOCOL ? first?.rejection : undefined;
         results.push({ seq: m.seq, status: 'dup', ...(rejected && { rejected }) });
         continue;
       }

@@ -297,7 +297,9 @@ describe('sync client: push', () => {
     expect(await db.outbox.count()).toBe(0);
     expect(server.ledger).toHaveLength(2);
     // The rejection whose answer was lost reached the device, and its row is gone (CL3).
-    expect(await db.rejections.toArray()).toMatchObject([{ seq: 2, code: 'forbidden', message: 'Not allowed.' }]);
+    expect(await db.rejections.toArray()).toMatchObject([
+      { seq: 2, code: 'forbidden', message: 'Not allowed.' },
+    ]);
     expect(await db.mood_entries.get(refused)).toBeUndefined();
   });
 
