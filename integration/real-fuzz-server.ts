@@ -12,7 +12,9 @@
  * - `compact()`: `purgeTombstones` with a horizon of 0 days (PL9): older cursors get a reset;
  * - `liveRows()`: a fresh device's pull from cursor 0; `storedSamples()`: the user's `sensor_readings`;
  * - `ledger()`: the `ok` and `rejected` acknowledgements the server sent, answers lost on the way included,
- *   checked against the `mutation_errors` rows it keeps for the rejected ones.
+ *   checked against the `mutation_errors` rows it keeps for the rejected ones; `rejections()`: those rows;
+ * - `dispatch()`: one round of the server's own alert delivery (`tick()`, no SMS provider: the ledger records
+ *   `not_configured`), so devices pull ledger rows and must drop a cancelled incident's (AL29).
  */
 import { newId } from '../schema/src/ids.ts';
 import { mutationErrors, sensorReadings } from '../schema/src/db/tables.ts';
@@ -37,7 +39,18 @@ export async function startRealFuzzServer(
   faults: StatementFaults,
   clock: TestClock,
 ): Promise<FuzzServer> {
-  const server = await startEmbeddedApp(database, { now: () => new Date(clock.t) });
+  const server = await startEmbeddedApp(database, {
+    now: () => new Date(clock.t),
+    alerts: () => ({
+      sms: null,
+      twilioWebhooks: null,
+      webPush: null,
+      vapidPublicKey: null,
+      supabaseRealtime: null,
+      autoStart: false,
+      fullScanMs: 0,
+    }),
+  });
   const email = `fuzz-${newId<string>()}@example.org`;
   // Sign-up answers the user without a session (SE45); the session comes from signing in.
   await postJson(`${server.url}/auth/v1/signup`, { email, password: PASSWORD });
@@ -117,6 +130,14 @@ export async function startRealFuzzServer(
         );
       }
       return acknowledged;
+    },
+    async rejections() {
+      return (await database.db.select().from(mutationErrors))
+        .filter((e) => e.userId === userId)
+        .map((e) => `${e.clientId}/${e.lane}/${e.seq}`);
+    },
+    async dispatch() {
+      await server.app.alerts?.tick();
     },
     async storedSamples() {
       const rows = await database.db

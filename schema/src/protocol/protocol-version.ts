@@ -20,10 +20,15 @@
  *   - Own rows are not echoed: an `ok` for a mutation that created a row exactly from its arguments carries the
  *     row's version (`v`) and the push its commit time (`at`); the device keeps those versions and a pull leaves
  *     them out (`skip`).
- * - 5 (2026-12): `incident.trigger@1` may carry `utcOffsetMinutes`, the phone's UTC offset, so the server's SMS
+ * - 5 (2026-12): a lost answer never hides a rejection (issue #21, SPEC PU13). A `dup` of a mutation the server
+ *   rejected carries `rejected: {code, message}`, the first answer's; a `dup` without it was applied (`ok`; its
+ *   `v` is not repeated, so such a row comes back by pull as before PU12). Every answer's `protocolVersion` is the
+ *   client's own (PV3). A client of protocol 4 or older gets the protocol-4 shapes (a bare `dup`), so the minimum
+ *   stays 1. A protocol-5 client no longer clears unmentioned seqs at or below `lastSeq` as `dup` (CL16): it sends
+ *   them, so their `dup` tells it how each one ended.
+ *   Also in 5: `incident.trigger@1` may carry `utcOffsetMinutes`, the phone's UTC offset, so the server's SMS
  *   shows local time with its offset (SPEC SO4). Additive and optional: older apps' triggers are still valid (their
- *   alerts show UTC), so the minimum stays 1; a protocol-5 app meeting an older server hears `protocol_too_new`
- *   and keeps its outbox, so no server refuses the new field as `invalid_args`.
+ *   alerts show UTC).
  */
 export const PROTOCOL_VERSION = 5;
 

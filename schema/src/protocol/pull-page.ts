@@ -31,8 +31,9 @@ export type PullPage = {
  * The columnar wire form of `page`. Rows of one table that carry the same fields share a group; a field whose
  * value is `undefined` is absent, as `JSON.stringify` would make it. Throws on a row the device could not read
  * back (a field its table does not have, a put whose version is not its row's): a server bug, never sent.
+ * `protocolVersion`: the pulling client's (an answer is in its client's protocol, SPEC PV3).
  */
-export function encodePullPage(page: PullPage): PullResponse {
+export function encodePullPage(page: PullPage, protocolVersion = PROTOCOL_VERSION): PullResponse {
   const groups = new Map<string, PulledRows>();
   const tombstones = new Map<SyncedTable, PulledTombstones>();
   for (const change of page.changes) {
@@ -65,7 +66,7 @@ export function encodePullPage(page: PullPage): PullResponse {
     for (const [i, column] of columns.entries()) group.values[i]?.push(row[column]);
   }
   return {
-    protocolVersion: PROTOCOL_VERSION,
+    protocolVersion,
     reset: page.reset,
     tables: [...groups.values()],
     deleted: [...tombstones.values()],

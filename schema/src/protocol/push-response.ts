@@ -3,7 +3,8 @@ import { EpochMs, Seq } from './common.ts';
 import { Lane } from './lane.ts';
 
 /**
- * The fate of one seq. `ok`: applied now. `dup`: applied before (seq ≤ the lane's last seq), not applied again.
+ * The fate of one seq. `ok`: applied now. `dup`: processed before (seq ≤ the lane's last seq), not again; from
+ * protocol 5 it says how that ended (`rejected`, or applied).
  * `rejected`: will never apply (validation, illegal transition, forbidden, conflict); recorded on the server,
  * and the lane moves past it so it never jams the queue. The device drops it from its outbox and shows the user
  * `message`, which says what to do.
@@ -19,7 +20,16 @@ export const MutationResult = z.discriminatedUnion('status', [
      */
     v: z.optional(z.int().check(z.minimum(1))),
   }),
-  z.strictObject({ seq: Seq, status: z.literal('dup') }),
+  z.strictObject({
+    seq: Seq,
+    status: z.literal('dup'),
+    /**
+     * Protocol 5: the mutation was rejected when it was first processed, with this code and message (its first
+     * answer may have been lost); the device treats the `dup` as that rejection. Absent: it was applied (`ok`).
+     * Never sent to a client of protocol 4 or older (SPEC PU13).
+     */
+    rejected: z.optional(z.strictObject({ code: z.string(), message: z.string() })),
+  }),
   z.strictObject({
     seq: Seq,
     status: z.literal('rejected'),
@@ -30,6 +40,7 @@ export const MutationResult = z.discriminatedUnion('status', [
 export type MutationResult = z.infer<typeof MutationResult>;
 
 export const PushResponse = z.strictObject({
+  /** The protocol the request was sent with: every answer is in its client's own protocol (SPEC PV3). */
   protocolVersion: z.int(),
   lane: Lane,
   /** One result per seq the server looked at, in order. A gap stops the batch: later seqs get no result. */
@@ -41,3 +52,6 @@ export const PushResponse = z.strictObject({
   at: z.optional(EpochMs),
 });
 export type PushResponse = z.infer<typeof PushResponse>;
+
+/** The first protocol whose `dup` says how the mutation ended (`rejected`); older clients get a bare `dup`. */
+export const DUP_OUTCOME_SINCE_PROTOCOL = 5;

@@ -22,7 +22,9 @@ export type MutationContext = {
  * arguments alone (version and `updatedAt` aside), so a device told so need not pull the row back (SPEC PU12).
  */
 export type MutationOutcome =
-  { status: 'ok'; created?: true } | { status: 'rejected'; code: string; message: string };
+  | { status: 'ok'; created?: true }
+  /** `kept`: the mutation's writes stand (an illegal incident event is stored, CF3), so its version is used. */
+  | { status: 'rejected'; code: string; message: string; kept?: true };
 
 export const OK: MutationOutcome = { status: 'ok' };
 export const CREATED: MutationOutcome = { status: 'ok', created: true };

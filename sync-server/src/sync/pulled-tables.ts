@@ -7,7 +7,7 @@
  * A field added in a later protocol goes only to clients that pull with that protocol or later: an installed app
  * parses rows with its own strict shapes, and an unknown key would make it refuse the whole page (SPEC PV2).
  */
-import { and, asc, gt, isNull, lte, sql, type SQL } from 'drizzle-orm';
+import { and, asc, getTableColumns, gt, isNull, lte, sql, type SQL } from 'drizzle-orm';
 import type { AnyPgColumn } from 'drizzle-orm/pg-core';
 import type { UserId } from '@vitalwatch/schema/ids';
 import {
@@ -182,19 +182,18 @@ export const PULLED_TABLES: readonly PulledTable[] = [
     name: 'alert_logs',
     columns: alertLogs,
     async read(tx, range) {
-      // After a duress cancel the device must see a cancelled incident, not the alerts still going out (AL6).
+      // A cancelled incident has no ledger on devices, whether the cancel was plain or under duress (AL29, AL6):
+      // its rows are tombstones, sent where tombstones go (the cancel re-stamped them, incident-event.ts) and left
+      // out of a pull from nothing. So a device that follows its cursor and a fresh install hold the same ledger,
+      // and neither can tell a duress cancel (which keeps escalating) from a plain one (which sends all-clears).
+      const cancelled = sql<boolean>`exists (select 1 from emergency_incidents i
+                                     where i.id = ${alertLogs.incidentId} and i.status = 'cancelled')`;
       const rows = await tx
-        .select()
+        .select({ ...getTableColumns(alertLogs), cancelled })
         .from(alertLogs)
-        .where(
-          and(
-            inRange(alertLogs, range),
-            sql`not exists (select 1 from emergency_incidents i
-                            where i.id = ${alertLogs.incidentId} and i.silent_escalation)`,
-          ),
-        );
+        .where(and(inRange(alertLogs, range), range.tombstones ? undefined : sql`not ${cancelled}`));
       return rows.map((r) =>
-        change('alert_logs', r.deletedAt, {
+        change('alert_logs', r.cancelled ? (r.deletedAt ?? r.updatedAt) : r.deletedAt, {
           id: r.id,
           version: r.version,
           incidentId: r.incidentId,

@@ -36,7 +36,7 @@ import {
   type SampleColumns,
 } from './mutators/samples-append.ts';
 import { recordRejections } from './record-rejections.ts';
-import { sequenceBatch, type PushOutcome, type Sequenced } from './run-push.ts';
+import { dupRejections, sequenceBatch, type PushOutcome, type Sequenced } from './run-push.ts';
 
 /**
  * Samples per step. PGlite: ~2,000 rows take 30–45 ms on this 2-core machine (bench/README.md), which is what an
@@ -125,11 +125,12 @@ export async function runBulkPush(
   stepSamples: number,
 ): Promise<PushOutcome> {
   const context = { userId: claims.sub, clientId: push.clientId, lane: push.lane, now };
-  const state: { sequenced: Sequenced | null; queue: Progress[]; next: number } = {
-    sequenced: null,
-    queue: [],
-    next: 0,
-  };
+  const state: {
+    sequenced: Sequenced | null;
+    queue: Progress[];
+    next: number;
+    dups: Map<number, { code: string; message: string }>;
+  } = { sequenced: null, queue: [], next: 0, dups: new Map() };
 
   /** One step: as many mutations (or slices of one) as fit in `stepSamples`, the finished ones recorded. */
   async function step(tx: Tx): Promise<void> {
@@ -137,6 +138,7 @@ export async function runBulkPush(
       const startSeq = await lockLane(tx, claims.sub, push.clientId, push.lane, now);
       state.sequenced = sequenceBatch(push, startSeq, null, now, check);
       state.queue = state.sequenced.items.map((item) => ({ item, columns: null, stored: 0, outcome: null }));
+      state.dups = await dupRejections(tx, push, state.sequenced.results);
       return; // the first step only sequences: what it found is prepared outside any transaction
     }
     const finished: Progress[] = [];
@@ -181,10 +183,13 @@ export async function runBulkPush(
   const outcomes = new Map(state.queue.map((progress) => [progress.item, progress.outcome!]));
   return {
     results: results.map((r): MutationResult => {
-      if (!('mutation' in r)) return r;
+      if (!('mutation' in r)) {
+        const rejection = r.status === 'dup' ? state.dups.get(r.seq) : undefined;
+        return rejection === undefined ? r : { seq: r.seq, status: 'dup', rejected: rejection };
+      }
       const outcome = outcomes.get(r)!;
       return outcome.status === 'rejected'
-        ? { seq: r.mutation.seq, ...outcome }
+        ? { seq: r.mutation.seq, status: 'rejected', code: outcome.code, message: outcome.message }
         : { seq: r.mutation.seq, status: 'ok' };
     }),
     lastSeq,

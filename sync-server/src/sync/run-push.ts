@@ -14,14 +14,18 @@
  *    under its own savepoint (`apply-mutation.ts`). A run the database refuses is rolled back and applied again
  *    one mutation at a time, so one bad mutation is rejected alone either way.
  * 4. Record every rejection in `mutation_errors` (one statement); rejections still advance `last_seq`. Store
- *    `last_seq` and the counter. A transient database error anywhere escapes and rolls everything back (PU5).
+ *    `last_seq` and the counter, which moves only as far as the last mutation that kept a write: a push whose
+ *    mutations were all rejected changes no version and pokes nobody (PU14). A transient database error anywhere
+ *    escapes and rolls everything back (PU5).
+ * 5. To a protocol-5 client, each `dup` says how its mutation ended: the rejection recorded in `mutation_errors`
+ *    for that (device, lane, seq), or nothing when it was applied (PU13).
  */
-import { eq } from 'drizzle-orm';
+import { and, eq, inArray } from 'drizzle-orm';
 import type { UserId } from '@vitalwatch/schema/ids';
-import { userVersions } from '@vitalwatch/schema/db/tables';
+import { mutationErrors, userVersions } from '@vitalwatch/schema/db/tables';
 import type { Lane } from '@vitalwatch/schema/protocol/lane';
 import type { Mutation, PushRequest } from '@vitalwatch/schema/protocol/push-request';
-import type { MutationResult } from '@vitalwatch/schema/protocol/push-response';
+import { DUP_OUTCOME_SINCE_PROTOCOL, type MutationResult } from '@vitalwatch/schema/protocol/push-response';
 import type { Db, Tx } from '../db/database.ts';
 import { withUser, type RequestClaims } from '../db/with-user.ts';
 import type { DatabaseGate } from '../db/database-gate.ts';
@@ -41,6 +45,38 @@ export type PushOutcome = {
   /** The user's version after the batch when it stamped any; null when it changed no synced row. */
   newVersion: number | null;
 };
+
+/** How each dup seq ended the first time (PU13): its recorded rejection, by seq (applied ones are absent). */
+export async function firstRejections(
+  tx: Tx,
+  clientId: string,
+  lane: Lane,
+  seqs: readonly number[],
+): Promise<Map<number, { code: string; message: string }>> {
+  if (seqs.length === 0) return new Map();
+  const rows = await tx
+    .select({ seq: mutationErrors.seq, code: mutationErrors.code, message: mutationErrors.message })
+    .from(mutationErrors)
+    .where(
+      and(
+        eq(mutationErrors.clientId, clientId),
+        eq(mutationErrors.lane, lane),
+        inArray(mutationErrors.seq, [...seqs]),
+      ),
+    );
+  return new Map(rows.map((r) => [r.seq, { code: r.code, message: r.message }]));
+}
+
+/** The first outcome of each `dup` in `results`, for a client that understands it (protocol 5+, PU13). */
+export function dupRejections(
+  tx: Tx,
+  push: PushRequest,
+  results: ReadonlyArray<MutationResult | BatchItem>,
+): Promise<Map<number, { code: string; message: string }>> {
+  if (push.protocolVersion < DUP_OUTCOME_SINCE_PROTOCOL) return Promise.resolve(new Map());
+  const dups = results.flatMap((r) => ('mutation' in r ? [] : [r.seq]));
+  return firstRejections(tx, push.clientId, push.lane, dups);
+}
 
 /** Which path applies what: consecutive batchable mutations form one run (`apply-batch.ts`), the rest go alone. */
 function splitIntoRuns(items: BatchItem[]): BatchItem[][] {
@@ -161,20 +197,34 @@ export async function runPush(
         }),
       );
       if (lastSeq !== startSeq) await advanceLane(tx, push.clientId, push.lane, lastSeq, now);
-      if (version !== startVersion) {
-        await tx.update(userVersions).set({ version }).where(eq(userVersions.userId, userId));
+      // Versions handed to mutations that were rejected (and wrote nothing) are not kept: the counter stops at the
+      // last one whose writes stand, so nothing moves for devices when nothing changed for them (PU14).
+      const stamped = items.filter((item) => {
+        const outcome = outcomes.get(item)!;
+        return outcome.status === 'ok' || outcome.kept === true;
+      });
+      const newVersion = stamped.length > 0 ? stamped.at(-1)!.version : null;
+      if (newVersion !== null) {
+        await tx.update(userVersions).set({ version: newVersion }).where(eq(userVersions.userId, userId));
       }
+      const dupOutcomes = await dupRejections(tx, push, results);
       return {
         results: results.map((r) => {
-          if (!('mutation' in r)) return r;
+          if (!('mutation' in r)) {
+            const rejection = dupOutcomes.get(r.seq);
+            return rejection === undefined ? r : { ...r, rejected: rejection };
+          }
           const outcome = outcomes.get(r)!;
-          if (outcome.status === 'rejected') return { seq: r.mutation.seq, ...outcome };
+          if (outcome.status === 'rejected') {
+            const { code, message } = outcome;
+            return { seq: r.mutation.seq, status: 'rejected' as const, code, message };
+          }
           // PU12: a row created exactly as the device computed it, HLC unclamped, to a client that knows `v`.
           const own = outcome.created === true && r.hlc === r.mutation.hlc && push.protocolVersion >= 4;
           return { seq: r.mutation.seq, status: 'ok' as const, ...(own && { v: r.version }) };
         }),
         lastSeq,
-        newVersion: version !== startVersion ? version : null,
+        newVersion,
       };
     }),
   );

@@ -156,7 +156,8 @@ export async function registerSyncRoutes(app: FastifyInstance, deps: SyncDeps): 
     }
     if (outcome.newVersion !== null) deps.pokes.publish(caller.userId, outcome.newVersion);
     const response: PushResponse = {
-      protocolVersion: PROTOCOL_VERSION,
+      // Each client is answered in its own protocol (PV3).
+      protocolVersion: push.protocolVersion,
       lane: push.lane,
       results: outcome.results,
       lastSeq: outcome.lastSeq,
@@ -176,10 +177,13 @@ export async function registerSyncRoutes(app: FastifyInstance, deps: SyncDeps): 
     // Protocol 1–3 apps parse pages strictly as `changes`; later ones get the smaller columnar form (SPEC PL10).
     if (pull.protocolVersion >= COLUMNAR_PULL_SINCE_PROTOCOL) {
       const { reset, changes, cursor, complete } = page;
-      const response: PullResponse = encodePullPage({ reset, changes, cursor, complete, serverTime });
+      const response: PullResponse = encodePullPage(
+        { reset, changes, cursor, complete, serverTime },
+        pull.protocolVersion,
+      );
       return sendJson(request, reply, response);
     }
-    const response: PullResponseV1 = { protocolVersion: PROTOCOL_VERSION, ...page, serverTime };
+    const response: PullResponseV1 = { protocolVersion: pull.protocolVersion, ...page, serverTime };
     return sendJson(request, reply, response);
   });
 

@@ -10,14 +10,23 @@
  *   version; deletes leave tombstones until `compact()` moves the horizon past them.
  * - Pull: changes after the cursor in version order, paged; a cursor below the horizon gets a reset, whose first
  *   page holds every live row up to the horizon so the cursor it returns continues the same rebuild.
+ * - A `dup` to a protocol-5 client carries the first rejection of its seq (PU13); answers carry the client's
+ *   protocol (PV3).
+ * - Alert delivery, by decree (`dispatch()`): one `alert` ledger row per open incident; after a cancel one more
+ *   row (an all-clear, or an escalation after a duress cancel, which only the server knows of). A cancelled
+ *   incident's ledger rows are tombstones, as on the real server (AL29).
  */
 import { isMutatorName, MUTATORS, type MutatorArgs } from '@vitalwatch/schema/protocol/mutators';
-import { PROTOCOL_VERSION } from '@vitalwatch/schema/protocol/protocol-version';
 import { PullRequest } from '@vitalwatch/schema/protocol/pull-request';
 import { encodePullPage } from '@vitalwatch/schema/protocol/pull-page';
 import type { Change, PullResponse, SyncedTable } from '@vitalwatch/schema/protocol/pull-response';
 import { PushRequest } from '@vitalwatch/schema/protocol/push-request';
-import type { MutationResult, PushResponse } from '@vitalwatch/schema/protocol/push-response';
+import {
+  DUP_OUTCOME_SINCE_PROTOCOL,
+  type MutationResult,
+  type PushResponse,
+} from '@vitalwatch/schema/protocol/push-response';
+import type { AlertLogRow } from '@vitalwatch/schema/protocol/rows';
 import type { Lane } from '@vitalwatch/schema/protocol/lane';
 import { sampleIds } from '@vitalwatch/schema/protocol/sample-ids';
 import { bindMutation, type RowStore } from './apply-mutation.ts';
@@ -38,6 +47,8 @@ export interface LedgerEntry {
   readonly seq: number;
   readonly name: string;
   readonly status: 'ok' | 'rejected';
+  /** A rejection's code and message, for a later `dup` of the same seq. */
+  readonly rejection?: { code: string; message: string };
 }
 
 export interface FakeSyncServerOptions {
@@ -55,6 +66,10 @@ export interface FakeSyncServerOptions {
 
 export type FakeSyncServer = ReturnType<typeof createFakeSyncServer>;
 
+/** The messages the fake's alert delivery writes. */
+const LEDGER_KINDS = ['alert', 'escalation', 'all_clear'] as const;
+type LedgerKind = (typeof LEDGER_KINDS)[number];
+
 const json = (status: number, body: unknown): TransportResponse => ({ status, body });
 const error = (status: number, code: string, message: string) => json(status, { error_code: code, message });
 
@@ -68,6 +83,8 @@ export function createFakeSyncServer(options: FakeSyncServerOptions) {
     lanes: new Map<string, number>(),
     samples: new Set<string>(),
     ledger: [] as LedgerEntry[],
+    /** Incidents cancelled with the duress PIN: server-only, never on the wire. */
+    duress: new Set<string>(),
   };
   const tokens = new Set<string>();
   let tokenCount = 0;
@@ -84,6 +101,7 @@ export function createFakeSyncServer(options: FakeSyncServerOptions) {
       lanes: new Map(state.lanes),
       samples: new Set(state.samples),
       ledger: [...state.ledger],
+      duress: new Set(state.duress),
     };
   }
 
@@ -111,6 +129,74 @@ export function createFakeSyncServer(options: FakeSyncServerOptions) {
 
   function authorized(token: string): boolean {
     return tokens.has(token);
+  }
+
+  /** The ledger rows (live or tombstone) of an incident. */
+  function ledgerOf(incidentId: string): StoredRow[] {
+    return LEDGER_KINDS.flatMap((kind) => {
+      const stored = state.rows.get(rowRef('alert_logs', ledgerId(incidentId, kind)));
+      return stored === undefined ? [] : [stored];
+    });
+  }
+
+  /** A ledger row's id: the incident's with the message kind in its last digits (a UUIDv7 still). */
+  function ledgerId(incidentId: string, kind: LedgerKind): string {
+    const suffix = { alert: '0a1e', escalation: '0e5c', all_clear: '0c1e' }[kind];
+    return `${incidentId.slice(0, 32)}${suffix}`;
+  }
+
+  async function afterIncidentEvent(args: MutatorArgs<'incident.event@1'>): Promise<void> {
+    const incident = await store.get('emergency_incidents', args.incidentId);
+    const event = await store.get('incident_events', args.id);
+    if (incident?.status !== 'cancelled') return;
+    if (args.type === 'cancelled' && args.duress === true && event?.outcome === 'applied') {
+      state.duress.add(args.incidentId);
+    }
+    // AL29: a cancelled incident has no ledger on devices.
+    for (const r of ledgerOf(args.incidentId)) await store.delete('alert_logs', r.id);
+  }
+
+  function ledgerRow(incident: { id: string }, kind: LedgerKind): AlertLogRow {
+    const at = now();
+    return {
+      id: ledgerId(incident.id, kind),
+      version: 0,
+      incidentId: incident.id,
+      contactId: null,
+      channel: 'sms',
+      messageKind: kind,
+      status: 'not_configured',
+      statusHistory: [{ status: 'not_configured', at: new Date(at).toISOString() }],
+      errorCode: null,
+      response: null,
+      respondedAt: null,
+      updatedAt: at,
+    };
+  }
+
+  /** One round of alert delivery: see the header. */
+  async function dispatch(): Promise<void> {
+    for (const stored of [...state.rows.values()]) {
+      if (stored.table !== 'emergency_incidents' || stored.row === null) continue;
+      const incident = stored.row as RowByTable['emergency_incidents'];
+      const ledger = ledgerOf(incident.id);
+      if (incident.status === 'active' || incident.status === 'acknowledged') {
+        if (ledger.length === 0) await store.put('alert_logs', ledgerRow(incident, 'alert'));
+        continue;
+      }
+      if (ledger.length !== 1) continue; // never alerted, or followed up already
+      const kind =
+        incident.status === 'cancelled' && state.duress.has(incident.id) ? 'escalation' : 'all_clear';
+      const row = ledgerRow(incident, kind);
+      if (incident.status === 'cancelled') {
+        state.rows.set(rowRef('alert_logs', row.id), {
+          table: 'alert_logs',
+          id: row.id,
+          version: ++state.version,
+          row: null,
+        });
+      } else await store.put('alert_logs', row);
+    }
   }
 
   async function judge(lane: Lane, name: string, rawArgs: unknown, hlc: string, at: number) {
@@ -152,6 +238,7 @@ export function createFakeSyncServer(options: FakeSyncServerOptions) {
     const existed = refs.map((ref) => state.rows.get(ref)?.row != null);
     const versionBefore = state.version;
     await mutation.apply(store, ctx);
+    if (name === 'incident.event@1') await afterIncidentEvent(args as MutatorArgs<'incident.event@1'>);
     const created = state.rows.get(refs[0] ?? '');
     if ((name === 'mood.upsert@1' || name === 'contact.upsert@1') && existed[0] === false) {
       if (created?.row == null) return reject('incomplete', 'A new entry needs all its required fields.');
@@ -180,7 +267,11 @@ export function createFakeSyncServer(options: FakeSyncServerOptions) {
     let processed = 0;
     for (const m of request.mutations) {
       if (m.seq <= lastSeq) {
-        results.push({ seq: m.seq, status: 'dup' });
+        const first = state.ledger.find(
+          (l) => l.clientId === request.clientId && l.lane === request.lane && l.seq === m.seq,
+        );
+        const rejected = request.protocolVersion >= DUP_OUTCOME_SINCE_PROTOCOL ? first?.rejection : undefined;
+        results.push({ seq: m.seq, status: 'dup', ...(rejected && { rejected }) });
         continue;
       }
       if (m.seq > lastSeq + 1) break;
@@ -198,6 +289,9 @@ export function createFakeSyncServer(options: FakeSyncServerOptions) {
         seq: m.seq,
         name: m.name,
         status: verdict.status,
+        ...(verdict.status === 'rejected' && {
+          rejection: { code: verdict.code, message: verdict.message },
+        }),
       });
       lastSeq = m.seq;
     }
@@ -205,7 +299,7 @@ export function createFakeSyncServer(options: FakeSyncServerOptions) {
     pushAt = null;
     state.lanes.set(laneKey, lastSeq);
     const response: PushResponse = {
-      protocolVersion: PROTOCOL_VERSION,
+      protocolVersion: request.protocolVersion,
       lane: request.lane,
       results,
       lastSeq,
@@ -245,19 +339,23 @@ export function createFakeSyncServer(options: FakeSyncServerOptions) {
     );
     const complete = page.length === candidates.length;
     // Columnar, as the real server answers a protocol-4 client (PL10).
-    const response: PullResponse = encodePullPage({
-      reset,
-      changes,
-      cursor: complete ? Math.max(cursor, state.version) : (page.at(-1)?.version ?? cursor),
-      complete,
-      serverTime: now(),
-    });
+    const response: PullResponse = encodePullPage(
+      {
+        reset,
+        changes,
+        cursor: complete ? Math.max(cursor, state.version) : (page.at(-1)?.version ?? cursor),
+        complete,
+        serverTime: now(),
+      },
+      parsed.data.protocolVersion,
+    );
     return json(200, response);
   }
 
   return {
     push,
     pull,
+    dispatch,
     issueToken(): string {
       const token = `token-${++tokenCount}`;
       tokens.add(token);

@@ -157,6 +157,22 @@ describe('http transport', () => {
     ]);
   });
 
+  it('[AU20] a short-lived sync token serves three quarters of its life, not its life less 30 s', async () => {
+    const clock = { ms: 1_000_000 };
+    const { seen, fetch } = fakeFetch([withSyncToken(SYNC_TOKEN, 60), ok, ok, ok]);
+    const transport = createHttpTransport({ baseUrl: '', fetch, gzip: false, now: () => clock.ms });
+    await transport.pull(PULL, 'jwt-1');
+    clock.ms += 40_000; // past 60 s − 30 s, within 60 s − 15 s
+    await transport.pull(PULL, 'jwt-1');
+    clock.ms += 6_000; // past 45 s: the last quarter
+    await transport.pull(PULL, 'jwt-1');
+    expect(seen.map((s) => s.headers.authorization)).toEqual([
+      'Bearer jwt-1',
+      `Bearer ${SYNC_TOKEN}`,
+      'Bearer jwt-1',
+    ]);
+  });
+
   it('[AU7] a 401 on the sync token drops it and sends the same request once more with the access token', async () => {
     const { seen, fetch } = fakeFetch([
       withSyncToken(SYNC_TOKEN),

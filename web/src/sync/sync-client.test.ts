@@ -272,22 +272,35 @@ describe('sync client: push', () => {
     expect(server.ledger).toHaveLength(1);
   });
 
-  it('[CL9] seqs at or below the server’s lastSeq that it did not mention are cleared as dup', async () => {
-    const { server, id, device, db, m, net } = await setup();
+  it('[CL16] seqs at or below the server’s lastSeq that a push did not carry are sent next, and their dup tells how they ended', async () => {
+    const { server, id, device, db, m, net } = await setup({
+      server: {
+        reject: ({ args }) =>
+          (args as { fields?: { mood?: number } }).fields?.mood === 5
+            ? { code: 'forbidden', message: 'Not allowed.' }
+            : null,
+      },
+    });
+    const refused = id();
     await m.upsertMood({ id: id(), recordedAt: 1, fields: { mood: 4 } });
-    await m.upsertMood({ id: id(), recordedAt: 2, fields: { mood: 5 } });
+    await m.upsertMood({ id: refused, recordedAt: 2, fields: { mood: 5 } });
     net.inject('delay');
     expect((await device.client.syncOnce()).kind).toBe('offline');
-    await net.deliverDelayed(); // the stale copy of seqs 1–2 arrives after all; the server applies both
+    await net.deliverDelayed(); // the stale copy of seqs 1–2 arrives after all: 1 applied, 2 rejected
     const clientId = (await readMeta(db, ['clientId'])).clientId ?? '';
     expect(server.lastSeq(clientId, 'user')).toBe(2);
 
-    // Restarted with smaller batches: it sends seq 1 only, and learns from lastSeq that 2 is done too.
+    // Restarted with smaller batches: it sends seq 1, keeps seq 2 although lastSeq covers it, and sends it next.
     device.restart({ batchSize: 1 });
     expect((await device.client.syncOnce()).kind).toBe('ok');
-    expect(pushes(device.net.log).map((p) => p.mutations.map((mu) => mu.seq))).toEqual([[1]]);
+    expect(pushes(device.net.log).map((p) => p.mutations.map((mu) => mu.seq))).toEqual([[1], [2]]);
     expect(await db.outbox.count()).toBe(0);
     expect(server.ledger).toHaveLength(2);
+    // The rejection whose answer was lost reached the device, and its row is gone (CL3).
+    expect(await db.rejections.toArray()).toMatchObject([
+      { seq: 2, code: 'forbidden', message: 'Not allowed.' },
+    ]);
+    expect(await db.mood_entries.get(refused)).toBeUndefined();
   });
 
   it('[CL3] a rejected mutation leaves the outbox for `rejections` with the server’s message, and its local effect is undone', async () => {

@@ -13,8 +13,9 @@
  * while no pull page is in flight: a page whose snapshot may predate the push's commit is applied first, with
  * the entry still pending, so it cannot confirm or undo it (the next page, or the next round's pull, confirms it).
  *
- * Every acknowledged seq (ok, dup, rejected; and anything at or below the response's `lastSeq`) leaves the outbox
- * at once; rejected ones move to `rejections`. Nothing else ever removes an outbox entry: a network error, a 5xx,
+ * Every acknowledged seq (ok, dup, rejected) leaves the outbox at once; rejected ones, and dups of rejected ones
+ * (protocol 5), move to `rejections`. A seq at or below the response's `lastSeq` that the push did not carry stays
+ * and goes in the next push, whose `dup` tells how it ended. Nothing else ever removes an outbox entry: a network error, a 5xx,
  * a 503 with Retry-After, an expired token (refreshed once and retried; concurrent requests share the refresh)
  * or a refused batch keep it, with `attempts` and `lastError` updated. A batch refused as too large (413) is sent
  * again in halves; a user or bulk batch refused for the account's daily quota (429) leaves its lane alone until
@@ -392,7 +393,12 @@ export function createSyncClient(deps: SyncClientDeps): SyncClient {
       db.transaction('rw', everyTable(), async () => {
         const acks: Ack[] = [];
         const skip = new SkipRanges((await readMeta(db, ['skipVersions'])).skipVersions ?? []);
-        const settle = async (entry: OutboxEntry, result: MutationResult | { status: 'dup' }) => {
+        const settle = async (entry: OutboxEntry, answer: MutationResult) => {
+          // A dup of a mutation the server rejected is that rejection, its first answer lost (PU13).
+          const result =
+            answer.status === 'dup' && answer.rejected !== undefined
+              ? { seq: answer.seq, status: 'rejected' as const, ...answer.rejected }
+              : answer;
           await db.outbox.delete(entry.key);
           // CL14: a row the server created as sent is confirmed now, and the pulls will leave it out.
           const row = result.status === 'ok' ? created.get(entry.seq) : undefined;
@@ -416,12 +422,9 @@ export function createSyncClient(deps: SyncClientDeps): SyncClient {
           const entry = await db.outbox.where('[lane+seq]').equals([lane, result.seq]).first();
           if (entry !== undefined) await settle(entry, result);
         }
-        // Seqs at or below lastSeq that the server did not mention were processed by an earlier request.
-        const stale = await db.outbox
-          .where('[lane+seq]')
-          .between([lane, Dexie.minKey], [lane, response.lastSeq], true, true)
-          .toArray();
-        for (const entry of stale) await settle(entry, { status: 'dup' });
+        // Seqs at or below lastSeq that this push did not carry were processed by an earlier request whose answer
+        // was lost. They stay, and go in the next push, whose `dup` says whether each was applied or rejected
+        // (CL16): clearing them here would hide a rejection from the user.
 
         const meta = await readMeta(db, ['userId', `lastAckedSeq:${lane}`, `nextSeq:${lane}`]);
         const acked = Math.max(meta[`lastAckedSeq:${lane}`] ?? 0, response.lastSeq);

@@ -12,7 +12,12 @@
  * pending mutations, and an incident stays on the device that triggered it. At the end:
  * - every device's synced tables equal the server's live rows, with no pending outbox, bases or samples left;
  * - the server's ledger of applied mutations is a bijection with the mutations the devices created (zero lost,
- *   zero applied twice), and every sample created is stored exactly once.
+ *   zero applied twice), and every sample created is stored exactly once;
+ * - every mutation the server rejected is in some device's `rejections`, answers lost on the way or not (PU13, CL16).
+ * Alert delivery runs after every step (`dispatch`), so devices pull ledger rows of open incidents and must drop
+ * them on a cancel (AL29). A cancel is under duress when the scenario asks for it (`duress`) and its event id says
+ * so, without drawing from the seed: the same seed run with and without duress does the same things, and
+ * sync-fuzz.test.ts checks that the devices end exactly alike.
  *
  * Everything random comes from the seed (ids, choices, clock), and no step sleeps.
  */
@@ -41,6 +46,10 @@ export interface FuzzServer extends TestServer {
   ledger(): Promise<readonly string[]>;
   /** Ids of the samples the server stores for the user. */
   storedSamples(): Promise<ReadonlySet<string>>;
+  /** `clientId/lane/seq` of each mutation the server rejected. */
+  rejections(): Promise<readonly string[]>;
+  /** One round of alert delivery (ledger rows for the user's incidents); none when absent. */
+  dispatch?(): Promise<void>;
   /** Called once the seed is over, passed or failed. */
   close?(): Promise<void>;
 }
@@ -65,6 +74,13 @@ interface Sim {
   readonly known: { moods: string[]; contacts: string[]; incidents: string[] };
   /** The incidents each device triggered: never deleted, so once written they stay on that device. */
   readonly triggered: Map<TestDevice, string[]>;
+  /** Cancels may be under duress (by their event id). */
+  readonly duress: boolean;
+}
+
+/** Whether a cancel with this event id is under duress: from the id, so no draw from the seed decides it. */
+function duressById(id: string): boolean {
+  return Number.parseInt(id.at(-1) ?? '0', 16) % 2 === 0;
 }
 
 async function clientIdOf(device: TestDevice): Promise<string> {
@@ -97,7 +113,9 @@ async function randomWrite(sim: Sim, device: TestDevice, choice: number): Promis
       const type = pick(random, INCIDENT_EVENT_TYPES) ?? 'location';
       const location =
         type === 'location' ? { location: { lat: random() * 10, lng: random() * 10, at } } : {};
-      return m.recordIncidentEvent({ id: newId(), incidentId, type, at, ...location });
+      const id = newId();
+      const duress = type === 'cancelled' && sim.duress && duressById(id) ? { duress: true } : {};
+      return m.recordIncidentEvent({ id, incidentId, type, at, ...location, ...duress });
     }
   }
   if (choice < 0.4) {
@@ -326,19 +344,23 @@ async function heal(sim: Sim): Promise<void> {
 export async function runFuzzSeed(
   seed: number,
   createServer: (clock: TestClock) => Promise<FuzzServer>,
-  options: { readonly startTime?: number } = {},
-): Promise<void> {
+  options: { readonly startTime?: number; readonly duress?: boolean } = {},
+): Promise<Array<Record<string, SyncedRow[]>>> {
   const random = seededRandom(seed);
   const clock = new TestClock(options.startTime);
   const server = await createServer(clock);
   const devices: TestDevice[] = [];
   const deviceCount = int(random, 2, 3);
+  // Device ids from their own stream, so a seed replays exactly (HLC ties break by device id) and pinned seeds,
+  // which drew none, keep their course.
+  const deviceIds = seededIds(seededRandom(seed + 0x5eed), clock.now);
   for (let i = 0; i < deviceCount; i += 1) {
     devices.push(
       await createTestDevice(server, {
         now: clock.now,
         manual: true,
         userId: server.userId,
+        clientId: deviceIds(),
         client: { batchSize: int(random, 1, 4), pullLimit: int(random, 1, 6) },
       }),
     );
@@ -354,11 +376,13 @@ export async function runFuzzSeed(
     rounds: new Map(),
     known: { moods: [], contacts: [], incidents: [] },
     triggered: new Map(),
+    duress: options.duress ?? true,
   };
   try {
     const steps = int(random, 40, 120);
     for (let i = 0; i < steps; i += 1) {
       await step(sim);
+      await server.dispatch?.();
       for (const device of devices) {
         await checkPendingRows(device);
         await checkIncidentsStay(sim, device);
@@ -380,6 +404,15 @@ export async function runFuzzSeed(
     const samples = await server.storedSamples();
     expect(samples.size).toBe(sim.createdSamples.size);
     for (const id of sim.createdSamples) expect(samples.has(id)).toBe(true);
+    const reached = new Set<string>();
+    for (const device of devices) {
+      const clientId = await clientIdOf(device);
+      for (const r of await device.db.rejections.toArray()) reached.add(`${clientId}/${r.lane}/${r.seq}`);
+    }
+    expect([...reached].sort(), 'every rejection reaches a device').toEqual(
+      [...(await server.rejections())].sort(),
+    );
+    return await Promise.all(devices.map((device) => device.snapshot()));
   } catch (error) {
     throw new Error(`sync fuzz seed ${seed} failed (pin it as a named regression): ${String(error)}`, {
       cause: error,

@@ -5,7 +5,14 @@
  * module.
  */
 import type { Lane } from '@vitalwatch/schema/protocol/lane';
-import { bindUser, openLocalDb, SYNCED_TABLE_NAMES, type LocalDb, type SyncedRow } from './local-db.ts';
+import {
+  bindUser,
+  metaRow,
+  openLocalDb,
+  SYNCED_TABLE_NAMES,
+  type LocalDb,
+  type SyncedRow,
+} from './local-db.ts';
 import { createMemoryTransport, type MemoryTransport, type SyncEndpoint } from './memory-transport.ts';
 import { createMutators, type Mutators } from './mutators.ts';
 import { createSyncClient, type SyncClient, type SyncClientDeps } from './sync-client.ts';
@@ -63,6 +70,8 @@ export async function createTestDevice(
     now: () => number;
     manual?: boolean;
     userId?: string;
+    /** The device id (default: a random one at its first round), e.g. to replay a seed exactly. */
+    clientId?: string;
     client?: Partial<Omit<SyncClientDeps, 'db' | 'transport'>>;
   },
 ): Promise<TestDevice> {
@@ -70,6 +79,7 @@ export async function createTestDevice(
   const name = `vitalwatch-test-${deviceCount}`;
   const db = openLocalDb({ name });
   await bindUser(db, options.userId ?? TEST_USER_ID);
+  if (options.clientId !== undefined) await db.meta.put(metaRow('clientId', options.clientId));
   const writes: Record<Lane, number> = { critical: 0, user: 0, bulk: 0 };
   let token = await server.issueToken();
   let net = createMemoryTransport(server, { manual: options.manual ?? false });

@@ -4,10 +4,11 @@
  *
  * A duress cancel is a cancel to anyone looking at the device: the incident shows `cancelled`, later events are
  * absorbed as after any cancel, and pull never carries `duress` or `silent_escalation`. Only the server knows, and
- * its alert jobs keep escalating from the events' locations.
+ * its alert jobs keep escalating from the events' locations. So that the ledger cannot tell either, every cancel
+ * takes the incident's ledger rows off devices (pulled-tables.ts, AL29).
  */
 import { eq } from 'drizzle-orm';
-import { emergencyIncidents, incidentEvents } from '@vitalwatch/schema/db/tables';
+import { alertLogs, emergencyIncidents, incidentEvents } from '@vitalwatch/schema/db/tables';
 import type { MutatorArgs } from '@vitalwatch/schema/protocol/mutators';
 import { stepIncident } from '@vitalwatch/schema/protocol/incident-machine';
 import { MutationRejected } from '../mutation-rejected.ts';
@@ -23,12 +24,10 @@ export async function incidentEvent(
     .select({ id: incidentEvents.id, outcome: incidentEvents.outcome })
     .from(incidentEvents)
     .where(eq(incidentEvents.id, args.id));
-  // The same event sent again under a new seq (e.g. re-queued after a local reset): idempotent by id, same answer.
-  if (existing[0] !== undefined) {
-    return existing[0].outcome === 'illegal'
-      ? { status: 'rejected', code: 'illegal_transition', message: 'This alert update was refused before.' }
-      : OK;
-  }
+  // The same event sent again under a new seq (e.g. re-queued after a local reset) is recognised by its id: it is
+  // stored already, with its outcome, so it changes nothing and is `ok`, as a re-sent trigger is (CF2). A first
+  // refusal (`illegal`) was answered and recorded when it happened; it is not answered or logged again (CF14).
+  if (existing[0] !== undefined) return OK;
 
   const [incident] = await ctx.tx
     .select({
@@ -67,8 +66,9 @@ export async function incidentEvent(
   });
 
   if (step.outcome === 'absorbed') return OK;
-  if (step.outcome === 'illegal')
-    return { status: 'rejected', code: 'illegal_transition', message: step.why };
+  if (step.outcome === 'illegal') {
+    return { status: 'rejected', code: 'illegal_transition', message: step.why, kept: true };
+  }
 
   const patch: IncidentPatch = {};
   if (step.to !== incident.status) {
@@ -92,6 +92,14 @@ export async function incidentEvent(
       .update(emergencyIncidents)
       .set({ ...patch, version: ctx.version, updatedAt: ctx.now })
       .where(eq(emergencyIncidents.id, args.incidentId));
+  }
+  if (patch.status === 'cancelled') {
+    // A cancelled incident, duress or not, has no ledger on devices (AL29): its rows become tombstones for them at
+    // the cancel's version, so a device that pulled some drops them, as a fresh pull never shows them.
+    await ctx.tx
+      .update(alertLogs)
+      .set({ version: ctx.version })
+      .where(eq(alertLogs.incidentId, args.incidentId));
   }
   return OK;
 }
