@@ -118,6 +118,12 @@ async function seedEverything(db: Db, owner: UserId) {
     });
   });
   // Rows only the server writes.
+  await db.insert(tables.inboundSms).values({
+    messageSid: `SM${'0'.repeat(32)}`,
+    userId: owner,
+    receivedAt: new Date(),
+    reply: 'OK',
+  });
   await db.insert(tables.alertLinks).values({
     token: 'AbCdEfGhIjKlMnOp',
     userId: owner,
@@ -178,7 +184,7 @@ describeOnEachDatabase('row-level security through withUser', (database) => {
     await seedEverything(db, a);
   });
 
-  it('covers all 19 tables of record + 7 sync tables, each with an owner column', () => {
+  it('covers all 20 tables of record + 7 sync tables, each with an owner column', () => {
     expect(
       ownedTables()
         .map((t) => t.name)
@@ -194,6 +200,7 @@ describeOnEachDatabase('row-level security through withUser', (database) => {
       'emergency_contacts',
       'emergency_incidents',
       'field_clocks',
+      'inbound_sms',
       'incident_events',
       'media_files',
       'mood_entries',
