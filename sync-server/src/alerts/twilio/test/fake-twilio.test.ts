@@ -169,8 +169,9 @@ describe('the Messages API', () => {
   });
 
   it('a timeout is transient and in doubt; the message exists and findSent finds it', async () => {
-    const sms = createTwilioSms(config(), fetch, { timeoutMs: 50 });
-    twilio.respondAfter(2_000);
+    // Long enough for the request to reach the fake on a loaded machine; the answer comes later still.
+    const sms = createTwilioSms(config(), fetch, { timeoutMs: 1_000 });
+    twilio.respondAfter(5_000);
     const since = new Date();
     const result = await sms.send(TO, 'SOS timeout');
     expect(result).toMatchObject({ outcome: 'transient', errorCode: 'timeout' });
