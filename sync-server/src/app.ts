@@ -147,7 +147,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   });
 
   // Nothing to do, nothing to check: a device opens a spare connection with it while it uploads (SPEC CL15).
-  app.head('/sync/ping', async (_request, reply) => reply.status(204).send());
+  app.head('/sync/ping', { helmet: false }, async (_request, reply) => reply.status(204).send());
 
   // One web build serves every deployment: it learns where auth lives at run time.
   app.get('/config.json', async (request, reply) =>

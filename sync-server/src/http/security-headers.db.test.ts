@@ -84,6 +84,17 @@ describeOnEachDatabase('security headers', (database) => {
     }
   });
 
+  it("[SE35][AU7] the sync routes, read only by the app's code, carry no page headers, so an idle check-in stays small", async () => {
+    const server = await app({ publicUrl: 'http://192.168.1.20:8787' });
+    const ping = await server.inject({ method: 'HEAD', url: '/sync/ping' });
+    const pull = await server.inject({ method: 'POST', url: '/sync/pull', payload: {} });
+    expect(pull.statusCode).toBe(401);
+    for (const response of [ping, pull]) {
+      expect(response.headers['content-security-policy']).toBeUndefined();
+      expect(response.headers['cross-origin-opener-policy']).toBeUndefined();
+    }
+  });
+
   it('[SE35] with an https PUBLIC_URL and Supabase: HSTS, upgrade-insecure-requests, and Supabase in connect-src', async () => {
     const server = await app({
       publicUrl: 'https://vw.example.org',

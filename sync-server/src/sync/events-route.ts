@@ -45,7 +45,7 @@ export async function registerEventsRoute(
     for (const end of open) end();
   });
 
-  app.get('/sync/events', { onRequest: deps.authenticate }, async (request, reply) => {
+  app.get('/sync/events', { helmet: false, onRequest: deps.authenticate }, async (request, reply) => {
     const caller = callerOf(request);
     const [state] = await withUser(deps.db, caller.claims, (tx) =>
       tx

@@ -104,7 +104,10 @@ export async function registerSyncRoutes(app: FastifyInstance, deps: SyncDeps): 
   // before the body is inflated or parsed, so an anonymous body costs nothing (SE31).
   const syncAuth = createSyncAuth(deps.db, deps.identity);
   const authenticate = authenticateFirst((request) => syncAuth.authenticate(request));
+  // No page headers (SE35): these answers are JSON or event streams read by the app's code, never rendered, and an
+  // idle check-in must stay within AU7's 1 kB.
   const routeOptions = {
+    helmet: false as const,
     bodyLimit: deps.bodyLimit,
     onRequest: authenticate,
     preParsing: [gunzipRequestBody(deps.bodyLimit)],
