@@ -28,12 +28,22 @@ const XHTML_AS_SVG =
 
 type Account = { userId: string; token: string };
 
+/** A new account and its session: sign-up answers no session (SE45), so this signs in next, as the app does. */
 async function signUp(): Promise<Account> {
-  const response = await fetch(`${e2e.server.url}/auth/v1/signup`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ email: `stored-${Date.now()}@example.org`, password: 'a long enough passphrase' }),
+  const credentials = JSON.stringify({
+    email: `stored-${Date.now()}@example.org`,
+    password: 'a long enough passphrase',
   });
+  const post = (path: string) =>
+    fetch(`${e2e.server.url}${path}`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: credentials,
+    });
+  const signedUp = await post('/auth/v1/signup');
+  if (!signedUp.ok) throw new Error(`sign-up: HTTP ${signedUp.status}`);
+  const response = await post('/auth/v1/token?grant_type=password');
+  if (!response.ok) throw new Error(`sign-in: HTTP ${response.status}`);
   const body = (await response.json()) as { access_token: string; user: { id: string } };
   return { userId: body.user.id, token: body.access_token };
 }
