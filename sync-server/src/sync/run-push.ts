@@ -73,7 +73,8 @@ export function dupRejections(
   push: PushRequest,
   results: ReadonlyArray<MutationResult | BatchItem>,
 ): Promise<Map<number, { code: string; message: string }>> {
-  if (push.protocolVersion < DUP_OUTCOME_SINCE_PROTOCOL) return Promise.resolve(new Map());
+  if (push.protocolVersion < DUP_OUTCOME_SINCE_PROTOCOL)
+    return Promise.resolve(new Map<number, { code: string; message: string }>());
   const dups = results.flatMap((r) => ('mutation' in r ? [] : [r.seq]));
   return firstRejections(tx, push.clientId, push.lane, dups);
 }
@@ -180,7 +181,7 @@ export async function runPush(
     withUser(db, claims, async (tx) => {
       const startSeq = await lockLane(tx, userId, push.clientId, push.lane, now);
       const startVersion = await lockUserVersion(tx, userId);
-      const { results, items, lastSeq, version } = sequenceBatch(push, startSeq, startVersion, now);
+      const { results, items, lastSeq } = sequenceBatch(push, startSeq, startVersion, now);
 
       const outcomes = new Map<BatchItem, MutationOutcome>();
       for (const run of splitIntoRuns(items)) {
