@@ -1,39 +1,29 @@
 /**
  * Another account's SOS while one account uploads its daily maximum of sensor samples (issue #13 item 3): the real
- * server (`buildApp`, default quotas) listening on a loopback port, driven over HTTP with `fetch` from this
- * process, on a fresh migrated database per target.
+ * server (`buildApp`, default quotas) listening on a loopback port in this process, on a fresh migrated database
+ * per target, driven over HTTP by two phones, each its own process (sos-beside-upload-phone.ts): a client in the
+ * server's process would charge its own work (sending 100,000-sample bodies, reading answers) to the server.
  *
  * 1. Account B's SOS alone: `incident.trigger@1` on the critical lane of B's phone, SOS_ALONE tries in a row.
  * 2. Account A uploads `DEFAULT_SYNC_QUOTAS.samplesPerDay` samples in pushes of `samplesPerPush` (the most one push
  *    may carry), from UPLOAD_DEVICES devices at once, each pushing its share one push after another; the bodies are
  *    gzipped before the clock starts. Meanwhile B sends an SOS every SOS_EVERY_MS (due times fixed in advance);
  *    latency counts from the due time to B's response, so a timer held up by a busy event loop is charged to it.
- *    The event loop's longest stall during the upload is read from `monitorEventLoopDelay`.
+ *    The server's event loop's longest stall during the upload is read from `monitorEventLoopDelay`.
  * 3. Checks: every push answered `ok`, A's samples and B's incidents all committed, and one more sample from A is
  *    refused with 429 (the day's quota is exactly used).
- *
- * The server and this client share one process (and on PGlite the database too): what blocks the server's event
- * loop also delays B's requests, as it would delay a separate client's on the server side.
  */
-import { performance, monitorEventLoopDelay } from 'node:perf_hooks';
+import { fork, type ChildProcess } from 'node:child_process';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { and, count, eq } from 'drizzle-orm';
-import { seededRandom } from '@vitalwatch/schema/seeded-random';
 import { newId, type UserId } from '@vitalwatch/schema/ids';
 import { emergencyIncidents, sensorReadings } from '@vitalwatch/schema/db/tables';
-import type { PushResponse } from '@vitalwatch/schema/protocol/push-response';
-import { MAX_SAMPLES_PER_ENTRY } from '@vitalwatch/schema/protocol/mutators';
 import { DEFAULT_SYNC_QUOTAS } from '@vitalwatch/sync-server/sync/push-quotas';
 import { BULK_STEP_SAMPLES } from '@vitalwatch/sync-server/sync/run-bulk-push';
 import type { BenchTarget, TargetName } from './bench-targets.ts';
 import { cpuSince, sampleCpu, type CpuUse } from './machine-info.ts';
-import {
-  LaneOutbox,
-  latencyStats,
-  sampleBatch,
-  startServer,
-  triggerArgs,
-  type LatencyStats,
-} from './push-bench.ts';
+import { latencyStats, startServer, type LatencyStats } from './push-bench.ts';
+import type { PhoneCommand, PhoneJob, PhoneReport } from './sos-beside-upload-phone.ts';
 
 export type SosBesideUploadPlan = { sosAlone: number; sosEveryMs: number; uploadDevices: number };
 
@@ -55,46 +45,52 @@ export const SOS_BESIDE_UPLOAD_TARGET_MS = 250;
 type Account = { token: string; userId: UserId };
 
 async function signUp(url: string): Promise<Account> {
-  const response = await fetch(`${url}/auth/v1/signup`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({
-      email: `bench-fair-${newId()}@example.invalid`,
-      password: 'a long enough bench passphrase',
-    }),
+  const credentials = JSON.stringify({
+    email: `bench-fair-${newId()}@example.invalid`,
+    password: 'a long enough bench passphrase',
   });
-  if (!response.ok) throw new Error(`sign-up: ${response.status} ${await response.text()}`);
+  const headers = { 'content-type': 'application/json' };
+  const up = await fetch(`${url}/auth/v1/signup`, { method: 'POST', headers, body: credentials });
+  if (!up.ok) throw new Error(`sign-up: ${up.status} ${await up.text()}`);
+  // Sign-up answers the user without a session (SE45); the session comes from signing in.
+  const response = await fetch(`${url}/auth/v1/token?grant_type=password`, {
+    method: 'POST',
+    headers,
+    body: credentials,
+  });
+  if (!response.ok) throw new Error(`sign-in: ${response.status} ${await response.text()}`);
   const body = (await response.json()) as { access_token: string; user: { id: UserId } };
   return { token: body.access_token, userId: body.user.id };
 }
 
-async function post(url: string, account: Account, body: Buffer): Promise<{ status: number; json: unknown }> {
-  const response = await fetch(`${url}/sync/push`, {
-    method: 'POST',
-    headers: {
-      'content-type': 'application/json',
-      'content-encoding': 'gzip',
-      authorization: `Bearer ${account.token}`,
-    },
-    body: new Uint8Array(body),
-  });
-  return { status: response.status, json: await response.json() };
-}
+type Phone = {
+  child: ChildProcess;
+  /** The phone's next report of `type` (rejects if it fails or exits first). */
+  next<T extends PhoneReport['type']>(type: T): Promise<Extract<PhoneReport, { type: T }>>;
+};
 
-/** A push whose every mutation must be answered `ok` (and, when `lastSeq` is given, the lane there). */
-async function pushOk(
-  url: string,
-  account: Account,
-  body: Buffer,
-  lane: string,
-  lastSeq?: number,
-): Promise<void> {
-  const { status, json } = await post(url, account, body);
-  const response = json as PushResponse;
-  const badSeq = lastSeq !== undefined && response.lastSeq !== lastSeq;
-  if (status !== 200 || badSeq || response.results.some((r) => r.status !== 'ok')) {
-    throw new Error(`${lane} push: ${status} ${JSON.stringify(json).slice(0, 300)}`);
-  }
+function startPhone(job: PhoneJob): Phone {
+  const child = fork(new URL('./sos-beside-upload-phone.ts', import.meta.url), {
+    execArgv: ['--import', 'tsx'],
+  });
+  child.send(job);
+  return {
+    child,
+    next: (type) =>
+      new Promise((resolve, reject) => {
+        const onMessage = (message: PhoneReport) => {
+          if (message.type === 'failed') reject(new Error(`${job.role} phone: ${message.message}`));
+          else if (message.type === type) resolve(message as never);
+          else return;
+          child.off('message', onMessage);
+          child.off('exit', onExit);
+        };
+        const onExit = (code: number | null) =>
+          reject(new Error(`${job.role} phone exited (${code}) before reporting ${type}`));
+        child.on('message', onMessage);
+        child.once('exit', onExit);
+      }),
+  };
 }
 
 async function countRows(target: BenchTarget, a: UserId, b: UserId) {
@@ -117,95 +113,50 @@ export async function benchSosBesideUpload(
   const address = app.server.address();
   if (address === null || typeof address === 'string') throw new Error('no port');
   const url = `http://127.0.0.1:${address.port}`;
+  const phones: ChildProcess[] = [];
   try {
     const a = await signUp(url);
     const b = await signUp(url);
-    const phone = new LaneOutbox('critical');
-    let triggers = 0;
-    const sos = async () => {
-      const body = phone.next([{ name: 'incident.trigger@1', args: triggerArgs(triggers++) }]);
-      await pushOk(url, b, body, 'critical', phone.lastSeq);
-    };
+    const job = { url, ...plan };
+    const sosPhone = startPhone({ role: 'sos', token: b.token, ...job });
+    const uploadPhone = startPhone({ role: 'upload', token: a.token, ...job });
+    phones.push(sosPhone.child, uploadPhone.child);
 
-    const alone: number[] = [];
-    for (let n = -1; n < plan.sosAlone; n++) {
-      const started = performance.now();
-      await sos();
-      if (n >= 0) alone.push(performance.now() - started);
-    }
-
-    // A's day: pushes of the most one push may carry, split over the devices, built and gzipped beforehand.
-    const { samplesPerDay, samplesPerPush } = DEFAULT_SYNC_QUOTAS;
-    const random = seededRandom(13);
-    const devices = Array.from({ length: plan.uploadDevices }, () => new LaneOutbox('bulk'));
-    const bodies: Buffer[][] = devices.map(() => []);
-    let sampleIndex = 0;
-    for (let pushIndex = 0; pushIndex * samplesPerPush < samplesPerDay; pushIndex++) {
-      const device = pushIndex % devices.length;
-      const entries = [];
-      const size = Math.min(samplesPerPush, samplesPerDay - pushIndex * samplesPerPush);
-      for (let left = size; left > 0; left -= MAX_SAMPLES_PER_ENTRY) {
-        const n = Math.min(left, MAX_SAMPLES_PER_ENTRY);
-        entries.push({ name: 'samples.append@2' as const, args: sampleBatch(random, sampleIndex, n).args });
-        sampleIndex += n;
-      }
-      bodies[device]!.push(devices[device]!.next(entries));
-    }
-    const pushes = bodies.reduce((total, list) => total + list.length, 0);
+    const alone = await sosPhone.next('alone');
+    const { pushes } = await uploadPhone.next('ready');
 
     const loop = monitorEventLoopDelay({ resolution: 10 });
     loop.enable();
-    const uploadStarted = performance.now();
-    let uploading = true;
-    const upload = Promise.all(
-      devices.map(async (device, i) => {
-        // A device's pushes go one after another, as the app sends them.
-        for (const body of bodies[i]!) await pushOk(url, a, body, device.lane);
-      }),
-    ).finally(() => {
-      uploading = false;
-    });
-    const during: number[] = [];
-    const sosLoop = (async () => {
-      for (let due = uploadStarted + plan.sosEveryMs; uploading; due += plan.sosEveryMs) {
-        const wait = due - performance.now();
-        if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
-        if (!uploading) break;
-        await sos();
-        during.push(performance.now() - due);
-        // A late SOS does not pile up: the next is due after this one answered.
-        if (performance.now() > due + plan.sosEveryMs) due = performance.now() - plan.sosEveryMs;
-      }
-    })();
-    await Promise.all([upload, sosLoop]);
-    const seconds = (performance.now() - uploadStarted) / 1000;
+    const during = sosPhone.next('during');
+    const uploaded = uploadPhone.next('uploaded');
+    sosPhone.child.send('start' satisfies PhoneCommand);
+    uploadPhone.child.send('start' satisfies PhoneCommand);
+    const { seconds, overQuotaStatus } = await uploaded;
+    sosPhone.child.send('stop' satisfies PhoneCommand);
+    const { ms, triggers } = await during;
     loop.disable();
 
+    const { samplesPerDay } = DEFAULT_SYNC_QUOTAS;
     const rows = await countRows(target, a.userId, b.userId);
     if (rows.samples !== samplesPerDay || rows.incidents !== triggers) {
       throw new Error(
         `committed ${JSON.stringify(rows)}, expected ${samplesPerDay} samples, ${triggers} incidents`,
       );
     }
-    const extra = new LaneOutbox('bulk');
-    const over = await post(
-      url,
-      a,
-      extra.next([{ name: 'samples.append@2', args: sampleBatch(random, sampleIndex, 1).args }]),
-    );
-    if (over.status !== 429) throw new Error(`the day's quota should be used up: ${over.status}`);
+    if (overQuotaStatus !== 429) throw new Error(`the day's quota should be used up: ${overQuotaStatus}`);
 
     return {
       target: target.name,
       serverVersion: target.serverVersion,
       stepSamples: BULK_STEP_SAMPLES[target.database.kind],
-      alone: latencyStats(alone),
-      duringUpload: latencyStats(during),
+      alone: latencyStats(alone.ms),
+      duringUpload: latencyStats(ms),
       upload: { samples: samplesPerDay, pushes, seconds, samplesPerSecond: samplesPerDay / seconds },
       eventLoopMaxMs: loop.max / 1e6,
       cpu: cpuSince(cpuAtStart),
     };
   } finally {
+    for (const child of phones) if (child.exitCode === null) child.kill();
     await app.close();
   }
 }
