@@ -35,6 +35,9 @@ const PINNED: ReadonlyArray<readonly [name: string, seed: number]> = [
   // tombstone was purged before the device's first pull, and that pull (cursor 0, naming skip) was no reset: the
   // device kept the deleted entry.
   ['[PL5][PL11] a first pull naming skip after a purge is a reset', 41],
+  // A purged contact's ledger rows lost their contact by the foreign key, with no new version: a device following
+  // its cursor kept the contact id that a fresh pull no longer shows (purge-tombstones.ts now re-stamps them).
+  ['[PL1][PL9] a purged contact leaves its ledger rows on every device the same', 21],
 ];
 
 describeOnEachDatabase(

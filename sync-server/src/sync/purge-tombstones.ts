@@ -5,7 +5,7 @@
  *
  * Server-only: runs as the connection's role across all users, outside `withUser`, by design (like alert jobs).
  */
-import { and, eq, getTableName, inArray, lt, sql } from 'drizzle-orm';
+import { and, eq, getTableName, inArray, isNull, lt, sql } from 'drizzle-orm';
 import type { UserId } from '@vitalwatch/schema/ids';
 import {
   alertLogs,
@@ -39,6 +39,35 @@ export async function purgeTombstones(
   return db.transaction(async (tx) => {
     const purgedThrough = new Map<UserId, number>();
     let purged = 0;
+    // A purged contact's live ledger rows lose their contact (the foreign key sets it null). Stamp them with a new
+    // version, so a device that follows its cursor learns what a fresh pull shows (PL1; fuzz seed 21).
+    const purgedContacts = await tx
+      .select({ id: emergencyContacts.id, userId: emergencyContacts.userId })
+      .from(emergencyContacts)
+      .where(lt(emergencyContacts.deletedAt, cutoff));
+    const contactsByUser = new Map<UserId, string[]>();
+    for (const { id, userId } of purgedContacts) {
+      contactsByUser.set(userId as UserId, [...(contactsByUser.get(userId as UserId) ?? []), id]);
+    }
+    for (const [userId, contactIds] of contactsByUser) {
+      const ledger = and(
+        eq(alertLogs.userId, userId),
+        inArray(alertLogs.contactId, contactIds),
+        isNull(alertLogs.deletedAt),
+      );
+      const [affected] = await tx
+        .select({ n: sql<number>`count(*)::int` })
+        .from(alertLogs)
+        .where(ledger);
+      if ((affected?.n ?? 0) === 0) continue;
+      const [bumped] = await tx
+        .update(userVersions)
+        .set({ version: sql`${userVersions.version} + 1` })
+        .where(eq(userVersions.userId, userId))
+        .returning({ version: userVersions.version });
+      if (bumped === undefined) continue;
+      await tx.update(alertLogs).set({ contactId: null, version: bumped.version }).where(ledger);
+    }
     for (const table of TOMBSTONED_TABLES) {
       const rows = await tx
         .delete(table)
