@@ -27,7 +27,7 @@ import { seededRandom } from '../schema/src/seeded-random.ts';
 import { sampleIds } from '../schema/src/protocol/sample-ids.ts';
 import { POOL_MAX } from '../sync-server/src/db/database.ts';
 import { startPostgresPokes } from '../sync-server/src/sync/postgres-pokes.ts';
-import { openEventStream } from '../sync-server/src/sync/test/sync-test-kit.ts';
+import { openEventStream } from '../sync-server/test/sync-test-kit.ts';
 import { startEmbeddedApp } from '../sync-server/test/test-app.ts';
 import { createTestDatabase, testDatabaseKinds } from '../sync-server/test/test-databases.ts';
 import { createHttpTransport } from '../web/src/sync/http-transport.ts';
@@ -37,7 +37,7 @@ import {
   seededIds,
   type TestDevice,
   type TestServer,
-} from '../web/src/sync/test-device.ts';
+} from '../web/test-support/test-device.ts';
 import type { SyncTransport, TransportResponse } from '../web/src/sync/transport.ts';
 import { postJson, serverSnapshot, sessionFrom } from './real-server-kit.ts';
 

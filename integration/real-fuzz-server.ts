@@ -1,5 +1,5 @@
 /**
- * The real sync server as the seeded fault scenario's server (web/src/sync/sync-fuzz-scenario.ts): `buildApp` with
+ * The real sync server as the seeded fault scenario's server (web/test-support/sync-fuzz-scenario.ts): `buildApp` with
  * its embedded auth, listening on a loopback port, on a test database (PGlite or Postgres). The scenario's pushes
  * and pulls reach it over real HTTP through the app's own transport (`createHttpTransport`: gzip bodies, sync
  * tokens), one transport per access token as each device has its own. What the fake server does by decree, this
@@ -26,8 +26,8 @@ import type { StatementFaults } from '../sync-server/test/statement-faults.ts';
 import { startEmbeddedApp } from '../sync-server/test/test-app.ts';
 import type { TestDatabase } from '../sync-server/test/test-databases.ts';
 import { createHttpTransport } from '../web/src/sync/http-transport.ts';
-import type { FuzzServer } from '../web/src/sync/sync-fuzz-scenario.ts';
-import type { TestClock } from '../web/src/sync/test-device.ts';
+import type { FuzzServer } from '../web/test-support/sync-fuzz-scenario.ts';
+import type { TestClock } from '../web/test-support/test-device.ts';
 import type { SyncTransport } from '../web/src/sync/transport.ts';
 import { postJson, serverSnapshot, sessionFrom } from './real-server-kit.ts';
 

@@ -1,5 +1,5 @@
 /**
- * The seeded fault scenario (web/src/sync/sync-fuzz-scenario.ts, SPEC CL8) against the real server over real HTTP
+ * The seeded fault scenario (web/test-support/sync-fuzz-scenario.ts, SPEC CL8) against the real server over real HTTP
  * (integration/real-fuzz-server.ts), on PGlite and, with TEST_DATABASE_URL, on Postgres: the same devices, faults
  * and checks as against the fake server, so the server's half of exactly-once (seq and lanes, savepoints,
  * rollback of a batch cut short, rejections recorded, versions, resets after purged tombstones) is proven by its
@@ -10,7 +10,7 @@
 import './fake-indexeddb.ts';
 import { it } from 'vitest';
 import { describeOnEachDatabase } from '../sync-server/test/test-databases.ts';
-import { runFuzzSeed } from '../web/src/sync/sync-fuzz-scenario.ts';
+import { runFuzzSeed } from '../web/test-support/sync-fuzz-scenario.ts';
 import { createStatementFaults } from '../sync-server/test/statement-faults.ts';
 import { startRealFuzzServer } from './real-fuzz-server.ts';
 

@@ -5,7 +5,7 @@ import { buildApp, type AppDeps } from '../src/app.ts';
 import { generateSigningKey, type SigningKey } from '../src/auth/signing-key.ts';
 import type { Database } from '../src/db/database.ts';
 import type { AlertsConfig } from '../src/alerts/alert-routes.ts';
-import { UNTHROTTLED_HTTP_LIMITS } from '../src/http/test/unthrottled-limits.ts';
+import { UNTHROTTLED_HTTP_LIMITS } from './unthrottled-limits.ts';
 import type { DbKind } from '../src/db/database.ts';
 import { createTestDatabase, type TestDatabase } from './test-databases.ts';
 

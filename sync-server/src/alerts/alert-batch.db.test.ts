@@ -19,7 +19,7 @@ import {
   type AlertServer,
   type Device,
   type LedgerRow,
-} from './test/alerts-test-kit.ts';
+} from '../../test/alerts-test-kit.ts';
 import { planIncidents, type PlanContext } from './plan-incidents.ts';
 
 const ROLES = ['mum', 'brother', 'friend'] as const;

@@ -15,7 +15,7 @@ import type { Lane } from '@vitalwatch/schema/protocol/lane';
 import { freePort } from '../../test/test-app.ts';
 import { startServer, waitForHealth, type Server } from '../../test/server-process.ts';
 import { describeOnEachDatabase } from '../../test/test-databases.ts';
-import { mutation, pushBody } from '../sync/test/sync-test-kit.ts';
+import { mutation, pushBody } from '../../test/sync-test-kit.ts';
 import { startFakeTwilio, type FakeTwilio } from './twilio/test/fake-twilio.ts';
 
 const MUM = '+447911123456';

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { describeOnEachDatabase } from '../../test/test-databases.ts';
-import { pullAll } from '../sync/test/sync-test-kit.ts';
+import { pullAll } from '../../test/sync-test-kit.ts';
 import {
   addContact,
   incidentEvent,
@@ -11,7 +11,7 @@ import {
   triggerSos,
   type AlertServer,
   type Device,
-} from './test/alerts-test-kit.ts';
+} from '../../test/alerts-test-kit.ts';
 
 const MUM = '+447911123456';
 const BROTHER = '+447911123457';

@@ -20,7 +20,7 @@ import {
 import { PullResponseV1 } from '@vitalwatch/schema/protocol/pull-response';
 import { describeOnEachDatabase } from '../../test/test-databases.ts';
 import { queryRows } from '../db/query-rows.ts';
-import { applyPages, openEventStream, post, pullAll, responseJson } from '../sync/test/sync-test-kit.ts';
+import { applyPages, openEventStream, post, pullAll, responseJson } from '../../test/sync-test-kit.ts';
 import {
   DECLINE_HOLDS_DAYS,
   LINK_REQUESTS_PER_CONTACT_PER_WEEK,
@@ -36,7 +36,7 @@ import {
   triggerSos,
   type AlertServer,
   type Device,
-} from './test/alerts-test-kit.ts';
+} from '../../test/alerts-test-kit.ts';
 import { startTestPushService, type TestPushService } from './web-push/test/push-endpoint.ts';
 import { loadVapidKeys, type VapidKeys } from './web-push/vapid-keys.ts';
 import { createWebPushSender } from './web-push/web-push-sender.ts';

@@ -6,7 +6,7 @@
  */
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { describeOnEachDatabase } from '../../test/test-databases.ts';
-import { applyPages, pullAll } from '../sync/test/sync-test-kit.ts';
+import { applyPages, pullAll } from '../../test/sync-test-kit.ts';
 import {
   addContact,
   incidentEvent,
@@ -15,7 +15,7 @@ import {
   startAlertServer,
   triggerSos,
   type AlertServer,
-} from './test/alerts-test-kit.ts';
+} from '../../test/alerts-test-kit.ts';
 
 type DeviceView = ReturnType<typeof applyPages>;
 

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { newId } from '@vitalwatch/schema/ids';
 import { describeOnEachDatabase } from '../../test/test-databases.ts';
-import { fakeWebm, runUpload } from '../storage/test/storage-test-kit.ts';
+import { fakeWebm, runUpload } from '../../test/storage-test-kit.ts';
 import {
   act,
   addContact,
@@ -11,7 +11,7 @@ import {
   triggerSos,
   type AlertServer,
   type Device,
-} from './test/alerts-test-kit.ts';
+} from '../../test/alerts-test-kit.ts';
 
 const MUM = '+447911123456';
 

@@ -5,7 +5,7 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { PinVerifier } from '@vitalwatch/schema/protocol/pin-verifier';
 import { describeOnEachDatabase } from '../../test/test-databases.ts';
 import { queryRows } from '../db/query-rows.ts';
-import { pullAll, push, pushBody, rawMutation } from '../sync/test/sync-test-kit.ts';
+import { pullAll, push, pushBody, rawMutation } from '../../test/sync-test-kit.ts';
 import {
   act,
   addContact,
@@ -15,7 +15,7 @@ import {
   triggerSos,
   type AlertServer,
   type Device,
-} from './test/alerts-test-kit.ts';
+} from '../../test/alerts-test-kit.ts';
 
 const MUM = '+447911123456';
 const BROTHER = '+447911123457';

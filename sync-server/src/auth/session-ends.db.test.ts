@@ -21,7 +21,7 @@ import {
   startSyncServer,
   type EventStream,
   type SyncServer,
-} from '../sync/test/sync-test-kit.ts';
+} from '../../test/sync-test-kit.ts';
 import { REFRESH_REUSE_INTERVAL_MS } from './embedded-auth-routes.ts';
 import { generateSigningKey } from './signing-key.ts';
 

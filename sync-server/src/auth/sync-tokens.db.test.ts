@@ -17,7 +17,7 @@ import {
   responseJson,
   startSyncServer,
   type SyncServer,
-} from '../sync/test/sync-test-kit.ts';
+} from '../../test/sync-test-kit.ts';
 
 const PASSWORD = 'a long enough passphrase';
 

@@ -21,13 +21,13 @@ import {
   startSyncServer,
   type SyncServer,
   type TestUser,
-} from '../sync/test/sync-test-kit.ts';
+} from '../../test/sync-test-kit.ts';
 import {
   fakeJpeg,
   sha256Hex,
   signUp as signUpForStorage,
   startStorageServer,
-} from '../storage/test/storage-test-kit.ts';
+} from '../../test/storage-test-kit.ts';
 import { UPLOAD_PATH } from '../storage/upload-routes.ts';
 import { POOL_MAX, type Database } from './database.ts';
 import { isTransientDatabaseError } from './transient-database-error.ts';

@@ -5,7 +5,7 @@ import { mutationErrors, users } from '@vitalwatch/schema/db/tables';
 import { newId } from '@vitalwatch/schema/ids';
 import { describeOnEachDatabase } from '../../test/test-databases.ts';
 import { startEmbeddedApp, type RunningApp } from '../../test/test-app.ts';
-import { pushBody, rawMutation, signUp, type TestUser } from '../sync/test/sync-test-kit.ts';
+import { pushBody, rawMutation, signUp, type TestUser } from '../../test/sync-test-kit.ts';
 import { MAX_JSON_DEPTH, parseJsonBody } from './http-error.ts';
 
 const nested = (depth: number) => '['.repeat(depth) + ']'.repeat(depth);

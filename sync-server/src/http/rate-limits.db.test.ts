@@ -5,7 +5,7 @@ import { emergencyIncidents, userSessions, users } from '@vitalwatch/schema/db/t
 import { newId } from '@vitalwatch/schema/ids';
 import { describeOnEachDatabase } from '../../test/test-databases.ts';
 import { startEmbeddedApp, type RunningApp } from '../../test/test-app.ts';
-import { mutation, pushBody, responseJson } from '../sync/test/sync-test-kit.ts';
+import { mutation, pushBody, responseJson } from '../../test/sync-test-kit.ts';
 import type { HttpLimits } from './http-limits.ts';
 
 const PASSWORD = 'the owner’s long passphrase';

@@ -6,7 +6,7 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import { buildApp, type AppDeps } from '../app.ts';
 import { generateSigningKey } from '../auth/signing-key.ts';
 import { describeOnEachDatabase } from '../../test/test-databases.ts';
-import { UNTHROTTLED_HTTP_LIMITS } from './test/unthrottled-limits.ts';
+import { UNTHROTTLED_HTTP_LIMITS } from '../../test/unthrottled-limits.ts';
 
 /** The CSP's directives by name. */
 function directives(header: string | string[] | number | undefined): Map<string, string[]> {

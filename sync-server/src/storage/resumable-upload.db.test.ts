@@ -17,7 +17,7 @@ import { PokeHub } from '../sync/poke-hub.ts';
 import type { Db } from '../db/database.ts';
 import { SIZE_LIMITS } from './media-types.ts';
 import { objectFile, registerUploadRoutes, UPLOAD_PATH } from './upload-routes.ts';
-import { startDroppingProxy } from './test/dropping-proxy.ts';
+import { startDroppingProxy } from '../../test/dropping-proxy.ts';
 import {
   fakeJpeg,
   fakeWebm,
@@ -32,7 +32,7 @@ import {
   type Account,
   type StorageServer,
   type UploadRequest,
-} from './test/storage-test-kit.ts';
+} from '../../test/storage-test-kit.ts';
 
 async function rowAt(db: Db, objectPath: string) {
   const rows = await db.select().from(mediaFiles).where(eq(mediaFiles.objectPath, objectPath));

@@ -9,7 +9,7 @@ import {
   startStorageServer,
   type Account,
   type StorageServer,
-} from './test/storage-test-kit.ts';
+} from '../../test/storage-test-kit.ts';
 
 describeOnEachDatabase('signed download URLs (supabase-js storage client)', (database) => {
   let server: StorageServer;

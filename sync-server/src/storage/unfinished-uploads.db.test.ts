@@ -18,7 +18,7 @@ import {
   startStorageServer,
   type Account,
   type StorageServer,
-} from './test/storage-test-kit.ts';
+} from '../../test/storage-test-kit.ts';
 
 const HOUR_MS = 60 * 60 * 1000;
 const LIMITS: UploadLimits = { unfinishedPerAccount: 3, abandonedAfterMs: 24 * HOUR_MS };

@@ -24,7 +24,7 @@ import {
   startStorageServer,
   type Account,
   type StorageServer,
-} from './test/storage-test-kit.ts';
+} from '../../test/storage-test-kit.ts';
 
 /** An SVG whose script would read the app's data if it ran on our origin. */
 const SCRIPTED_SVG = Buffer.from(

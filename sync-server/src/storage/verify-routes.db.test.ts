@@ -12,7 +12,7 @@ import {
   triggerSos,
   type AlertServer,
   type Device,
-} from '../alerts/test/alerts-test-kit.ts';
+} from '../../test/alerts-test-kit.ts';
 import { supabaseStorage } from './supabase-storage.ts';
 import {
   fakeJpeg,
@@ -22,8 +22,8 @@ import {
   signUp,
   startStorageServer,
   type StorageServer,
-} from './test/storage-test-kit.ts';
-import { startFakeSupabaseStorage, type FakeSupabaseStorage } from './test/fake-supabase-storage.ts';
+} from '../../test/storage-test-kit.ts';
+import { startFakeSupabaseStorage, type FakeSupabaseStorage } from '../../test/fake-supabase-storage.ts';
 import { VERIFY_PATH } from './verify-routes.ts';
 
 const MUM = '+447911123456';

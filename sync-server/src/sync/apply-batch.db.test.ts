@@ -28,7 +28,7 @@ import {
   signUp,
   startSyncServer,
   type SyncServer,
-} from './test/sync-test-kit.ts';
+} from '../../test/sync-test-kit.ts';
 
 type Step = { name: string; args: (id: string) => unknown; slot: number; hlcMs: number };
 

@@ -21,7 +21,7 @@ import {
   startSyncServer,
   type SyncServer,
   type TestUser,
-} from './test/sync-test-kit.ts';
+} from '../../test/sync-test-kit.ts';
 
 async function storedSamples(db: Db, userId: UserId): Promise<number> {
   const [row] = await db.select({ n: count() }).from(sensorReadings).where(eq(sensorReadings.userId, userId));

@@ -30,7 +30,7 @@ import {
   startSyncServer,
   type SyncServer,
   type TestUser,
-} from './test/sync-test-kit.ts';
+} from '../../test/sync-test-kit.ts';
 
 /** A device of `user`: its own client id, a seq per lane, and an HLC node id. */
 function device(server: () => SyncServer, user: TestUser, node: string) {

@@ -15,7 +15,7 @@ import {
   startSyncServer,
   type SyncServer,
   type TestUser,
-} from './test/sync-test-kit.ts';
+} from '../../test/sync-test-kit.ts';
 
 const moodArgs = (fields: { mood?: number; sleepHours?: number; note?: string } = { mood: 3 }) => ({
   id: newId(),

@@ -13,7 +13,7 @@ import {
   startSyncServer,
   type SyncServer,
   type TestUser,
-} from './test/sync-test-kit.ts';
+} from '../../test/sync-test-kit.ts';
 
 /** `GET /sync/events` over real HTTP; `next()` resolves with the next poke, parsed with the protocol schema. */
 const openEvents = (baseUrl: string, token: string | null) =>

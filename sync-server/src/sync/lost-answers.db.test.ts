@@ -24,7 +24,7 @@ import {
   startSyncServer,
   type SyncServer,
   type TestUser,
-} from './test/sync-test-kit.ts';
+} from '../../test/sync-test-kit.ts';
 
 async function userVersion(db: Db, userId: string): Promise<number> {
   const [row] = await db

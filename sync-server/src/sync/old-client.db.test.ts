@@ -12,7 +12,7 @@ import { newId } from '@vitalwatch/schema/ids';
 import { moodEntries, mutationErrors, syncClients } from '@vitalwatch/schema/db/tables';
 import { MIN_SUPPORTED_PROTOCOL_VERSION } from '@vitalwatch/schema/protocol/protocol-version';
 import { describeOnEachDatabase } from '../../test/test-databases.ts';
-import { hlc, post, responseJson, signUp, startSyncServer, type SyncServer } from './test/sync-test-kit.ts';
+import { hlc, post, responseJson, signUp, startSyncServer, type SyncServer } from '../../test/sync-test-kit.ts';
 
 /** Protocol 1 as its clients parse it (schema/src/protocol at protocol 1, frozen). */
 const V1 = {

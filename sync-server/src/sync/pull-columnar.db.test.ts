@@ -20,7 +20,7 @@ import {
   startSyncServer,
   type SyncServer,
   type TestUser,
-} from './test/sync-test-kit.ts';
+} from '../../test/sync-test-kit.ts';
 
 describeOnEachDatabase('POST /sync/pull: the page form by protocol', (database) => {
   let server: SyncServer;

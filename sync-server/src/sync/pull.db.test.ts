@@ -17,7 +17,7 @@ import {
   startSyncServer,
   type SyncServer,
   type TestUser,
-} from './test/sync-test-kit.ts';
+} from '../../test/sync-test-kit.ts';
 
 /** One device's outbox for the user lane: hands out seqs. */
 function outbox(user: TestUser, server: () => SyncServer) {

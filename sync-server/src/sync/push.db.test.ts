@@ -24,7 +24,7 @@ import {
   startSyncServer,
   type SyncServer,
   type TestUser,
-} from './test/sync-test-kit.ts';
+} from '../../test/sync-test-kit.ts';
 
 function mood(id: string, note: string, at = Date.now()) {
   return { id, recordedAt: at, fields: { mood: 3, note } };

@@ -3,7 +3,7 @@ import { ROW_SCHEMAS } from '@vitalwatch/schema/protocol/rows';
 import { describe, expect, it } from 'vitest';
 import { bindUser, openLocalDb, readMeta } from '../sync/local-db.ts';
 import { createMutators } from '../sync/mutators.ts';
-import { TEST_USER_ID, TestClock } from '../sync/test-device.ts';
+import { TEST_USER_ID, TestClock } from '../../test-support/test-device.ts';
 import { hashPin } from './pin.ts';
 import { queuePinChange, queueStoredPins } from './pin-verifiers.ts';
 import { Prefs, type PrefsStore } from './prefs.ts';

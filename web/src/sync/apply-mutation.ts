@@ -1,7 +1,7 @@
 /**
  * What each mutator does to the synced rows, written once against a small `RowStore` so the same code applies a
  * mutation optimistically (mutators.ts), re-applies pending ones on top of pulled rows (pending-rows.ts), and
- * plays the server in tests (fake-sync-server.ts).
+ * plays the server in tests (web/test-support/fake-sync-server.ts).
  *
  * Invariants every applier keeps:
  * - Deterministic: the result depends only on the store, the args and the context (the mutation's own HLC and

@@ -10,7 +10,7 @@ import {
   type LocalDbVersion,
 } from './local-db.ts';
 import { createMutators } from './mutators.ts';
-import { TEST_USER_ID, TestClock } from './test-device.ts';
+import { TEST_USER_ID, TestClock } from '../../test-support/test-device.ts';
 
 let dbCount = 0;
 const uniqueName = () => `local-db-test-${++dbCount}`;

@@ -7,7 +7,7 @@ import { sampleIds } from '@vitalwatch/schema/protocol/sample-ids';
 import { describe, expect, it } from 'vitest';
 import { bindUser, openLocalDb, readMeta, type LocalDb, type MetaRow } from './local-db.ts';
 import { createMutators } from './mutators.ts';
-import { seededIds, TEST_USER_ID, TestClock } from './test-device.ts';
+import { seededIds, TEST_USER_ID, TestClock } from '../../test-support/test-device.ts';
 
 let dbCount = 0;
 

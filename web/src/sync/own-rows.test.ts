@@ -3,9 +3,9 @@ import { seededRandom } from '@vitalwatch/schema/seeded-random';
 import type { PullRequest } from '@vitalwatch/schema/protocol/pull-request';
 import type { MoodRow } from '@vitalwatch/schema/protocol/rows';
 import { afterEach, describe, expect, it } from 'vitest';
-import { createFakeSyncServer, type FakeSyncServer } from './fake-sync-server.ts';
+import { createFakeSyncServer, type FakeSyncServer } from '../../test-support/fake-sync-server.ts';
 import { readMeta } from './local-db.ts';
-import { createTestDevice, seededIds, TEST_USER_ID, TestClock, type TestDevice } from './test-device.ts';
+import { createTestDevice, seededIds, TEST_USER_ID, TestClock, type TestDevice } from '../../test-support/test-device.ts';
 
 const devices: TestDevice[] = [];
 afterEach(async () => {

@@ -3,11 +3,11 @@ import 'fake-indexeddb/auto';
 import type { PushRequest } from '@vitalwatch/schema/protocol/push-request';
 import type { ContactRow, MoodRow } from '@vitalwatch/schema/protocol/rows';
 import { afterEach, describe, expect, it } from 'vitest';
-import { createFakeSyncServer, type FakeSyncServerOptions } from './fake-sync-server.ts';
+import { createFakeSyncServer, type FakeSyncServerOptions } from '../../test-support/fake-sync-server.ts';
 import { readMeta } from './local-db.ts';
 import type { Mutators } from './mutators.ts';
 import { createSyncClient, runAsLeader, type LockManagerLike, type SyncClientDeps } from './sync-client.ts';
-import { createTestDevice, seededIds, TEST_USER_ID, TestClock, type TestDevice } from './test-device.ts';
+import { createTestDevice, seededIds, TEST_USER_ID, TestClock, type TestDevice } from '../../test-support/test-device.ts';
 
 const devices: TestDevice[] = [];
 afterEach(async () => {

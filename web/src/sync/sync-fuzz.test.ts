@@ -1,14 +1,14 @@
 /**
- * The seeded fault scenario (sync-fuzz-scenario.ts, SPEC CL8) against the fake server, for many seeds: the client's
+ * The seeded fault scenario (web/test-support/sync-fuzz-scenario.ts, SPEC CL8) against the fake server, for many seeds: the client's
  * rules under every interleaving. integration/sync-fuzz-real-server.test.ts runs the same scenario against the real
  * server. SYNC_FUZZ_SEEDS sets how many seeds run (default 100, ~15 s; CI asks for thousands); a failing seed
  * prints its number: pin it in PINNED below.
  */
 import 'fake-indexeddb/auto';
 import { describe, expect, it } from 'vitest';
-import { createFakeSyncServer } from './fake-sync-server.ts';
-import { runFuzzSeed, type FuzzServer } from './sync-fuzz-scenario.ts';
-import { TEST_USER_ID, type TestClock } from './test-device.ts';
+import { createFakeSyncServer } from '../../test-support/fake-sync-server.ts';
+import { runFuzzSeed, type FuzzServer } from '../../test-support/sync-fuzz-scenario.ts';
+import { TEST_USER_ID, type TestClock } from '../../test-support/test-device.ts';
 
 /** Seeds that once failed, kept as named regressions. */
 const PINNED: ReadonlyArray<readonly [name: string, seed: number]> = [

@@ -12,7 +12,7 @@ import { SessionEndHub } from '../../auth/session-end-hub.ts';
 import { generateSigningKey } from '../../auth/signing-key.ts';
 import { withUser } from '../../db/with-user.ts';
 import { installErrorHandler } from '../../http/http-error.ts';
-import { signUp, type TestUser } from '../../sync/test/sync-test-kit.ts';
+import { signUp, type TestUser } from '../../../test/sync-test-kit.ts';
 import { MAX_SUBSCRIPTIONS_PER_USER, registerPushSubscriptionRoutes } from './push-subscription-routes.ts';
 
 /** What a browser's PushSubscription.toJSON() gives, for an endpoint at FCM. */

@@ -15,8 +15,8 @@ import type { Mutation, PushRequest } from '@vitalwatch/schema/protocol/push-req
 import { PushResponse } from '@vitalwatch/schema/protocol/push-response';
 import type { Lane } from '@vitalwatch/schema/protocol/lane';
 import { ROW_SCHEMAS } from '@vitalwatch/schema/protocol/rows';
-import type { Database } from '../../db/database.ts';
-import { startEmbeddedApp, type RunningApp } from '../../../test/test-app.ts';
+import type { Database } from '../src/db/database.ts';
+import { startEmbeddedApp, type RunningApp } from './test-app.ts';
 
 export type TestClock = { ms: number };
 

@@ -12,10 +12,10 @@ import {
   SYNCED_TABLE_NAMES,
   type LocalDb,
   type SyncedRow,
-} from './local-db.ts';
+} from '../src/sync/local-db.ts';
 import { createMemoryTransport, type MemoryTransport, type SyncEndpoint } from './memory-transport.ts';
-import { createMutators, type Mutators } from './mutators.ts';
-import { createSyncClient, type SyncClient, type SyncClientDeps } from './sync-client.ts';
+import { createMutators, type Mutators } from '../src/sync/mutators.ts';
+import { createSyncClient, type SyncClient, type SyncClientDeps } from '../src/sync/sync-client.ts';
 
 export const TEST_USER_ID = '0190a000-0000-7000-8000-000000000001';
 

@@ -29,9 +29,9 @@ import {
 import type { AlertLogRow } from '@vitalwatch/schema/protocol/rows';
 import type { Lane } from '@vitalwatch/schema/protocol/lane';
 import { sampleIds } from '@vitalwatch/schema/protocol/sample-ids';
-import { bindMutation, type RowStore } from './apply-mutation.ts';
-import { rowRef, SYNCED_TABLE_NAMES, type RowByTable, type SyncedRow } from './local-db.ts';
-import type { TransportResponse } from './transport.ts';
+import { bindMutation, type RowStore } from '../src/sync/apply-mutation.ts';
+import { rowRef, SYNCED_TABLE_NAMES, type RowByTable, type SyncedRow } from '../src/sync/local-db.ts';
+import type { TransportResponse } from '../src/sync/transport.ts';
 
 interface StoredRow {
   readonly table: SyncedTable;

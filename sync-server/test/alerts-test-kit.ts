@@ -11,9 +11,9 @@ import { sql } from 'drizzle-orm';
 import { newId } from '@vitalwatch/schema/ids';
 import type { MutatorArgs, MutatorName } from '@vitalwatch/schema/protocol/mutators';
 import type { Lane } from '@vitalwatch/schema/protocol/lane';
-import type { Database } from '../../db/database.ts';
-import { queryRows } from '../../db/query-rows.ts';
-import { startEmbeddedApp } from '../../../test/test-app.ts';
+import type { Database } from '../src/db/database.ts';
+import { queryRows } from '../src/db/query-rows.ts';
+import { startEmbeddedApp } from './test-app.ts';
 import {
   mutation,
   push,
@@ -22,11 +22,11 @@ import {
   type SyncServer,
   type TestClock,
   type TestUser,
-} from '../../sync/test/sync-test-kit.ts';
-import type { AlertsConfig } from '../alert-routes.ts';
-import type { SupabaseStorage } from '../../storage/supabase-storage.ts';
-import { createTwilioSms } from '../twilio/twilio-sms.ts';
-import { startFakeTwilio, type FakeTwilio } from '../twilio/test/fake-twilio.ts';
+} from './sync-test-kit.ts';
+import type { AlertsConfig } from '../src/alerts/alert-routes.ts';
+import type { SupabaseStorage } from '../src/storage/supabase-storage.ts';
+import { createTwilioSms } from '../src/alerts/twilio/twilio-sms.ts';
+import { startFakeTwilio, type FakeTwilio } from '../src/alerts/twilio/test/fake-twilio.ts';
 
 export type AlertServer = SyncServer & {
   twilio: FakeTwilio;

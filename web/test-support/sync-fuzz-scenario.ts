@@ -25,11 +25,11 @@ import { seededRandom } from '@vitalwatch/schema/seeded-random';
 import { INCIDENT_EVENT_TYPES, type MutatorArgs } from '@vitalwatch/schema/protocol/mutators';
 import { sampleIds } from '@vitalwatch/schema/protocol/sample-ids';
 import { expect } from 'vitest';
-import { bindMutation, type RowStore } from './apply-mutation.ts';
-import { readMeta, splitRowRef, type RowByTable, type SyncedRow } from './local-db.ts';
+import { bindMutation, type RowStore } from '../src/sync/apply-mutation.ts';
+import { readMeta, splitRowRef, type RowByTable, type SyncedRow } from '../src/sync/local-db.ts';
 import type { Fault } from './memory-transport.ts';
-import type { QueuedMutation } from './mutators.ts';
-import type { SyncOutcome } from './sync-client.ts';
+import type { QueuedMutation } from '../src/sync/mutators.ts';
+import type { SyncOutcome } from '../src/sync/sync-client.ts';
 import { createTestDevice, seededIds, TestClock, type TestDevice, type TestServer } from './test-device.ts';
 
 /** What the scenario needs of a server besides reaching it. */

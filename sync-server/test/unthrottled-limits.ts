@@ -1,4 +1,4 @@
-import type { HttpLimits } from '../http-limits.ts';
+import type { HttpLimits } from '../src/http/http-limits.ts';
 
 /**
  * Limits no test or benchmark reaches, for the ones that are not about limits: they all come from one loopback

@@ -11,11 +11,11 @@ import * as tus from 'tus-js-client';
 import WebSocket from 'ws';
 import { emergencyIncidents } from '@vitalwatch/schema/db/tables';
 import { newId, type IncidentId, type UserId } from '@vitalwatch/schema/ids';
-import type { Database, Db } from '../../db/database.ts';
-import { withUser } from '../../db/with-user.ts';
-import { startEmbeddedApp, type RunningApp } from '../../../test/test-app.ts';
-import type { StorageConfig } from '../storage-routes.ts';
-import { UPLOAD_PATH } from '../upload-routes.ts';
+import type { Database, Db } from '../src/db/database.ts';
+import { withUser } from '../src/db/with-user.ts';
+import { startEmbeddedApp, type RunningApp } from './test-app.ts';
+import type { StorageConfig } from '../src/storage/storage-routes.ts';
+import { UPLOAD_PATH } from '../src/storage/upload-routes.ts';
 
 export type StorageServer = RunningApp & {
   clock: { ms: number };

@@ -15,7 +15,7 @@
  */
 import type { PullRequest } from '@vitalwatch/schema/protocol/pull-request';
 import type { PushRequest } from '@vitalwatch/schema/protocol/push-request';
-import type { SyncTransport, TransportResponse } from './transport.ts';
+import type { SyncTransport, TransportResponse } from '../src/sync/transport.ts';
 
 /** The server side of the in-memory network: the fake server (fake-sync-server.ts) or the real one over HTTP. */
 export interface SyncEndpoint {
