@@ -2,52 +2,18 @@
  * Lint is for correctness; prettier owns style (no stylistic rules, no eslint-plugin-prettier).
  *
  * Layers, in order: ignores → JS + typescript-eslint type-checked recommendations → our correctness rules →
- * per-runtime globals → per-package import boundaries (the direction in STYLE.md: schema ← web, sw, sync-server;
- * architecture.test.ts checks the same direction, including dynamic import(), require() and every relative path
- * into another package, which no-restricted-imports cannot fully see) → relaxations for tests.
+ * per-runtime globals → relaxations for tests. What may import what (package directions, layers, no cycles) is
+ * dependency-cruiser's alone (.dependency-cruiser.cjs, run by `pnpm lint` after eslint), not repeated here.
  */
-import { builtinModules } from 'node:module';
 import js from '@eslint/js';
 import { defineConfig, globalIgnores } from 'eslint/config';
 import globals from 'globals';
 import tseslint from 'typescript-eslint';
 
 const TS_AND_JS = ['**/*.{ts,tsx,mts,cts,js,mjs,cjs}'];
-const TESTS = ['**/*.test.{ts,tsx}', '**/test/**/*.ts', 'architecture.test.ts'];
+const TESTS = ['**/*.test.{ts,tsx}', '**/test/**/*.ts'];
 /** Files that run in Node at build or dev time even though they live in a browser package. */
 const WEB_NODE_TOOLING = ['web/vite.config.ts', 'web/scripts/**'];
-
-const nodeBuiltins = /** @type {const} */ ({
-  // builtinModules lists bare names and subpaths (fs, fs/promises, …); `node:`-only modules (node:test,
-  // node:sqlite) are caught by the prefix.
-  regex: `^(node:.*|(${builtinModules.map((name) => name.replaceAll('/', '\\/')).join('|')})(\\/.*)?)$`,
-});
-
-/** @param {string} packagePrefix e.g. '@vitalwatch/sync-server' → matches it and any subpath. */
-const packageAndSubpaths = (packagePrefix) => `^${packagePrefix.replaceAll('/', '\\/')}(\\/.*)?$`;
-
-// Shared by the browser bundle (web/src) and the service worker: neither may pull in server code.
-const browserBundleRestrictions = [
-  {
-    regex: packageAndSubpaths('@vitalwatch/sync-server'),
-    message: 'web and sw must never import sync-server code (it would be bundled into the browser).',
-  },
-  {
-    // A relative path into another package's folder bypasses the package-name rules above and below.
-    regex: '^\\.\\.?\\/(.*\\/)?(sync-server|schema\\/src\\/db)\\/',
-    message:
-      'web and sw must never reach into sync-server or the drizzle table files, by name or by relative path.',
-  },
-  {
-    regex: '^@vitalwatch\\/schema\\/db\\/',
-    message:
-      'The drizzle table files are server-only: import the shared types/protocol from other @vitalwatch/schema/* files.',
-  },
-  {
-    regex: '^(drizzle-orm|fastify|@fastify\\/.*|pg|@electric-sql\\/pglite)(\\/.*)?$',
-    message: 'Server/database libraries must not be bundled into the browser or the service worker.',
-  },
-];
 
 export default defineConfig(
   globalIgnores([
@@ -90,7 +56,7 @@ export default defineConfig(
       // `return promise` inside try/catch skips the catch and runs `finally` (releasing a lock or a transaction)
       // before the promise settles.
       '@typescript-eslint/return-await': ['error', 'in-try-catch'],
-      // A union state/event with a case missing is a silent fall-through; STYLE.md wants missing pairs to fail.
+      // A union state/event with a case missing is a silent fall-through; docs/coding-habits.md §8 wants missing pairs to fail.
       '@typescript-eslint/switch-exhaustiveness-check': [
         'error',
         { considerDefaultExhaustiveForUnions: true },
@@ -118,16 +84,17 @@ export default defineConfig(
       // is no-floating-promises' job.
       '@typescript-eslint/require-await': 'off',
       eqeqeq: ['error', 'smart'],
-      // STYLE.md §7: import from the defining file; a package's entry lists its exports by name.
+      // docs/coding-habits.md §7: import from the defining file; a package's entry lists its exports by name.
       'no-restricted-syntax': [
         'error',
         {
           selector: 'ExportAllDeclaration[exported=null]',
-          message: 'No `export * from`: re-export by name, or import from the defining file (STYLE.md §7).',
+          message:
+            'No `export * from`: re-export by name, or import from the defining file (docs/coding-habits.md §7).',
         },
         {
           selector: 'ExportAllDeclaration[exported!=null]',
-          message: 'No `export * as ns from`: import from the defining file (STYLE.md §7).',
+          message: 'No `export * as ns from`: import from the defining file (docs/coding-habits.md §7).',
         },
       ],
     },
@@ -141,74 +108,6 @@ export default defineConfig(
   },
   { files: ['web/src/**'], languageOptions: { globals: globals.browser } },
   { files: ['sw/src/**'], languageOptions: { globals: globals.serviceworker } },
-
-  // Package boundaries (STYLE.md §1). Only one no-restricted-imports config applies per file, so each block
-  // carries its full list.
-  {
-    files: ['schema/**'],
-    ignores: ['schema/drizzle.config.ts'],
-    rules: {
-      'no-restricted-imports': [
-        'error',
-        {
-          patterns: [
-            {
-              ...nodeBuiltins,
-              message: 'schema runs unchanged in the browser, the SW and the server: no Node built-ins.',
-            },
-            {
-              regex: '^(dexie|fastify|@fastify\\/.*|pg|@electric-sql\\/pglite|solid-js|workbox-.*)(\\/.*)?$',
-              message:
-                'schema imports no DOM, Node, Dexie, fastify or database-driver code (STYLE.md §1): it is the bottom layer.',
-            },
-            {
-              regex: '^@vitalwatch\\/',
-              message: 'schema is the bottom layer: it must not depend on any other workspace package.',
-            },
-          ],
-        },
-      ],
-    },
-  },
-  {
-    files: ['web/**', 'sw/**'],
-    ignores: WEB_NODE_TOOLING,
-    rules: {
-      'no-restricted-imports': [
-        'error',
-        {
-          patterns: [
-            {
-              ...nodeBuiltins,
-              message: 'Browser and service-worker code cannot use Node built-ins.',
-            },
-            ...browserBundleRestrictions,
-          ],
-        },
-      ],
-    },
-  },
-  {
-    // Build tooling in web/ runs in Node, but must not reach into server code either.
-    files: WEB_NODE_TOOLING,
-    rules: { 'no-restricted-imports': ['error', { patterns: browserBundleRestrictions }] },
-  },
-  {
-    files: ['sync-server/**'],
-    rules: {
-      'no-restricted-imports': [
-        'error',
-        {
-          patterns: [
-            {
-              regex: '^@vitalwatch\\/(web|sw)(\\/.*)?$',
-              message: 'sync-server must not depend on the web app or the service worker.',
-            },
-          ],
-        },
-      ],
-    },
-  },
 
   {
     files: TESTS,

@@ -7,7 +7,8 @@ export default defineConfig({
       'integration/**/*.test.ts',
       // Real Chromium against the real server (*.browser.test.ts) and the bundle budgets; see e2e/harness/.
       'e2e/**/*.test.ts',
-      'architecture.test.ts',
+      'synced-writes.test.ts',
+      'dependency-rules.test.ts',
       'spec-coverage.test.ts',
     ],
     exclude: ['**/node_modules/**', '**/dist/**'],

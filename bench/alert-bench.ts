@@ -1,7 +1,7 @@
 /**
  * Alert dispatch speed (issue #5 §8), on loopback: the real server (buildApp with the dispatcher loop running, as
  * main.ts starts it), the embedded identity, real pushes over HTTP, and Twilio played by the local fake that
- * answers with Twilio's API shape (sync-server/src/alerts/twilio/test/fake-twilio.ts).
+ * answers with Twilio's API shape (sync-server/test/fake-twilio.ts).
  *
  * 1. Latency: 100 SOS pushes one after another; per incident, from the push's 200 (the incident is accepted) to the
  *    arrival of the contact's SMS request at the fake Twilio. Target p95 ≤ 500 ms.
@@ -26,10 +26,10 @@ import { sql } from 'drizzle-orm';
 import { newId } from '@vitalwatch/schema/ids';
 import { PROTOCOL_VERSION } from '@vitalwatch/schema/protocol/protocol-version';
 import { buildApp } from '@vitalwatch/sync-server/app';
-import { UNTHROTTLED_HTTP_LIMITS } from '@vitalwatch/sync-server/http/test/unthrottled-limits';
+import { UNTHROTTLED_HTTP_LIMITS } from '../sync-server/test/unthrottled-limits.ts';
 import { generateSigningKey } from '@vitalwatch/sync-server/auth/signing-key';
 import { createTwilioSms } from '@vitalwatch/sync-server/alerts/twilio/twilio-sms';
-import { startFakeTwilio } from '@vitalwatch/sync-server/alerts/twilio/test/fake-twilio';
+import { startFakeTwilio } from '../sync-server/test/fake-twilio.ts';
 import { queryRows } from '@vitalwatch/sync-server/db/query-rows';
 import type { DispatchStats } from '@vitalwatch/sync-server/alerts/dispatcher';
 import { percentile, median } from './stats.ts';

@@ -17,7 +17,7 @@ export type AppendMethod = {
 };
 
 /**
- * The bulk lane's statement (FIELD-NOTES §1): five bind parameters whatever the batch size, so the statement
+ * The bulk lane's statement (docs/sync-design.md): five bind parameters whatever the batch size, so the statement
  * text is constant and nothing grows with the batch but the arrays. The user id is a scalar next to the unnest
  * (unnest only takes arrays; sending the same id 10,000 times would only add bytes).
  */

@@ -13,7 +13,7 @@ import path from 'node:path';
 import { sql } from 'drizzle-orm';
 import { newId } from '@vitalwatch/schema/ids';
 import { queryRows } from '@vitalwatch/sync-server/db/query-rows';
-import { startDroppingProxy } from '@vitalwatch/sync-server/storage/test/dropping-proxy';
+import { startDroppingProxy } from '../sync-server/test/dropping-proxy.ts';
 import {
   fakeWebm,
   MemoryUrlStorage,
@@ -21,7 +21,7 @@ import {
   sha256Hex,
   signUp,
   startStorageServer,
-} from '@vitalwatch/sync-server/storage/test/storage-test-kit';
+} from '../sync-server/test/storage-test-kit.ts';
 import { openBenchDatabase } from './bench-database.ts';
 import { loadAverage, readMachineInfo } from './machine-info.ts';
 import { median } from './stats.ts';

@@ -1,4 +1,4 @@
-/** The machine and versions a result belongs to: numbers without them cannot be compared (STYLE habit 15). */
+/** The machine and versions a result belongs to: numbers without them cannot be compared (docs/coding-habits.md §15). */
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';

@@ -29,7 +29,7 @@ import { newSampleBatchId } from '@vitalwatch/schema/protocol/sample-ids';
 import type { Mutation, PushRequest } from '@vitalwatch/schema/protocol/push-request';
 import type { PushResponse } from '@vitalwatch/schema/protocol/push-response';
 import { buildApp } from '@vitalwatch/sync-server/app';
-import { UNTHROTTLED_HTTP_LIMITS } from '@vitalwatch/sync-server/http/test/unthrottled-limits';
+import { UNTHROTTLED_HTTP_LIMITS } from '../sync-server/test/unthrottled-limits.ts';
 import { generateSigningKey } from '@vitalwatch/sync-server/auth/signing-key';
 import type { Db } from '@vitalwatch/sync-server/db/database';
 import { unnestAppend } from './append-methods.ts';

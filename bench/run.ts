@@ -111,7 +111,7 @@ const SECTIONS = ['sensor', 'push', 'sos-beside-upload', 'sync-compare', 'sync-i
 type Section = (typeof SECTIONS)[number];
 /** Sections that run only when BENCH_ONLY names them (a part of another section). */
 const ON_REQUEST: readonly Section[] = ['sync-incident'];
-/** FIELD-NOTES §2: "Bulk insert via unnest ~160k rows/s here ✔" (PGlite 0.5). */
+/** docs/platform-facts.md: PGlite 0.5 bulk insert via unnest, ~160k rows/s into a table without keys or indexes. */
 const PEER_PGLITE_UNNEST_ROWS_PER_SECOND = 160_000;
 /** A fixed start so every run inserts the same timestamps. */
 const STREAM_START_MS = Date.UTC(2025, 0, 1);
@@ -463,7 +463,7 @@ function printSummary(results: TargetResult[], skipped: string | null): void {
   );
 
   console.log(
-    '\nPeer comparison: FIELD-NOTES §2 says PGlite bulk insert via unnest runs at ~160k rows/s here.\n',
+    '\nPeer comparison: docs/platform-facts.md says PGlite bulk insert via unnest runs at ~160k rows/s here.\n',
   );
   const peerRows: string[][] = [];
   for (const result of [memory, disk]) {
@@ -478,7 +478,7 @@ function printSummary(results: TargetResult[], skipped: string | null): void {
       ]);
     }
   }
-  console.log(markdownTable(['ours', 'rows/s', 'FIELD-NOTES', 'ours ÷ FIELD-NOTES'], peerRows));
+  console.log(markdownTable(['ours', 'rows/s', 'platform-facts', 'ours ÷ platform-facts'], peerRows));
 
   console.log(
     `\nWhere the time goes: one ${BREAKDOWN_BATCH.toLocaleString('en')}-row unnest batch, ms (rows/s), median of ${BREAKDOWN_REPS}, ` +
@@ -908,7 +908,7 @@ async function main(): Promise<void> {
       push: PUSH_PLAN,
     },
     pushTargets: PUSH_TARGETS,
-    peer: { source: 'FIELD-NOTES §2', pgliteUnnestRowsPerSecond: PEER_PGLITE_UNNEST_ROWS_PER_SECOND },
+    peer: { source: 'docs/platform-facts.md', pgliteUnnestRowsPerSecond: PEER_PGLITE_UNNEST_ROWS_PER_SECOND },
     postgresSkipped: skipped,
     sections: SECTIONS.filter(runs),
     results,

@@ -1,5 +1,5 @@
 /**
- * Synthetic sensor samples, in the columnar shape the bulk lane carries (FIELD-NOTES §1: `{ids, t, kind, v}`).
+ * Synthetic sensor samples, in the columnar shape the bulk lane carries (docs/sync-design.md: `{ids, t, kind, v}`).
  * Ids are generated before timing starts: on the wire they come from the device, not from the server.
  */
 import { newId } from '@vitalwatch/schema/ids';

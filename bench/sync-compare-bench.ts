@@ -34,7 +34,7 @@ import { newIndexedDb } from '../integration/fake-indexeddb.ts';
 import type { AddressInfo } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { buildApp } from '@vitalwatch/sync-server/app';
-import { UNTHROTTLED_HTTP_LIMITS } from '@vitalwatch/sync-server/http/test/unthrottled-limits';
+import { UNTHROTTLED_HTTP_LIMITS } from '../sync-server/test/unthrottled-limits.ts';
 import { generateSigningKey } from '@vitalwatch/sync-server/auth/signing-key';
 import { bindUser, openLocalDb, type LocalDb } from '../web/src/sync/local-db.ts';
 import { createHttpTransport } from '../web/src/sync/http-transport.ts';

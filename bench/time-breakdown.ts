@@ -1,7 +1,7 @@
 /**
  * Where the time of one 10,000-row unnest append goes: the same statement against tables that add one cost at a
  * time (no table at all → bare heap → primary key → secondary indexes → foreign key → sensor_readings itself),
- * plus the columnar time encoding of FIELD-NOTES §1 (`t0` + integer `dt[]` instead of a timestamptz[] array).
+ * plus the columnar time encoding of docs/sync-design.md (`t0` + integer `dt[]` instead of a timestamptz[] array).
  * This is what explains a gap to a peer figure measured on a simpler table. Each step is a median of REPS
  * batches into a fresh table, which is dropped afterwards.
  */

@@ -10,7 +10,7 @@ import type { Page } from 'playwright-core';
 import { useBrowserSuite } from './harness/browser-suite.ts';
 import { openControlledPage } from './harness/service-worker.ts';
 import { signUpInApp } from './harness/app-account.ts';
-import { startFakeTwilio, type FakeTwilio } from '../sync-server/src/alerts/twilio/test/fake-twilio.ts';
+import { startFakeTwilio, type FakeTwilio } from '../sync-server/test/fake-twilio.ts';
 
 const LONDON = { latitude: 51.507351, longitude: -0.127758, accuracy: 20 };
 const MUM_PHONE = '+447911123456';

@@ -1,7 +1,7 @@
 /**
  * Size budgets of issue #4 item 5, checked on every change: what index.html loads must stay small enough for a
  * low-end phone on a weak network, and so must everything the installed app precaches. The timing budgets are a
- * measuring program (pnpm bench:web, e2e/measure-web-budgets.ts), not a test (STYLE.md §15).
+ * measuring program (pnpm bench:web, e2e/measure-web-budgets.ts), not a test (docs/coding-habits.md §15).
  */
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { BUDGETS, KB, measureBundleSizes, type BundleSizes } from './harness/bundle-sizes.ts';

@@ -1,6 +1,6 @@
 /**
  * Debian's Chromium driven by playwright-core. Playwright's own browser download does not work on our machines
- * (FIELD-NOTES §2), so there is no fallback: a missing binary fails the run and says how to install it. A browser
+ * (docs/platform-facts.md), so there is no fallback: a missing binary fails the run and says how to install it. A browser
  * test that skipped silently would let a broken service worker ship.
  */
 import { existsSync } from 'node:fs';

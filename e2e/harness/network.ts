@@ -1,6 +1,6 @@
 /**
  * Shapes requests in a route handler. Chromium's network throttling (Network.emulateNetworkConditions) does not
- * apply to requests the service worker makes (FIELD-NOTES §2), but a context-level route sees both the page's
+ * apply to requests the service worker makes (docs/platform-facts.md), but a context-level route sees both the page's
  * and the worker's requests, so slow, failing or held requests are made here.
  *
  * A route sees a service worker's requests only if it was installed before that worker started: install it

@@ -162,7 +162,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   const alertHub = new AlertHub();
   const { storage } = deps;
   if (!deps.alerts) app.decorate('alerts', null);
-  const syncPokes = deps.alerts
+  const alerts = deps.alerts
     ? await registerAlerts(app, {
         db: deps.db,
         identity,
@@ -173,7 +173,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
         config: deps.alerts,
         signEvidenceUrl: evidenceUrlSigner(storage ?? null, now),
       })
-    : pokes;
+    : null;
   await registerProfileRoutes(app, { db: deps.db, identity, now });
   await registerSyncRoutes(app, {
     db: deps.db,
@@ -181,9 +181,10 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     quotas: deps.syncQuotas ?? DEFAULT_SYNC_QUOTAS,
     identity,
     now,
-    pokes: syncPokes,
+    pokes,
     sessionEnds,
     alerts: alertHub,
+    ...(alerts !== null && { onPushed: alerts.onPushed }),
     bodyLimit: deps.syncBodyLimit ?? DEFAULT_SYNC_BODY_LIMIT,
   });
   if (deps.storage) await registerStorageRoutes(app, { ...deps.storage, db: deps.db, identity, now, pokes });

@@ -26,7 +26,7 @@ import {
 import type { AlertsConfig } from '../src/alerts/alert-routes.ts';
 import type { SupabaseStorage } from '../src/storage/supabase-storage.ts';
 import { createTwilioSms } from '../src/alerts/twilio/twilio-sms.ts';
-import { startFakeTwilio, type FakeTwilio } from '../src/alerts/twilio/test/fake-twilio.ts';
+import { startFakeTwilio, type FakeTwilio } from './fake-twilio.ts';
 
 export type AlertServer = SyncServer & {
   twilio: FakeTwilio;

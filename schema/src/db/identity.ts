@@ -24,6 +24,7 @@ import {
   uuid,
 } from 'drizzle-orm/pg-core';
 import { E164_PATTERN, EMERGENCY_NUMBER_PATTERN } from '../phone-patterns.ts';
+import { SETTINGS_DEFAULTS } from '../row-defaults.ts';
 import { ownRowsPolicy, readOwnPolicy, syncColumns, timestamps } from './rls.ts';
 
 const bytea = customType<{ data: Uint8Array; driverData: Uint8Array }>({ dataType: () => 'bytea' });
@@ -73,7 +74,9 @@ export const userSettings = pgTable(
       .primaryKey()
       .references(() => users.id, { onDelete: 'cascade' }),
     /** Seconds between pressing SOS and alerting; 0 sends at once. */
-    sosCountdownSeconds: smallint('sos_countdown_seconds').notNull().default(5),
+    sosCountdownSeconds: smallint('sos_countdown_seconds')
+      .notNull()
+      .default(SETTINGS_DEFAULTS.sosCountdownSeconds),
     /**
      * The device's verifier of the PIN that cancels an SOS, `pbkdf2-sha256$<iterations>$<salt hex>$<hash hex>`
      * (sync-server/src/db/pin-verifier-column.ts); null = the server cannot check it, so an SMS cannot end an SOS.
@@ -81,11 +84,21 @@ export const userSettings = pgTable(
     cancelPinHash: text('cancel_pin_hash'),
     /** The duress PIN's verifier, same form: "SAFE <code> <duress PIN>" looks like a cancel, escalates silently. */
     duressPinHash: text('duress_pin_hash'),
-    autoRecordAudioSeconds: smallint('auto_record_audio_seconds').notNull().default(0),
-    shareMediaWithContacts: boolean('share_media_with_contacts').notNull().default(false),
-    shareLocationWithContacts: boolean('share_location_with_contacts').notNull().default(true),
-    escalateTier2AfterSeconds: integer('escalate_tier2_after_seconds').notNull().default(120),
-    escalateAllAfterSeconds: integer('escalate_all_after_seconds').notNull().default(300),
+    autoRecordAudioSeconds: smallint('auto_record_audio_seconds')
+      .notNull()
+      .default(SETTINGS_DEFAULTS.autoRecordAudioSeconds),
+    shareMediaWithContacts: boolean('share_media_with_contacts')
+      .notNull()
+      .default(SETTINGS_DEFAULTS.shareMediaWithContacts),
+    shareLocationWithContacts: boolean('share_location_with_contacts')
+      .notNull()
+      .default(SETTINGS_DEFAULTS.shareLocationWithContacts),
+    escalateTier2AfterSeconds: integer('escalate_tier2_after_seconds')
+      .notNull()
+      .default(SETTINGS_DEFAULTS.escalateTier2AfterSeconds),
+    escalateAllAfterSeconds: integer('escalate_all_after_seconds')
+      .notNull()
+      .default(SETTINGS_DEFAULTS.escalateAllAfterSeconds),
     moodReminderAt: time('mood_reminder_at'),
     quietHoursStart: time('quiet_hours_start'),
     quietHoursEnd: time('quiet_hours_end'),

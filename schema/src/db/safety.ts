@@ -23,6 +23,7 @@ import {
 } from 'drizzle-orm/pg-core';
 import { clientIdColumn, isUuidV7Check } from './ids.ts';
 import { E164_PATTERN } from '../phone-patterns.ts';
+import { CONTACT_DEFAULTS } from '../row-defaults.ts';
 import { userIdColumn, users } from './identity.ts';
 import { ownRowsPolicy, syncColumns, timestamps } from './rls.ts';
 
@@ -36,8 +37,8 @@ export const emergencyContacts = pgTable(
     email: text('email'),
     relationship: text('relationship'),
     /** 1 is alerted at once, 2 after the first escalation, 3 only when everyone is alerted. */
-    tier: smallint('tier').notNull().default(1),
-    notifyBySms: boolean('notify_by_sms').notNull().default(true),
+    tier: smallint('tier').notNull().default(CONTACT_DEFAULTS.tier),
+    notifyBySms: boolean('notify_by_sms').notNull().default(CONTACT_DEFAULTS.notifyBySms),
     /**
      * The contact's own VitalWatch account, approved by the owner: it gets Web Push and realtime alerts. Only the
      * owner's approval sets it (SPEC SE10): an alert link's holder can only ask (`app_link_requested_by`).
@@ -49,7 +50,7 @@ export const emergencyContacts = pgTable(
      */
     appLinkRequestedBy: uuid('app_link_requested_by').references(() => users.id, { onDelete: 'set null' }),
     appLinkRequestedAt: timestamp('app_link_requested_at', { withTimezone: true }),
-    shareLocation: boolean('share_location').notNull().default(true),
+    shareLocation: boolean('share_location').notNull().default(CONTACT_DEFAULTS.shareLocation),
     notes: text('notes'),
     hlc: text('hlc'),
     ...syncColumns(),

@@ -1,5 +1,5 @@
 /**
- * Sync bookkeeping (issue #3, FIELD-NOTES §1) and the two append-only logs the sync rules keep.
+ * Sync bookkeeping (issue #3, docs/sync-design.md) and the two append-only logs the sync rules keep.
  *
  * Invariants:
  * - Every row here belongs to one user and is written through `withUser`, so RLS (not the route code) keeps users

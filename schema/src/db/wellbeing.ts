@@ -1,6 +1,6 @@
 /**
  * Mental-health records. Nothing in these tables ever alerts a contact: text and scores are shown to the user
- * (and to whom they share a report with), never used to predict risk (NICE NG225; FIELD-NOTES §3).
+ * (and to whom they share a report with), never used to predict risk (NICE NG225; docs/safety-practice.md).
  */
 import { sql } from 'drizzle-orm';
 import {

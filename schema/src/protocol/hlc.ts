@@ -2,7 +2,7 @@
  * Hybrid logical clock (Kulkarni et al., 2014) in the protocol's text form `<13-digit ms>-<4 hex counter>-<node>`
  * (schema/src/protocol/common.ts `Hlc`), which sorts as text. The node is the device's clientId.
  *
- * It only breaks last-writer-wins ties between devices (FIELD-NOTES §1): the queue is ordered by seq and sync by
+ * It only breaks last-writer-wins ties between devices (docs/sync-design.md): the queue is ordered by seq and sync by
  * server version, never by a device clock. Invariants: every stamp this node issues is greater than every stamp
  * it issued or received before, and its physical part never runs more than `HLC_MAX_DRIFT_MS` ahead of `now`
  * because of a remote stamp (a device with a clock years ahead must not drag ours along; the server clamps to

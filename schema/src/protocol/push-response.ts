@@ -53,5 +53,11 @@ export const PushResponse = z.strictObject({
 });
 export type PushResponse = z.infer<typeof PushResponse>;
 
+/**
+ * The first protocol whose `ok` confirms a row the device created (`v`) and whose push answer carries the rows'
+ * commit time (`at`), so the device keeps its own row without pulling it back (SPEC PU12). Older clients get neither.
+ */
+export const OWN_ROWS_SINCE_PROTOCOL = 4;
+
 /** The first protocol whose `dup` says how the mutation ended (`rejected`); older clients get a bare `dup`. */
 export const DUP_OUTCOME_SINCE_PROTOCOL = 5;

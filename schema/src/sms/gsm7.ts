@@ -1,6 +1,6 @@
 /**
  * GSM 03.38 default alphabet (GSM-7). One character outside it (a curly quote, an en dash, an emoji) turns the
- * whole SMS into UCS-2, which cuts a segment from 160 to 70 characters (FIELD-NOTES §3), so SOS texts are made
+ * whole SMS into UCS-2, which cuts a segment from 160 to 70 characters (docs/safety-practice.md), so SOS texts are made
  * of these characters only. Extension-table characters ({}[]~^|€\) cost two septets and are avoided too.
  */
 const BASIC =

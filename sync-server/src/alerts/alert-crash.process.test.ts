@@ -16,7 +16,7 @@ import { freePort } from '../../test/test-app.ts';
 import { startServer, waitForHealth, type Server } from '../../test/server-process.ts';
 import { describeOnEachDatabase } from '../../test/test-databases.ts';
 import { mutation, pushBody } from '../../test/sync-test-kit.ts';
-import { startFakeTwilio, type FakeTwilio } from './twilio/test/fake-twilio.ts';
+import { startFakeTwilio, type FakeTwilio } from '../../test/fake-twilio.ts';
 
 const MUM = '+447911123456';
 const BROTHER = '+447911123457';

@@ -1,27 +1,25 @@
 /**
  * Alert delivery on the server (issue #5, ADR 0010): the dispatcher and its loop, the realtime hub, the
  * `/a/<token>` page, the routes by which a contact asks to get the alerts in their own account and the owner
- * answers, and Twilio's webhooks when SMS is configured. `registerAlerts` returns the pokes the sync routes must
- * publish into: a commit by a user's push wakes the dispatcher at once, so an SOS is planned and its first SMS
- * requested within milliseconds, not at the next poll.
+ * answers, and Twilio's webhooks when SMS is configured. `registerAlerts` returns what the sync routes tell after
+ * each committed push (sync/pushed-changes.ts): the incidents it created or changed wake the dispatcher at once, so
+ * an SOS is planned and its first SMS requested within milliseconds, not at the next poll.
  */
 import type { FastifyInstance } from 'fastify';
 import type { UserId } from '@vitalwatch/schema/ids';
 import type { Identity } from '../auth/identity.ts';
 import type { Db } from '../db/database.ts';
 import type { Pokes } from '../sync/poke-hub.ts';
+import type { OnPushed } from '../sync/pushed-changes.ts';
 import { registerAckPageRoutes, type SignEvidenceUrl } from './ack-page-routes.ts';
 import { registerAppLinkRoutes } from './app-link-routes.ts';
 import { registerContactAppLinkRoutes } from './contact-app-link-routes.ts';
-import {
-  createAlertDispatcher,
-  type AlertDispatcher,
-  type PushSender,
-  type SmsProvider,
-} from './dispatcher.ts';
+import type { PushSender, SmsProvider } from './alert-channels.ts';
+import { createAlertDispatcher, type AlertDispatcher } from './dispatcher.ts';
 import { type AlertHub, supabaseRealtime } from './realtime.ts';
 import { answerInboundOnce } from './inbound-sms-once.ts';
-import { applySmsReply, applySmsStatus, type SmsEventDeps } from './sms-events.ts';
+import type { SmsEventDeps } from './sms-event-deps.ts';
+import { applySmsReply, applySmsStatus } from './sms-events.ts';
 import { registerTwilioWebhooks } from './twilio/twilio-webhooks.ts';
 import { registerPushSubscriptionRoutes } from './web-push/push-subscription-routes.ts';
 import type { WebPushSender } from './web-push/web-push-sender.ts';
@@ -61,7 +59,7 @@ export async function registerAlerts(
     /** Signs evidence download links for the `/a/<token>` page; null = no evidence store. */
     signEvidenceUrl?: SignEvidenceUrl | null;
   },
-): Promise<Pokes> {
+): Promise<{ onPushed: OnPushed }> {
   const { config } = deps;
   const maxAttempts = config.maxAttempts ?? 8;
   const dispatcher = createAlertDispatcher({
@@ -131,13 +129,7 @@ export async function registerAlerts(
     app.addHook('onReady', async () => dispatcher.start());
     app.addHook('onClose', async () => dispatcher.stop());
   }
-  return {
-    subscribe: (userId, listener) => deps.pokes.subscribe(userId, listener),
-    publish(userId, version) {
-      deps.pokes.publish(userId, version);
-      dispatcher.userChanged(userId);
-    },
-  };
+  return { onPushed: (userId, changes) => dispatcher.pushed(userId, changes) };
 }
 
 /** Alerts are urgent, and a notification without a link opens the app. */

@@ -1,6 +1,6 @@
 /**
  * The words of every alert the server sends: SMS bodies in GSM-7 only (one curly quote would turn the message
- * into UCS-2 and cut a segment from 160 to 70 characters, FIELD-NOTES §3), kept to one segment when the link
+ * into UCS-2 and cut a segment from 160 to 70 characters, docs/safety-practice.md), kept to one segment when the link
  * allows, and the title/body of the Web Push notification. Each alert names the incident's code, so a contact
  * can answer "OK <code>" by SMS, and carries the contact's own `/a/<token>` link.
  */

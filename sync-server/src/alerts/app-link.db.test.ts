@@ -2,7 +2,7 @@
  * A contact asks, from an alert link, to get the alerts in their own VitalWatch account (app-link-routes.ts); the
  * owner approves, declines or removes in their app (contact-app-link-routes.ts); and only an approved account gets
  * the alerts through the channels a contact who uses the app gets: Web Push, to a local push service that checks
- * VAPID and decrypts (web-push/test/push-endpoint.ts), and the realtime event on `GET /sync/events`.
+ * VAPID and decrypts (sync-server/test/push-endpoint.ts), and the realtime event on `GET /sync/events`.
  */
 import fs from 'node:fs';
 import { sql } from 'drizzle-orm';
@@ -37,7 +37,7 @@ import {
   type AlertServer,
   type Device,
 } from '../../test/alerts-test-kit.ts';
-import { startTestPushService, type TestPushService } from './web-push/test/push-endpoint.ts';
+import { startTestPushService, type TestPushService } from '../../test/push-endpoint.ts';
 import { loadVapidKeys, type VapidKeys } from './web-push/vapid-keys.ts';
 import { createWebPushSender } from './web-push/web-push-sender.ts';
 

@@ -28,49 +28,13 @@ import { createHash } from 'node:crypto';
 import { sql } from 'drizzle-orm';
 import type { Db } from '../db/database.ts';
 import { queryRows } from '../db/query-rows.ts';
+import type { UserId } from '@vitalwatch/schema/ids';
 import type { Pokes } from '../sync/poke-hub.ts';
-import type { MessageKind } from './alert-plan.ts';
-import type { FoundMessage, SendResult } from './channel.ts';
+import type { PushedChanges } from '../sync/pushed-changes.ts';
+import type { AlertChannels, AlertPayload } from './alert-channels.ts';
+import type { SendResult } from './channel.ts';
 import { planIncidents } from './plan-incidents.ts';
 import { recordResults, type ClaimedRow, type SendOutcome } from './record-results.ts';
-
-export type SmsProvider = {
-  /** Stored in `alert_logs.provider`, with the provider's message id unique under it. */
-  name: string;
-  send(to: string, body: string): Promise<SendResult>;
-  /** The message with exactly this body sent to `to` since `since`, if the provider has it. */
-  findSent(to: string, body: string, since: Date): Promise<FoundMessage | null>;
-};
-
-/** What a notification or realtime message carries. */
-export type AlertPayload = {
-  kind: MessageKind;
-  incidentId: string;
-  title: string;
-  body: string;
-  /** The contact's `/a/<token>` page; null without PUBLIC_URL. */
-  url: string | null;
-};
-
-export type PushSender = {
-  sendToUser(
-    userId: string,
-    payload: AlertPayload,
-    options: { topic: string; ttlSeconds: number },
-  ): Promise<SendResult>;
-};
-
-export type RealtimeSender = {
-  name: string;
-  broadcast(userId: string, payload: AlertPayload): Promise<SendResult>;
-};
-
-export type AlertChannels = {
-  /** null: no SMS provider configured; SMS rows are recorded as `not_configured`, nothing pretends to send. */
-  sms: SmsProvider | null;
-  webPush: PushSender | null;
-  realtime: RealtimeSender | null;
-};
 
 export type DispatcherOptions = {
   db: Db;
@@ -450,10 +414,15 @@ export function createAlertDispatcher(options: DispatcherOptions) {
     tick,
     /** A copy of the counters, for diagnostics (bench/alert-bench.ts). */
     stats: (): DispatchStats => ({ ...stats }),
-    /** A user's synced rows changed (a push committed): plan their live incidents at once. */
-    userChanged(userId: string) {
-      dirtyUsers.add(userId);
-      wake();
+    /**
+     * A push committed (SPEC AL22): plan at once the incidents it created or changed, as handed over, and all the
+     * user's live incidents only when it changed what their plans read (contacts, settings). A mood or a coping
+     * use costs nothing here.
+     */
+    pushed(userId: UserId, changes: PushedChanges) {
+      for (const id of changes.incidentIds) dirtyIncidents.add(id);
+      if (changes.planFacts) dirtyUsers.add(userId);
+      if (changes.incidentIds.length > 0 || changes.planFacts) wake();
     },
     incidentChanged(incidentId: string) {
       dirtyIncidents.add(incidentId);

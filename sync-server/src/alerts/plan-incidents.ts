@@ -21,7 +21,7 @@ import { loadAlertFacts, loadAlertLinks, type AlertFacts } from './alert-facts.t
 import { planAlerts, type PlannedMessage } from './alert-plan.ts';
 import { alertPush, alertSms, type AlertTextInput } from './alert-text.ts';
 import type { AlertStatus } from './channel.ts';
-import type { AlertChannels, AlertPayload } from './dispatcher.ts';
+import type { AlertChannels, AlertPayload } from './alert-channels.ts';
 import { nextUserVersions } from './next-user-versions.ts';
 
 export type PlanContext = {

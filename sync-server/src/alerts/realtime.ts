@@ -7,7 +7,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
-import type { AlertPayload, RealtimeSender } from './dispatcher.ts';
+import type { AlertPayload, RealtimeSender } from './alert-channels.ts';
 import type { SendResult } from './channel.ts';
 
 export type AlertListener = (payload: AlertPayload) => void;

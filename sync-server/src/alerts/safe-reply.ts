@@ -21,7 +21,7 @@ import type { PinVerifier } from '@vitalwatch/schema/protocol/pin-verifier';
 import { decodePinVerifier } from '../db/pin-verifier-column.ts';
 import { nextUserVersion } from '../db/user-version.ts';
 import { incidentEvent } from '../sync/mutators/incident-event.ts';
-import type { AlertedContact, SmsEventDeps } from './sms-events.ts';
+import type { AlertedContact, SmsEventDeps } from './sms-event-deps.ts';
 
 export const MAX_SMS_PIN_FAILURES = 5;
 

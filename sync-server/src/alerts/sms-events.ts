@@ -14,21 +14,12 @@ import type { UserId } from '@vitalwatch/schema/ids';
 import type { Db } from '../db/database.ts';
 import { queryRows } from '../db/query-rows.ts';
 import { lockUserVersion, nextUserVersion } from '../db/user-version.ts';
-import type { Pokes } from '../sync/poke-hub.ts';
 import type { AlertStatus } from './channel.ts';
 import { retryDelayMs } from './dispatcher.ts';
 import { recordResponse } from './responses.ts';
 import { applySafeReply, ONLY_THE_APP, parseSafeReply } from './safe-reply.ts';
+import type { AlertedContact, SmsEventDeps } from './sms-event-deps.ts';
 import { classifyTwilioError, isLaterStatus } from './twilio/twilio-status.ts';
-
-export type SmsEventDeps = {
-  db: Db;
-  pokes: Pokes;
-  now: () => Date;
-  provider: string;
-  maxAttempts: number;
-  onChange?: (incidentId: string) => void;
-};
 
 export type StatusUpdate = {
   sid: string;
@@ -105,14 +96,6 @@ export async function applySmsStatus(deps: SmsEventDeps, update: StatusUpdate): 
 }
 
 const REPLY = /^\s*(OK|YES|SAFE)\b\s*([A-Za-z0-9]{4,8})?/i;
-
-/** A contact we texted an alert, and the incident it was for. */
-export type AlertedContact = {
-  user_id: string;
-  incident_id: string;
-  contact_id: string;
-  name: string | null;
-};
 
 /** The newest alert to this number with that code (or the newest at all when the reply has no code). */
 async function findAlertedContact(db: Db, from: string, code: string | null): Promise<AlertedContact | null> {

@@ -5,7 +5,7 @@
  * the host name), created with an atomic `link` so it is never seen half-written. It is stale only when its holder
  * is gone: same host and boot, and that pid is no longer running or is now another process (another start time),
  * or the machine has rebooted since. Nothing is refreshed, so a holder whose event loop is busy for seconds (PGlite
- * runs each statement synchronously, FIELD-NOTES §4) or a process that is stopped keeps its lock; a timer-based
+ * runs each statement synchronously, docs/platform-facts.md) or a process that is stopped keeps its lock; a timer-based
  * lock (the proper-lockfile lock before, stale 5 s after its last refresh) let a second server in beside a busy one.
  *
  * A lock from another host (a container, a network file system) cannot be checked and is never taken over: the

@@ -20,7 +20,12 @@ import { isSessionLive, type Identity } from '../auth/identity.ts';
 import type { SessionEnds } from '../auth/session-end-hub.ts';
 import { callerOf } from '../http/authenticate-first.ts';
 import type { Pokes } from './poke-hub.ts';
-import type { AlertHub } from '../alerts/realtime.ts';
+
+/**
+ * Realtime alerts to show in a user's open apps (alerts/realtime.ts's hub is one). A shape of its own, so the sync
+ * routes never import alert delivery, which depends on them (.dependency-cruiser.cjs).
+ */
+export type AlertStream = { subscribe(userId: string, listener: (alert: object) => void): () => void };
 
 const HEARTBEAT_MS = 25_000;
 
@@ -36,7 +41,7 @@ export async function registerEventsRoute(
     authenticate: onRequestAsyncHookHandler;
     pokes: Pokes;
     sessionEnds: SessionEnds;
-    alerts?: AlertHub;
+    alerts?: AlertStream;
   },
 ): Promise<void> {
   // Open streams never end on their own: end them when the server closes, or close() would wait for every client.

@@ -1,5 +1,5 @@
 /**
- * An old client against this server (STYLE.md §13). The bodies below are written out as a protocol-1 client sends
+ * An old client against this server (docs/coding-habits.md §13). The bodies below are written out as a protocol-1 client sends
  * them and the response shapes as it parses them (strict: an extra field breaks it): frozen copies, never derived
  * from the current protocol files, so a change to the server that would strand an installed app fails here. When
  * MIN_SUPPORTED_PROTOCOL_VERSION moves past 1, the same bodies must hear 426 instead (PU7).
@@ -12,7 +12,14 @@ import { newId } from '@vitalwatch/schema/ids';
 import { moodEntries, mutationErrors, syncClients } from '@vitalwatch/schema/db/tables';
 import { MIN_SUPPORTED_PROTOCOL_VERSION } from '@vitalwatch/schema/protocol/protocol-version';
 import { describeOnEachDatabase } from '../../test/test-databases.ts';
-import { hlc, post, responseJson, signUp, startSyncServer, type SyncServer } from '../../test/sync-test-kit.ts';
+import {
+  hlc,
+  post,
+  responseJson,
+  signUp,
+  startSyncServer,
+  type SyncServer,
+} from '../../test/sync-test-kit.ts';
 
 /** Protocol 1 as its clients parse it (schema/src/protocol at protocol 1, frozen). */
 const V1 = {

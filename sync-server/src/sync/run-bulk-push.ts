@@ -36,6 +36,7 @@ import {
   type SampleColumns,
 } from './mutators/samples-append.ts';
 import { recordRejections } from './record-rejections.ts';
+import { NO_CHANGES } from './pushed-changes.ts';
 import { dupRejections, sequenceBatch, type PushOutcome, type Sequenced } from './run-push.ts';
 
 /**
@@ -194,5 +195,6 @@ export async function runBulkPush(
     }),
     lastSeq,
     newVersion: null,
+    changes: NO_CHANGES,
   };
 }

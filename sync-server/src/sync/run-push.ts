@@ -1,5 +1,5 @@
 /**
- * One push batch of the critical or user lane, in one transaction under the user's RLS (FIELD-NOTES §1), started
+ * One push batch of the critical or user lane, in one transaction under the user's RLS (docs/sync-design.md), started
  * when the database gate gives the lane its turn (an SOS first, `db/database-gate.ts`). The bulk lane is applied in
  * short steps instead (`run-bulk-push.ts`), with the same sequencing (`sequenceBatch`).
  *
@@ -25,7 +25,11 @@ import type { UserId } from '@vitalwatch/schema/ids';
 import { mutationErrors, userVersions } from '@vitalwatch/schema/db/tables';
 import type { Lane } from '@vitalwatch/schema/protocol/lane';
 import type { Mutation, PushRequest } from '@vitalwatch/schema/protocol/push-request';
-import { DUP_OUTCOME_SINCE_PROTOCOL, type MutationResult } from '@vitalwatch/schema/protocol/push-response';
+import {
+  DUP_OUTCOME_SINCE_PROTOCOL,
+  OWN_ROWS_SINCE_PROTOCOL,
+  type MutationResult,
+} from '@vitalwatch/schema/protocol/push-response';
 import type { Db, Tx } from '../db/database.ts';
 import { withUser, type RequestClaims } from '../db/with-user.ts';
 import type { DatabaseGate } from '../db/database-gate.ts';
@@ -36,6 +40,7 @@ import { isTransientDatabaseError } from '../db/transient-database-error.ts';
 import { rejectionForDatabaseError } from './database-errors.ts';
 import { advanceLane, lockLane } from './lane-row.ts';
 import type { MutationOutcome } from './mutation-context.ts';
+import { pushedChanges, type PushedChanges } from './pushed-changes.ts';
 import { recordRejections } from './record-rejections.ts';
 import { clampHlc } from '@vitalwatch/schema/protocol/hlc';
 
@@ -44,6 +49,8 @@ export type PushOutcome = {
   lastSeq: number;
   /** The user's version after the batch when it stamped any; null when it changed no synced row. */
   newVersion: number | null;
+  /** What the batch changed that alert delivery acts on (pushed-changes.ts). */
+  changes: PushedChanges;
 };
 
 /** How each dup seq ended the first time (PU13): its recorded rejection, by seq (applied ones are absent). */
@@ -221,11 +228,15 @@ export async function runPush(
             return { seq: r.mutation.seq, status: 'rejected' as const, code, message };
           }
           // PU12: a row created exactly as the device computed it, HLC unclamped, to a client that knows `v`.
-          const own = outcome.created === true && r.hlc === r.mutation.hlc && push.protocolVersion >= 4;
+          const own =
+            outcome.created === true &&
+            r.hlc === r.mutation.hlc &&
+            push.protocolVersion >= OWN_ROWS_SINCE_PROTOCOL;
           return { seq: r.mutation.seq, status: 'ok' as const, ...(own && { v: r.version }) };
         }),
         lastSeq,
         newVersion,
+        changes: pushedChanges(stamped.flatMap(({ checked }) => (checked.ok ? [checked] : []))),
       };
     }),
   );

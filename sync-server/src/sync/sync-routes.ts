@@ -1,5 +1,5 @@
 /**
- * The sync API (FIELD-NOTES §1, schema/SPEC.md PU*, PL*):
+ * The sync API (docs/sync-design.md, schema/SPEC.md PU*, PL*):
  * - `POST /sync/push`: one lane's outbox batch → per-seq results (run-push.ts).
  * - `POST /sync/pull`: the changes after a cursor, one page (run-pull.ts).
  * - `GET /sync/events`: server-sent "pull now" pokes (events-route.ts).
@@ -17,7 +17,7 @@ import {
   type PullResponse,
   type PullResponseV1,
 } from '@vitalwatch/schema/protocol/pull-response';
-import type { PushResponse } from '@vitalwatch/schema/protocol/push-response';
+import { OWN_ROWS_SINCE_PROTOCOL, type PushResponse } from '@vitalwatch/schema/protocol/push-response';
 import {
   MIN_SUPPORTED_PROTOCOL_VERSION,
   PROTOCOL_VERSION,
@@ -29,10 +29,10 @@ import type { SessionEnds } from '../auth/session-end-hub.ts';
 import { createSyncAuth } from '../auth/sync-tokens.ts';
 import { authenticateFirst, callerOf } from '../http/authenticate-first.ts';
 import { HttpError, parseInput } from '../http/http-error.ts';
-import { registerEventsRoute } from './events-route.ts';
-import type { AlertHub } from '../alerts/realtime.ts';
+import { registerEventsRoute, type AlertStream } from './events-route.ts';
 import { gunzipRequestBody, requestBodyBytes, sendJson } from './http-compression.ts';
 import type { Pokes } from './poke-hub.ts';
+import type { OnPushed } from './pushed-changes.ts';
 import { runPull } from './run-pull.ts';
 import {
   chargeDailyQuota,
@@ -61,7 +61,9 @@ export type SyncDeps = {
   sessionEnds: SessionEnds;
   bodyLimit: number;
   /** Realtime alerts to this user's open apps (issue #5); none = only pokes. */
-  alerts?: AlertHub;
+  alerts?: AlertStream;
+  /** Alert delivery, told what each committed push changed (pushed-changes.ts); none = no alert delivery. */
+  onPushed?: OnPushed;
 };
 
 /** Checked before the full parse, so an old client whose body no longer parses still hears "update". */
@@ -157,7 +159,10 @@ export async function registerSyncRoutes(app: FastifyInstance, deps: SyncDeps): 
       // A transient database error becomes 503 with Retry-After in the error handler (DF1).
       throw error;
     }
-    if (outcome.newVersion !== null) deps.pokes.publish(caller.userId, outcome.newVersion);
+    if (outcome.newVersion !== null) {
+      deps.pokes.publish(caller.userId, outcome.newVersion);
+      deps.onPushed?.(caller.userId, outcome.changes);
+    }
     const response: PushResponse = {
       // Each client is answered in its own protocol (PV3).
       protocolVersion: push.protocolVersion,
@@ -166,7 +171,7 @@ export async function registerSyncRoutes(app: FastifyInstance, deps: SyncDeps): 
       lastSeq: outcome.lastSeq,
       serverTime: now.getTime(),
       // The rows' `updatedAt`, for the device to complete the rows it created (PU12).
-      ...(push.protocolVersion >= 4 && { at: now.getTime() }),
+      ...(push.protocolVersion >= OWN_ROWS_SINCE_PROTOCOL && { at: now.getTime() }),
     };
     return sendJson(request, reply, response);
   }

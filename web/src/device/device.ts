@@ -60,7 +60,7 @@ interface SyncManagerLike {
 
 /**
  * Asks the browser to wake the service worker when the network is back, even if this page is closed by then.
- * Only Chromium has Background Sync (FIELD-NOTES §2); elsewhere the page's own loop is the only driver.
+ * Only Chromium has Background Sync (docs/platform-facts.md); elsewhere the page's own loop is the only driver.
  */
 async function requestBackgroundSync(): Promise<void> {
   if (!('serviceWorker' in navigator)) return;

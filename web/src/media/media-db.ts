@@ -6,7 +6,7 @@
  * - `files`: one row per capture: what it is, its hash, where and when, and its upload state. Small, so the
  *   screen's live query and the queue's progress writes never read or rewrite the bytes.
  * - `contents`: the bytes, keyed by the same id, as a Blob, or as an ArrayBuffer where storing a Blob failed
- *   (Safari's IndexedDB Blob bugs, FIELD-NOTES §2; media-store.ts decides).
+ *   (Safari's IndexedDB Blob bugs, docs/platform-facts.md; media-store.ts decides).
  *
  * A file's bytes stay on the device after it is uploaded and after the server refused it: nothing here deletes
  * them. Upload state, as the screen shows it:

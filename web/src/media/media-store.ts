@@ -3,7 +3,7 @@
  * transaction, and read the bytes back.
  *
  * Blobs in IndexedDB fail in some browsers (Safari: a put that throws, or a Blob that stores but cannot be read
- * back, Dexie#1919; FIELD-NOTES §2). So the Blob is stored, then read back and hashed; if either step fails the
+ * back, Dexie#1919; docs/platform-facts.md). So the Blob is stored, then read back and hashed; if either step fails the
  * bytes are stored again as an ArrayBuffer, and `readMediaBlob` rebuilds the Blob from it.
  *
  * A full disk or quota is a `MediaStorageFullError` with a message for the user. Callers show it; it must never

@@ -53,7 +53,7 @@ function messageOf(error: unknown): string {
 /**
  * "I'm safe" ends the recording (the panel is gone from the screen by then, and with it the Stop button). After a
  * duress PIN the incident reads `cancelled` and the screen looks like a plain cancel: the recording goes on
- * silently to its limit, as the escalation does (FIELD-NOTES §3).
+ * silently to its limit, as the escalation does (docs/safety-practice.md).
  */
 function stopWhenResolved(db: LocalDb, incidentId: string, handle: AudioRecording): void {
   const subscription = liveQuery(() => db.emergency_incidents.get(incidentId)).subscribe({

@@ -1,7 +1,7 @@
 /**
  * First launch: ask the browser to keep our storage (navigator.storage.persist()) and show the answer and the
  * space used; on iOS explain Add to Home Screen, because Safari deletes a site's data after 7 days without a
- * visit (FIELD-NOTES §2).
+ * visit (docs/platform-facts.md).
  */
 import { createResource, Show } from 'solid-js';
 import { useApp } from '../ui/app-context.ts';

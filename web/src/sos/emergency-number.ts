@@ -3,7 +3,7 @@
  * only the default, picked from the region of the browser's language (en-GB → GB). 112 is the default elsewhere:
  * it is the EU number and GSM phones route it in most countries. The table lists the general or ambulance number
  * where a country has several. It is a default the user sees and can correct in Settings, never a promise: a wrong
- * crisis number is a known failure of safety apps (FIELD-NOTES §3), so the Settings screen shows it prominently.
+ * crisis number is a known failure of safety apps (docs/safety-practice.md), so the Settings screen shows it prominently.
  */
 import { localeRegion } from './locale-region.ts';
 

@@ -1,6 +1,6 @@
 /**
  * While an incident is open the device records its position: every 60 s for the first 10 minutes, then every
- * 5 minutes (FIELD-NOTES §3). Each fix is an `incident.event@1` of type `location`, stored locally and synced.
+ * 5 minutes (docs/safety-practice.md). Each fix is an `incident.event@1` of type `location`, stored locally and synced.
  */
 export const FAST_INTERVAL_MS = 60_000;
 export const FAST_PHASE_MS = 10 * 60_000;

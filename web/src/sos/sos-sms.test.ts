@@ -1,6 +1,5 @@
 import { describe, expect, it } from 'vitest';
 import { isGsm7, SOS_SMS_MAX_CHARS, toGsm7 } from '@vitalwatch/schema/sms/gsm7';
-import { newIncidentCode } from './incident-code.ts';
 import { defaultEmergencyNumber } from './emergency-number.ts';
 import { nextLocationDelayMs } from './location-schedule.ts';
 import { buildAllClearSms, buildSosSms, checkSmsSegment, smsUri } from './sos-sms.ts';
@@ -117,14 +116,6 @@ describe('the sms: link', () => {
   it('[SO2] names one recipient and percent-encodes the body (RFC 5724), with &body= for iOS', () => {
     expect(smsUri('+15551234567', 'SOS & help?')).toBe('sms:+15551234567?body=SOS%20%26%20help%3F');
     expect(smsUri('+15551234567', 'x', { ios: true })).toBe('sms:+15551234567&body=x');
-  });
-});
-
-describe('incident codes', () => {
-  it('are 4 characters from an alphabet without look-alikes, and a draw of bytes ≥ 250 is rejected', () => {
-    const bytes = [255, 250, 0, 1, 2, 3, 4, 5];
-    expect(newIncidentCode(() => Uint8Array.from(bytes))).toBe('ACDE');
-    for (let i = 0; i < 200; i++) expect(newIncidentCode()).toMatch(/^[ACDEFGHJKMNPQRTUVWXY34679]{4}$/);
   });
 });
 

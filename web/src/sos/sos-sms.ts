@@ -70,7 +70,7 @@ export function checkSmsSegment(text: string): SmsSegmentCheck {
 
 /**
  * RFC 5724 `sms:` URI for one recipient (SPEC SO2): several numbers in one link make many Android messaging apps
- * send a group MMS, which needs mobile data (FIELD-NOTES §4). iOS has taken `&body=` where the RFC says `?body=`;
+ * send a group MMS, which needs mobile data (docs/safety-practice.md). iOS has taken `&body=` where the RFC says `?body=`;
  * pass `ios: true` there. The text is also shown and copyable, since devices differ.
  */
 export function smsUri(number: string, body: string, options: { ios?: boolean } = {}): string {

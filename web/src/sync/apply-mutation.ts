@@ -19,6 +19,7 @@ import {
   type MutatorName,
 } from '@vitalwatch/schema/protocol/mutators';
 import { stepIncident } from '@vitalwatch/schema/protocol/incident-machine';
+import { CONTACT_DEFAULTS, SETTINGS_DEFAULTS } from '@vitalwatch/schema/row-defaults';
 import type { IncidentRow } from '@vitalwatch/schema/protocol/rows';
 import type { SyncedTable } from '@vitalwatch/schema/protocol/pull-response';
 import { rowRef, type RowByTable, type RowRef } from './local-db.ts';
@@ -65,17 +66,8 @@ function patch<T extends object>(row: T, fields: { [K in keyof T]?: T[K] | undef
   return next;
 }
 
-/** Server defaults (schema/src/db/identity.ts) for a settings row the device has not pulled yet. */
-const DEFAULT_SETTINGS = {
-  sosCountdownSeconds: 5,
-  cancelPinSet: false,
-  duressPinSet: false,
-  autoRecordAudioSeconds: 0,
-  shareMediaWithContacts: false,
-  shareLocationWithContacts: true,
-  escalateTier2AfterSeconds: 120,
-  escalateAllAfterSeconds: 300,
-} as const;
+/** The server's defaults (`@vitalwatch/schema/row-defaults`) for a settings row the device has not pulled yet. */
+const DEFAULT_SETTINGS = { ...SETTINGS_DEFAULTS, cancelPinSet: false, duressPinSet: false } as const;
 
 const APPLIERS: { [N in MutatorName]: Applier<N> } = {
   'incident.trigger@1': {
@@ -175,11 +167,11 @@ const APPLIERS: { [N in MutatorName]: Applier<N> } = {
         version: 0,
         name,
         phoneE164: a.phoneE164,
-        relationship: a.fields.relationship ?? null,
-        tier: a.fields.tier ?? 1,
-        notifyBySms: a.fields.notifyBySms ?? true,
-        shareLocation: a.fields.shareLocation ?? true,
-        notes: a.fields.notes ?? null,
+        relationship: a.fields.relationship ?? CONTACT_DEFAULTS.relationship,
+        tier: a.fields.tier ?? CONTACT_DEFAULTS.tier,
+        notifyBySms: a.fields.notifyBySms ?? CONTACT_DEFAULTS.notifyBySms,
+        shareLocation: a.fields.shareLocation ?? CONTACT_DEFAULTS.shareLocation,
+        notes: a.fields.notes ?? CONTACT_DEFAULTS.notes,
         hlc: ctx.hlc,
         updatedAt: ctx.at,
       });

@@ -1,5 +1,5 @@
 /**
- * Sync from the service worker's `sync` event (Background Sync: Chromium only, FIELD-NOTES §2). The page asks
+ * Sync from the service worker's `sync` event (Background Sync: Chromium only, docs/platform-facts.md). The page asks
  * for it after each local write (device/device.ts); the browser fires it when the network is back, even if no
  * page is open. The round runs under the same Web Lock as the page's loop, with the same session.
  *

@@ -1,5 +1,5 @@
 /**
- * When sync runs. The outbox drives it (FIELD-NOTES §2: Background Sync is Chrome-only and Workbox's queue drops
+ * When sync runs. The outbox drives it (docs/platform-facts.md: Background Sync is Chrome-only and Workbox's queue drops
  * entries on any HTTP answer): at start, on `online`, when the page becomes visible, on a timer while visible,
  * shortly after each local write (at once for the critical lane), on a server poke, and when the service
  * worker's `sync` event calls `syncNow()`.

@@ -1,6 +1,6 @@
 import { useApp } from './app-context.ts';
 
-/** Shown on the home and SOS screens (FIELD-NOTES §3: say it plainly). */
+/** Shown on the home and SOS screens (docs/safety-practice.md: say it plainly). */
 export function SafetyNotice() {
   const { prefs } = useApp();
   return (

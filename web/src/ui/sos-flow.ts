@@ -22,7 +22,7 @@ import type { PrefsStore } from '../device/prefs.ts';
 import { startAlarm } from '../device/alarm.ts';
 import { currentFix, trackBestFix, type FixTracker } from '../device/geolocation.ts';
 import { verifyPin } from '../device/pin.ts';
-import { newIncidentCode } from '../sos/incident-code.ts';
+import { newIncidentCode } from '@vitalwatch/schema/incident-code';
 import { nextLocationDelayMs } from '../sos/location-schedule.ts';
 import type { LocationFix } from '../sos/location-fix.ts';
 import { readSession } from '../sync/auth-session.ts';

@@ -13,7 +13,7 @@ import {
   startTestPushService,
   type BrowserSubscription,
   type TestPushService,
-} from './test/push-endpoint.ts';
+} from '../../../test/push-endpoint.ts';
 import {
   createWebPushSender,
   MAX_PUSH_PAYLOAD_BYTES,

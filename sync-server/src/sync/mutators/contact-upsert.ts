@@ -14,6 +14,7 @@
 import { and, eq, isNull, ne } from 'drizzle-orm';
 import { contactMerges, emergencyContacts } from '@vitalwatch/schema/db/tables';
 import type { MutatorArgs } from '@vitalwatch/schema/protocol/mutators';
+import { CONTACT_DEFAULTS } from '@vitalwatch/schema/row-defaults';
 import { advanceClocks, loadClocks, saveClocks, winningFields } from '../field-clocks.ts';
 import { maxHlc } from '@vitalwatch/schema/protocol/hlc';
 import { MutationRejected } from '../mutation-rejected.ts';
@@ -158,11 +159,11 @@ export async function contactUpsert(
       userId: ctx.userId,
       phoneE164: args.phoneE164,
       name: args.fields.name,
-      relationship: args.fields.relationship ?? null,
-      tier: args.fields.tier ?? 1,
-      notifyBySms: args.fields.notifyBySms ?? true,
-      shareLocation: args.fields.shareLocation ?? true,
-      notes: args.fields.notes ?? null,
+      relationship: args.fields.relationship ?? CONTACT_DEFAULTS.relationship,
+      tier: args.fields.tier ?? CONTACT_DEFAULTS.tier,
+      notifyBySms: args.fields.notifyBySms ?? CONTACT_DEFAULTS.notifyBySms,
+      shareLocation: args.fields.shareLocation ?? CONTACT_DEFAULTS.shareLocation,
+      notes: args.fields.notes ?? CONTACT_DEFAULTS.notes,
       hlc: ctx.hlc,
       version: ctx.version,
       createdAt: ctx.now,

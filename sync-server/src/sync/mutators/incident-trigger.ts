@@ -1,19 +1,14 @@
 /**
  * `incident.trigger@1`: an SOS. Creation always succeeds: a re-sent trigger (same id) is a no-op, and a short code
- * that another of the user's incidents already uses is replaced by a fresh one (pull delivers it).
+ * that another of the user's incidents already uses is replaced by a fresh one from the same alphabet
+ * (`@vitalwatch/schema/incident-code`, SPEC CL19; pull delivers it).
  */
-import { randomInt } from 'node:crypto';
 import { and, eq, ne } from 'drizzle-orm';
 import { emergencyIncidents } from '@vitalwatch/schema/db/tables';
+import { newIncidentCode } from '@vitalwatch/schema/incident-code';
 import type { MutatorArgs } from '@vitalwatch/schema/protocol/mutators';
 import { MutationRejected } from '../mutation-rejected.ts';
 import { OK, type MutationContext, type MutationOutcome } from '../mutation-context.ts';
-
-const CODE_ALPHABET = 'ABCDEFGHJKLMNPQRSTUVWXYZ23456789';
-
-function randomCode(): string {
-  return Array.from({ length: 6 }, () => CODE_ALPHABET[randomInt(CODE_ALPHABET.length)]).join('');
-}
 
 async function codeTaken(ctx: MutationContext, code: string, id: string): Promise<boolean> {
   const rows = await ctx.tx
@@ -35,7 +30,7 @@ export async function incidentTrigger(
 ): Promise<MutationOutcome> {
   let code = args.code;
   // Pushes of one user are serialised by the user's version lock, so nobody takes the code between check and insert.
-  while (await codeTaken(ctx, code, args.id)) code = randomCode();
+  while (await codeTaken(ctx, code, args.id)) code = newIncidentCode();
   const inserted = await ctx.tx
     .insert(emergencyIncidents)
     .values({

@@ -16,7 +16,7 @@
 import { randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { twilioSignature } from '../twilio-signature.ts';
+import { twilioSignature } from '../src/alerts/twilio/twilio-signature.ts';
 
 export type FakeMessageStatus =
   | 'accepted'

@@ -6,16 +6,21 @@
 import type { AddressInfo } from 'node:net';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { AlertStatus } from '../../channel.ts';
-import { installErrorHandler } from '../../../http/http-error.ts';
-import { createTwilioSms, mayHaveBeenSent, type TwilioConfig, type TwilioSms } from '../twilio-sms.ts';
-import { classifyTwilioError, isLaterStatus, type ParsedStatus } from '../twilio-status.ts';
+import type { AlertStatus } from '../src/alerts/channel.ts';
+import { installErrorHandler } from '../src/http/http-error.ts';
+import {
+  createTwilioSms,
+  mayHaveBeenSent,
+  type TwilioConfig,
+  type TwilioSms,
+} from '../src/alerts/twilio/twilio-sms.ts';
+import { classifyTwilioError, isLaterStatus, type ParsedStatus } from '../src/alerts/twilio/twilio-status.ts';
 import {
   INBOUND_PATH,
   registerTwilioWebhooks,
   STATUS_PATH,
   type InboundMessage,
-} from '../twilio-webhooks.ts';
+} from '../src/alerts/twilio/twilio-webhooks.ts';
 import { countSegments, rfc2822, startFakeTwilio, type FakeTwilio } from './fake-twilio.ts';
 
 const TO = '+15551230001';
