@@ -1,7 +1,7 @@
 /**
  * What a synced row holds where nobody said otherwise: one home for the database's column defaults
  * (schema/src/db), the server's inserts and the device's own copy of a row it created (web/src/sync/apply-mutation.ts),
- * which must agree exactly for a device to keep its row without pulling it back (SPEC PU12, CL20).
+ * which must agree exactly for a device to keep its row without pulling it back (SPEC PU12).
  */
 
 /** A new emergency contact: alerted at once (tier 1), by SMS, with the user's location. */
