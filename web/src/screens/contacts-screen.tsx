@@ -10,6 +10,7 @@
 import { createSignal, For, Show } from 'solid-js';
 import { newId } from '@vitalwatch/schema/ids';
 import type { ContactRow } from '@vitalwatch/schema/protocol/rows';
+import { CONTACT_DEFAULTS } from '@vitalwatch/schema/row-defaults';
 import { useApp } from '../ui/app-context.ts';
 import { createLiveQuery } from '../ui/live-query.ts';
 import { ContactAppLinkSection } from './contact-app-link-section.tsx';
@@ -25,7 +26,7 @@ interface Draft {
   tier: number;
 }
 
-const EMPTY: Draft = { id: null, name: '', phone: '', relationship: '', tier: 1 };
+const EMPTY: Draft = { id: null, name: '', phone: '', relationship: '', tier: CONTACT_DEFAULTS.tier };
 
 /** A problem with one field, right under it and named by its `aria-describedby`. */
 function FieldError(props: { id: string; message: string | undefined }) {
