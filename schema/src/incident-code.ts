@@ -11,20 +11,17 @@
 export const INCIDENT_CODE_ALPHABET = 'ACDEFGHJKMNPQRTUVWXY34679';
 export const INCIDENT_CODE_LENGTH = 4;
 
-/** Cryptographically random bytes: Web Crypto, in the browser, the service worker and Node alike. */
-function randomBytes(n: number): Uint8Array {
-  // schema is typed without the DOM or Node, whose `crypto` global this is.
-  const { crypto } = globalThis as unknown as { crypto: { getRandomValues(array: Uint8Array): Uint8Array } };
-  return crypto.getRandomValues(new Uint8Array(n));
-}
+/** Web Crypto, in the browser, the service worker and Node alike (schema is typed without the DOM or Node). */
+type WithCrypto = { crypto: { getRandomValues(array: Uint8Array): Uint8Array } };
 
-export function newIncidentCode(random: (n: number) => Uint8Array = randomBytes): string {
+export function newIncidentCode(
+  random = (n: number) => (globalThis as unknown as WithCrypto).crypto.getRandomValues(new Uint8Array(n)),
+): string {
   // 250 is the largest multiple of 25 below 256: rejecting bytes ≥ 250 keeps the draw uniform.
-  const limit = 256 - (256 % INCIDENT_CODE_ALPHABET.length);
   let code = '';
   while (code.length < INCIDENT_CODE_LENGTH) {
     for (const byte of random(8)) {
-      if (byte < limit && code.length < INCIDENT_CODE_LENGTH) {
+      if (byte < 250 && code.length < INCIDENT_CODE_LENGTH) {
         code += INCIDENT_CODE_ALPHABET[byte % INCIDENT_CODE_ALPHABET.length];
       }
     }

@@ -66,9 +66,6 @@ function patch<T extends object>(row: T, fields: { [K in keyof T]?: T[K] | undef
   return next;
 }
 
-/** The server's defaults (`@vitalwatch/schema/row-defaults`) for a settings row the device has not pulled yet. */
-const DEFAULT_SETTINGS = { ...SETTINGS_DEFAULTS, cancelPinSet: false, duressPinSet: false } as const;
-
 const APPLIERS: { [N in MutatorName]: Applier<N> } = {
   'incident.trigger@1': {
     refs: (a) => [rowRef('emergency_incidents', a.id)],
@@ -162,19 +159,17 @@ const APPLIERS: { [N in MutatorName]: Applier<N> } = {
       }
       const { name } = a.fields;
       if (name === undefined || a.phoneE164 === undefined) return;
-      await store.put('emergency_contacts', {
+      // The defaults the server's insert uses (`@vitalwatch/schema/row-defaults`), then what the edit carries.
+      const created: RowByTable['emergency_contacts'] = {
         id: a.id,
         version: 0,
         name,
         phoneE164: a.phoneE164,
-        relationship: a.fields.relationship ?? CONTACT_DEFAULTS.relationship,
-        tier: a.fields.tier ?? CONTACT_DEFAULTS.tier,
-        notifyBySms: a.fields.notifyBySms ?? CONTACT_DEFAULTS.notifyBySms,
-        shareLocation: a.fields.shareLocation ?? CONTACT_DEFAULTS.shareLocation,
-        notes: a.fields.notes ?? CONTACT_DEFAULTS.notes,
+        ...CONTACT_DEFAULTS,
         hlc: ctx.hlc,
         updatedAt: ctx.at,
-      });
+      };
+      await store.put('emergency_contacts', patch(created, a.fields));
     },
   },
   'contact.delete@1': {
@@ -188,7 +183,10 @@ const APPLIERS: { [N in MutatorName]: Applier<N> } = {
       const row = (await store.get('user_settings', ctx.userId)) ?? {
         id: ctx.userId,
         version: 0,
-        ...DEFAULT_SETTINGS,
+        // The server's defaults, for a settings row the device has not pulled yet.
+        cancelPinSet: false,
+        duressPinSet: false,
+        ...SETTINGS_DEFAULTS,
         updatedAt: ctx.at,
       };
       // The server keeps the PIN hashes and tells devices only whether each is set.
