@@ -17,6 +17,11 @@ export const AlertPush = z.object({
   body: z.string(),
   /** The contact's page for this incident, `/a/<token>` (absolute or same-origin). */
   url: z.string(),
+  /**
+   * This message's receipt token (alert-receipt.ts): the worker and the open app post it back once the alert is on
+   * screen. Absent from servers before receipts (the alert is then shown and nothing is reported).
+   */
+  receipt: z.optional(z.string()),
 });
 
 /** As the server sends it. */

@@ -17,7 +17,7 @@
  * - AL7 Location updates go to contacts who acknowledged (and whom the user lets see their location), on every
  *   app channel for each new fix, by SMS at most once per `smsLocationEvery`.
  */
-import type { AlertStatus } from './channel.ts';
+import type { AlertStatus } from '@vitalwatch/schema/protocol/alert-status';
 
 export type SendChannel = 'sms' | 'web_push' | 'realtime';
 export type MessageKind = 'alert' | 'escalation' | 'location_update' | 'all_clear';

@@ -1,6 +1,6 @@
 /**
  * Alert delivery on the server (issue #5, ADR 0010): the dispatcher and its loop, the realtime hub, the
- * `/a/<token>` page, the routes by which a contact asks to get the alerts in their own account and the owner
+ * `/a/<token>` page, the receipts by which a contact's device says an alert is on its screen, the routes by which a contact asks to get the alerts in their own account and the owner
  * answers, and Twilio's webhooks when SMS is configured. `registerAlerts` returns the pokes the sync routes must
  * publish into: a commit by a user's push wakes the dispatcher at once, so an SOS is planned and its first SMS
  * requested within milliseconds, not at the next poll.
@@ -21,6 +21,7 @@ import {
 } from './dispatcher.ts';
 import { type AlertHub, supabaseRealtime } from './realtime.ts';
 import { answerInboundOnce } from './inbound-sms-once.ts';
+import { registerReceiptRoutes } from './receipt-routes.ts';
 import { applySmsReply, applySmsStatus, type SmsEventDeps } from './sms-events.ts';
 import { registerTwilioWebhooks } from './twilio/twilio-webhooks.ts';
 import { registerPushSubscriptionRoutes } from './web-push/push-subscription-routes.ts';
@@ -97,6 +98,7 @@ export async function registerAlerts(
     onChange,
     signEvidenceUrl: deps.signEvidenceUrl ?? null,
   });
+  await registerReceiptRoutes(app, { db: deps.db, pokes: deps.pokes, now: deps.now });
   await registerAppLinkRoutes(app, {
     db: deps.db,
     identity: deps.identity,
