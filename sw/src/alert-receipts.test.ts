@@ -33,7 +33,7 @@ function worker(answers: Answer[]) {
   const deps: WorkerReceiptDeps = {
     origin: ORIGIN,
     fetch: async (input, init) => {
-      posts.push({ url: String(input), body: JSON.parse(String(init?.body)) });
+      posts.push({ url: input as string, body: JSON.parse(init?.body as string) });
       const answer = answers.length > 1 ? answers.shift()! : answers[0]!;
       if (answer === 'network') throw new TypeError('Failed to fetch');
       if (typeof answer === 'number') return new Response('{}', { status: answer });

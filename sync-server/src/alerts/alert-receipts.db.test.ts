@@ -13,7 +13,6 @@ import { AlertPush } from '@vitalwatch/schema/protocol/alert-push';
 import { ALERT_RECEIPTS_PATH, AlertReceiptAnswer } from '@vitalwatch/schema/protocol/alert-receipt';
 import { isObservedReach } from '@vitalwatch/schema/protocol/alert-status';
 import { AlertLogRow } from '@vitalwatch/schema/protocol/rows';
-import type { UserId } from '@vitalwatch/schema/ids';
 import { describeOnEachDatabase } from '../../test/test-databases.ts';
 import { queryRows } from '../db/query-rows.ts';
 import type { Database } from '../db/database.ts';
@@ -255,7 +254,7 @@ describeOnEachDatabase('receipts from the contact’s device', (database) => {
           {
             row: {
               id: shown.id,
-              user_id: ama.userId as UserId,
+              user_id: ama.userId,
               incident_id: incidentId,
               channel: 'realtime',
               message_kind: 'alert',

@@ -14,7 +14,7 @@
  */
 import { createSignal, For, Show } from 'solid-js';
 import { render } from 'solid-js/web';
-import * as z from 'zod/mini';
+import type * as z from 'zod/mini';
 import { AlertPush } from '@vitalwatch/schema/protocol/alert-push';
 import { AlertReceipt } from '@vitalwatch/schema/protocol/alert-receipt';
 import { reportReceipt } from '../sync/report-receipt.ts';
