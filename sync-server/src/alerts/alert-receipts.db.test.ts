@@ -151,7 +151,7 @@ describeOnEachDatabase('receipts from the contact’s device', (database) => {
     await server.tick();
   }
 
-  it('[AL32][AL30] realtime: a write to the open stream is `sent`, not observed; the app’s receipt makes it `shown`, observed, on the user’s device', async () => {
+  it('[AL32][AL30][AL5] realtime: a write to the open stream is `sent`, not observed; the app’s receipt makes it `shown`, observed, on the user’s device, and the all-clear follows it', async () => {
     const { incidentId, event } = await sosWithOpenApp();
     expect(event).toMatchObject({ kind: 'alert', incidentId, receipt: expect.any(String) });
     const before = (await appRows(incidentId)).get('realtime')!;
@@ -170,7 +170,15 @@ describeOnEachDatabase('receipts from the contact’s device', (database) => {
     const pulledAfter = await pulledRow(after.id);
     expect(pulledAfter.status).toBe('shown');
     expect(isObservedReach(pulledAfter)).toBe(true);
+
+    // Safe again: the app that showed the alert gets the all-clear too (AL5).
     await endSos(incidentId);
+    const [allClear] = await queryRows<{ status: string }>(
+      database().db,
+      sql`select status from alert_logs where incident_id = ${incidentId} and channel = 'realtime'
+            and message_kind = 'all_clear' and contact_id = ${contactId}`,
+    );
+    expect(allClear?.status).toEqual(expect.any(String));
   });
 
   it('[AL31] the same receipt again is accepted as `already` and changes nothing (no new version)', async () => {
