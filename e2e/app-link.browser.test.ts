@@ -10,82 +10,24 @@ import path from 'node:path';
 import { expect, it } from 'vitest';
 import type { Page } from 'playwright-core';
 import { newId } from '../schema/src/ids.ts';
-import { formatHlc } from '../schema/src/protocol/hlc.ts';
-import type { MutatorArgs, MutatorName } from '../schema/src/protocol/mutators.ts';
-import { PROTOCOL_VERSION } from '../schema/src/protocol/protocol-version.ts';
 import { useBrowserSuite } from './harness/browser-suite.ts';
+import { accountNamed } from './harness/http-accounts.ts';
 import { signUpInApp, TEST_PASSWORD } from './harness/app-account.ts';
 import { openControlledPage } from './harness/service-worker.ts';
 
 const e2e = useBrowserSuite({ buildId: 'app-link', database: 'postgres' });
 
-function accessTokenOf(body: unknown): string {
-  if (
-    typeof body === 'object' &&
-    body !== null &&
-    'access_token' in body &&
-    typeof body.access_token === 'string'
-  )
-    return body.access_token;
-  throw new Error(`sign-up answered without an access token: ${JSON.stringify(body)}`);
-}
-
-async function api(path: string, init: { method: string; token?: string; body?: unknown }) {
-  const response = await fetch(`${e2e.server.url}${path}`, {
-    method: init.method,
-    headers: {
-      'content-type': 'application/json',
-      ...(init.token !== undefined && { authorization: `Bearer ${init.token}` }),
-    },
-    body: JSON.stringify(init.body),
-  });
-  if (!response.ok) throw new Error(`${init.method} ${path}: ${response.status} ${await response.text()}`);
-  return (await response.json().catch(() => null)) as unknown;
-}
-
-/** An account made over HTTP with a display name; its email and user id. */
-async function accountNamed(name: string): Promise<{ email: string; token: string }> {
-  const email = `${name.toLowerCase().replace(/\W+/g, '-')}-${randomUUID()}@example.org`;
-  // Sign-up answers the user without a session (SE45); the session comes from signing in.
-  await api('/auth/v1/signup', { method: 'POST', body: { email, password: TEST_PASSWORD } });
-  const token = accessTokenOf(
-    await api('/auth/v1/token?grant_type=password', {
-      method: 'POST',
-      body: { email, password: TEST_PASSWORD },
-    }),
-  );
-  await api('/api/v1/me', { method: 'PATCH', token, body: { display_name: name } });
-  return { email, token };
-}
-
 /** Ama signs up, names herself, adds Kofi and sends an SOS; returns Kofi's alert link token once it exists. */
 async function amaAlertsKofi(): Promise<{ email: string; token: string; contactId: string }> {
-  const { email, token } = await accountNamed('Ama');
-  const clientId = newId<string>();
-  // One mutation per lane, so each is seq 1 of its lane.
-  const push = async <N extends MutatorName>(lane: 'user' | 'critical', name: N, args: MutatorArgs<N>) => {
-    const now = Date.now();
-    const hlc = formatHlc({ ms: now, counter: 0 }, 'e2e');
-    await api('/sync/push', {
-      method: 'POST',
-      token,
-      body: {
-        protocolVersion: PROTOCOL_VERSION,
-        clientId,
-        lane,
-        sentAt: now,
-        mutations: [{ seq: 1, name, args, hlc, createdAt: now }],
-      },
-    });
-  };
+  const ama = await accountNamed(e2e.server.url, 'Ama');
   const contactId = newId<string>();
-  await push('user', 'contact.upsert@1', {
+  await ama.push('user', 'contact.upsert@1', {
     id: contactId,
     fields: { name: 'Kofi', tier: 1 },
     phoneE164: '+447700900123',
     expectedPhoneE164: null,
   });
-  await push('critical', 'incident.trigger@1', {
+  await ama.push('critical', 'incident.trigger@1', {
     id: newId<string>(),
     code: 'K7Q2',
     trigger: 'panic_button',
@@ -96,7 +38,7 @@ async function amaAlertsKofi(): Promise<{ email: string; token: string; contactI
       'select token from alert_links where contact_id = $1',
       [contactId],
     );
-    if (link !== undefined) return { email, token: link.token, contactId };
+    if (link !== undefined) return { email: ama.email, token: link.token, contactId };
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
   throw new Error('the dispatcher made no alert link for Kofi within 15 s');
@@ -135,7 +77,7 @@ async function signInInApp(page: Page, email: string): Promise<void> {
 
 it("[AL28][SE16] signed in: Kofi asks on the link screen, which says it waits for Ama; Ama sees the request with Kofi's name and sign-in on her contacts screen at 360×640, approves it, and the list shows the linked account", async () => {
   const ama = await amaAlertsKofi();
-  const kofi = await accountNamed('Kofi Mensah');
+  const kofi = await accountNamed(e2e.server.url, 'Kofi Mensah');
   const page = await e2e.context.newPage();
   await signInInApp(page, kofi.email);
 

@@ -109,3 +109,42 @@ export async function dispatchSyncEvent(
     await helper.close();
   }
 }
+
+interface RegistrationEvent {
+  registrations: { registrationId: string; scopeURL: string; isDeleted: boolean }[];
+}
+
+/**
+ * Delivers `data` to the app's service worker as a push message, as Chromium does when its push service hands one
+ * over. The CDP session lives on a throwaway page (see dispatchSyncEvent in harness/service-worker.ts for why).
+ */
+export async function deliverPushMessage(
+  context: BrowserContext,
+  origin: string,
+  data: string,
+): Promise<void> {
+  const helper = await context.newPage();
+  try {
+    const session = await context.newCDPSession(helper);
+    const registrationId = await new Promise<string>((resolve, reject) => {
+      const timer = setTimeout(
+        () => reject(new Error(`no service worker registration for ${origin}/`)),
+        10_000,
+      );
+      session.on('ServiceWorker.workerRegistrationUpdated', (event: RegistrationEvent) => {
+        const registration = event.registrations.find((r) => !r.isDeleted && r.scopeURL === `${origin}/`);
+        if (registration !== undefined) {
+          clearTimeout(timer);
+          resolve(registration.registrationId);
+        }
+      });
+      session.send('ServiceWorker.enable').catch((error: unknown) => {
+        clearTimeout(timer);
+        reject(error instanceof Error ? error : new Error(String(error)));
+      });
+    });
+    await session.send('ServiceWorker.deliverPushMessage', { origin, registrationId, data });
+  } finally {
+    await helper.close();
+  }
+}

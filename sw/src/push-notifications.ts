@@ -9,8 +9,19 @@
  *   instead of stacking; alerts and escalations ring again (`renotify`) and stay until handled
  *   (`requireInteraction`), follow-ups replace quietly.
  * - Only a same-origin URL is opened; anything else opens the app.
+ * - Once the notification is shown, a payload with a receipt token is reported to the server (SPEC AL31,
+ *   alert-receipts.ts): only that makes the user's ledger say "shown on their phone". Never before
+ *   showNotification resolved, and never for a payload the worker could not read.
  */
 import { AlertPush } from '@vitalwatch/schema/protocol/alert-push';
+import { AlertReceipt } from '@vitalwatch/schema/protocol/alert-receipt';
+import {
+  ALERT_RECEIPTS_SYNC_TAG,
+  cacheReceiptStore,
+  flushReceipts,
+  reportShown,
+  type WorkerReceiptDeps,
+} from './alert-receipts.ts';
 import { renewAlertSubscription } from './push-renewal.ts';
 import { createSessionTokens } from '@vitalwatch/web/sync/auth-session.ts';
 import { openLocalDb } from '@vitalwatch/web/sync/local-db.ts';
@@ -34,7 +45,7 @@ function sameOriginUrl(sw: ServiceWorkerGlobalScope, raw: unknown): string {
 function notificationFor(
   sw: ServiceWorkerGlobalScope,
   data: PushMessageData | null,
-): { title: string; options: AlertNotificationOptions } {
+): { title: string; options: AlertNotificationOptions; receipt: AlertReceipt | null } {
   let json: unknown;
   try {
     json = data?.json();
@@ -50,7 +61,9 @@ function notificationFor(
   } catch {
     // No readable text: the generic body below.
   }
+  const receipt = AlertReceipt.safeParse({ incidentId: push?.incidentId, receipt: push?.receipt });
   return {
+    receipt: receipt.success ? receipt.data : null,
     title: push?.title ?? GENERIC_TITLE,
     options: {
       body: push?.body ?? (json === undefined && text.trim() !== '' ? text : GENERIC_BODY),
@@ -72,6 +85,20 @@ async function focusOrOpen(sw: ServiceWorkerGlobalScope, url: string): Promise<v
     return;
   }
   await sw.clients.openWindow(url);
+}
+
+function workerReceiptDeps(sw: ServiceWorkerGlobalScope): WorkerReceiptDeps {
+  return {
+    origin: sw.location.origin,
+    fetch: (input, init) => sw.fetch(input, init),
+    sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
+    now: () => Date.now(),
+    store: cacheReceiptStore(sw.caches, sw.location.origin),
+    async requestSync() {
+      const sync = (sw.registration as { sync?: { register(tag: string): Promise<void> } }).sync;
+      await sync?.register(ALERT_RECEIPTS_SYNC_TAG);
+    },
+  };
 }
 
 /** Not in TypeScript's WebWorker lib yet. */
@@ -105,8 +132,26 @@ export function installPushNotifications(sw: ServiceWorkerGlobalScope): void {
   });
 
   sw.addEventListener('push', (event) => {
-    const { title, options } = notificationFor(sw, event.data);
-    event.waitUntil(sw.registration.showNotification(title, options));
+    const { title, options, receipt } = notificationFor(sw, event.data);
+    const receipts = workerReceiptDeps(sw);
+    event.waitUntil(
+      sw.registration.showNotification(title, options).then(async () => {
+        // Receipts still waiting from an earlier push go first: this one may be on a working link at last.
+        await flushReceipts(receipts).catch(() => undefined);
+        if (receipt !== null) await reportShown(receipts, receipt);
+      }),
+    );
+  });
+
+  sw.addEventListener('sync', (event) => {
+    const sync = event as ExtendableEvent & { readonly tag: string };
+    if (sync.tag !== ALERT_RECEIPTS_SYNC_TAG) return;
+    // Rejecting tells Chromium to try this sync again later (with its own backoff).
+    sync.waitUntil(
+      flushReceipts(workerReceiptDeps(sw)).then((waiting) => {
+        if (waiting > 0) throw new Error(`${waiting} alert receipts still waiting`);
+      }),
+    );
   });
 
   sw.addEventListener('notificationclick', (event) => {

@@ -24,6 +24,7 @@ import {
   type TestUser,
 } from './sync-test-kit.ts';
 import type { AlertsConfig } from '../src/alerts/alert-routes.ts';
+import type { HttpLimits } from '../src/http/http-limits.ts';
 import type { SupabaseStorage } from '../src/storage/supabase-storage.ts';
 import { createTwilioSms } from '../src/alerts/twilio/twilio-sms.ts';
 import { startFakeTwilio, type FakeTwilio } from './fake-twilio.ts';
@@ -42,6 +43,8 @@ export async function startAlertServer(
     storage?: boolean;
     /** With `storage`: devices upload to this Supabase Storage and the server verifies and signs there. */
     supabaseStorage?: SupabaseStorage;
+    /** Request limits (default: none a test reaches). */
+    limits?: HttpLimits;
   } = {},
 ): Promise<AlertServer> {
   const clock: TestClock = { ms: Date.now() };
@@ -52,6 +55,7 @@ export async function startAlertServer(
     options.storage === true ? await fs.mkdtemp(path.join(os.tmpdir(), 'vw-alert-storage-')) : null;
   const server = await startEmbeddedApp(database, {
     now,
+    ...(options.limits !== undefined && { limits: options.limits }),
     ...(storageDir !== null && {
       storage: {
         dir: storageDir,

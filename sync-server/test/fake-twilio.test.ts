@@ -6,7 +6,7 @@
 import type { AddressInfo } from 'node:net';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { AlertStatus } from '../src/alerts/channel.ts';
+import type { AlertStatus } from '@vitalwatch/schema/protocol/alert-status';
 import { installErrorHandler } from '../src/http/http-error.ts';
 import {
   createTwilioSms,

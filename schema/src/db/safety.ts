@@ -24,6 +24,7 @@ import {
 import { clientIdColumn, isUuidV7Check } from './ids.ts';
 import { E164_PATTERN } from '../phone-patterns.ts';
 import { CONTACT_DEFAULTS } from '../row-defaults.ts';
+import { ALERT_CHANNELS, ALERT_STATUSES } from '../protocol/alert-status.ts';
 import { userIdColumn, users } from './identity.ts';
 import { ownRowsPolicy, syncColumns, timestamps } from './rls.ts';
 
@@ -127,7 +128,7 @@ export const emergencyIncidents = pgTable(
   ],
 );
 
-export const alertChannel = pgEnum('alert_channel', ['sms', 'web_push', 'realtime', 'device_sms']);
+export const alertChannel = pgEnum('alert_channel', ALERT_CHANNELS);
 export const alertMessageKind = pgEnum('alert_message_kind', [
   'alert',
   'escalation',
@@ -135,24 +136,10 @@ export const alertMessageKind = pgEnum('alert_message_kind', [
   'all_clear',
 ]);
 /**
- * Twilio's statuses plus ours. `composer_opened` is the device's SMS fallback: the messaging app was opened,
- * which is never reported as sent. `not_configured`: no provider, nothing was sent.
+ * Twilio's statuses plus ours, and what each lets anyone claim: protocol/alert-status.ts (SPEC AL30). Append
+ * only: the list is a Postgres enum.
  */
-export const alertStatus = pgEnum('alert_status', [
-  'pending',
-  'queued',
-  'sending',
-  'sent',
-  'delivered',
-  'undelivered',
-  'failed',
-  'read',
-  'canceled',
-  'not_configured',
-  'composer_opened',
-  'user_confirmed_sent',
-  'user_reported_not_sent',
-]);
+export const alertStatus = pgEnum('alert_status', ALERT_STATUSES);
 export const alertResponse = pgEnum('alert_response', ['acknowledged', 'on_my_way', 'cannot_help']);
 
 export type AlertStatusEntry = { status: string; at: string; errorCode?: string; segment?: number };

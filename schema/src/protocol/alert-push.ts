@@ -15,8 +15,16 @@ export const AlertPush = z.object({
   incidentId: z.string(),
   title: z.string(),
   body: z.string(),
-  /** The contact's page for this incident, `/a/<token>` (absolute or same-origin). */
-  url: z.string(),
+  /**
+   * The contact's page for this incident, `/a/<token>` (absolute or same-origin). Web Push always has one (`/`
+   * without PUBLIC_URL); a realtime event has null then.
+   */
+  url: z.nullable(z.string()),
+  /**
+   * This message's receipt token (alert-receipt.ts): the worker and the open app post it back once the alert is on
+   * screen. Absent from servers before receipts (the alert is then shown and nothing is reported).
+   */
+  receipt: z.optional(z.string()),
 });
 
 /** As the server sends it. */

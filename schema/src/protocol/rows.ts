@@ -4,6 +4,7 @@
  * silent escalation after a duress PIN) are never part of these shapes.
  */
 import * as z from 'zod/mini';
+import { ALERT_CHANNELS } from './alert-status.ts';
 import { E164, EpochMs, Hlc, UuidV7 } from './common.ts';
 import { INCIDENT_EVENT_TYPES } from './mutators.ts';
 
@@ -80,7 +81,7 @@ export const AlertLogRow = z.strictObject({
   version: Version,
   incidentId: UuidV7,
   contactId: z.nullable(UuidV7),
-  channel: z.enum(['sms', 'web_push', 'realtime', 'device_sms']),
+  channel: z.enum(ALERT_CHANNELS),
   messageKind: z.enum(['alert', 'escalation', 'location_update', 'all_clear']),
   status: z.string(),
   statusHistory: z.array(z.strictObject({ status: z.string(), at: z.string() })),

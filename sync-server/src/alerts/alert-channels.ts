@@ -22,6 +22,11 @@ export type AlertPayload = {
   body: string;
   /** The contact's `/a/<token>` page; null without PUBLIC_URL. */
   url: string | null;
+  /**
+   * The token the contact's device posts back once the alert is on screen (receipt-routes.ts); absent from rows
+   * planned before receipts existed.
+   */
+  receipt?: string;
 };
 
 export type PushSender = {

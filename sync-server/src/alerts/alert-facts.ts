@@ -9,7 +9,7 @@ import { sql } from 'drizzle-orm';
 import type { UserId } from '@vitalwatch/schema/ids';
 import type { Db, Tx } from '../db/database.ts';
 import { queryRows } from '../db/query-rows.ts';
-import type { AlertStatus } from './channel.ts';
+import type { AlertStatus } from '@vitalwatch/schema/protocol/alert-status';
 import {
   DEFAULT_TIMINGS,
   type AlertTimings,

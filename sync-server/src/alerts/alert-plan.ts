@@ -17,7 +17,7 @@
  * - AL7 Location updates go to contacts who acknowledged (and whom the user lets see their location), on every
  *   app channel for each new fix, by SMS at most once per `smsLocationEvery`.
  */
-import type { AlertStatus } from './channel.ts';
+import type { AlertStatus } from '@vitalwatch/schema/protocol/alert-status';
 
 export type SendChannel = 'sms' | 'web_push' | 'realtime';
 export type MessageKind = 'alert' | 'escalation' | 'location_update' | 'all_clear';
@@ -81,13 +81,18 @@ export type Plan = {
   wakeAt: Date | null;
 };
 
-/** Statuses after which a message can be said to have reached the contact (or their phone's messaging app). */
+/**
+ * Statuses after which a message may have reached the contact (or their phone's messaging app), so the all-clear
+ * follows on that channel. Wider than observed reach (schema/src/protocol/alert-status.ts): a message that may
+ * have arrived must not be left without its all-clear.
+ */
 const REACHED: ReadonlySet<AlertStatus> = new Set<AlertStatus>([
   'queued',
   'sending',
   'sent',
   'delivered',
   'read',
+  'shown',
   'composer_opened',
   'user_confirmed_sent',
 ]);

@@ -1,9 +1,10 @@
 /**
  * Alert delivery on the server (issue #5, ADR 0010): the dispatcher and its loop, the realtime hub, the
- * `/a/<token>` page, the routes by which a contact asks to get the alerts in their own account and the owner
- * answers, and Twilio's webhooks when SMS is configured. `registerAlerts` returns what the sync routes tell after
- * each committed push (sync/pushed-changes.ts): the incidents it created or changed wake the dispatcher at once, so
- * an SOS is planned and its first SMS requested within milliseconds, not at the next poll.
+ * `/a/<token>` page, the receipts by which a contact's device says an alert is on its screen, the routes by which a
+ * contact asks to get the alerts in their own account and the owner answers, and Twilio's webhooks when SMS is
+ * configured. `registerAlerts` returns what the sync routes tell after each committed push (sync/pushed-changes.ts):
+ * the incidents it created or changed wake the dispatcher at once, so an SOS is planned and its first SMS requested
+ * within milliseconds, not at the next poll.
  */
 import type { FastifyInstance } from 'fastify';
 import type { UserId } from '@vitalwatch/schema/ids';
@@ -18,6 +19,7 @@ import type { PushSender, SmsProvider } from './alert-channels.ts';
 import { createAlertDispatcher, type AlertDispatcher } from './dispatcher.ts';
 import { type AlertHub, supabaseRealtime } from './realtime.ts';
 import { answerInboundOnce } from './inbound-sms-once.ts';
+import { registerReceiptRoutes } from './receipt-routes.ts';
 import type { SmsEventDeps } from './sms-event-deps.ts';
 import { applySmsReply, applySmsStatus } from './sms-events.ts';
 import { registerTwilioWebhooks } from './twilio/twilio-webhooks.ts';
@@ -95,6 +97,7 @@ export async function registerAlerts(
     onChange,
     signEvidenceUrl: deps.signEvidenceUrl ?? null,
   });
+  await registerReceiptRoutes(app, { db: deps.db, pokes: deps.pokes, now: deps.now });
   await registerAppLinkRoutes(app, {
     db: deps.db,
     identity: deps.identity,

@@ -292,7 +292,7 @@ describeOnEachDatabase('linking a contact to their own VitalWatch account', (dat
       expect(await appAlerts(next, contactId)).toEqual(
         expect.arrayContaining([
           ['web_push', 'sent', kofi.userId],
-          ['realtime', 'delivered', kofi.userId],
+          ['realtime', 'sent', kofi.userId],
         ]),
       );
     } finally {

@@ -4,9 +4,7 @@
  * provider's first status (Twilio sends no callback for it), a transient failure is retried with backoff, a
  * permanent one never is.
  */
-import type { alertStatus } from '@vitalwatch/schema/db/tables';
-
-export type AlertStatus = (typeof alertStatus.enumValues)[number];
+import type { AlertStatus } from '@vitalwatch/schema/protocol/alert-status';
 
 export type SendResult =
   /** The provider took the message; `status` is what it said (e.g. Twilio's `queued` or `accepted`). */

@@ -20,9 +20,10 @@ import type { Tx } from '../db/database.ts';
 import { loadAlertFacts, loadAlertLinks, type AlertFacts } from './alert-facts.ts';
 import { planAlerts, type PlannedMessage } from './alert-plan.ts';
 import { alertPush, alertSms, type AlertTextInput } from './alert-text.ts';
-import type { AlertStatus } from './channel.ts';
+import type { AlertStatus } from '@vitalwatch/schema/protocol/alert-status';
 import type { AlertChannels, AlertPayload } from './alert-channels.ts';
 import { nextUserVersions } from './next-user-versions.ts';
+import { newReceiptToken } from './receipt-token.ts';
 
 export type PlanContext = {
   channels: AlertChannels;
@@ -210,14 +211,16 @@ function ledgerRow(
         ? channels.webPush !== null
         : channels.realtime !== null;
   const status: AlertStatus = configured ? 'pending' : 'not_configured';
+  const id = newId();
   const payload: AlertPayload = {
     kind: message.kind,
     incidentId: d.id,
     ...alertPush(input),
     url: input.link,
+    receipt: newReceiptToken(id),
   };
   return {
-    id: newId(),
+    id,
     userId: d.userId,
     incidentId: d.id,
     contactId: message.contactId,

@@ -1,9 +1,14 @@
 /**
  * The realtime channel: an alert shown at once in the contact's open VitalWatch app.
- * - By default through the server's own event stream (`GET /sync/events`, event `alert`): `delivered` when at
- *   least one of the contact's apps had the stream open on this instance, `undelivered` when none did; the SMS and the push notification carry the alert then.
+ * - By default through the server's own event stream (`GET /sync/events`, event `alert`): `sent` when the event
+ *   was written to at least one of the contact's open streams on this instance, `failed` (`no_open_app`) when none
+ *   was open; the SMS and the push notification carry the alert then.
  * - With `SUPABASE_URL` and `SUPABASE_SERVICE_KEY`: Supabase Realtime broadcast (`POST /realtime/v1/api/broadcast`)
  *   on the topic `alerts:<contact user id>`; Supabase answers 202 and says nothing about delivery, so `sent`.
+ *
+ * Neither is ever `delivered` (SPEC AL32): a write to a stream proves no screen showed it. The open app puts the
+ * alert on screen with sound and posts the payload's receipt token (receipt-routes.ts); only that makes the row
+ * `shown`, which counts as observed reach (schema/src/protocol/alert-status.ts).
  */
 import { randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
@@ -27,12 +32,13 @@ export class AlertHub implements RealtimeSender {
   }
 
   async broadcast(userId: string, payload: AlertPayload): Promise<SendResult> {
-    const listeners = this.emitter.listenerCount(userId);
-    // Nobody to show it to is not a failure: the SMS and the notification carry the alert.
-    if (listeners === 0)
-      return { outcome: 'accepted', providerMessageId: randomUUID(), status: 'undelivered' };
+    // No open app on this instance: this channel did not reach them (the SMS and the notification may), and a
+    // retry would not open one.
+    if (this.emitter.listenerCount(userId) === 0) {
+      return { outcome: 'permanent', errorCode: 'no_open_app', message: 'No open app to show it.' };
+    }
     this.emitter.emit(userId, payload);
-    return { outcome: 'accepted', providerMessageId: randomUUID(), status: 'delivered' };
+    return { outcome: 'accepted', providerMessageId: randomUUID(), status: 'sent' };
   }
 }
 

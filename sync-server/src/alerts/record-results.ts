@@ -9,12 +9,17 @@
  * - transient, attempts left: `pending` again after the backoff (or the provider's Retry-After). An SMS keeps an
  *   expired lease, so the next try asks the provider first: a timeout can hide a send that happened (AL11, AL13).
  * - otherwise `failed`.
+ *
+ * A row already `shown` keeps that status and changes no more: the contact's device can post its receipt before
+ * the provider's answer is recorded (the realtime event reaches an open app within milliseconds), and an
+ * observation outranks whatever the sender was told (SPEC AL33).
  */
 import { sql } from 'drizzle-orm';
 import type { UserId } from '@vitalwatch/schema/ids';
 import type { Tx } from '../db/database.ts';
 import type { MessageKind, SendChannel } from './alert-plan.ts';
-import type { AlertStatus, SendResult } from './channel.ts';
+import type { AlertStatus } from '@vitalwatch/schema/protocol/alert-status';
+import type { SendResult } from './channel.ts';
 import { nextUserVersions } from './next-user-versions.ts';
 import { historyEntry } from './plan-incidents.ts';
 
@@ -116,7 +121,7 @@ export async function recordResults(
                  id uuid, attempts int, version bigint, accepted boolean, status text, entry jsonb,
                  provider_message_id text, segments int, error_code text, error_message text,
                  lease_until timestamptz, next_attempt_at timestamptz)
-         where a.id = r.id and a.attempts = r.attempts`,
+         where a.id = r.id and a.attempts = r.attempts and a.status <> 'shown'`,
   );
   return versions;
 }

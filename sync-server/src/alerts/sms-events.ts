@@ -14,7 +14,7 @@ import type { UserId } from '@vitalwatch/schema/ids';
 import type { Db } from '../db/database.ts';
 import { queryRows } from '../db/query-rows.ts';
 import { lockUserVersion, nextUserVersion } from '../db/user-version.ts';
-import type { AlertStatus } from './channel.ts';
+import type { AlertStatus } from '@vitalwatch/schema/protocol/alert-status';
 import { retryDelayMs } from './dispatcher.ts';
 import { recordResponse } from './responses.ts';
 import { applySafeReply, ONLY_THE_APP, parseSafeReply } from './safe-reply.ts';

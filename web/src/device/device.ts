@@ -5,7 +5,7 @@
  */
 import { metaRow, openLocalDb, readMeta, type LocalDb } from '../sync/local-db.ts';
 import { createSessionTokens } from '../sync/auth-session.ts';
-import { startPokeStream, type PokeStream } from '../sync/poke-stream.ts';
+import type { PokeStream } from '../sync/poke-stream.ts';
 import { createMutators, type Mutators } from '../sync/mutators.ts';
 import { runAsLeader, type SyncClient } from '../sync/sync-client.ts';
 import { createSessionSyncClient } from '../sync/session-sync-client.ts';
@@ -34,10 +34,22 @@ export function openDevice(): Device {
     intervalMs: 60_000,
     isBehind: async (version) => ((await readMeta(db, ['cursor'])).cursor ?? 0) < version,
   });
-  const pokes = startPokeStream({
-    getAccessToken: () => tokens.getAccessToken(),
-    onPoke: (message) => loop.poke(message),
-  });
+  const pokes = lazyPokeStream(() =>
+    import('../sync/poke-stream.ts').then((m) =>
+      m.startPokeStream({
+        getAccessToken: () => tokens.getAccessToken(),
+        onPoke: (message) => loop.poke(message),
+        // Someone who lists this user as a contact needs help: on screen whatever is open (a lazy chunk).
+        onAlert: (message) =>
+          void import('../screens/incoming-alert.tsx').then((m) => m.showIncomingAlert(message)),
+      }),
+    ),
+  );
+  // Signed in: the stream opens at once, as before; a first visit (no session) never loads its code.
+  void tokens.getAccessToken().then(
+    (token) => token !== null && pokes.wake(),
+    () => undefined,
+  );
   window.addEventListener('online', () => pokes.wake());
   client.subscribe((status) => {
     if (status.lastSyncedAt !== null) void db.meta.put(metaRow('lastSyncedAt', status.lastSyncedAt));
@@ -52,6 +64,28 @@ export function openDevice(): Device {
   });
   prepareEvidenceUploads({ db, tokens });
   return { db, mutators, client, loop, pokes };
+}
+
+/**
+ * The event stream's code is a lazy chunk (it also routes incoming alerts): it is fetched the first time a session
+ * needs the stream, so the first visit's bundle does not carry it. Pokes are hints (the loop pulls on a timer
+ * too), so a stream that opens a moment after the first paint loses nothing.
+ */
+function lazyPokeStream(start: () => Promise<PokeStream>): PokeStream {
+  let stream: Promise<PokeStream> | null = null;
+  let stopped = false;
+  return {
+    wake() {
+      if (stopped) return;
+      // Starting connects by itself; only a stream already started needs waking.
+      if (stream === null) stream = start();
+      else void stream.then((s) => s.wake());
+    },
+    stop() {
+      stopped = true;
+      void stream?.then((s) => s.stop());
+    },
+  };
 }
 
 interface SyncManagerLike {

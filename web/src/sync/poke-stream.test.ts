@@ -10,6 +10,29 @@ describe('the poke stream (GET /sync/events read with fetch)', () => {
     expect(rest).toBe('event: poke\ndata: {"ty');
   });
 
+  it('[AL32] hands each `alert` event to onAlert and each poke to onPoke, whatever their order in the stream', async () => {
+    const { events, alerts } = parseSseChunk(
+      'event: alert\ndata: {"kind":"alert"}\n\nevent: poke\ndata: {"type":"poke","version":4}\n\n',
+    );
+    expect(events).toEqual(['{"type":"poke","version":4}']);
+    expect(alerts).toEqual(['{"kind":"alert"}']);
+
+    const seen: Array<[string, unknown]> = [];
+    const stream = startPokeStream({
+      getAccessToken: async () => 'token-1',
+      onPoke: (message) => seen.push(['poke', message]),
+      onAlert: (message) => seen.push(['alert', message]),
+      fetch: async () =>
+        new Response('event: alert\ndata: {"kind":"alert","incidentId":"i"}\n\n', {
+          headers: { 'content-type': 'text/event-stream' },
+        }),
+      setTimeout: () => undefined,
+    });
+    await expect.poll(() => seen.length).toBe(1);
+    expect(seen).toEqual([['alert', { kind: 'alert', incidentId: 'i' }]]);
+    stream.stop();
+  });
+
   it('sends the bearer token, delivers each poke across chunk boundaries, and reconnects after the stream ends', async () => {
     const encoder = new TextEncoder();
     const requests: string[] = [];

@@ -1,7 +1,7 @@
 /**
  * Reads `GET /sync/events` (server-sent events) with fetch, which can send the Bearer header EventSource cannot,
  * and hands every `poke` event's data to `onPoke` (the sync loop parses it with the protocol's Poke schema and
- * pulls if its cursor is older). The stream is a hint, never the only trigger: the loop also pulls on a timer.
+ * pulls if its cursor is older), and every `alert` event's to `onAlert` (the incoming-alert overlay). The stream is a hint, never the only trigger: the loop also pulls on a timer.
  *
  * While open it reconnects after a drop, with a growing delay (1 s doubling to 60 s, reset by a stream that
  * delivered something); with no session it waits for `wake()` (sign-in, `online`). `stop()` ends it.
@@ -9,6 +9,11 @@
 export interface PokeStreamDeps {
   getAccessToken: () => Promise<string | null>;
   onPoke: (message: unknown) => void;
+  /**
+   * An `alert` event: someone who lists this user as an emergency contact needs help (SPEC AL32). Unparsed JSON;
+   * the handler parses it with the protocol's AlertPush schema.
+   */
+  onAlert?: (message: unknown) => void;
   baseUrl?: string;
   fetch?: typeof fetch;
   /** For tests. */
@@ -21,11 +26,12 @@ export interface PokeStream {
   stop(): void;
 }
 
-/** Splits an SSE byte stream into events and returns the data of each `poke` event. */
-export function parseSseChunk(buffer: string): { events: string[]; rest: string } {
+/** Splits an SSE byte stream into events and returns the data of each `poke` and each `alert` event. */
+export function parseSseChunk(buffer: string): { events: string[]; alerts: string[]; rest: string } {
   const blocks = buffer.split(/\r?\n\r?\n/);
   const rest = blocks.pop() ?? '';
   const events: string[] = [];
+  const alerts: string[] = [];
   for (const block of blocks) {
     let type = 'message';
     const data: string[] = [];
@@ -37,9 +43,9 @@ export function parseSseChunk(buffer: string): { events: string[]; rest: string 
       if (field === 'event') type = value;
       else if (field === 'data') data.push(value);
     }
-    if (type === 'poke' && data.length > 0) events.push(data.join('\n'));
+    if (data.length > 0) (type === 'poke' ? events : type === 'alert' ? alerts : []).push(data.join('\n'));
   }
-  return { events, rest };
+  return { events, alerts, rest };
 }
 
 export function startPokeStream(deps: PokeStreamDeps): PokeStream {
@@ -72,12 +78,15 @@ export function startPokeStream(deps: PokeStreamDeps): PokeStream {
           if (done) break;
           const parsed = parseSseChunk(buffer + value);
           buffer = parsed.rest;
-          for (const data of parsed.events) {
+          for (const [data, handle] of [
+            ...parsed.events.map((data) => [data, deps.onPoke] as const),
+            ...parsed.alerts.map((data) => [data, deps.onAlert] as const),
+          ]) {
             delivered = true;
             try {
-              deps.onPoke(JSON.parse(data));
+              handle?.(JSON.parse(data));
             } catch {
-              // Not JSON: ignored, like any message the Poke schema refuses.
+              // Not JSON: ignored, like any message its schema refuses.
             }
           }
         }

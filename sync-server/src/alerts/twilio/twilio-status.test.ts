@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { AlertStatus } from '../channel.ts';
+import type { AlertStatus } from '@vitalwatch/schema/protocol/alert-status';
 import { HttpError } from '../../http/http-error.ts';
 import {
   classifyTwilioError,

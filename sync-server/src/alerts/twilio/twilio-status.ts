@@ -17,7 +17,7 @@
  */
 import * as z from 'zod';
 import { parseInput } from '../../http/http-error.ts';
-import type { AlertStatus } from '../channel.ts';
+import type { AlertStatus } from '@vitalwatch/schema/protocol/alert-status';
 
 /** The part of AlertStatus a Twilio message moves through. */
 export type TwilioLifecycleStatus = Extract<

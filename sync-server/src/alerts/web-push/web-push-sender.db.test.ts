@@ -88,7 +88,11 @@ describeOnEachDatabase('Web Push sender', (database) => {
 
     const result = await sender.sendToUser(kofi, alert, options);
 
-    expect(result).toEqual({ outcome: 'accepted', providerMessageId: 'push:2/2', status: 'sent' });
+    expect(result).toEqual({
+      outcome: 'accepted',
+      providerMessageId: `push:2/2:${options.topic}`,
+      status: 'sent',
+    });
     expect(service.refused).toEqual([]);
     expect(service.received.map((m) => m.endpoint).sort()).toEqual([phone.endpoint, laptop.endpoint].sort());
     for (const message of service.received) {
@@ -109,7 +113,11 @@ describeOnEachDatabase('Web Push sender', (database) => {
 
     const result = await sender.sendToUser(kofi, alert, options);
 
-    expect(result).toEqual({ outcome: 'accepted', providerMessageId: 'push:1/3', status: 'sent' });
+    expect(result).toEqual({
+      outcome: 'accepted',
+      providerMessageId: `push:1/3:${options.topic}`,
+      status: 'sent',
+    });
     expect(service.answered).toEqual(
       expect.arrayContaining([
         { endpoint: revoked.endpoint, status: 410 },

@@ -206,7 +206,8 @@ export function createWebPushSender(deps: {
           .where(inArray(pushSubscriptions.id, accepted));
         return {
           outcome: 'accepted',
-          providerMessageId: `push:${accepted.length}/${subscriptions.length}`,
+          // Unique per message (the topic is), as the ledger's (provider, provider_message_id) index requires.
+          providerMessageId: `push:${accepted.length}/${subscriptions.length}:${options.topic}`,
           status: 'sent',
         };
       }

@@ -1,0 +1,1 @@
+ALTER TYPE "public"."alert_status" ADD VALUE 'shown';
