@@ -81,7 +81,9 @@ const SOS_BESIDE_UPLOAD_PLAN: SosBesideUploadPlan = {
   sosAlone: 20,
   sosEveryMs: 200,
   uploadDevices: 2,
-  ...(process.env['BENCH_BULK_STEP_SAMPLES'] && { stepSamples: Number(process.env['BENCH_BULK_STEP_SAMPLES']) }),
+  ...(process.env['BENCH_BULK_STEP_SAMPLES'] && {
+    stepSamples: Number(process.env['BENCH_BULK_STEP_SAMPLES']),
+  }),
 };
 /**
  * Sync comparison, one plan per link profile, sized to keep the whole run near 15 minutes: PouchDB needs ~400

@@ -121,7 +121,6 @@ export async function registerSyncRoutes(app: FastifyInstance, deps: SyncDeps): 
     preParsing: [gunzipRequestBody(deps.bodyLimit)],
   };
 
-
   app.post(
     '/sync/push',
     {
@@ -200,7 +199,10 @@ export async function registerSyncRoutes(app: FastifyInstance, deps: SyncDeps): 
     if (charge !== null && outcome.newSamples !== undefined && outcome.newSamples < charge.samples) {
       await returnUnstoredSamples(deps.db, charge, charge.samples - outcome.newSamples).catch(
         (refundError: unknown) =>
-          request.log.error({ err: refundError }, 'sync: could not give back the samples a push did not store'),
+          request.log.error(
+            { err: refundError },
+            'sync: could not give back the samples a push did not store',
+          ),
       );
     }
     if (outcome.newVersion !== null) deps.pokes.publish(caller.userId, outcome.newVersion);
