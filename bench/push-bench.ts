@@ -161,9 +161,10 @@ export class LaneOutbox {
 
 type Session = { app: App; token: string; userId: UserId };
 
-export async function startServer(target: BenchTarget): Promise<App> {
+export async function startServer(target: BenchTarget, bulkStepSamples?: number): Promise<App> {
   const key = await generateSigningKey();
   return buildApp({
+    ...(bulkStepSamples !== undefined && { bulkStepSamples }),
     db: target.database.db,
     // A benchmark measures speed, not the request limits (one user sends thousands of requests).
     limits: UNTHROTTLED_HTTP_LIMITS,

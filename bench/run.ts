@@ -16,7 +16,9 @@
  * Environment: BENCH_DATABASE_URL (default postgres://postgres@127.0.0.1:5432/postgres; an admin URL: the bench
  * creates and drops its own database), BENCH_TIMEOUT_S (default 1,200), BENCH_ONLY (a comma-separated list of
  * sections to run: `sensor`, `push`, `sos-beside-upload`, `sync-compare`; default all; `sync-incident`, only when named: the sync
- * comparison's incident scenario alone, ours only).
+ * comparison's incident scenario alone, ours only), BENCH_TARGETS (the SOS-beside-upload section's databases:
+ * `pglite-memory`, `pglite-disk`, `postgres`; default all) and BENCH_BULK_STEP_SAMPLES (its bulk step; default the
+ * server's).
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
@@ -75,7 +77,14 @@ const BREAKDOWN_REPS = 5;
 /** Push section: 500 moods per user-lane push, one 10,000-sample mutation per bulk push, 5 of each after a warm-up. */
 const PUSH_PLAN: PushPlan = { moodBatch: 500, samplesPerMutation: 10_000, batches: 5, triggerTries: 20 };
 /** Another account's SOS every 200 ms while one account uploads its day's quota from two devices at once. */
-const SOS_BESIDE_UPLOAD_PLAN: SosBesideUploadPlan = { sosAlone: 20, sosEveryMs: 200, uploadDevices: 2 };
+const SOS_BESIDE_UPLOAD_PLAN: SosBesideUploadPlan = {
+  sosAlone: 20,
+  sosEveryMs: 200,
+  uploadDevices: 2,
+  ...(process.env['BENCH_BULK_STEP_SAMPLES'] && {
+    stepSamples: Number(process.env['BENCH_BULK_STEP_SAMPLES']),
+  }),
+};
 /**
  * Sync comparison, one plan per link profile, sized to keep the whole run near 15 minutes: PouchDB needs ~400
  * requests per 10,000 docs (~3 min at 300 ms / 750 kbit/s). So PouchDB's samples scenario carries 2,000 of our
@@ -138,6 +147,11 @@ type TargetResult = {
 const adminUrl = process.env['BENCH_DATABASE_URL'] ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 const timeoutSeconds = Number(process.env['BENCH_TIMEOUT_S'] ?? 1_200);
 const only = (process.env['BENCH_ONLY'] ?? '')
+  .split(',')
+  .map((part) => part.trim())
+  .filter((part) => part !== '');
+/** BENCH_TARGETS: the SOS-beside-upload section's databases (comma-separated target names; default all three). */
+const onlyTargets = (process.env['BENCH_TARGETS'] ?? '')
   .split(',')
   .map((part) => part.trim())
   .filter((part) => part !== '');
@@ -808,8 +822,12 @@ async function main(): Promise<void> {
   }
   // PGlite on disk is what the server runs without DATABASE_URL (DATA_DIR); in memory, PGlite's in-memory file
   // system copies a whole relation file each time it grows, which stalls the event loop (README.md, this section).
-  const fairOpeners = [() => openPgliteMemory(cleanups), () => openPgliteDisk(cleanups), pushOpeners[1]!];
-  for (const open of runs('sos-beside-upload') ? fairOpeners : []) {
+  const fairOpeners = [
+    { name: 'pglite-memory', open: () => openPgliteMemory(cleanups) },
+    { name: 'pglite-disk', open: () => openPgliteDisk(cleanups) },
+    { name: 'postgres', open: pushOpeners[1]! },
+  ].filter(({ name }) => onlyTargets.length === 0 || onlyTargets.includes(name));
+  for (const { open } of runs('sos-beside-upload') ? fairOpeners : []) {
     const target = await open();
     if ('unreachable' in target) {
       banner([`POSTGRES SKIPPED for the SOS-beside-upload section: ${target.unreachable}`]);

@@ -25,7 +25,13 @@ import { cpuSince, sampleCpu, type CpuUse } from './machine-info.ts';
 import { latencyStats, startServer, type LatencyStats } from './push-bench.ts';
 import type { PhoneCommand, PhoneJob, PhoneReport } from './sos-beside-upload-phone.ts';
 
-export type SosBesideUploadPlan = { sosAlone: number; sosEveryMs: number; uploadDevices: number };
+export type SosBesideUploadPlan = {
+  sosAlone: number;
+  sosEveryMs: number;
+  uploadDevices: number;
+  /** Samples per bulk step; the server's default for the database kind (BULK_STEP_SAMPLES) when missing. */
+  stepSamples?: number;
+};
 
 export type SosBesideUploadResult = {
   target: TargetName;
@@ -108,7 +114,8 @@ export async function benchSosBesideUpload(
   plan: SosBesideUploadPlan,
 ): Promise<SosBesideUploadResult> {
   const cpuAtStart = sampleCpu();
-  const app = await startServer(target);
+  const stepSamples = plan.stepSamples ?? BULK_STEP_SAMPLES[target.database.kind];
+  const app = await startServer(target, stepSamples);
   await app.listen({ port: 0, host: '127.0.0.1' });
   const address = app.server.address();
   if (address === null || typeof address === 'string') throw new Error('no port');
@@ -148,7 +155,7 @@ export async function benchSosBesideUpload(
     return {
       target: target.name,
       serverVersion: target.serverVersion,
-      stepSamples: BULK_STEP_SAMPLES[target.database.kind],
+      stepSamples,
       alone: latencyStats(alone.ms),
       duringUpload: latencyStats(ms),
       upload: { samples: samplesPerDay, pushes, seconds, samplesPerSecond: samplesPerDay / seconds },

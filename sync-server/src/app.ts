@@ -64,6 +64,8 @@ export type AppDeps = {
   syncBodyLimit?: number;
   /** What one account may write through sync; the defaults when missing (push-quotas.ts). */
   syncQuotas?: SyncQuotas;
+  /** Samples per bulk step (run-bulk-push.ts); BULK_STEP_SAMPLES of the database kind when missing (the bench). */
+  bulkStepSamples?: number;
   /** Where pushes announce commits to `GET /sync/events` streams; in-process by default. */
   pokes?: Pokes;
   /** Where sign-out and refresh-token reuse announce ended sessions to their event streams; in-process by default. */
@@ -186,6 +188,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     alerts: alertHub,
     ...(alerts !== null && { onPushed: alerts.onPushed }),
     bodyLimit: deps.syncBodyLimit ?? DEFAULT_SYNC_BODY_LIMIT,
+    ...(deps.bulkStepSamples !== undefined && { bulkStepSamples: deps.bulkStepSamples }),
   });
   if (deps.storage) await registerStorageRoutes(app, { ...deps.storage, db: deps.db, identity, now, pokes });
 

@@ -1,6 +1,6 @@
-import { expect, it } from 'vitest';
+import { expect, it, vi } from 'vitest';
 import type { Lane } from '@vitalwatch/schema/protocol/lane';
-import { BULK_SLOTS, createDatabaseGate } from './database-gate.ts';
+import { BULK_SLOTS, createDatabaseGate, MAY_BE_CRITICAL_MS } from './database-gate.ts';
 
 /** A job that runs until the test ends it; `started` tells when the gate let it in. */
 function job() {
@@ -70,3 +70,72 @@ it('[SE24] PGlite: while a critical request is being handled, no bulk step start
   await Promise.all([sos, bulk, user]);
   expect(order).toEqual(['user', 'bulk']);
 });
+
+it('[SE47] PGlite: a request that may be an SOS holds bulk steps back until it is released, once however often', async () => {
+  const gate = createDatabaseGate('pglite');
+  const release = gate.mayBeCritical();
+  const order: string[] = [];
+  const bulk = gate.run('bulk', async () => {
+    order.push('bulk');
+  });
+  const user = gate.run('user', async () => {
+    order.push('user');
+  });
+  await settle();
+  await settle();
+  expect(order).toEqual(['user']);
+  // Becoming a real SOS before letting go of the hold leaves no gap for a bulk step.
+  let endSos!: () => void;
+  const sos = gate.whileCritical(() => new Promise<void>((resolve) => (endSos = resolve)));
+  release();
+  release();
+  await settle();
+  await settle();
+  expect(order).toEqual(['user']);
+  endSos();
+  await Promise.all([sos, bulk, user]);
+  expect(order).toEqual(['user', 'bulk']);
+});
+
+it('[SE47] a request that may be an SOS holds bulk work back for MAY_BE_CRITICAL_MS at most', async () => {
+  vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
+  try {
+    const gate = createDatabaseGate('pglite');
+    gate.mayBeCritical(); // never released: a client that stops sending its body
+    const order: string[] = [];
+    const bulk = gate.run('bulk', async () => {
+      order.push('bulk');
+    });
+    await settle();
+    await settle();
+    vi.advanceTimersByTime(MAY_BE_CRITICAL_MS - 1);
+    await settle();
+    expect(order).toEqual([]);
+    vi.advanceTimersByTime(1);
+    await bulk;
+    expect(order).toEqual(['bulk']);
+  } finally {
+    vi.useRealTimers();
+  }
+});
+
+it.each(['pglite', 'postgres'] as const)(
+  '[SE47] %s: the bulk lane’s CPU work (bulkTurn) waits while an SOS, or a request that may be one, is in flight',
+  async (kind) => {
+    const gate = createDatabaseGate(kind);
+    const release = gate.mayBeCritical();
+    let endSos!: () => void;
+    const sos = gate.whileCritical(() => new Promise<void>((resolve) => (endSos = resolve)));
+    let turned = false;
+    const turn = gate.bulkTurn().then(() => (turned = true));
+    release();
+    await settle();
+    await settle();
+    expect(turned).toBe(false);
+    endSos();
+    await Promise.all([sos, turn]);
+    expect(turned).toBe(true);
+    // With nothing critical in flight, a turn is just the next turn of the event loop.
+    await gate.bulkTurn();
+  },
+);

@@ -14,6 +14,14 @@
  * microtasks, and without that yield a long upload would run step after step without the server ever reading the
  * request of an SOS that arrived meanwhile. Work outside the gate (token checks, pulls) goes straight to the
  * database; on PGlite it queues behind the gated step in progress, which is short.
+ *
+ * An SOS request crosses the event loop many times before its handler knows its lane (the token check, reading
+ * and inflating its body, parsing it), and on PGlite every bulk step is one synchronous block of the event loop
+ * (its statements settle as microtasks): measured, a small SOS request spent a median 150–220 ms between its token
+ * check and its handler while bulk steps ran between its turns (bench/README.md). So a push request that may be an
+ * SOS (`mayBeCritical`: the sync route calls it for a small body, before authenticating) holds bulk work back
+ * from its very first hook until its lane is known, and the bulk lane's CPU work outside the database (its
+ * checks, the parse of a big body) waits for `bulkTurn`, which lets critical requests in flight finish first.
  */
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import { LANES, type Lane } from '@vitalwatch/schema/protocol/lane';
@@ -30,7 +38,22 @@ export interface DatabaseGate {
    * takes several turns of the event loop, and without this each could wait behind another bulk step.
    */
   whileCritical<T>(work: () => Promise<T>): Promise<T>;
+  /**
+   * Counts a request that may be critical (its lane is not known yet) as critical until the returned `release` is
+   * called (idempotent), or at the latest after `MAY_BE_CRITICAL_MS`, so a client that never finishes its body
+   * cannot hold bulk work back for longer.
+   */
+  mayBeCritical(): () => void;
+  /**
+   * The bulk lane's next turn of the event loop, for its CPU work outside the database: after the next
+   * `setImmediate`, and once no critical request (or one that may be) is in flight, on either database: that
+   * work runs on the event loop every request shares.
+   */
+  bulkTurn(): Promise<void>;
 }
+
+/** The longest one request that may be an SOS holds bulk work back before its lane is known. */
+export const MAY_BE_CRITICAL_MS = 2_000;
 
 export function createDatabaseGate(kind: DbKind): DatabaseGate {
   const exclusive = kind === 'pglite';
@@ -38,6 +61,8 @@ export function createDatabaseGate(kind: DbKind): DatabaseGate {
   let running = 0;
   let bulkRunning = 0;
   let criticalRequests = 0;
+  /** `bulkTurn`s waiting for the critical requests in flight to end. */
+  let bulkTurns: Array<() => void> = [];
 
   const mayStart = (lane: Lane) =>
     exclusive
@@ -57,15 +82,41 @@ export function createDatabaseGate(kind: DbKind): DatabaseGate {
     }
   }
 
+  function criticalEnded(): void {
+    criticalRequests -= 1;
+    if (criticalRequests === 0) {
+      const waiters = bulkTurns;
+      bulkTurns = [];
+      for (const resume of waiters) resume();
+    }
+    dispatch();
+  }
+
   return {
     async whileCritical(work) {
       criticalRequests += 1;
       try {
         return await work();
       } finally {
-        criticalRequests -= 1;
-        dispatch();
+        criticalEnded();
       }
+    },
+    mayBeCritical() {
+      criticalRequests += 1;
+      let held = true;
+      const release = () => {
+        if (!held) return;
+        held = false;
+        clearTimeout(timer);
+        criticalEnded();
+      };
+      const timer = setTimeout(release, MAY_BE_CRITICAL_MS);
+      timer.unref();
+      return release;
+    },
+    async bulkTurn() {
+      await nextTurn();
+      while (criticalRequests > 0) await new Promise<void>((resume) => bulkTurns.push(resume));
     },
     async run(lane, work) {
       if (lane === 'bulk') await nextTurn();

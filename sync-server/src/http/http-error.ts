@@ -79,22 +79,41 @@ const FASTIFY_CODES: Record<string, string> = {
 /** No request needs deeper JSON (a push is ~6 levels); deeper input would only exhaust the stack downstream. */
 export const MAX_JSON_DEPTH = 32;
 
-/** How deeply `text` nests arrays and objects, stopping early past `limit`; brackets inside strings don't count. */
+/** The characters that open or close nesting, or a string (whose brackets don't count). */
+const STRUCTURE = /[[\]{}"]/g;
+
+/**
+ * Whether `text` nests arrays and objects deeper than `limit`, stopping early past it. Runs on every JSON body
+ * before it is parsed, so it must cost little beside the parse: a regular expression finds the next bracket or
+ * quote (numbers, the bulk of a samples batch, are skipped natively) and `indexOf` the end of each string.
+ * Measured on a 1 MB samples push (bench/README.md): ~0.8 ms, against ~3 ms for a loop over every character and
+ * 4–8 ms for the parse itself.
+ */
 function jsonDepthExceeds(text: string, limit: number): boolean {
+  const structure = new RegExp(STRUCTURE);
   let depth = 0;
-  let inString = false;
-  for (let i = 0; i < text.length; i++) {
-    const c = text.charCodeAt(i);
-    if (inString) {
-      if (c === 0x5c)
-        i++; // backslash: skip the escaped character
-      else if (c === 0x22) inString = false;
-    } else if (c === 0x22) inString = true;
-    else if (c === 0x7b || c === 0x5b) {
+  for (let match = structure.exec(text); match !== null; match = structure.exec(text)) {
+    const c = text.charCodeAt(match.index);
+    if (c === 0x22) {
+      // The string's closing quote: the next one not escaped by an odd run of backslashes.
+      let end = match.index;
+      do {
+        end = text.indexOf('"', end + 1);
+        if (end === -1) return false; // unterminated: the parse says so
+      } while (escaped(text, end));
+      structure.lastIndex = end + 1;
+    } else if (c === 0x7b || c === 0x5b) {
       if (++depth > limit) return true;
-    } else if (c === 0x7d || c === 0x5d) depth--;
+    } else depth--;
   }
   return false;
+}
+
+/** Whether the character at `at` follows an odd number of backslashes. */
+function escaped(text: string, at: number): boolean {
+  let backslashes = 0;
+  while (text.charCodeAt(at - 1 - backslashes) === 0x5c) backslashes++;
+  return backslashes % 2 === 1;
 }
 
 /**

@@ -28,6 +28,18 @@ it('[HT3] the depth check counts brackets, not brackets inside strings', () => {
   expect(() => parseJsonBody(`{"a":${nested(MAX_JSON_DEPTH)}}`)).toThrow(/deeper than 32/);
 });
 
+it('[HT3] the depth check ends each string at its first quote not escaped, however many backslashes precede it', () => {
+  // A string ending in an escaped backslash (`\\"` closes it) is followed by real nesting, which counts.
+  const afterBackslashes = (depth: number) => `{"a":"x\\\\","b":${nested(depth)}}`;
+  expect(parseJsonBody(afterBackslashes(MAX_JSON_DEPTH - 1))).toEqual({ a: 'x\\', b: expect.any(Array) });
+  expect(() => parseJsonBody(afterBackslashes(MAX_JSON_DEPTH))).toThrow(/deeper than 32/);
+  // An escaped quote (`\"`) does not end the string: the brackets after it, inside it, do not count.
+  const inside = JSON.stringify({ a: `\\"${'['.repeat(100)}`, b: [[1]] });
+  expect(parseJsonBody(inside)).toEqual({ a: `\\"${'['.repeat(100)}`, b: [[1]] });
+  // An unterminated string is the parser's to report.
+  expect(() => parseJsonBody('{"a":"[[[')).toThrow(/not valid JSON/);
+});
+
 describeOnEachDatabase('JSON bodies: depth and prototype poisoning', (database) => {
   let server: RunningApp;
   let user: TestUser;

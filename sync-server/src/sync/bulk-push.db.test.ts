@@ -1,3 +1,4 @@
+import http from 'node:http';
 import { and, count, eq, sql } from 'drizzle-orm';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { newId, type UserId } from '@vitalwatch/schema/ids';
@@ -6,6 +7,7 @@ import {
   mutationErrors,
   sensorReadings,
   syncClients,
+  syncTokens,
 } from '@vitalwatch/schema/db/tables';
 import type { PushResponse } from '@vitalwatch/schema/protocol/push-response';
 import { describeOnEachDatabase } from '../../test/test-databases.ts';
@@ -165,4 +167,62 @@ describeOnEachDatabase('bulk pushes in steps', (database, kind) => {
     expect(responses.every((response) => response.results.every((r) => r.status === 'ok'))).toBe(true);
     expect(await storedSamples(db, uploader.userId)).toBe(100_000 + (uploads.length - 1) * 30_000);
   }, 180_000);
+
+  it('[SE47] a push small enough to be an SOS holds back bulk work from before its token check until its lane is known', async () => {
+    const { db } = database();
+    const uploader = await signUp(server.app);
+    const other = await signUp(server.app);
+    const incidentId = newId();
+    const sosJson = JSON.stringify(
+      pushBody(newId(), 'critical', [
+        mutation(1, 'incident.trigger@1', {
+          id: incidentId,
+          code: 'HOLD01',
+          trigger: 'panic_button',
+          triggeredAt: Date.now(),
+        }),
+      ]),
+    );
+    // The SOS's headers and half its body: the server has its token but not yet its lane.
+    const sosRequest = http.request(`${server.url}/sync/push`, {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/json',
+        'content-length': String(Buffer.byteLength(sosJson)),
+        authorization: `Bearer ${other.token}`,
+      },
+    });
+    const sosAnswer = new Promise<{ status: number; body: string }>((resolve, reject) => {
+      sosRequest.on('response', (response) => {
+        let body = '';
+        response.on('data', (chunk: Buffer) => (body += chunk.toString('utf8')));
+        response.on('end', () => resolve({ status: response.statusCode ?? 0, body }));
+      });
+      sosRequest.on('error', reject);
+    });
+    const half = Math.floor(sosJson.length / 2);
+    sosRequest.write(sosJson.slice(0, half));
+    // Its token has been checked (the hold starts before): the sync token issued for its access token is stored.
+    while ((await db.select().from(syncTokens).where(eq(syncTokens.userId, other.userId))).length === 0) {
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+
+    let uploaded = false;
+    const upload = push(server.app, uploader, pushBody(newId(), 'bulk', samplesEntries(1, 20_000)), {
+      gzip: true,
+    }).then((response) => ((uploaded = true), response));
+    // A bounded look, well inside MAY_BE_CRITICAL_MS: without the hold the first steps are stored by now (on a
+    // quiet machine; a very busy one may not have got that far either way).
+    await new Promise((resolve) => setTimeout(resolve, 400));
+    expect(uploaded).toBe(false);
+    expect(await storedSamples(db, uploader.userId)).toBe(0);
+
+    sosRequest.end(sosJson.slice(half));
+    const sos = await sosAnswer;
+    expect(sos.status).toBe(200);
+    expect((JSON.parse(sos.body) as PushResponse).results).toEqual([{ seq: 1, status: 'ok' }]);
+    const response = await upload;
+    expect(response.results.every((r) => r.status === 'ok')).toBe(true);
+    expect(await storedSamples(db, uploader.userId)).toBe(20_000);
+  }, 60_000);
 });

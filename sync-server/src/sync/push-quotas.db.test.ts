@@ -129,6 +129,27 @@ describeOnEachDatabase('sync quotas', (database) => {
     expect(await storedSamples(db, user.userId)).toBe(100_000);
   });
 
+  it('[SE48] a bulk batch sent again (its answer lost, or under new seqs with the same batch id) counts once against the day', async () => {
+    const { db } = database();
+    const user = await signUp(limited.app);
+    const clientId = newId();
+    const batch = samplesEntry(1, 10_000);
+    const body = pushBody(clientId, 'bulk', [batch]);
+    expect((await push(limited.app, user, body)).results).toEqual([{ seq: 1, status: 'ok' }]);
+    // The device never heard the answer, and sends the same batch again: a dup.
+    expect((await push(limited.app, user, body)).results).toEqual([{ seq: 1, status: 'dup' }]);
+    // Or it rebuilt its outbox and sends the batch (same batch id, so the same sample ids) under a new seq.
+    const again = await push(limited.app, user, pushBody(clientId, 'bulk', [{ ...batch, seq: 2 }]));
+    expect(again.results).toEqual([{ seq: 2, status: 'ok' }]);
+    expect(await storedSamples(db, user.userId)).toBe(10_000);
+    const [day] = await usage(db, user.userId);
+    expect(day).toMatchObject({ samples: 10_000, requests: 3 });
+    // So the rest of the day's 25,000 is still there.
+    const more = await push(limited.app, user, pushBody(clientId, 'bulk', [samplesEntry(3, 10_000)]));
+    expect(more.results).toEqual([{ seq: 3, status: 'ok' }]);
+    expect(await usage(db, user.userId)).toMatchObject([{ samples: 20_000 }]);
+  });
+
   it("[SE21] refuses the push that would pass the account's daily samples with 429 + Retry-After to UTC midnight; the count survives a restart and the next day takes them", async () => {
     const { db } = database();
     const user = await signUp(limited.app);
@@ -145,6 +166,8 @@ describeOnEachDatabase('sync quotas', (database) => {
       error_code: 'daily_quota_exceeded',
       limit: 'samples_per_day',
       limit_value: 25_000,
+      // The same seconds as the header, as in every 429 (SE30).
+      retry_after_seconds: secondsToUtcMidnight(clock.ms),
       message: expect.stringMatching(
         /sent 20,000 sensor samples today.*25,000 per account per day.*keeps it/,
       ),

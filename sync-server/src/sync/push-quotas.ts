@@ -9,8 +9,9 @@
  *   restarts and are shared by every instance on Postgres. A push is charged before it is applied, by one atomic
  *   `INSERT … ON CONFLICT DO UPDATE … WHERE` that adds its samples and bytes only if the totals stay within the
  *   limits; otherwise nothing is added and the push is `429 daily_quota_exceeded` with `Retry-After` (seconds to
- *   the next UTC midnight). A push that then fails (a 503, a bug) gives its charge back; a re-sent batch whose
- *   answer was lost counts twice, which the defaults leave room for.
+ *   the next UTC midnight). A push that then fails (a 503, a bug) gives its charge back, and a bulk push gives
+ *   back the samples it did not store (SE48): a batch re-sent after its answer was lost counts once. The charge
+ *   is made before the push is applied, so a re-sent batch still needs room for its samples at that moment.
  * - Over-limit answers name the limit and its value (`limit`, `limit_value` in the body too) and say that the
  *   device keeps the data: nothing of that push was written.
  */
@@ -99,15 +100,18 @@ export type PushUse = { samples: number; bytes: number };
 /** A push's charge against its account's day, to give back if the push fails. */
 export type QuotaCharge = PushUse & { userId: UserId; day: Date };
 
-/** A 429 for a daily quota; the route sends `Retry-After` from `retryAfterSeconds`. */
-export class DailyQuotaExceeded extends HttpError {
-  constructor(
-    message: string,
-    extra: Record<string, unknown>,
-    readonly retryAfterSeconds: number,
-  ) {
-    super(429, 'daily_quota_exceeded', message, extra);
-  }
+/**
+ * A 429 for a daily quota, with `Retry-After` (seconds to the next UTC midnight) as a header the error handler
+ * sends and, as for every 429 (SE30), the same number as `retry_after_seconds` in the body.
+ */
+function dailyQuotaExceeded(message: string, extra: Record<string, unknown>, seconds: number): HttpError {
+  return new HttpError(
+    429,
+    'daily_quota_exceeded',
+    message,
+    { ...extra, retry_after_seconds: seconds },
+    { 'retry-after': String(seconds) },
+  );
 }
 
 function utcDay(now: Date): Date {
@@ -154,18 +158,32 @@ export async function chargeDailyQuota(
   const wait = untilNextDay(now);
   const keep = `Nothing from this batch was saved: the app keeps it and sends it after midnight UTC (in ${wait.words}).`;
   if (usedSamples + use.samples > quotas.samplesPerDay) {
-    throw new DailyQuotaExceeded(
+    throw dailyQuotaExceeded(
       `This account has sent ${count(usedSamples)} sensor samples today; the server's limit is ` +
         `${count(quotas.samplesPerDay)} per account per day, and this batch has ${count(use.samples)} more. ${keep}`,
       { limit: 'samples_per_day', limit_value: quotas.samplesPerDay },
       wait.seconds,
     );
   }
-  throw new DailyQuotaExceeded(
+  throw dailyQuotaExceeded(
     `This account has sent ${mib(Number(used?.bytes_in ?? 0))} of sync data today; the server's limit is ` +
       `${mib(quotas.pushBytesPerDay)} per account per day, and this batch is ${mib(use.bytes)} more. ${keep}`,
     { limit: 'push_bytes_per_day', limit_value: quotas.pushBytesPerDay },
     wait.seconds,
+  );
+}
+
+/**
+ * Gives back the samples of a push's charge that it did not store: a re-sent batch whose first answer was lost
+ * (its seqs are dups, or its samples' ids are stored already), or a rejected one. The day counts samples stored
+ * once (SE48); the request and its bytes stay counted (they were received).
+ */
+export async function returnUnstoredSamples(db: Db, charge: QuotaCharge, samples: number): Promise<void> {
+  await executeCount(
+    db,
+    sql`update ${apiUsage} set samples = greatest(samples - ${samples}, 0)
+        where user_id = ${charge.userId} and route = ${SYNC_PUSH_ROUTE}
+          and window_start = ${charge.day.toISOString()}`,
   );
 }
 

@@ -17,7 +17,6 @@
  * device's bulk lane at once (the client never sends them, CL12) may both answer `ok` for the same seqs; the
  * samples are still stored once.
  */
-import { setImmediate as nextTurn } from 'node:timers/promises';
 import type { Mutation, PushRequest } from '@vitalwatch/schema/protocol/push-request';
 import type { MutationResult } from '@vitalwatch/schema/protocol/push-response';
 import type { Db, DbKind, Tx } from '../db/database.ts';
@@ -44,6 +43,9 @@ import { dupRejections, sequenceBatch, type PushOutcome, type Sequenced } from '
  * SOS may wait for. Postgres runs an SOS beside a step, so its steps only bound how long one holds a connection.
  */
 export const BULK_STEP_SAMPLES: Readonly<Record<DbKind, number>> = { pglite: 2_000, postgres: 10_000 };
+/** A bulk push's outcome, with the samples it stored that were not stored before (the daily quota's count, SE48). */
+export type BulkPushOutcome = PushOutcome & { newSamples: number };
+
 /** What one mutation costs a step besides its samples (a savepoint and a statement), in samples. */
 const MUTATION_COST = 50;
 
@@ -53,6 +55,8 @@ type Progress = {
   columns: SampleColumns | null;
   /** Samples of `columns` stored so far. */
   stored: number;
+  /** Of those, the ones that were new (not already stored by an earlier sending of the batch). */
+  inserted: number;
   outcome: MutationOutcome | null;
 };
 
@@ -79,13 +83,18 @@ function prepare(progress: Progress): void {
 }
 
 /** Prepares the batches the next step will store (up to `stepSamples` of them), one per turn of the event loop. */
-async function prepareStep(queue: readonly Progress[], next: number, stepSamples: number): Promise<void> {
+async function prepareStep(
+  gate: DatabaseGate,
+  queue: readonly Progress[],
+  next: number,
+  stepSamples: number,
+): Promise<void> {
   let samples = 0;
   for (let i = next; i < queue.length && samples < stepSamples; i++) {
     const progress = queue[i]!;
     if (progress.columns === null && progress.outcome === null) {
       prepare(progress);
-      await nextTurn();
+      await gate.bulkTurn();
     }
     samples += (progress.columns?.ids.length ?? 0) - progress.stored + MUTATION_COST;
   }
@@ -104,7 +113,9 @@ async function storeSlice(
   const columns = progress.columns!;
   const to = Math.min(columns.ids.length, progress.stored + budget);
   try {
-    await tx.transaction((savepoint) => insertSamples(savepoint, claims.sub, columns, progress.stored, to));
+    progress.inserted += await tx.transaction((savepoint) =>
+      insertSamples(savepoint, claims.sub, columns, progress.stored, to),
+    );
   } catch (error) {
     const rejection = rejectionForDatabaseError(error);
     if (rejection === null) throw error;
@@ -124,7 +135,7 @@ export async function runBulkPush(
   push: PushRequest,
   now: Date,
   stepSamples: number,
-): Promise<PushOutcome> {
+): Promise<BulkPushOutcome> {
   const context = { userId: claims.sub, clientId: push.clientId, lane: push.lane, now };
   const state: {
     sequenced: Sequenced | null;
@@ -138,7 +149,13 @@ export async function runBulkPush(
     if (state.sequenced === null) {
       const startSeq = await lockLane(tx, claims.sub, push.clientId, push.lane, now);
       state.sequenced = sequenceBatch(push, startSeq, null, now, check);
-      state.queue = state.sequenced.items.map((item) => ({ item, columns: null, stored: 0, outcome: null }));
+      state.queue = state.sequenced.items.map((item) => ({
+        item,
+        columns: null,
+        stored: 0,
+        inserted: 0,
+        outcome: null,
+      }));
       state.dups = await dupRejections(tx, push, state.sequenced.results);
       return; // the first step only sequences: what it found is prepared outside any transaction
     }
@@ -165,18 +182,19 @@ export async function runBulkPush(
   }
 
   // The CPU work (the schema's checks, ids and times: tens of ms per 10,000 samples) is done before a step, outside
-  // its transaction, in pieces between which the event loop runs: a step holds the database only for its inserts.
+  // its transaction, in pieces between which the event loop runs (and an SOS in flight goes first: `bulkTurn`): a
+  // step holds the database only for its inserts.
   const checked = new Map<Mutation, CheckedMutation>();
   for (const mutation of push.mutations) {
     checked.set(mutation, checkMutation(push.lane, mutation));
-    await nextTurn();
+    await gate.bulkTurn();
   }
   const check = (mutation: Mutation) => checked.get(mutation)!;
 
   // A transient error in any step escapes (503): what earlier steps stored stays, and is skipped when re-sent.
   await gate.run('bulk', () => withUser(db, claims, step));
   while (state.next < state.queue.length) {
-    await prepareStep(state.queue, state.next, stepSamples);
+    await prepareStep(gate, state.queue, state.next, stepSamples);
     await gate.run('bulk', () => withUser(db, claims, step));
   }
 
@@ -196,5 +214,6 @@ export async function runBulkPush(
     lastSeq,
     newVersion: null,
     changes: NO_CHANGES,
+    newSamples: state.queue.reduce((sum, progress) => sum + progress.inserted, 0),
   };
 }

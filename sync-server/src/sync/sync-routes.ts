@@ -38,13 +38,16 @@ import {
   chargeDailyQuota,
   checkPushSize,
   countSamples,
-  DailyQuotaExceeded,
   refundDailyQuota,
+  returnUnstoredSamples,
   type QuotaCharge,
   type SyncQuotas,
 } from './push-quotas.ts';
 import { BULK_STEP_SAMPLES, runBulkPush } from './run-bulk-push.ts';
-import { runPush } from './run-push.ts';
+import { runPush, type PushOutcome } from './run-push.ts';
+
+/** The largest push body, as sent (gzip or not), that may be an SOS and goes ahead of bulk work (SE47). */
+export const MAX_POSSIBLE_SOS_BYTES = 64 * 1024;
 
 /** Largest sync request body, inflated (a full bulk batch of 10,000 samples is about 600 KB of JSON). */
 export const DEFAULT_SYNC_BODY_LIMIT = 8 * 1024 * 1024;
@@ -60,6 +63,8 @@ export type SyncDeps = {
   /** Ended sessions (sign-out, refresh-token reuse): their event streams end. */
   sessionEnds: SessionEnds;
   bodyLimit: number;
+  /** Samples per bulk step; BULK_STEP_SAMPLES of `dbKind` when missing. */
+  bulkStepSamples?: number;
   /** Realtime alerts to this user's open apps (issue #5); none = only pokes. */
   alerts?: AlertStream;
   /** Alert delivery, told what each committed push changed (pushed-changes.ts); none = no alert delivery. */
@@ -104,6 +109,9 @@ function isCriticalPush(request: FastifyRequest): boolean {
 export async function registerSyncRoutes(app: FastifyInstance, deps: SyncDeps): Promise<void> {
   // The access token or a sync token (AU5, AU6); a request with the former is answered with the latter. Checked
   // before the body is inflated or parsed, so an anonymous body costs nothing (SE31).
+  // Who goes to the database first: an SOS, then user pushes, then bulk steps (SE24, SE25).
+  const gate = createDatabaseGate(deps.dbKind);
+  const stepSamples = deps.bulkStepSamples ?? BULK_STEP_SAMPLES[deps.dbKind];
   const syncAuth = createSyncAuth(deps.db, deps.identity);
   const authenticate = authenticateFirst((request) => syncAuth.authenticate(request));
   // No page headers (SE35): these answers are JSON or event streams read by the app's code, never rendered, and an
@@ -111,22 +119,52 @@ export async function registerSyncRoutes(app: FastifyInstance, deps: SyncDeps): 
   const routeOptions = {
     helmet: false as const,
     bodyLimit: deps.bodyLimit,
-    onRequest: authenticate,
+    onRequest: [authenticate],
     preParsing: [gunzipRequestBody(deps.bodyLimit)],
   };
 
-  // Who goes to the database first: an SOS, then user pushes, then bulk steps (SE24, SE25).
-  const gate = createDatabaseGate(deps.dbKind);
-  const stepSamples = BULK_STEP_SAMPLES[deps.dbKind];
-
   app.post(
     '/sync/push',
-    { ...routeOptions, config: { exemptFromUserLimit: isCriticalPush } },
-    (request, reply) =>
-      isCountedLane(request.body)
-        ? handlePush(request, reply)
-        : gate.whileCritical(() => handlePush(request, reply)),
+    {
+      ...routeOptions,
+      config: { exemptFromUserLimit: isCriticalPush },
+      // Before the token check: the SOS's whole path, its token's database lookup included, goes ahead of bulk work.
+      onRequest: [holdBulkForPossibleSos, ...routeOptions.onRequest],
+      preParsing: [bigBodyAfterSos, ...routeOptions.preParsing],
+    },
+    (request, reply) => {
+      const release = possibleSos.get(request);
+      if (isCountedLane(request.body)) {
+        release?.();
+        return handlePush(request, reply);
+      }
+      return gate.whileCritical(() => {
+        release?.();
+        return handlePush(request, reply);
+      });
+    },
   );
+
+  /** Releases of the pushes that may be an SOS (SE47): until their lane is known, no bulk work runs. */
+  const possibleSos = new WeakMap<FastifyRequest, () => void>();
+
+  /**
+   * A push whose body is small may be an SOS (an SOS and its events are a few kB; a day's samples are not): it
+   * counts as critical from its first hook until its handler reads its lane, or its answer goes out, or
+   * MAY_BE_CRITICAL_MS pass (SE47). Its size is the one it announces: a body without `content-length` is big.
+   */
+  async function holdBulkForPossibleSos(request: FastifyRequest, reply: FastifyReply): Promise<void> {
+    const length = Number(request.headers['content-length'] ?? Number.NaN);
+    if (!(length <= MAX_POSSIBLE_SOS_BYTES)) return;
+    const release = gate.mayBeCritical();
+    possibleSos.set(request, release);
+    reply.raw.once('close', release);
+  }
+
+  /** A big push body is inflated and parsed on the event loop: after the SOS requests in flight (SE47). */
+  async function bigBodyAfterSos(request: FastifyRequest): Promise<void> {
+    if (!possibleSos.has(request)) await gate.bulkTurn();
+  }
 
   async function handlePush(request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> {
     const caller = callerOf(request);
@@ -138,7 +176,7 @@ export async function registerSyncRoutes(app: FastifyInstance, deps: SyncDeps): 
     const push = parseInput(PushRequest, request.body, 'body');
     const now = deps.now();
     let charge: QuotaCharge | null = null;
-    let outcome;
+    let outcome: PushOutcome & { newSamples?: number };
     try {
       if (push.lane !== 'critical')
         charge = await chargeDailyQuota(deps.db, caller.userId, use, deps.quotas, now);
@@ -147,7 +185,7 @@ export async function registerSyncRoutes(app: FastifyInstance, deps: SyncDeps): 
           ? await runBulkPush(deps.db, gate, caller.claims, push, now, stepSamples)
           : await runPush(deps.db, gate, caller.claims, push, now);
     } catch (error) {
-      if (error instanceof DailyQuotaExceeded) reply.header('retry-after', String(error.retryAfterSeconds));
+      // A 429 for a daily quota carries its Retry-After (push-quotas.ts), sent by the error handler.
       if (charge !== null) {
         await refundDailyQuota(deps.db, charge).catch((refundError: unknown) =>
           request.log.error(
@@ -158,6 +196,16 @@ export async function registerSyncRoutes(app: FastifyInstance, deps: SyncDeps): 
       }
       // A transient database error becomes 503 with Retry-After in the error handler (DF1).
       throw error;
+    }
+    // Samples already stored (a re-sent batch whose answer was lost, a rejected batch) are not counted (SE48).
+    if (charge !== null && outcome.newSamples !== undefined && outcome.newSamples < charge.samples) {
+      await returnUnstoredSamples(deps.db, charge, charge.samples - outcome.newSamples).catch(
+        (refundError: unknown) =>
+          request.log.error(
+            { err: refundError },
+            'sync: could not give back the samples a push did not store',
+          ),
+      );
     }
     if (outcome.newVersion !== null) {
       deps.pokes.publish(caller.userId, outcome.newVersion);

@@ -14,6 +14,7 @@ import { sensorReadings } from '@vitalwatch/schema/db/tables';
 import type { MutatorArgs } from '@vitalwatch/schema/protocol/mutators';
 import { sampleIds, sampleTimes } from '@vitalwatch/schema/protocol/sample-ids';
 import type { Tx } from '../../db/database.ts';
+import { executeCount } from '../../db/query-rows.ts';
 import { MutationRejected } from '../mutation-rejected.ts';
 import { OK, type MutationContext, type MutationOutcome } from '../mutation-context.ts';
 
@@ -69,15 +70,20 @@ export function sampleColumnsV2(args: MutatorArgs<'samples.append@2'>): SampleCo
   return { kind: args.kind, ids: sampleIds(args.id, args.t0, args.dt), recordedAt, values: args.v };
 }
 
-/** Inserts samples `from` (inclusive) to `to` (exclusive) of a batch; existing ids are skipped. */
+/**
+ * Inserts samples `from` (inclusive) to `to` (exclusive) of a batch; existing ids are skipped. Returns how many
+ * were new (the daily quota counts only those, SE48).
+ */
 export async function insertSamples(
   tx: Tx,
   userId: UserId,
   columns: SampleColumns,
   from = 0,
   to = columns.ids.length,
-): Promise<void> {
-  await tx.execute(sql`
+): Promise<number> {
+  return executeCount(
+    tx,
+    sql`
     insert into ${sensorReadings} (id, user_id, recorded_at, kind, value)
     select u.id, ${userId}::uuid, u.recorded_at, ${columns.kind}::smallint, u.value
     from unnest(
@@ -85,7 +91,8 @@ export async function insertSamples(
       ${sql.param(columns.recordedAt.slice(from, to))}::timestamptz[],
       ${sql.param(columns.values.slice(from, to))}::real[]
     ) as u(id, recorded_at, value)
-    on conflict (id) do nothing`);
+    on conflict (id) do nothing`,
+  );
 }
 
 export async function samplesAppend(
