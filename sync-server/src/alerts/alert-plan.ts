@@ -17,6 +17,7 @@
  * - AL7 Location updates go to contacts who acknowledged (and whom the user lets see their location), on every
  *   app channel for each new fix, by SMS at most once per `smsLocationEvery`.
  */
+import { isOpenIncident, type IncidentStatus } from '@vitalwatch/schema/protocol/incident-status';
 import type { AlertStatus } from './channel.ts';
 
 export type SendChannel = 'sms' | 'web_push' | 'realtime';
@@ -24,7 +25,7 @@ export type MessageKind = 'alert' | 'escalation' | 'location_update' | 'all_clea
 
 export type PlanIncident = {
   id: string;
-  status: 'active' | 'acknowledged' | 'resolved' | 'cancelled';
+  status: IncidentStatus;
   silentEscalation: boolean;
   /** When the server first had it: escalation counts from here, even for an incident created offline. */
   receivedAt: Date;
@@ -105,8 +106,7 @@ function channelsOf(contact: PlanContact): SendChannel[] {
 
 export function isAlerting(incident: PlanIncident): boolean {
   return (
-    incident.status === 'active' ||
-    incident.status === 'acknowledged' ||
+    isOpenIncident(incident) ||
     (incident.status === 'cancelled' && incident.silentEscalation)
   );
 }

@@ -4,7 +4,6 @@ import {
   deliveryLine,
   describeLedger,
   errorMeaning,
-  nobodyAnswered,
   statusTime,
   statusWords,
 } from './delivery-words.ts';
@@ -175,30 +174,5 @@ describe('the ledger', () => {
 
   it('no rows, no lines', () => {
     expect(describeLedger([], CONTACTS, hhmm)).toEqual([]);
-  });
-});
-
-describe('nobody has answered yet', () => {
-  const incident = { status: 'active', triggeredAt: AT };
-  const input = { incident, logs: [row()], allAfterMs: 300_000 };
-
-  it('only once the "alert everyone" time has passed since the trigger', () => {
-    expect(nobodyAnswered({ ...input, now: AT + 299_999 })).toBe(false);
-    expect(nobodyAnswered({ ...input, now: AT + 300_000 })).toBe(true);
-    expect(nobodyAnswered({ ...input, allAfterMs: 60_000, now: AT + 60_000 })).toBe(true);
-  });
-
-  it('not when a contact acknowledged or is on the way, or the incident is no longer active', () => {
-    const now = AT + 600_000;
-    expect(nobodyAnswered({ ...input, logs: [row({ response: 'acknowledged' })], now })).toBe(false);
-    expect(nobodyAnswered({ ...input, logs: [row({ response: 'on_my_way' })], now })).toBe(false);
-    expect(nobodyAnswered({ ...input, logs: [row({ response: 'cannot_help' })], now })).toBe(true);
-    for (const status of ['acknowledged', 'resolved', 'cancelled']) {
-      expect(nobodyAnswered({ ...input, incident: { ...incident, status }, now })).toBe(false);
-    }
-  });
-
-  it('also with no ledger at all (offline, or the server has not answered)', () => {
-    expect(nobodyAnswered({ ...input, logs: [], now: AT + 300_000 })).toBe(true);
   });
 });

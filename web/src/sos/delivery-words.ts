@@ -208,22 +208,3 @@ export function describeLedger(
   }
   return lines;
 }
-
-/**
- * Whether to press the user to call the emergency number themselves: the incident is open, no contact said they
- * are coming or acknowledged, and `allAfterMs` (the user's "alert everyone after", 5 min by default) has passed
- * since the trigger. A "can't help" is not an answer that helps.
- */
-export function nobodyAnswered(input: {
-  incident: { status: string; triggeredAt: number };
-  logs: readonly Pick<AlertLogRow, 'response'>[];
-  allAfterMs: number;
-  now: number;
-}): boolean {
-  const { incident, logs, allAfterMs, now } = input;
-  if (incident.status !== 'active') return false;
-  if (logs.some((r) => r.response === 'acknowledged' || r.response === 'on_my_way')) return false;
-  return now - incident.triggeredAt >= allAfterMs;
-}
-
-export const DEFAULT_ALL_AFTER_MS = 300_000;
