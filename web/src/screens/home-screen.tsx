@@ -64,8 +64,8 @@ export function HomeScreen() {
           SOS
         </button>
         <p class="hint">
-          Press to start a {sos.settings().countdownSeconds}-second countdown. You can cancel it. Hold it for a
-          silent SOS (no sound, dim screen).
+          Press to start a {sos.settings().countdownSeconds}-second countdown. You can cancel it. Hold it for
+          a silent SOS (no sound, dim screen).
         </p>
       </div>
       <Show when={open()[0]}>

@@ -55,7 +55,10 @@ export const DEFAULT_TIER2_AFTER_MS = 120_000;
 export const DEFAULT_ALL_AFTER_MS = 300_000;
 
 export type ReachContact = Pick<ContactRow, 'id' | 'name' | 'tier' | 'notifyBySms'>;
-export type ReachLog = Pick<AlertLogRow, 'contactId' | 'channel' | 'messageKind' | 'status' | 'response' | 'respondedAt'>;
+export type ReachLog = Pick<
+  AlertLogRow,
+  'contactId' | 'channel' | 'messageKind' | 'status' | 'response' | 'respondedAt'
+>;
 
 export interface ReachInput<C extends ReachContact = ReachContact> {
   contacts: readonly C[];
@@ -138,9 +141,7 @@ export function planReach<C extends ReachContact>(input: ReachInput<C>): ReachPl
     .map((contact): ContactPlan<C> => {
       const alertedAt = tierStart(contact.tier);
       const mine = logs.filter(
-        (r) =>
-          r.contactId === contact.id &&
-          (r.messageKind === 'alert' || r.messageKind === 'escalation'),
+        (r) => r.contactId === contact.id && (r.messageKind === 'alert' || r.messageKind === 'escalation'),
       );
       const plan = (reach: Reach, why: UnreachedWhy | null = null) => ({ contact, reach, why, alertedAt });
       if (mine.some(answeredYes)) return plan('answered');
@@ -181,7 +182,13 @@ export function planReach<C extends ReachContact>(input: ReachInput<C>): ReachPl
   return {
     step,
     contacts: plans,
-    outcome: has('answered') ? 'answered' : has('reached') ? 'reached' : has('waiting') ? 'waiting' : 'nobody_reached',
+    outcome: has('answered')
+      ? 'answered'
+      : has('reached')
+        ? 'reached'
+        : has('waiting')
+          ? 'waiting'
+          : 'nobody_reached',
     fallback: plans.filter((p) => p.reach === 'unreached' && p.contact.notifyBySms),
     acknowledged: ackAt !== null,
     nextStepAt,

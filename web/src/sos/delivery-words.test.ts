@@ -1,12 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { AlertLogRow } from '@vitalwatch/schema/protocol/rows';
-import {
-  deliveryLine,
-  describeLedger,
-  errorMeaning,
-  statusTime,
-  statusWords,
-} from './delivery-words.ts';
+import { deliveryLine, describeLedger, errorMeaning, statusTime, statusWords } from './delivery-words.ts';
 
 const AT = Date.UTC(2026, 10, 25, 14, 3);
 /** HH:MM in UTC, so the test does not depend on the machine's zone. */

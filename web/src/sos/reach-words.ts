@@ -57,9 +57,7 @@ export function reachHeadline(plan: ReachPlan, emergencyNumber: string): ReachHe
     case 'waiting':
       return { title: 'Alerting your contacts…', reasons: [], urgent: escalated };
     case 'nobody_reached': {
-      const whys = [
-        ...new Set(plan.contacts.flatMap((p) => (p.why === null ? [] : [WHY[p.why]]))),
-      ];
+      const whys = [...new Set(plan.contacts.flatMap((p) => (p.why === null ? [] : [WHY[p.why]])))];
       return {
         title: 'Nobody has been reached yet',
         reasons: plan.contacts.length === 0 ? ['You have no emergency contacts.'] : whys,
@@ -70,7 +68,10 @@ export function reachHeadline(plan: ReachPlan, emergencyNumber: string): ReachHe
 }
 
 /** What the latest escalation step did, when there was one ("2 minutes without an answer…"). */
-export function escalationWords(plan: ReachPlan, escalation: { tier2AfterMs: number; allAfterMs: number }): string | null {
+export function escalationWords(
+  plan: ReachPlan,
+  escalation: { tier2AfterMs: number; allAfterMs: number },
+): string | null {
   if (plan.step === 1) return null;
   const minutes = (ms: number) => {
     const m = Math.round(ms / 60_000);

@@ -15,7 +15,7 @@
  */
 import { createSignal, type Accessor } from 'solid-js';
 import type { Location } from '@vitalwatch/schema/protocol/common';
-import type { IncidentStatus } from '@vitalwatch/schema/protocol/incident-status';
+import { isOpenIncident, type IncidentStatus } from '@vitalwatch/schema/protocol/incident-status';
 import type { MutatorArgs } from '@vitalwatch/schema/protocol/mutators';
 import type { Timers } from '../sync/sync-loop.ts';
 import type { PinHash } from '../device/prefs.ts';
@@ -158,7 +158,7 @@ export function createSosFlow(deps: SosFlowDeps): SosFlow {
       () => {
         void (async () => {
           const status = await store.status(id);
-          if (status !== 'active' && status !== 'acknowledged') return;
+          if (status === undefined || !isOpenIncident({ status })) return;
           const fix = await deps.geolocation.current();
           if (fix !== null) {
             deps.remember(fix);
@@ -270,7 +270,8 @@ export function createSosFlow(deps: SosFlowDeps): SosFlow {
       if (duressPin !== null && pin !== undefined && (await deps.verifyPin(pin, duressPin))) {
         await event(id, { type: 'cancelled', duress: true });
       } else {
-        if (cancelPin !== null && (pin === undefined || !(await deps.verifyPin(pin, cancelPin)))) return false;
+        if (cancelPin !== null && (pin === undefined || !(await deps.verifyPin(pin, cancelPin))))
+          return false;
         await event(id, { type: 'resolved' });
       }
       send('resolve');

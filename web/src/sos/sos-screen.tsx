@@ -265,7 +265,9 @@ function CallLink(props: { number: string; urgent: boolean }) {
   return (
     <p>
       <a class="big-link call" href={`tel:${props.number}`}>
-        {props.urgent ? `Call ${props.number} now (emergency number)` : `Call ${props.number} (emergency number)`}
+        {props.urgent
+          ? `Call ${props.number} now (emergency number)`
+          : `Call ${props.number} (emergency number)`}
       </a>
     </p>
   );

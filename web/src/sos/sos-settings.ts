@@ -32,8 +32,7 @@ export function readSosSettings(prefs: Prefs, synced: Escalation | undefined): S
     lastFix: prefs.lastFix,
     silent: prefs.silentSos,
     escalation: {
-      tier2AfterMs:
-        synced === undefined ? DEFAULT_TIER2_AFTER_MS : synced.escalateTier2AfterSeconds * 1000,
+      tier2AfterMs: synced === undefined ? DEFAULT_TIER2_AFTER_MS : synced.escalateTier2AfterSeconds * 1000,
       allAfterMs: synced === undefined ? DEFAULT_ALL_AFTER_MS : synced.escalateAllAfterSeconds * 1000,
     },
   };
