@@ -204,3 +204,16 @@ describe('the words', () => {
     expect(late.urgent).toBe(true);
   });
 });
+
+describe('escalation words', () => {
+  it('[SO11] each step says who it added, and a step that added nobody says nothing', () => {
+    const at = (ms: number, contacts = [MUM, DAD, KOFI, ESI]) =>
+      escalationWords(planReach(input({ contacts, link: 'offline', now: T0 + ms })), ESCALATION);
+    expect(at(60_000)).toBeNull();
+    expect(at(120_000)).toBe('2 minutes without an answer: your tier-2 contacts are added.');
+    expect(at(300_000)).toBe('5 minutes without an answer: all your contacts are added.');
+    expect(at(120_000, [MUM])).toBeNull();
+    expect(at(300_000, [MUM])).toBeNull();
+    expect(at(300_000, [MUM, KOFI])).toBe('2 minutes without an answer: your tier-2 contacts are added.');
+  });
+});

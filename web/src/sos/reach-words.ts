@@ -67,17 +67,21 @@ export function reachHeadline(plan: ReachPlan, emergencyNumber: string): ReachHe
   }
 }
 
-/** What the latest escalation step did, when there was one ("2 minutes without an answer…"). */
+/** What the latest escalation step did, when it added someone ("2 minutes without an answer…"). */
 export function escalationWords(
   plan: ReachPlan,
   escalation: { tier2AfterMs: number; allAfterMs: number },
 ): string | null {
   if (plan.step === 1) return null;
+  const starts = plan.contacts.map((p) => p.alertedAt);
+  const latest = Math.max(...starts);
+  if (plan.contacts.length === 0 || latest === Math.min(...starts)) return null;
   const minutes = (ms: number) => {
     const m = Math.round(ms / 60_000);
     return m === 1 ? '1 minute' : `${m} minutes`;
   };
-  return plan.step === 2
-    ? `${minutes(escalation.tier2AfterMs)} without an answer: your tier-2 contacts are added.`
-    : `${minutes(escalation.allAfterMs)} without an answer: all your contacts are added.`;
+  // The newest contacts came in with the last step that added anyone: tier 3 only with "everyone".
+  return plan.contacts.some((p) => p.alertedAt === latest && p.contact.tier === 3)
+    ? `${minutes(escalation.allAfterMs)} without an answer: all your contacts are added.`
+    : `${minutes(escalation.tier2AfterMs)} without an answer: your tier-2 contacts are added.`;
 }

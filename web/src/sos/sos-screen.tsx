@@ -19,6 +19,7 @@ import {
   onCleanup,
   Show,
   Suspense,
+  untrack,
 } from 'solid-js';
 import type { AlertLogRow, ContactRow, IncidentRow } from '@vitalwatch/schema/protocol/rows';
 import { isOpenIncident } from '@vitalwatch/schema/protocol/incident-status';
@@ -59,16 +60,19 @@ function smsContacts(contacts: readonly ContactRow[]): ContactRow[] {
     .sort((a, b) => a.tier - b.tier || a.name.localeCompare(b.name));
 }
 
-/** `Date.now()` as a signal that moves at `at()` (and every 30 s): the reach plan's recheck times. */
+/** `Date.now()` as a signal that moves at `at()` (and at least every 30 s): the reach plan's recheck times. */
 function createNow(at: () => number | null) {
   const [now, setNow] = createSignal(Date.now());
   let timer: number | undefined;
-  createEffect(() => {
-    const next = at();
+  const schedule = (next: number | null) => {
     window.clearTimeout(timer);
     const wait = Math.min(30_000, Math.max(0, (next ?? Infinity) - Date.now()) + 50);
-    timer = window.setTimeout(() => setNow(Date.now()), wait);
-  });
+    timer = window.setTimeout(() => {
+      setNow(Date.now());
+      schedule(untrack(at));
+    }, wait);
+  };
+  createEffect(() => schedule(at()));
   onCleanup(() => window.clearTimeout(timer));
   return now;
 }
@@ -281,7 +285,7 @@ function Reach(props: { incident: IncidentRow; plan: ReachPlan<ContactRow> }) {
   const call = () => <CallLink number={sos.settings().emergencyNumber} urgent={headline().urgent} />;
   return (
     <section class="reach" aria-labelledby="reach-title" data-testid="reach">
-      <h3 id="reach-title" class={headline().urgent ? 'warning' : undefined} role="status">
+      <h3 id="reach-title" class={headline().urgent ? 'warning' : undefined} aria-live="polite">
         {headline().title}
       </h3>
       <For each={headline().reasons}>{(reason) => <p>{reason}</p>}</For>
@@ -339,7 +343,9 @@ function OpenIncident(props: { incident: IncidentRow }) {
         <li data-testid="server-state">
           {received()
             ? '✓ Received by the server'
-            : 'Not yet received by the server: waiting for a connection'}
+            : sos.link() === 'signed_out'
+              ? 'Not sent to a server: you are not signed in'
+              : 'Not yet received by the server: waiting for a connection'}
           <Ledger logs={logs()} contacts={contacts()} heading="Your contacts:" />
         </li>
       </ul>
