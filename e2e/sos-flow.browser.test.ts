@@ -66,12 +66,13 @@ const SIZES = [
   { width: 390, height: 844 },
 ] as const;
 
-/** With `E2E_SCREENSHOTS=<dir>`, saves what the page shows (the whole page, to see what is below the fold). */
+/** With `E2E_SCREENSHOTS=<dir>`, saves what the screen shows, and the whole page as `<name>-full.png`. */
 async function screenshot(page: Page, name: string): Promise<void> {
   const dir = process.env.E2E_SCREENSHOTS;
   if (dir === undefined || dir === '') return;
   await mkdir(dir, { recursive: true });
-  await page.screenshot({ path: path.join(dir, `${name}.png`), fullPage: true });
+  await page.screenshot({ path: path.join(dir, `${name}.png`) });
+  await page.screenshot({ path: path.join(dir, `${name}-full.png`), fullPage: true });
 }
 
 /** The sms:/tel: links the page opened, by the user's tap (`byUser`) or by itself. */

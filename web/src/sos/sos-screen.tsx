@@ -213,8 +213,7 @@ function SmsFallback(props: { incident: IncidentRow; plans: readonly ContactPlan
     <section class="sms-fallback" aria-labelledby="sms-title">
       <h3 id="sms-title">Text them from this phone</h3>
       <p>
-        Each link opens your messaging app with the message ready for one person.{' '}
-        <strong>You must press Send</strong>, then come back for the next one.
+        One message per person: tap a name, <strong>press Send</strong> in your messaging app, come back.
       </p>
       <ul class="sms-links">
         <For each={props.plans}>
