@@ -121,9 +121,13 @@ it('[SO9] reached by SMS and open for 5 minutes with nobody answering: "Nobody h
   await page.getByRole('button', { name: 'Send now' }).click();
   await page.getByRole('heading', { name: /SOS [A-Z0-9]{4} is open/ }).waitFor();
   // This incident's message (the fake keeps the earlier test's messages to the same number too).
-  const code = /SOS ([A-Z0-9]{4}) is open/.exec(await page.getByRole('heading', { level: 2 }).innerText())?.[1];
+  const code = /SOS ([A-Z0-9]{4}) is open/.exec(
+    await page.getByRole('heading', { level: 2 }).innerText(),
+  )?.[1];
   const ours = () =>
-    fake.messages.find((m) => m.to === MUM_PHONE && m.direction === 'outbound-api' && m.body.includes(`OK ${code}`));
+    fake.messages.find(
+      (m) => m.to === MUM_PHONE && m.direction === 'outbound-api' && m.body.includes(`OK ${code}`),
+    );
   await expect.poll(ours, { timeout: 15_000 }).toBeDefined();
   await fake.sendCallback(ours()!.sid, 'delivered');
   await page.getByRole('heading', { name: 'Reached, no answer yet: Mum' }).waitFor({ timeout: 10_000 });

@@ -385,7 +385,9 @@ for (const size of SIZES) {
       timeout: 10_000,
     });
     e2e.log(`"could not send SMS" ${Date.now() - opened} ms after the countdown started`);
-    expect(await reach.getByRole('heading', { level: 3 }).first().innerText()).toBe('Nobody has been reached yet');
+    expect(await reach.getByRole('heading', { level: 3 }).first().innerText()).toBe(
+      'Nobody has been reached yet',
+    );
     await page.getByTestId('server-state').getByText('✓ Received by the server').waitFor();
     await page
       .getByTestId('delivery-ledger')
@@ -399,12 +401,15 @@ for (const size of SIZES) {
     await expect.poll(() => links.count()).toBe(2);
     expect(
       await call.evaluate(
-        (a, first) => (a.compareDocumentPosition(first!) & Node.DOCUMENT_POSITION_FOLLOWING) !== 0,
+        (a, first) => (a.compareDocumentPosition(first) & Node.DOCUMENT_POSITION_FOLLOWING) !== 0,
         await links.first().elementHandle(),
       ),
     ).toBe(true);
     const hrefs = await links.evaluateAll((all) => all.map((a) => a.getAttribute('href') ?? ''));
-    expect(hrefs.map((href) => /^sms:(\+\d+)\?body=/.exec(href)?.[1])).toEqual(['+447911123456', '+254712345678']);
+    expect(hrefs.map((href) => /^sms:(\+\d+)\?body=/.exec(href)?.[1])).toEqual([
+      '+447911123456',
+      '+254712345678',
+    ]);
     await expect.poll(() => openedLinks(page)).toEqual([{ href: hrefs[0], byUser: false }]);
     // Above the fold: the headline and the emergency number; the first text link within one screen of scrolling.
     const callBox = await call.boundingBox();
@@ -433,7 +438,9 @@ for (const size of SIZES) {
       )
       .toEqual(['user_confirmed_sent']);
     // Still not "reached": the user's word is not an observed delivery, and nobody has answered.
-    expect(await reach.getByRole('heading', { level: 3 }).first().innerText()).toBe('Nobody has been reached yet');
+    expect(await reach.getByRole('heading', { level: 3 }).first().innerText()).toBe(
+      'Nobody has been reached yet',
+    );
   });
 }
 

@@ -27,9 +27,7 @@ export function mediaDb(): MediaDb {
 
 /** Ids of the incidents that are still open, for the upload order. */
 async function openIncidentIds(db: LocalDb): Promise<ReadonlySet<string>> {
-  const open = await db.emergency_incidents
-    .filter(isOpenIncident)
-    .primaryKeys();
+  const open = await db.emergency_incidents.filter(isOpenIncident).primaryKeys();
   return new Set(open);
 }
 
