@@ -396,7 +396,7 @@ for (const size of SIZES) {
     expect(await page.locator('body').innerText()).not.toMatch(/Nobody has answered/);
 
     // The emergency number comes before the texts; one link per contact, the first opened once by the app.
-    const call = page.getByRole('link', { name: 'Call 999 now (emergency number)' });
+    const call = page.getByRole('link', { name: 'Call 999 now' });
     const links = page.locator('a[href^="sms:"]');
     await expect.poll(() => links.count()).toBe(2);
     expect(
@@ -460,20 +460,20 @@ it('[SO11] offline, with nobody answering: tier 2 joins after 2 minutes and ever
   const names = () => page.getByTestId('sms-contact').getByRole('link').allInnerTexts();
   await expect.poll(names).toEqual(['Text Mum']);
   await reach.getByText('You are offline, so the server cannot alert anyone.').waitFor();
-  expect(await page.getByRole('link', { name: 'Call 999 now (emergency number)' }).count()).toBe(1);
+  expect(await page.getByRole('link', { name: 'Call 999 now' }).count()).toBe(1);
 
   await page.clock.fastForward('01:50');
   expect(await names()).toEqual(['Text Mum']);
   await page.clock.fastForward('00:15');
   await reach.getByText('2 minutes without an answer: your tier-2 contacts are added.').waitFor();
   await expect.poll(names).toEqual(['Text Mum', 'Text Kofi']);
-  expect(await page.getByRole('link', { name: 'Call 999 now (emergency number)' }).count()).toBe(1);
+  expect(await page.getByRole('link', { name: 'Call 999 now' }).count()).toBe(1);
   await screenshot(page, 'sos-offline-tier2-360x640');
 
   await page.clock.fastForward('03:00');
   await reach.getByText('5 minutes without an answer: all your contacts are added.').waitFor();
   await expect.poll(names).toEqual(['Text Mum', 'Text Kofi', 'Text Esi']);
-  expect(await page.getByRole('link', { name: 'Call 999 now (emergency number)' }).count()).toBe(1);
+  expect(await page.getByRole('link', { name: 'Call 999 now' }).count()).toBe(1);
   expect(await page.locator('body').innerText()).not.toMatch(/Nobody has answered/);
   // The composer was opened by the app once, for the first contact only, not again at each step.
   expect((await openedLinks(page)).filter((l) => !l.byUser)).toHaveLength(1);

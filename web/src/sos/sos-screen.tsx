@@ -211,10 +211,9 @@ function SmsFallback(props: { incident: IncidentRow; plans: readonly ContactPlan
 
   return (
     <section class="sms-fallback" aria-labelledby="sms-title">
-      <h3 id="sms-title">Text them from this phone</h3>
-      <p>
-        One message per person: tap a name, <strong>press Send</strong> in your messaging app, come back.
-      </p>
+      <h3 id="sms-title">
+        Text them from this phone: <strong>press Send</strong> each time
+      </h3>
       <ul class="sms-links">
         <For each={props.plans}>
           {(plan) => {
@@ -256,6 +255,7 @@ function SmsFallback(props: { incident: IncidentRow; plans: readonly ContactPlan
           }}
         </For>
       </ul>
+      <p>One message per person: tap a name, press Send in your messaging app, come back for the next.</p>
       <p class="sms-body" data-testid="sms-body">
         {body()}
       </p>
@@ -268,9 +268,7 @@ function CallLink(props: { number: string; urgent: boolean }) {
   return (
     <p>
       <a class="big-link call" href={`tel:${props.number}`}>
-        {props.urgent
-          ? `Call ${props.number} now (emergency number)`
-          : `Call ${props.number} (emergency number)`}
+        {props.urgent ? `Call ${props.number} now` : `Call ${props.number} (emergency number)`}
       </a>
     </p>
   );
@@ -284,11 +282,13 @@ function Reach(props: { incident: IncidentRow; plan: ReachPlan<ContactRow> }) {
   const call = () => <CallLink number={sos.settings().emergencyNumber} urgent={headline().urgent} />;
   return (
     <section class="reach" aria-labelledby="reach-title" data-testid="reach">
-      <h3 id="reach-title" class={headline().urgent ? 'warning' : undefined} aria-live="polite">
-        {headline().title}
-      </h3>
-      <For each={headline().reasons}>{(reason) => <p>{reason}</p>}</For>
-      <Show when={escalation()}>{(words) => <p class="warning">{words()}</p>}</Show>
+      <div class={headline().urgent ? 'reach-head warning' : 'reach-head'}>
+        <h3 id="reach-title" aria-live="polite">
+          {headline().title}
+        </h3>
+        <For each={headline().reasons}>{(reason) => <p>{reason}</p>}</For>
+        <Show when={escalation()}>{(words) => <p>{words()}</p>}</Show>
+      </div>
       <Show when={headline().urgent}>{call()}</Show>
       <Show when={props.plan.fallback.length > 0}>
         <SmsFallback incident={props.incident} plans={props.plan.fallback} />
