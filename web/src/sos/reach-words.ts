@@ -24,7 +24,7 @@ const WHY_SHORT: Readonly<Record<UnreachedWhy, string>> = {
   nothing_observed: 'no delivery confirmed',
 };
 
-export function whyShort(plan: ContactPlan): string {
+export function whyShort(plan: Pick<ContactPlan, 'why'>): string {
   return plan.why === null ? '' : WHY_SHORT[plan.why];
 }
 

@@ -151,6 +151,7 @@ export function createSosFlow(deps: SosFlowDeps): SosFlow {
     else setLink((await deps.connectivity.signedIn()) ? 'online' : 'signed_out');
   }
   deps.connectivity.subscribe(() => void refreshLink());
+  void refreshLink();
 
   function scheduleLocation(id: string, triggeredAt: number): void {
     timers.clearTimeout(locationTimer);
@@ -282,7 +283,6 @@ export function createSosFlow(deps: SosFlowDeps): SosFlow {
     },
     async recordSmsAnswer(id, contactId, sent) {
       await event(id, { type: 'sms_user_reported', contactIds: [contactId], sent });
-      store.syncNow();
     },
     adopt(id, triggeredAt) {
       if (incidentId() === id || hidden.has(id)) return;

@@ -215,16 +215,17 @@ function SmsFallback(props: { incident: IncidentRow; plans: readonly ContactPlan
         Text them from this phone: <strong>press Send</strong> each time
       </h3>
       <ul class="sms-links">
-        <For each={props.plans}>
-          {(plan) => {
-            const contact = plan.contact;
+        {/* By contact (stable rows): the plan is rebuilt on every tick, a row must not be rebuilt mid-tap. */}
+        <For each={props.plans.map((plan) => plan.contact)}>
+          {(contact) => {
+            const plan = () => props.plans.find((p) => p.contact.id === contact.id);
             return (
               <li data-testid="sms-contact">
                 <a class="big-link" href={href(contact)} onClick={() => markOpened(contact)}>
                   Text {contact.name}
                 </a>
                 <p class="why">
-                  Tier {contact.tier}: {whyShort(plan)}
+                  Tier {contact.tier}: {whyShort(plan() ?? { why: null })}
                 </p>
                 <Show when={progress().get(contact.id)}>
                   {(state) => (
