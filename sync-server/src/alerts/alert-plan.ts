@@ -105,10 +105,7 @@ function channelsOf(contact: PlanContact): SendChannel[] {
 }
 
 export function isAlerting(incident: PlanIncident): boolean {
-  return (
-    isOpenIncident(incident) ||
-    (incident.status === 'cancelled' && incident.silentEscalation)
-  );
+  return isOpenIncident(incident) || (incident.status === 'cancelled' && incident.silentEscalation);
 }
 
 export function planAlerts(facts: PlanFacts): Plan {
