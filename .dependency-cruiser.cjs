@@ -19,15 +19,6 @@ const SERVER_LIBRARIES = '(^|node_modules/)(fastify|@fastify/[^/]+|pg|@electric-
 /** Browser, UI and storage libraries that schema stays independent of. */
 const CLIENT_LIBRARIES = '(^|node_modules/)(dexie|solid-js|workbox-[^/]+)(/|$)';
 
-/**
- * KNOWN EXCEPTION, to be removed when it is gone: the cycle device/device.ts → media/evidence-uploads.ts →
- * media/media-uploads.ts → ui/sos-flow.ts → device/device.ts (issue 15). It ends when sos-flow moves out of
- * web/src/ui (another change in flight); a cycle made only of these four files is not reported until then, any
- * other cycle is. When it is gone, delete this constant and its use in `no-circular`.
- */
-const KNOWN_CYCLE_SOS_FLOW =
-  '^web/src/(device/device|media/evidence-uploads|media/media-uploads|ui/sos-flow)\\.ts$';
-
 /** @type {import('dependency-cruiser').IConfiguration} */
 module.exports = {
   forbidden: [
@@ -38,7 +29,7 @@ module.exports = {
         'No import cycles, type-only ones included: a cycle makes load order matter and every file in it one unit. ' +
         'Move the shared part (often a type) into a file both sides import.',
       from: {},
-      to: { circular: true, viaSomeNot: KNOWN_CYCLE_SOS_FLOW },
+      to: { circular: true },
     },
     {
       name: 'not-to-unresolvable',
@@ -151,9 +142,8 @@ module.exports = {
       name: 'web-layers-media-below-device',
       severity: 'error',
       comment:
-        'media (evidence capture and uploads) is below device, ui and screens. media/media-uploads.ts → ' +
-        'ui/sos-flow.ts is the known exception (KNOWN_CYCLE_SOS_FLOW).',
-      from: { path: '^web/src/media/', pathNot: '^web/src/media/media-uploads\\.ts$' },
+        'media (evidence capture and uploads) is below device, ui and screens.',
+      from: { path: '^web/src/media/' },
       to: { path: '^web/src/(device|ui|screens)/|^web/src/(app|main)\\.tsx$' },
     },
     {

@@ -9,6 +9,7 @@ export default defineConfig({
       'e2e/**/*.test.ts',
       'synced-writes.test.ts',
       'dependency-rules.test.ts',
+      'open-incident-predicate.test.ts',
       'spec-coverage.test.ts',
     ],
     exclude: ['**/node_modules/**', '**/dist/**'],

@@ -61,7 +61,7 @@ async function addContact(page: Page, name: string, phone: string): Promise<void
     .waitFor();
 }
 
-it('online SOS: the contact\'s SMS shows "accepted", then "sent", then "delivered" as Twilio reports it; an "OK <code>" reply shows "Acknowledged"', async () => {
+it('[SO12] online SOS: the contact\'s SMS shows "accepted", then "sent", then "delivered" as Twilio reports it; an "OK <code>" reply shows "Acknowledged"', async () => {
   const page = await openControlledPage(e2e.context);
   await signUpInApp(page, `alert-delivery-${Date.now()}@example.org`);
   await addContact(page, 'Mum', '07911 123456');
@@ -89,6 +89,9 @@ it('online SOS: the contact\'s SMS shows "accepted", then "sent", then "delivere
   expect((await fake.sendCallback(message.sid, 'sent')).map((r) => r.status)).toEqual([204]);
   await ledger.getByText(/^Mum — SMS: sent \d\d:\d\d$/).waitFor({ timeout: 5_000 });
   expect(await ledger.innerText()).not.toMatch(/delivered/);
+  // The carrier's "sent" is an observed delivery (SO12): reached, and the phone need not text Mum itself.
+  await page.getByRole('heading', { name: 'Reached, no answer yet: Mum' }).waitFor({ timeout: 5_000 });
+  expect(await page.getByTestId('sms-contact').count()).toBe(0);
 
   expect((await fake.sendCallback(message.sid, 'delivered')).map((r) => r.status)).toEqual([204]);
   await ledger.getByText(/^Mum — SMS: delivered \d\d:\d\d$/).waitFor({ timeout: 5_000 });
@@ -101,24 +104,38 @@ it('online SOS: the contact\'s SMS shows "accepted", then "sent", then "delivere
   expect(reply.status).toBe(200);
   expect(reply.body).toMatch(/thank you/);
   await ledger.getByText(/^Mum — Acknowledged \d\d:\d\d$/).waitFor({ timeout: 5_000 });
+  await page.getByRole('heading', { name: 'Answered: Mum' }).waitFor({ timeout: 5_000 });
   // Still the delivery line too: the answer does not hide how the alert arrived.
   expect(await ledger.innerText()).toMatch(/Mum — SMS: delivered/);
   // Nobody needs prompting now (and it was not yet 5 minutes anyway).
   expect(await page.getByRole('link', { name: /Nobody has answered yet/ }).count()).toBe(0);
 });
 
-it('open for 5 minutes with nobody answering (here offline, with no ledger at all): the user is pressed to call the emergency number', async () => {
-  const { context } = e2e;
-  const page = await openControlledPage(context);
-  await context.setOffline(true);
+it('[SO9] reached by SMS and open for 5 minutes with nobody answering: "Nobody has answered yet" with the emergency number, only because someone was told', async () => {
+  const page = await openControlledPage(e2e.context);
+  await signUpInApp(page, `no-answer-${Date.now()}@example.org`);
+  await addContact(page, 'Mum', '07911 123456');
+  await page.goto('/');
   await page.clock.install();
   await page.getByRole('button', { name: /SOS/ }).click();
   await page.getByRole('button', { name: 'Send now' }).click();
   await page.getByRole('heading', { name: /SOS [A-Z0-9]{4} is open/ }).waitFor();
-  const prompt = page.getByRole('link', { name: 'Nobody has answered yet. Call 999' });
-  await page.clock.runFor(290_000);
+  // This incident's message (the fake keeps the earlier test's messages to the same number too).
+  const code = /SOS ([A-Z0-9]{4}) is open/.exec(
+    await page.getByRole('heading', { level: 2 }).innerText(),
+  )?.[1];
+  const ours = () =>
+    fake.messages.find(
+      (m) => m.to === MUM_PHONE && m.direction === 'outbound-api' && m.body.includes(`OK ${code}`),
+    );
+  await expect.poll(ours, { timeout: 15_000 }).toBeDefined();
+  await fake.sendCallback(ours()!.sid, 'delivered');
+  await page.getByRole('heading', { name: 'Reached, no answer yet: Mum' }).waitFor({ timeout: 10_000 });
+
+  const prompt = page.getByRole('heading', { name: 'Nobody has answered yet. Reached: Mum. Call 999' });
+  await page.clock.fastForward('04:30');
   expect(await prompt.count()).toBe(0);
-  await page.clock.runFor(20_000);
+  await page.clock.fastForward('00:40');
   await prompt.waitFor({ timeout: 5_000 });
-  expect(await prompt.getAttribute('href')).toBe('tel:999');
+  expect(await page.getByRole('link', { name: 'Call 999 now' }).getAttribute('href')).toBe('tel:999');
 });

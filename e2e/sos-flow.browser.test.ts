@@ -4,6 +4,8 @@
  * IndexedDB, then sign-in and sync bring it to Postgres exactly once: through the page's own loop, and through
  * the service worker's Background Sync event with no page of the app open.
  */
+import { mkdir } from 'node:fs/promises';
+import path from 'node:path';
 import { afterEach, beforeEach, expect, it } from 'vitest';
 import type { BrowserContext, Page } from 'playwright-core';
 import { useBrowserSuite } from './harness/browser-suite.ts';
@@ -40,6 +42,39 @@ document.addEventListener('click', (event) => {
   window.vwOpenedLinks.push({ href: link.getAttribute('href'), byUser: event.isTrusted });
 }, true);`;
 
+/**
+ * Counts what would make a sound or a buzz: every AudioContext made and every vibrate() call with a pattern.
+ * The alarm is the app's only user of either (device/alarm.ts).
+ */
+const COUNT_ALARM = `window.vwAlarm = { audio: 0, vibrate: 0 };
+const RealAudioContext = window.AudioContext;
+window.AudioContext = class extends RealAudioContext {
+  constructor(...args) { super(...args); window.vwAlarm.audio += 1; }
+};
+const realVibrate = navigator.vibrate?.bind(navigator);
+navigator.vibrate = (pattern) => {
+  if (pattern !== 0 && !(Array.isArray(pattern) && pattern.length === 0)) window.vwAlarm.vibrate += 1;
+  return realVibrate ? realVibrate(pattern) : true;
+};`;
+
+function alarmCounts(page: Page): Promise<{ audio: number; vibrate: number }> {
+  return page.evaluate(() => (window as unknown as { vwAlarm: { audio: number; vibrate: number } }).vwAlarm);
+}
+
+const SIZES = [
+  { width: 360, height: 640 },
+  { width: 390, height: 844 },
+] as const;
+
+/** With `E2E_SCREENSHOTS=<dir>`, saves what the screen shows, and the whole page as `<name>-full.png`. */
+async function screenshot(page: Page, name: string): Promise<void> {
+  const dir = process.env.E2E_SCREENSHOTS;
+  if (dir === undefined || dir === '') return;
+  await mkdir(dir, { recursive: true });
+  await page.screenshot({ path: path.join(dir, `${name}.png`) });
+  await page.screenshot({ path: path.join(dir, `${name}-full.png`), fullPage: true });
+}
+
 /** The sms:/tel: links the page opened, by the user's tap (`byUser`) or by itself. */
 function openedLinks(page: Page): Promise<Array<{ href: string; byUser: boolean }>> {
   return page.evaluate(
@@ -49,6 +84,7 @@ function openedLinks(page: Page): Promise<Array<{ href: string; byUser: boolean 
 
 beforeEach(async () => {
   await e2e.context.addInitScript({ content: KEEP_SMS_LINKS_IN_PAGE });
+  await e2e.context.addInitScript({ content: COUNT_ALARM });
 });
 
 // Every flow here runs under the server's Content-Security-Policy (SPEC SE35): nothing it needs may be blocked.
@@ -327,4 +363,159 @@ it("a second device of the same account sees a new contact within seconds (the s
   await phoneA.goto('/');
   await addContact(phoneA, 'Mum', '0712 345678', '0712 345678');
   await phoneB.getByRole('listitem').filter({ hasText: 'Mum 0712 345678' }).waitFor({ timeout: 15_000 });
+});
+
+for (const size of SIZES) {
+  it(`[SO8][SO9][SO10] at ${size.width}×${size.height}, signed in on a server with no SMS provider: within seconds the screen says the server could not send SMS, puts the emergency number first and offers one text per contact; each answer reaches the server`, async () => {
+    const { context } = e2e;
+    const page = await openControlledPage(context);
+    await page.setViewportSize(size);
+    await signUpInApp(page, `no-sms-${size.width}-${Date.now()}@example.org`);
+    await page.goto('/');
+    await addContact(page, 'Mum', '0712 345678', '0712 345678');
+    await addContact(page, 'Dad', '+44 7911 123456', '+44 7911 123456');
+    await expect.poll(() => readIndexedDb(page, 'outbox'), { timeout: 20_000 }).toEqual([]);
+
+    await page.getByRole('button', { name: /SOS/ }).click();
+    const opened = Date.now();
+    await page.getByRole('heading', { name: /SOS [A-Z0-9]{4} is open/ }).waitFor({ timeout: 10_000 });
+    const reach = page.getByTestId('reach');
+    // The server records "SMS not set up" for each contact; the device sees it and takes over at once.
+    await reach.getByText('The server could not send SMS: SMS is not set up on this server.').waitFor({
+      timeout: 10_000,
+    });
+    e2e.log(`"could not send SMS" ${Date.now() - opened} ms after the countdown started`);
+    expect(await reach.getByRole('heading', { level: 3 }).first().innerText()).toBe(
+      'Nobody has been reached yet',
+    );
+    await page.getByTestId('server-state').getByText('✓ Received by the server').waitFor();
+    await page
+      .getByTestId('delivery-ledger')
+      .getByText('Mum — SMS not set up on the server: nothing was sent by SMS')
+      .waitFor();
+    expect(await page.locator('body').innerText()).not.toMatch(/Nobody has answered/);
+
+    // The emergency number comes before the texts; one link per contact, the first opened once by the app.
+    const call = page.getByRole('link', { name: 'Call 999 now' });
+    const links = page.locator('a[href^="sms:"]');
+    await expect.poll(() => links.count()).toBe(2);
+    expect(
+      await call.evaluate(
+        (a, first) => (a.compareDocumentPosition(first) & Node.DOCUMENT_POSITION_FOLLOWING) !== 0,
+        await links.first().elementHandle(),
+      ),
+    ).toBe(true);
+    const hrefs = await links.evaluateAll((all) => all.map((a) => a.getAttribute('href') ?? ''));
+    expect(hrefs.map((href) => /^sms:(\+\d+)\?body=/.exec(href)?.[1])).toEqual([
+      '+447911123456',
+      '+254712345678',
+    ]);
+    await expect.poll(() => openedLinks(page)).toEqual([{ href: hrefs[0], byUser: false }]);
+    // Above the fold: the headline and the emergency number; the first text link within one screen of scrolling.
+    const callBox = await call.boundingBox();
+    expect(callBox!.y + callBox!.height).toBeLessThanOrEqual(size.height);
+    await screenshot(page, `sos-no-sms-${size.width}x${size.height}`);
+
+    await page.getByRole('link', { name: 'Text Dad' }).click();
+    await page
+      .getByRole('group', { name: 'Did the message to Dad send?' })
+      .getByRole('button', { name: 'Yes, it sent' })
+      .click();
+    await page.getByText('You said the message to Dad sent.').waitFor();
+    const contacts = await readIndexedDb<{ id: string; name: string }>(page, 'emergency_contacts');
+    const dad = contacts.find((c) => c.name === 'Dad')?.id;
+    // The server learns that the phone texted Dad (so it would not text him too, AL3).
+    await expect
+      .poll(
+        async () =>
+          (
+            await e2e.server.queryPostgres<{ status: string }>(
+              "select status from alert_logs where contact_id = $1 and channel = 'device_sms'",
+              [dad],
+            )
+          ).map((r) => r.status),
+        { timeout: 15_000 },
+      )
+      .toEqual(['user_confirmed_sent']);
+    // Still not "reached": the user's word is not an observed delivery, and nobody has answered.
+    expect(await reach.getByRole('heading', { level: 3 }).first().innerText()).toBe(
+      'Nobody has been reached yet',
+    );
+  });
+}
+
+it('[SO11] offline, with nobody answering: tier 2 joins after 2 minutes and everyone after 5, each step with its own texts and the emergency number; never "Nobody has answered"', async () => {
+  const { context } = e2e;
+  const page = await openControlledPage(context);
+  await page.setViewportSize(SIZES[0]);
+  await addContact(page, 'Mum', '0712 345678', '0712 345678');
+  await addContact(page, 'Kofi', '0722 000111', '0722 000111', 2);
+  await addContact(page, 'Esi', '0733 000222', '0733 000222', 3);
+  await page.clock.install();
+  await context.setOffline(true);
+  await page.getByRole('button', { name: /SOS/ }).click();
+  await page.getByRole('button', { name: 'Send now' }).click();
+  await page.getByRole('heading', { name: /SOS [A-Z0-9]{4} is open/ }).waitFor();
+  const reach = page.getByTestId('reach');
+  const names = () => page.getByTestId('sms-contact').getByRole('link').allInnerTexts();
+  await expect.poll(names).toEqual(['Text Mum']);
+  await reach.getByText('You are offline, so the server cannot alert anyone.').waitFor();
+  expect(await page.getByRole('link', { name: 'Call 999 now' }).count()).toBe(1);
+
+  await page.clock.fastForward('01:50');
+  expect(await names()).toEqual(['Text Mum']);
+  await page.clock.fastForward('00:15');
+  await reach.getByText('2 minutes without an answer: your tier-2 contacts are added.').waitFor();
+  await expect.poll(names).toEqual(['Text Mum', 'Text Kofi']);
+  expect(await page.getByRole('link', { name: 'Call 999 now' }).count()).toBe(1);
+  await screenshot(page, 'sos-offline-tier2-360x640');
+
+  await page.clock.fastForward('03:00');
+  await reach.getByText('5 minutes without an answer: all your contacts are added.').waitFor();
+  await expect.poll(names).toEqual(['Text Mum', 'Text Kofi', 'Text Esi']);
+  expect(await page.getByRole('link', { name: 'Call 999 now' }).count()).toBe(1);
+  expect(await page.locator('body').innerText()).not.toMatch(/Nobody has answered/);
+  // The composer was opened by the app once, for the first contact only, not again at each step.
+  expect((await openedLinks(page)).filter((l) => !l.byUser)).toHaveLength(1);
+  await screenshot(page, 'sos-offline-everyone-360x640');
+});
+
+it('[SO14] silent SOS, from the setting and from a long press: no alarm sound, no vibration, a dim screen; a plain press sounds the alarm', async () => {
+  const { context } = e2e;
+  const page = await openControlledPage(context);
+  await page.setViewportSize(SIZES[0]);
+  const sos = page.getByRole('button', { name: 'SOS: alert my emergency contacts' });
+
+  // A long press: held for a second.
+  const box = (await sos.boundingBox())!;
+  await page.mouse.move(box.x + box.width / 2, box.y + box.height / 2);
+  await page.mouse.down();
+  await page.getByRole('heading', { name: 'Sending silent SOS' }).waitFor({ timeout: 3_000 });
+  await page.mouse.up();
+  expect(await page.locator('.sos-screen.silent').count()).toBe(1);
+  await screenshot(page, 'sos-silent-countdown-360x640');
+  expect(await alarmCounts(page)).toEqual({ audio: 0, vibrate: 0 });
+  await page.getByRole('button', { name: 'Cancel SOS' }).click();
+  await page.getByRole('button', { name: 'Back to home' }).click();
+
+  // A plain press: the alarm starts (so the counter above would have seen it).
+  await sos.click();
+  await page.getByRole('heading', { name: 'Sending SOS' }).waitFor();
+  await expect.poll(() => alarmCounts(page)).toEqual({ audio: 1, vibrate: 1 });
+  await page.getByRole('button', { name: 'Cancel SOS' }).click();
+  await page.getByRole('button', { name: 'Back to home' }).click();
+
+  // The setting: every SOS is silent, through the countdown and the open incident.
+  await page.goto('/#/settings');
+  await page.getByLabel(/Silent SOS/).check();
+  await page.goto('/');
+  // A fresh page: the counters start again from zero.
+  await page.reload();
+  await sos.click();
+  await page.getByRole('heading', { name: 'Sending silent SOS' }).waitFor();
+  await page.getByRole('button', { name: 'Send now' }).click();
+  await page.getByRole('heading', { name: /SOS [A-Z0-9]{4} is open/ }).waitFor();
+  expect(await page.locator('.sos-screen.silent').count()).toBe(1);
+  await screenshot(page, 'sos-silent-open-360x640');
+  expect(await alarmCounts(page)).toEqual({ audio: 0, vibrate: 0 });
 });

@@ -12,7 +12,8 @@ import { HomeScreen } from './screens/home-screen.tsx';
 import { SosScreen } from './screens/sos-screen.tsx';
 import type { Device } from './device/device.ts';
 import type { PrefsStore } from './device/prefs.ts';
-import { createSosFlow } from './ui/sos-flow.ts';
+import { createBrowserSosFlow } from './sos/sos-flow-browser.ts';
+import { createLiveQuery } from './ui/live-query.ts';
 
 const ContactsScreen = lazy(() => import('./screens/contacts-screen.tsx'));
 const MoodScreen = lazy(() => import('./screens/mood-screen.tsx'));
@@ -47,7 +48,9 @@ export function App(props: { device: Device; prefs: PrefsStore }) {
   window.addEventListener('hashchange', onHash);
   onCleanup(() => window.removeEventListener('hashchange', onHash));
 
-  const sos = createSosFlow(props.device, props.prefs);
+  // The synced settings row (escalation times), when this device has pulled it: read through sos-settings.ts.
+  const synced = createLiveQuery(() => props.device.db.user_settings.toCollection().first(), undefined);
+  const sos = createBrowserSosFlow(props.device, props.prefs, synced);
   const services: AppServices = {
     device: props.device,
     prefs: props.prefs,

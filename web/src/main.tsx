@@ -9,7 +9,10 @@ if (root === null) {
   throw new Error('index.html must contain <div id="root">');
 }
 document.documentElement.dataset['build'] = __BUILD_ID__;
-const device = openDevice();
+// Someone who lists this user as a contact needs help: on screen whatever is open (a lazy chunk).
+const device = openDevice(
+  (message) => void import('./screens/incoming-alert.tsx').then((m) => m.showIncomingAlert(message)),
+);
 const prefs = createPrefs();
 // A PIN set before the server could check "SAFE <code> <PIN>" goes to the account once; off the first paint,
 // and only on a device that has a PIN (the others, every first visit included, never fetch that code).

@@ -16,6 +16,7 @@
  *   row (an all-clear, or an escalation after a duress cancel, which only the server knows of). A cancelled
  *   incident's ledger rows are tombstones, as on the real server (AL29).
  */
+import { isOpenIncident } from '@vitalwatch/schema/protocol/incident-status';
 import { isMutatorName, MUTATORS, type MutatorArgs } from '@vitalwatch/schema/protocol/mutators';
 import { PullRequest } from '@vitalwatch/schema/protocol/pull-request';
 import { encodePullPage } from '@vitalwatch/schema/protocol/pull-page';
@@ -180,7 +181,7 @@ export function createFakeSyncServer(options: FakeSyncServerOptions) {
       if (stored.table !== 'emergency_incidents' || stored.row === null) continue;
       const incident = stored.row as RowByTable['emergency_incidents'];
       const ledger = ledgerOf(incident.id);
-      if (incident.status === 'active' || incident.status === 'acknowledged') {
+      if (isOpenIncident(incident)) {
         if (ledger.length === 0) await store.put('alert_logs', ledgerRow(incident, 'alert'));
         continue;
       }

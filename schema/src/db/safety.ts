@@ -6,6 +6,7 @@
  * incident that arrives late is still labelled with its original time.
  */
 import { sql } from 'drizzle-orm';
+import { INCIDENT_STATUSES } from '../protocol/incident-status.ts';
 import {
   boolean,
   check,
@@ -81,7 +82,7 @@ export const incidentTrigger = pgEnum('incident_trigger', [
   'heart_rate_alert',
   'check_in_missed',
 ]);
-export const incidentStatus = pgEnum('incident_status', ['active', 'acknowledged', 'resolved', 'cancelled']);
+export const incidentStatus = pgEnum('incident_status', INCIDENT_STATUSES);
 
 export const emergencyIncidents = pgTable(
   'emergency_incidents',
@@ -122,7 +123,7 @@ export const emergencyIncidents = pgTable(
     index('emergency_incidents_user_triggered_idx').on(t.userId, t.triggeredAt.desc()),
     index('emergency_incidents_open_idx')
       .on(t.userId)
-      .where(sql`${t.status} in ('active', 'acknowledged')`),
+      .where(sql`${t.status} in ('active', 'acknowledged')`), // OPEN_INCIDENT_STATUSES (a literal: drizzle-kit)
     index('emergency_incidents_user_version_idx').on(t.userId, t.version),
     ownRowsPolicy(t.userId),
   ],

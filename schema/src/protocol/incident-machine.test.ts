@@ -1,6 +1,7 @@
 import { expect, it } from 'vitest';
 import { INCIDENT_EVENT_TYPES } from './mutators.ts';
-import { stepIncident, type IncidentStatus } from './incident-machine.ts';
+import { stepIncident } from './incident-machine.ts';
+import type { IncidentStatus } from './incident-status.ts';
 
 const STATUSES: IncidentStatus[] = ['active', 'acknowledged', 'resolved', 'cancelled'];
 

@@ -21,9 +21,8 @@
  * pair fails to compile.
  */
 import type { INCIDENT_EVENT_TYPES } from './mutators.ts';
-import type { IncidentRow } from './rows.ts';
+import type { IncidentStatus } from './incident-status.ts';
 
-export type IncidentStatus = IncidentRow['status'];
 export type IncidentEventType = (typeof INCIDENT_EVENT_TYPES)[number];
 
 export type Step =

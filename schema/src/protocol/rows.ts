@@ -7,6 +7,7 @@ import * as z from 'zod/mini';
 import { ALERT_CHANNELS } from './alert-status.ts';
 import { E164, EpochMs, Hlc, UuidV7 } from './common.ts';
 import { INCIDENT_EVENT_TYPES } from './mutators.ts';
+import { INCIDENT_STATUSES } from './incident-status.ts';
 
 const Version = z.int().check(z.minimum(0));
 const MoodScale = z.int().check(z.minimum(1), z.maximum(5));
@@ -57,7 +58,7 @@ export const IncidentRow = z.strictObject({
   version: Version,
   code: z.string(),
   trigger: z.enum(['panic_button', 'fall_detected', 'heart_rate_alert', 'check_in_missed']),
-  status: z.enum(['active', 'acknowledged', 'resolved', 'cancelled']),
+  status: z.enum(INCIDENT_STATUSES),
   triggeredAt: EpochMs,
   receivedAt: z.nullable(EpochMs),
   acknowledgedAt: z.nullable(EpochMs),

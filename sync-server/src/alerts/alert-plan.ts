@@ -18,13 +18,14 @@
  *   app channel for each new fix, by SMS at most once per `smsLocationEvery`.
  */
 import type { AlertStatus } from '@vitalwatch/schema/protocol/alert-status';
+import { isOpenIncident, type IncidentStatus } from '@vitalwatch/schema/protocol/incident-status';
 
 export type SendChannel = 'sms' | 'web_push' | 'realtime';
 export type MessageKind = 'alert' | 'escalation' | 'location_update' | 'all_clear';
 
 export type PlanIncident = {
   id: string;
-  status: 'active' | 'acknowledged' | 'resolved' | 'cancelled';
+  status: IncidentStatus;
   silentEscalation: boolean;
   /** When the server first had it: escalation counts from here, even for an incident created offline. */
   receivedAt: Date;
@@ -109,11 +110,7 @@ function channelsOf(contact: PlanContact): SendChannel[] {
 }
 
 export function isAlerting(incident: PlanIncident): boolean {
-  return (
-    incident.status === 'active' ||
-    incident.status === 'acknowledged' ||
-    (incident.status === 'cancelled' && incident.silentEscalation)
-  );
+  return isOpenIncident(incident) || (incident.status === 'cancelled' && incident.silentEscalation);
 }
 
 export function planAlerts(facts: PlanFacts): Plan {

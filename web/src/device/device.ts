@@ -22,7 +22,11 @@ export interface Device {
   readonly pokes: PokeStream;
 }
 
-export function openDevice(): Device {
+/**
+ * `onAlert`: an alert event from the stream (someone who lists this user as a contact needs help); the page shows
+ * it on screen whatever is open (main.tsx wires the lazy overlay, so this layer does not import screens).
+ */
+export function openDevice(onAlert: (message: unknown) => void): Device {
   const db = openLocalDb();
   const now = () => Date.now();
   const tokens = createSessionTokens({ db, now });
@@ -39,9 +43,7 @@ export function openDevice(): Device {
       m.startPokeStream({
         getAccessToken: () => tokens.getAccessToken(),
         onPoke: (message) => loop.poke(message),
-        // Someone who lists this user as a contact needs help: on screen whatever is open (a lazy chunk).
-        onAlert: (message) =>
-          void import('../screens/incoming-alert.tsx').then((m) => m.showIncomingAlert(message)),
+        onAlert,
       }),
     ),
   );

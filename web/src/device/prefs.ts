@@ -1,6 +1,6 @@
 /**
  * Device-only preferences: the profile name used in SOS texts, the countdown, the emergency number, the cancel
- * and duress PINs (hashed), the last known position and onboarding state. They are read synchronously at the
+ * and duress PINs (hashed), silent SOS, the last known position and onboarding state. They are read synchronously at the
  * moment SOS is pressed, so they live in localStorage (parsed on every read), not in IndexedDB; none of them is
  * needed by the service worker, and none is synced as such. The PIN hashes (never the PINs) also go to the
  * account through `settings.update@1`, so the server can check an SMS "SAFE <code> <PIN>" (pin-verifiers.ts).
@@ -23,6 +23,8 @@ export const Prefs = z.strictObject({
   duressPin: z.nullable(PinHash),
   lastFix: z.nullable(Fix),
   onboarded: z.boolean(),
+  /** Silent SOS: no alarm sound, no vibration, a dim screen. Read only through sos/sos-settings.ts. */
+  silentSos: z.boolean(),
   /** The local database (its `clientId`) whose outbox carries the current PIN hashes to the account. */
   pinsQueuedIn: z.nullable(z.string()),
 });
@@ -39,6 +41,7 @@ export function defaultPrefs(): Prefs {
     duressPin: null,
     lastFix: null,
     onboarded: false,
+    silentSos: false,
     pinsQueuedIn: null,
   };
 }

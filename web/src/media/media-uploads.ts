@@ -2,11 +2,12 @@
  * The page's evidence uploads: one media database and one upload queue per page. A lazy chunk: the entry's
  * evidence-uploads.ts loads and starts it when there may be files to upload, and the evidence panel nudges it
  * (through the same module) after each capture. The session and its tokens are the sync client's (auth-session.ts); "the
- * incident has reached the server" is the SOS screen's own test (ui/sos-flow.ts triggerAcknowledged).
+ * incident has reached the server" is the SOS screen's own test (sos/trigger-acknowledged.ts).
  */
 import { readSession, type SessionTokens } from '../sync/auth-session.ts';
 import type { LocalDb } from '../sync/local-db.ts';
-import { triggerAcknowledged } from '../ui/sos-flow.ts';
+import { isOpenIncident } from '@vitalwatch/schema/protocol/incident-status';
+import { triggerAcknowledged } from '../sos/trigger-acknowledged.ts';
 import { documentVisibility, globalOnlineEvents } from '../sync/sync-loop.ts';
 import type { LockManagerLike } from '../sync/sync-client.ts';
 import { createDexieUrlStorage } from './dexie-url-storage.ts';
@@ -26,9 +27,7 @@ export function mediaDb(): MediaDb {
 
 /** Ids of the incidents that are still open, for the upload order. */
 async function openIncidentIds(db: LocalDb): Promise<ReadonlySet<string>> {
-  const open = await db.emergency_incidents
-    .filter((row) => row.status === 'active' || row.status === 'acknowledged')
-    .primaryKeys();
+  const open = await db.emergency_incidents.filter(isOpenIncident).primaryKeys();
   return new Set(open);
 }
 

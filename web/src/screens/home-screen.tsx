@@ -1,7 +1,8 @@
 /**
  * The first screen. Its first control, right under the sync status line, is one big SOS button, fully on screen
  * without scrolling on small phones (360×640) and at least 160 px high (SPEC SO1); an open incident, onboarding
- * and the sections go below it.
+ * and the sections go below it. Held for LONG_PRESS_MS it starts a silent SOS (SPEC SO14): no alarm sound, no
+ * vibration, a dim screen.
  */
 import { For, Show } from 'solid-js';
 import { useApp, type Route } from '../ui/app-context.ts';
@@ -9,6 +10,9 @@ import { createLiveQuery } from '../ui/live-query.ts';
 import { SafetyNotice } from '../ui/safety-notice.tsx';
 import { Onboarding } from './onboarding.tsx';
 import { openIncidents } from './open-incidents.ts';
+
+/** Held this long, the SOS button starts a silent SOS. */
+const LONG_PRESS_MS = 800;
 
 const LINKS: ReadonlyArray<{ route: Route; label: string }> = [
   { route: 'contacts', label: 'Contacts' },
@@ -23,10 +27,22 @@ export function HomeScreen() {
   const open = createLiveQuery(() => openIncidents(device.db), []);
   const contactCount = createLiveQuery(() => device.db.emergency_contacts.count(), 0);
 
-  const press = () => {
-    sos.start();
+  const press = (silent = false) => {
+    sos.start({ silent });
     navigate('sos');
   };
+  // A long press is a silent SOS; the click that ends it must not start a second (loud) one.
+  let holdTimer: number | undefined;
+  let held = false;
+  const holdStart = () => {
+    held = false;
+    window.clearTimeout(holdTimer);
+    holdTimer = window.setTimeout(() => {
+      held = true;
+      press(true);
+    }, LONG_PRESS_MS);
+  };
+  const holdEnd = () => window.clearTimeout(holdTimer);
 
   return (
     <div class="home">
@@ -35,12 +51,21 @@ export function HomeScreen() {
           type="button"
           class="sos-button"
           aria-label="SOS: alert my emergency contacts"
-          onClick={press}
+          onPointerDown={holdStart}
+          onPointerUp={holdEnd}
+          onPointerLeave={holdEnd}
+          onPointerCancel={holdEnd}
+          onContextMenu={(event) => event.preventDefault()}
+          onClick={() => {
+            if (held) held = false;
+            else press();
+          }}
         >
           SOS
         </button>
         <p class="hint">
-          Press to start a {prefs.prefs().countdownSeconds}-second countdown. You can cancel it.
+          Press to start a {sos.settings().countdownSeconds}-second countdown. You can cancel it. Hold it for
+          a silent SOS (no sound, dim screen).
         </p>
       </div>
       <Show when={open()[0]}>

@@ -1,4 +1,7 @@
-/** Device settings: name used in SOS texts, countdown, emergency number, cancel and duress PINs, storage. */
+/**
+ * Device settings: name used in SOS texts, countdown, emergency number, silent SOS, cancel and duress PINs,
+ * storage.
+ */
 import { createResource, createSignal, Show } from 'solid-js';
 import { EMERGENCY_NUMBER_PATTERN } from '@vitalwatch/schema/phone-patterns';
 import { useApp } from '../ui/app-context.ts';
@@ -87,6 +90,17 @@ export default function SettingsScreen() {
           <input inputmode="tel" value={number()} onInput={(e) => setNumber(e.currentTarget.value)} />
         </label>
         <p class="hint">Check this number is right for where you are. The SOS screen offers to call it.</p>
+        <label>
+          <input
+            type="checkbox"
+            checked={p().silentSos}
+            onChange={(e) => prefs.update({ silentSos: e.currentTarget.checked })}
+          />{' '}
+          Silent SOS: no alarm sound, no vibration, a dim screen (saved at once)
+        </label>
+        <p class="hint">
+          For when noise would put you in danger. Holding the SOS button also starts a silent SOS.
+        </p>
         <PinInput
           label={`${p().cancelPin === null ? 'Set a PIN to cancel an SOS' : 'Change the cancel PIN'} (optional, 4–8 digits)`}
           value={cancelPin()}

@@ -1,48 +1,91 @@
 /**
  * The SOS screen: the countdown, then the open incident. What it promises is only what was observed: "saved on
  * this phone" after the local commit, "received by the server" only after the server acknowledged the trigger,
- * "messaging app opened" when the user tapped the SMS link (a web page cannot see whether an SMS was sent, so it
- * asks). Nothing here needs the network.
+ * "reached" only for a contact with an observed delivery (contact-reach.ts), "messaging app opened" when the
+ * user tapped an SMS link (a web page cannot see whether an SMS was sent, so it asks).
+ *
+ * The phone takes over wherever nothing was observed (SPEC SO8): each unreached contact of the current
+ * escalation step gets their own `sms:` link, the first opened once by itself; when nobody has been reached the
+ * emergency number comes first. Nothing here needs the network; only the detailed ledger is a lazy chunk.
  */
-import { createEffect, createMemo, createSignal, For, on, onCleanup, Show } from 'solid-js';
-import type { ContactRow, IncidentRow } from '@vitalwatch/schema/protocol/rows';
+import {
+  createEffect,
+  createMemo,
+  createSignal,
+  ErrorBoundary,
+  For,
+  lazy,
+  on,
+  onCleanup,
+  Show,
+  Suspense,
+  untrack,
+} from 'solid-js';
+import type { AlertLogRow, ContactRow, IncidentRow } from '@vitalwatch/schema/protocol/rows';
+import { isOpenIncident } from '@vitalwatch/schema/protocol/incident-status';
 import { deviceUtcOffsetMinutes } from '@vitalwatch/schema/sms/sms-time';
 import { useApp } from '../ui/app-context.ts';
 import { createLiveQuery } from '../ui/live-query.ts';
 import { SafetyNotice } from '../ui/safety-notice.tsx';
 import { PinInput } from '../ui/form-parts.tsx';
 import { formatDateTime } from '../ui/relative-time.ts';
-import { buildAllClearSms, buildSosSms, isIos, smsUri } from '../sos/sos-sms.ts';
 import { openIncidents } from './open-incidents.ts';
-import { triggerAcknowledged } from '../ui/sos-flow.ts';
 import { EvidencePanel } from './evidence-panel.tsx';
-import { createLedgerRows, DeliveryLedger, NobodyAnsweredPrompt } from './delivery-ledger.tsx';
+import { buildAllClearSms, buildSosSms, isIos, smsUri } from '../sos/sos-sms.ts';
+import { triggerAcknowledged } from '../sos/trigger-acknowledged.ts';
+import { planReach, type ContactPlan, type ReachPlan } from '../sos/contact-reach.ts';
+import { escalationWords, reachHeadline, whyShort } from '../sos/reach-words.ts';
+import { needsPin } from '../sos/sos-settings.ts';
 
-/**
- * A PIN field is shown when either PIN is set: with only a duress PIN the field must still be there, or the duress
- * PIN could never be entered (an empty or other PIN then cancels normally).
- */
-function hasPin(p: { cancelPin: unknown; duressPin: unknown }): boolean {
-  return p.cancelPin !== null || p.duressPin !== null;
+const DeliveryLedger = lazy(() => import('./delivery-ledger.tsx'));
+
+/** The incident's ledger rows, live. Keyed by the caller: Dexie's liveQuery reads the id once. */
+function createLedgerRows(incidentId: string) {
+  const { device } = useApp();
+  return createLiveQuery<AlertLogRow[]>(
+    () => device.db.alert_logs.where('incidentId').equals(incidentId).toArray(),
+    [],
+  );
 }
 
-/** Tier-1 contacts who take SMS; if nobody is tier 1, the lowest tier there is. */
-export function smsRecipients(contacts: readonly ContactRow[]): ContactRow[] {
-  const sms = contacts.filter((c) => c.notifyBySms);
-  const top = Math.min(...sms.map((c) => c.tier));
-  // In the contacts screen's order, so the one opened automatically is the first the user sees there.
-  return sms.filter((c) => c.tier === top).sort((a, b) => a.name.localeCompare(b.name));
+function createContacts() {
+  const { device } = useApp();
+  return createLiveQuery<ContactRow[]>(() => device.db.emergency_contacts.toArray(), []);
+}
+
+/** Contacts who take SMS, tier then name order: the offline all-clear goes to each of them. */
+function smsContacts(contacts: readonly ContactRow[]): ContactRow[] {
+  return contacts
+    .filter((c) => c.notifyBySms)
+    .sort((a, b) => a.tier - b.tier || a.name.localeCompare(b.name));
+}
+
+/** `Date.now()` as a signal that moves at `at()` (and at least every 30 s): the reach plan's recheck times. */
+function createNow(at: () => number | null) {
+  const [now, setNow] = createSignal(Date.now());
+  let timer: number | undefined;
+  const schedule = (next: number | null) => {
+    window.clearTimeout(timer);
+    const wait = Math.min(30_000, Math.max(0, (next ?? Infinity) - Date.now()) + 50);
+    timer = window.setTimeout(() => {
+      setNow(Date.now());
+      schedule(untrack(at));
+    }, wait);
+  };
+  createEffect(() => schedule(at()));
+  onCleanup(() => window.clearTimeout(timer));
+  return now;
 }
 
 function Countdown() {
-  const { sos, prefs } = useApp();
+  const { sos } = useApp();
   const [pin, setPin] = createSignal('');
   const [wrongPin, setWrongPin] = createSignal(false);
-  const needsPin = () => hasPin(prefs.prefs());
+  const withPin = () => needsPin(sos.settings());
 
   const cancel = async (event: SubmitEvent) => {
     event.preventDefault();
-    const ok = await sos.cancel(needsPin() ? pin() : undefined);
+    const ok = await sos.cancel(withPin() ? pin() : undefined);
     setWrongPin(!ok);
     setPin('');
   };
@@ -51,13 +94,13 @@ function Countdown() {
     <Show when={sos.countdown()}>
       {(state) => (
         <section class="countdown" aria-labelledby="countdown-title">
-          <h2 id="countdown-title">Sending SOS</h2>
+          <h2 id="countdown-title">{sos.silent() ? 'Sending silent SOS' : 'Sending SOS'}</h2>
           <p role="timer" aria-label="SOS countdown" aria-live="assertive" class="countdown-number">
             {state().remainingS}
           </p>
           <p>Your emergency contacts will be alerted when the countdown ends.</p>
           <form onSubmit={(event) => void cancel(event)}>
-            <Show when={needsPin()}>
+            <Show when={withPin()}>
               <PinInput label="PIN to cancel" value={pin()} onInput={setPin} />
             </Show>
             <Show when={wrongPin()}>
@@ -94,56 +137,58 @@ function claimAutoOpen(incidentId: string): boolean {
 /** What the user did with one contact's message: the messaging app was opened, then their answer. */
 type SmsProgress = 'opened' | 'sent' | 'not_sent';
 
+function sosBody(incident: IncidentRow, name: string): string {
+  return buildSosSms({
+    code: incident.code,
+    name,
+    best:
+      incident.latitude === null || incident.longitude === null
+        ? null
+        : {
+            source:
+              incident.locatedAt !== null && incident.triggeredAt - incident.locatedAt > 60_000
+                ? 'last-known'
+                : 'fresh',
+            fix: {
+              lat: incident.latitude,
+              lng: incident.longitude,
+              accuracyM: incident.accuracyMeters ?? 0,
+              at: incident.locatedAt ?? incident.triggeredAt,
+            },
+          },
+    now: incident.triggeredAt,
+    utcOffsetMinutes: deviceUtcOffsetMinutes(incident.triggeredAt),
+  });
+}
+
 /**
- * One `sms:` link per contact (SPEC SO2): several numbers in one link become a group MMS on many Android phones,
- * which needs mobile data. Every link carries the same one-segment text; each is recorded for its contact alone.
+ * One `sms:` link per unreached contact (SPEC SO2, SO10): several numbers in one link become a group MMS on many
+ * Android phones, which needs mobile data. Every link carries the same one-segment text; each tap is recorded
+ * for its contact alone, then "Did it send?" asks about that message. A contact stays listed after a "yes": the
+ * server then leaves them out (AL3), and only an observed delivery takes them off.
  */
-function SmsFallback(props: { incident: IncidentRow; recipients: ContactRow[]; automatic: boolean }) {
-  const { sos, prefs } = useApp();
+function SmsFallback(props: { incident: IncidentRow; plans: readonly ContactPlan<ContactRow>[] }) {
+  const { sos } = useApp();
   const [progress, setProgress] = createSignal<ReadonlyMap<string, SmsProgress>>(new Map());
   const setFor = (contactId: string, state: SmsProgress) =>
     setProgress((map) => new Map(map).set(contactId, state));
-  const body = createMemo(() =>
-    buildSosSms({
-      code: props.incident.code,
-      name: prefs.prefs().name,
-      best:
-        props.incident.latitude === null || props.incident.longitude === null
-          ? null
-          : {
-              source:
-                props.incident.locatedAt !== null &&
-                props.incident.triggeredAt - props.incident.locatedAt > 60_000
-                  ? 'last-known'
-                  : 'fresh',
-              fix: {
-                lat: props.incident.latitude,
-                lng: props.incident.longitude,
-                accuracyM: props.incident.accuracyMeters ?? 0,
-                at: props.incident.locatedAt ?? props.incident.triggeredAt,
-              },
-            },
-      now: props.incident.triggeredAt,
-      utcOffsetMinutes: deviceUtcOffsetMinutes(props.incident.triggeredAt),
-    }),
-  );
-  const href = (contact: ContactRow) =>
+  const body = createMemo(() => sosBody(props.incident, sos.settings().name));
+  const href = (contact: Pick<ContactRow, 'phoneE164'>) =>
     smsUri(contact.phoneE164, body(), { ios: isIos(navigator.userAgent) });
-  const markOpened = (contact: ContactRow) => {
+  const markOpened = (contact: Pick<ContactRow, 'id'>) => {
     // A second tap on the same link does not take back an answer already given.
     if (progress().get(contact.id) === undefined) setFor(contact.id, 'opened');
     void sos.recordSmsOpened(props.incident.id, contact.id);
   };
 
-  // The first contact's composer is opened once automatically per incident (not again on every reload); the
-  // others are one tap each. Browsers may refuse to open another app without a tap, so this is recorded only if
-  // the page was actually left (hidden) right after; the link stays on screen either way.
+  // The first unreached contact's composer is opened once automatically per incident (not again on every reload
+  // nor at each escalation step); the others are one tap each. Browsers may refuse to open another app without a
+  // tap, so this is recorded only if the page was actually left (hidden) right after; the link stays either way.
   createEffect(
     on(
-      // Also when the contacts arrive: they load from IndexedDB after the first render.
-      [() => props.automatic, () => props.recipients[0]] as const,
-      ([automatic, first]) => {
-        if (!automatic || first === undefined || !claimAutoOpen(props.incident.id)) return;
+      () => props.plans[0]?.contact,
+      (first) => {
+        if (first === undefined || !claimAutoOpen(props.incident.id)) return;
         const left = () => {
           if (document.visibilityState === 'hidden') markOpened(first);
         };
@@ -159,29 +204,29 @@ function SmsFallback(props: { incident: IncidentRow; recipients: ContactRow[]; a
     ),
   );
 
-  const reply = (contact: ContactRow, sent: boolean) => {
+  const reply = (contact: Pick<ContactRow, 'id'>, sent: boolean) => {
     setFor(contact.id, sent ? 'sent' : 'not_sent');
     void sos.recordSmsAnswer(props.incident.id, contact.id, sent);
   };
 
   return (
     <section class="sms-fallback" aria-labelledby="sms-title">
-      <h3 id="sms-title">Text your contacts from this phone</h3>
-      <Show
-        when={props.recipients.length > 0}
-        fallback={<p class="warning">You have no emergency contacts who take SMS. Call for help instead.</p>}
-      >
-        <p>
-          Each link opens your messaging app with the message ready for one person.{' '}
-          <strong>You must press Send</strong>, then come back for the next one.
-        </p>
-        <ul class="sms-links">
-          <For each={props.recipients}>
-            {(contact) => (
+      <h3 id="sms-title">
+        Text them from this phone: <strong>press Send</strong> each time
+      </h3>
+      <ul class="sms-links">
+        {/* By contact (stable rows): the plan is rebuilt on every tick, a row must not be rebuilt mid-tap. */}
+        <For each={props.plans.map((plan) => plan.contact)}>
+          {(contact) => {
+            const plan = () => props.plans.find((p) => p.contact.id === contact.id);
+            return (
               <li data-testid="sms-contact">
                 <a class="big-link" href={href(contact)} onClick={() => markOpened(contact)}>
                   Text {contact.name}
                 </a>
+                <p class="why">
+                  Tier {contact.tier}: {whyShort(plan() ?? { why: null })}
+                </p>
                 <Show when={progress().get(contact.id)}>
                   {(state) => (
                     <Show
@@ -207,32 +252,79 @@ function SmsFallback(props: { incident: IncidentRow; recipients: ContactRow[]; a
                   )}
                 </Show>
               </li>
-            )}
-          </For>
-        </ul>
-        <p class="sms-body" data-testid="sms-body">
-          {body()}
-        </p>
-        <Show when={[...progress().values()].includes('sent')}>
-          <p>Contacts can reply "OK {props.incident.code}" to tell you they have seen it.</p>
-        </Show>
+            );
+          }}
+        </For>
+      </ul>
+      <p>One message per person: tap a name, press Send in your messaging app, come back for the next.</p>
+      <p class="sms-body" data-testid="sms-body">
+        {body()}
+      </p>
+      <p>Contacts can reply "OK {props.incident.code}" to tell you they have seen it.</p>
+    </section>
+  );
+}
+
+function CallLink(props: { number: string; urgent: boolean }) {
+  return (
+    <p>
+      <a class="big-link call" href={`tel:${props.number}`}>
+        {props.urgent ? `Call ${props.number} now` : `Call ${props.number} (emergency number)`}
+      </a>
+    </p>
+  );
+}
+
+/** Who was reached, and the phone's own texts for everyone who was not. */
+function Reach(props: { incident: IncidentRow; plan: ReachPlan<ContactRow> }) {
+  const { sos } = useApp();
+  const headline = createMemo(() => reachHeadline(props.plan, sos.settings().emergencyNumber));
+  const escalation = () => escalationWords(props.plan, sos.settings().escalation);
+  const call = () => <CallLink number={sos.settings().emergencyNumber} urgent={headline().urgent} />;
+  return (
+    <section class="reach" aria-labelledby="reach-title" data-testid="reach">
+      <div class={headline().urgent ? 'reach-head warning' : 'reach-head'}>
+        <h3 id="reach-title" aria-live="polite">
+          {headline().title}
+        </h3>
+        <For each={headline().reasons}>{(reason) => <p>{reason}</p>}</For>
+        <Show when={escalation()}>{(words) => <p>{words()}</p>}</Show>
+      </div>
+      <Show when={headline().urgent}>{call()}</Show>
+      <Show when={props.plan.fallback.length > 0}>
+        <SmsFallback incident={props.incident} plans={props.plan.fallback} />
       </Show>
+      <Show when={!headline().urgent}>{call()}</Show>
+      <p class="hint">SMS is best effort and does not replace the emergency number.</p>
     </section>
   );
 }
 
 function OpenIncident(props: { incident: IncidentRow }) {
-  const { device, sos, prefs } = useApp();
-  const contacts = createLiveQuery(() => device.db.emergency_contacts.toArray(), []);
-  const recipients = createMemo(() => smsRecipients(contacts()));
+  const { device, sos } = useApp();
+  const contacts = createContacts();
   const received = createLiveQuery(() => triggerAcknowledged(device.db, props.incident.id), false);
   const logs = createLedgerRows(props.incident.id);
+  const [recheck, setRecheck] = createSignal<number | null>(null);
+  const now = createNow(recheck);
+  const plan = createMemo(() =>
+    planReach({
+      contacts: contacts(),
+      logs: logs(),
+      incident: props.incident,
+      serverHasIt: received(),
+      link: sos.link(),
+      now: now(),
+      escalation: sos.settings().escalation,
+    }),
+  );
+  createEffect(() => setRecheck(plan().recheckAt));
   const [pin, setPin] = createSignal('');
   const [wrongPin, setWrongPin] = createSignal(false);
 
   const safe = async (event: SubmitEvent) => {
     event.preventDefault();
-    const ok = await sos.resolve(props.incident.id, hasPin(prefs.prefs()) ? pin() : undefined);
+    const ok = await sos.resolve(props.incident.id, needsPin(sos.settings()) ? pin() : undefined);
     setWrongPin(!ok);
     setPin('');
   };
@@ -240,7 +332,7 @@ function OpenIncident(props: { incident: IncidentRow }) {
   return (
     <section class="incident" aria-labelledby="incident-title">
       <h2 id="incident-title">SOS {props.incident.code} is open</h2>
-      <NobodyAnsweredPrompt incident={props.incident} logs={logs()} />
+      <Reach incident={props.incident} plan={plan()} />
       <ul class="progress" aria-label="Progress">
         <li>✓ Saved on this phone at {formatDateTime(props.incident.triggeredAt)}</li>
         <li>
@@ -249,28 +341,16 @@ function OpenIncident(props: { incident: IncidentRow }) {
             : `Location: ${props.incident.latitude.toFixed(5)}, ${props.incident.longitude?.toFixed(5) ?? ''} (±${Math.round(props.incident.accuracyMeters ?? 0)} m)`}
         </li>
         <li data-testid="server-state">
-          <DeliveryLedger
-            logs={logs()}
-            contacts={contacts()}
-            heading="✓ Received by the server. Your contacts:"
-            fallback={
-              received()
-                ? '✓ Received by the server'
-                : 'Not yet received by the server: waiting for a connection'
-            }
-          />
+          {received()
+            ? '✓ Received by the server'
+            : sos.link() === 'signed_out'
+              ? 'Not sent to a server: you are not signed in'
+              : 'Not yet received by the server: waiting for a connection'}
+          <Ledger logs={logs()} contacts={contacts()} heading="Your contacts:" />
         </li>
       </ul>
-      <Show when={sos.fallback() || !received()}>
-        <SmsFallback incident={props.incident} recipients={recipients()} automatic={sos.fallback()} />
-      </Show>
-      <p>
-        <a class="big-link call" href={`tel:${prefs.prefs().emergencyNumber}`}>
-          Call {prefs.prefs().emergencyNumber} (emergency number)
-        </a>
-      </p>
       <form onSubmit={(event) => void safe(event)}>
-        <Show when={hasPin(prefs.prefs())}>
+        <Show when={needsPin(sos.settings())}>
           <PinInput label="PIN" value={pin()} onInput={setPin} />
         </Show>
         <Show when={wrongPin()}>
@@ -284,6 +364,19 @@ function OpenIncident(props: { incident: IncidentRow }) {
       </form>
       <EvidencePanel incidentId={props.incident.id} />
     </section>
+  );
+}
+
+/** The detailed ledger, loaded only once there are rows (a lazy chunk; never in the way of the SOS). */
+function Ledger(props: { logs: readonly AlertLogRow[]; contacts: readonly ContactRow[]; heading: string }) {
+  return (
+    <Show when={props.logs.length > 0}>
+      <ErrorBoundary fallback={null}>
+        <Suspense fallback={null}>
+          <DeliveryLedger logs={props.logs} contacts={props.contacts} heading={props.heading} />
+        </Suspense>
+      </ErrorBoundary>
+    </Show>
   );
 }
 
@@ -304,22 +397,14 @@ function BackHome() {
 }
 
 function AllClear(props: { incident: IncidentRow }) {
-  const { device, prefs } = useApp();
-  const contacts = createLiveQuery(() => device.db.emergency_contacts.toArray(), []);
-  const recipients = createMemo(() => smsRecipients(contacts()));
+  const { sos } = useApp();
+  const contacts = createContacts();
+  const recipients = createMemo(() => smsContacts(contacts()));
   const logs = createLedgerRows(props.incident.id);
-  const [online, setOnline] = createSignal(navigator.onLine);
-  const update = () => setOnline(navigator.onLine);
-  window.addEventListener('online', update);
-  window.addEventListener('offline', update);
-  onCleanup(() => {
-    window.removeEventListener('online', update);
-    window.removeEventListener('offline', update);
-  });
   const body = () =>
     buildAllClearSms({
       code: props.incident.code,
-      name: prefs.prefs().name,
+      name: sos.settings().name,
       now: props.incident.resolvedAt ?? Date.now(),
       utcOffsetMinutes: deviceUtcOffsetMinutes(props.incident.resolvedAt ?? Date.now()),
     });
@@ -327,9 +412,9 @@ function AllClear(props: { incident: IncidentRow }) {
   return (
     <section class="resolved" aria-labelledby="resolved-title">
       <h2 id="resolved-title">You marked yourself safe</h2>
-      <DeliveryLedger logs={logs()} contacts={contacts()} heading="Your contacts:" />
-      <Show when={!online() && recipients().length > 0}>
-        <p>You are offline. Let your contacts know you are safe, one message each:</p>
+      <Ledger logs={logs()} contacts={contacts()} heading="Your contacts:" />
+      <Show when={sos.link() !== 'online' && recipients().length > 0}>
+        <p>The server cannot tell your contacts. Let them know you are safe, one message each:</p>
         <ul class="sms-links">
           <For each={recipients()}>
             {(contact) => (
@@ -350,17 +435,14 @@ function AllClear(props: { incident: IncidentRow }) {
   );
 }
 
-/** One incident, by id (keyed by the caller, so the live query is made for this id). */
+/** One incident, by id (keyed by the caller, so the live queries are made for this id). */
 function IncidentView(props: { id: string }) {
   const { device } = useApp();
   const row = createLiveQuery(() => device.db.emergency_incidents.get(props.id), undefined);
   return (
     <Show when={row()}>
       {(incident) => (
-        <Show
-          when={incident().status === 'active' || incident().status === 'acknowledged'}
-          fallback={<AllClear incident={incident()} />}
-        >
+        <Show when={isOpenIncident(incident())} fallback={<AllClear incident={incident()} />}>
           <OpenIncident incident={incident()} />
         </Show>
       )}
@@ -379,7 +461,7 @@ export function SosScreen() {
 
   const shownId = () => sos.incidentId() ?? open()[0]?.id;
   return (
-    <div class="sos-screen">
+    <div class={sos.silent() ? 'sos-screen silent' : 'sos-screen'}>
       <Countdown />
       <Show when={sos.countdown() === null}>
         <Show

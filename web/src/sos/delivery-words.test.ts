@@ -1,13 +1,7 @@
+import { ALERT_STATUSES } from '@vitalwatch/schema/protocol/alert-status';
 import { describe, expect, it } from 'vitest';
 import type { AlertLogRow } from '@vitalwatch/schema/protocol/rows';
-import {
-  deliveryLine,
-  describeLedger,
-  errorMeaning,
-  nobodyAnswered,
-  statusTime,
-  statusWords,
-} from './delivery-words.ts';
+import { deliveryLine, describeLedger, errorMeaning, statusTime, statusWords } from './delivery-words.ts';
 
 const AT = Date.UTC(2026, 10, 25, 14, 3);
 /** HH:MM in UTC, so the test does not depend on the machine's zone. */
@@ -41,21 +35,7 @@ const CONTACTS = [
   { id: MUM, name: 'Mum', tier: 1 },
 ];
 
-const ALL_STATUSES = [
-  'pending',
-  'queued',
-  'sending',
-  'sent',
-  'delivered',
-  'undelivered',
-  'failed',
-  'read',
-  'canceled',
-  'not_configured',
-  'composer_opened',
-  'user_confirmed_sent',
-  'user_reported_not_sent',
-] as const;
+const ALL_STATUSES = ALERT_STATUSES;
 
 describe('status in plain words', () => {
   it.each([
@@ -67,7 +47,24 @@ describe('status in plain words', () => {
     ['read', 'read'],
     ['composer_opened', 'composer opened (not confirmed)'],
   ] as const)('%s is "%s"', (status, words) => {
-    expect(statusWords({ status, errorCode: null }).words).toBe(words);
+    expect(statusWords({ channel: 'sms', status, errorCode: null }).words).toBe(words);
+  });
+
+  it('[AL30] a Web Push or realtime alert is "shown" only from the contact device\'s receipt, never from "sent"', () => {
+    for (const status of ['sent', 'delivered', 'read'] as const) {
+      expect(statusWords({ channel: 'web_push', status, errorCode: null })).toMatchObject({
+        words: "given to their phone's push service, not shown yet",
+        tone: 'waiting',
+      });
+      expect(statusWords({ channel: 'realtime', status, errorCode: null })).toMatchObject({
+        words: 'passed to their open app, not shown yet',
+        tone: 'waiting',
+      });
+    }
+    expect(statusWords({ channel: 'realtime', status: 'shown', errorCode: null })).toMatchObject({
+      words: 'shown on their phone',
+      tone: 'good',
+    });
   });
 
   it('never says "sent" or "delivered" unless the row has that status (or the user said it went)', () => {
@@ -76,14 +73,15 @@ describe('status in plain words', () => {
         const text = deliveryLine(row({ status, channel }), hhmm).text;
         const claimsSent = /(?<!not |be )sent\b/i.test(text.replace(/nothing was sent/, ''));
         const claimsDelivered = /(?<!not )delivered\b/i.test(text);
-        expect(claimsSent, text).toBe(status === 'sent' || status === 'user_confirmed_sent');
-        expect(claimsDelivered, text).toBe(status === 'delivered');
+        const carrier = channel === 'sms' || channel === 'device_sms';
+        expect(claimsSent, text).toBe((status === 'sent' && carrier) || status === 'user_confirmed_sent');
+        expect(claimsDelivered, text).toBe(status === 'delivered' && carrier);
       }
     }
   });
 
   it('an unknown status from a newer server is shown as it is, not guessed at', () => {
-    expect(statusWords({ status: 'scheduled', errorCode: null }).words).toBe('status "scheduled"');
+    expect(statusWords({ channel: 'sms', status: 'scheduled', errorCode: null }).words).toBe('status "scheduled"');
   });
 
   it('says what the common error codes mean', () => {
@@ -102,7 +100,7 @@ describe('one ledger line', () => {
     );
     expect(
       deliveryLine(row({ status: 'sent', channel: 'web_push', messageKind: 'all_clear' }), hhmm).text,
-    ).toBe('App notification: sent 14:03 (all-clear)');
+    ).toBe("App notification: given to their phone's push service, not shown yet 14:03 (all-clear)");
   });
 
   it('no SMS provider: says nothing was sent by SMS', () => {
@@ -175,30 +173,5 @@ describe('the ledger', () => {
 
   it('no rows, no lines', () => {
     expect(describeLedger([], CONTACTS, hhmm)).toEqual([]);
-  });
-});
-
-describe('nobody has answered yet', () => {
-  const incident = { status: 'active', triggeredAt: AT };
-  const input = { incident, logs: [row()], allAfterMs: 300_000 };
-
-  it('only once the "alert everyone" time has passed since the trigger', () => {
-    expect(nobodyAnswered({ ...input, now: AT + 299_999 })).toBe(false);
-    expect(nobodyAnswered({ ...input, now: AT + 300_000 })).toBe(true);
-    expect(nobodyAnswered({ ...input, allAfterMs: 60_000, now: AT + 60_000 })).toBe(true);
-  });
-
-  it('not when a contact acknowledged or is on the way, or the incident is no longer active', () => {
-    const now = AT + 600_000;
-    expect(nobodyAnswered({ ...input, logs: [row({ response: 'acknowledged' })], now })).toBe(false);
-    expect(nobodyAnswered({ ...input, logs: [row({ response: 'on_my_way' })], now })).toBe(false);
-    expect(nobodyAnswered({ ...input, logs: [row({ response: 'cannot_help' })], now })).toBe(true);
-    for (const status of ['acknowledged', 'resolved', 'cancelled']) {
-      expect(nobodyAnswered({ ...input, incident: { ...incident, status }, now })).toBe(false);
-    }
-  });
-
-  it('also with no ledger at all (offline, or the server has not answered)', () => {
-    expect(nobodyAnswered({ ...input, logs: [], now: AT + 300_000 })).toBe(true);
   });
 });

@@ -87,7 +87,7 @@ export function answerWords(response: Response): string {
  * What a row's status says, without the channel or time, and why it failed or is being tried again (the error
  * code's meaning), if it did.
  */
-export function statusWords(row: Pick<AlertLogRow, 'status' | 'errorCode'>): {
+export function statusWords(row: Pick<AlertLogRow, 'channel' | 'status' | 'errorCode'>): {
   words: string;
   reason: string | null;
   tone: LedgerTone;
@@ -102,12 +102,17 @@ export function statusWords(row: Pick<AlertLogRow, 'status' | 'errorCode'>): {
       return say('accepted by the SMS provider', 'waiting');
     case 'sending':
       return say('being passed to the phone network', 'waiting');
+    // On Web Push and realtime, `sent` only means a push service or their open app's stream took it: nobody has
+    // seen it until their device's receipt makes it `shown` (alertReach, SPEC AL30).
+    // Servers before receipts wrote `delivered` for a realtime alert nobody was shown.
     case 'sent':
-      return say('sent', 'good');
     case 'delivered':
-      return say('delivered', 'good');
     case 'read':
-      return say('read', 'good');
+      if (row.channel === 'web_push') return say("given to their phone's push service, not shown yet", 'waiting');
+      if (row.channel === 'realtime') return say('passed to their open app, not shown yet', 'waiting');
+      return say(row.status, 'good');
+    case 'shown':
+      return say('shown on their phone', 'good');
     case 'undelivered':
       return say('not delivered', 'bad', reason);
     case 'failed':
@@ -208,22 +213,3 @@ export function describeLedger(
   }
   return lines;
 }
-
-/**
- * Whether to press the user to call the emergency number themselves: the incident is open, no contact said they
- * are coming or acknowledged, and `allAfterMs` (the user's "alert everyone after", 5 min by default) has passed
- * since the trigger. A "can't help" is not an answer that helps.
- */
-export function nobodyAnswered(input: {
-  incident: { status: string; triggeredAt: number };
-  logs: readonly Pick<AlertLogRow, 'response'>[];
-  allAfterMs: number;
-  now: number;
-}): boolean {
-  const { incident, logs, allAfterMs, now } = input;
-  if (incident.status !== 'active') return false;
-  if (logs.some((r) => r.response === 'acknowledged' || r.response === 'on_my_way')) return false;
-  return now - incident.triggeredAt >= allAfterMs;
-}
-
-export const DEFAULT_ALL_AFTER_MS = 300_000;

@@ -2,7 +2,7 @@
 import { createContext, useContext } from 'solid-js';
 import type { Device } from '../device/device.ts';
 import type { PrefsStore } from '../device/prefs.ts';
-import type { SosFlow } from './sos-flow.ts';
+import type { SosFlow } from '../sos/sos-flow.ts';
 
 export type Route = 'home' | 'sos' | 'contacts' | 'mood' | 'history' | 'settings' | 'account' | 'link';
 
