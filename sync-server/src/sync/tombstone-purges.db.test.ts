@@ -6,7 +6,14 @@ import { describeOnEachDatabase } from '../../test/test-databases.ts';
 import { openDatabase } from '../db/database.ts';
 import { TOMBSTONE_HORIZON_DAYS } from './purge-tombstones.ts';
 import { FIRST_PURGE_DELAY_MS, startTombstonePurges, type Timers } from './tombstone-purges.ts';
-import { mutation, push, pushBody, signUp, startSyncServer, type SyncServer } from '../../test/sync-test-kit.ts';
+import {
+  mutation,
+  push,
+  pushBody,
+  signUp,
+  startSyncServer,
+  type SyncServer,
+} from '../../test/sync-test-kit.ts';
 
 /** Timers that fire only when the test says so. */
 function manualTimers() {

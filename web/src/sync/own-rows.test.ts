@@ -5,7 +5,13 @@ import type { MoodRow } from '@vitalwatch/schema/protocol/rows';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createFakeSyncServer, type FakeSyncServer } from '../../test-support/fake-sync-server.ts';
 import { readMeta } from './local-db.ts';
-import { createTestDevice, seededIds, TEST_USER_ID, TestClock, type TestDevice } from '../../test-support/test-device.ts';
+import {
+  createTestDevice,
+  seededIds,
+  TEST_USER_ID,
+  TestClock,
+  type TestDevice,
+} from '../../test-support/test-device.ts';
 
 const devices: TestDevice[] = [];
 afterEach(async () => {

@@ -2,7 +2,13 @@ import 'fake-indexeddb/auto';
 import { seededRandom } from '@vitalwatch/schema/seeded-random';
 import { afterEach, expect, it } from 'vitest';
 import { createFakeSyncServer } from '../../test-support/fake-sync-server.ts';
-import { createTestDevice, seededIds, TEST_USER_ID, TestClock, type TestDevice } from '../../test-support/test-device.ts';
+import {
+  createTestDevice,
+  seededIds,
+  TEST_USER_ID,
+  TestClock,
+  type TestDevice,
+} from '../../test-support/test-device.ts';
 
 const devices: TestDevice[] = [];
 afterEach(async () => {

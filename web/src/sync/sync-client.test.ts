@@ -7,7 +7,13 @@ import { createFakeSyncServer, type FakeSyncServerOptions } from '../../test-sup
 import { readMeta } from './local-db.ts';
 import type { Mutators } from './mutators.ts';
 import { createSyncClient, runAsLeader, type LockManagerLike, type SyncClientDeps } from './sync-client.ts';
-import { createTestDevice, seededIds, TEST_USER_ID, TestClock, type TestDevice } from '../../test-support/test-device.ts';
+import {
+  createTestDevice,
+  seededIds,
+  TEST_USER_ID,
+  TestClock,
+  type TestDevice,
+} from '../../test-support/test-device.ts';
 
 const devices: TestDevice[] = [];
 afterEach(async () => {
