@@ -48,8 +48,6 @@ export type UnreachedWhy =
 export const GRACE_MS = 20_000;
 /** Online, but the server has not acknowledged the trigger this long after it: the phone takes over. */
 export const SERVER_ACK_WAIT_MS = 5_000;
-export const DEFAULT_TIER2_AFTER_MS = 120_000;
-export const DEFAULT_ALL_AFTER_MS = 300_000;
 
 export type ReachContact = Pick<ContactRow, 'id' | 'name' | 'tier' | 'notifyBySms'>;
 export type ReachLog = Pick<

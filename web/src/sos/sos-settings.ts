@@ -6,7 +6,7 @@
  */
 import type { SettingsRow } from '@vitalwatch/schema/protocol/rows';
 import type { Prefs } from '../device/prefs.ts';
-import { DEFAULT_ALL_AFTER_MS, DEFAULT_TIER2_AFTER_MS } from './contact-reach.ts';
+import { SETTINGS_DEFAULTS } from '@vitalwatch/schema/row-defaults';
 
 export interface SosSettings {
   countdownSeconds: number;
@@ -32,8 +32,8 @@ export function readSosSettings(prefs: Prefs, synced: Escalation | undefined): S
     lastFix: prefs.lastFix,
     silent: prefs.silentSos,
     escalation: {
-      tier2AfterMs: synced === undefined ? DEFAULT_TIER2_AFTER_MS : synced.escalateTier2AfterSeconds * 1000,
-      allAfterMs: synced === undefined ? DEFAULT_ALL_AFTER_MS : synced.escalateAllAfterSeconds * 1000,
+      tier2AfterMs: (synced ?? SETTINGS_DEFAULTS).escalateTier2AfterSeconds * 1000,
+      allAfterMs: (synced ?? SETTINGS_DEFAULTS).escalateAllAfterSeconds * 1000,
     },
   };
 }
