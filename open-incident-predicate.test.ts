@@ -8,7 +8,8 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 
 const ROOT = import.meta.dirname;
-const SPELLED = /status\s*===\s*'active'\s*\|\||status\s*===\s*'acknowledged'\s*\|\||'active',\s*'acknowledged'\]/;
+const SPELLED =
+  /status\s*===\s*'active'\s*\|\||status\s*===\s*'acknowledged'\s*\|\||'active',\s*'acknowledged'\]/;
 
 async function productFiles(dir: string): Promise<string[]> {
   const entries = await fs.readdir(path.join(ROOT, dir), { recursive: true });

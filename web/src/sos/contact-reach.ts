@@ -43,7 +43,6 @@ export type UnreachedWhy =
   /** Still pending, or no row at all, GRACE_MS after the server had the incident. */
   | 'nothing_observed';
 
-
 /** After the server has the incident, this long without an observed delivery and the phone takes over. */
 export const GRACE_MS = 20_000;
 /** Online, but the server has not acknowledged the trigger this long after it: the phone takes over. */
@@ -93,7 +92,6 @@ export interface ReachPlan<C extends ReachContact = ReachContact> {
   /** The earliest time this plan may change with no new rows (a grace period or a step ending). */
   recheckAt: number | null;
 }
-
 
 function answeredYes(row: ReachLog): boolean {
   return row.response === 'acknowledged' || row.response === 'on_my_way';

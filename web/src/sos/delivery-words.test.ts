@@ -81,7 +81,9 @@ describe('status in plain words', () => {
   });
 
   it('an unknown status from a newer server is shown as it is, not guessed at', () => {
-    expect(statusWords({ channel: 'sms', status: 'scheduled', errorCode: null }).words).toBe('status "scheduled"');
+    expect(statusWords({ channel: 'sms', status: 'scheduled', errorCode: null }).words).toBe(
+      'status "scheduled"',
+    );
   });
 
   it('says what the common error codes mean', () => {

@@ -108,7 +108,8 @@ export function statusWords(row: Pick<AlertLogRow, 'channel' | 'status' | 'error
     case 'sent':
     case 'delivered':
     case 'read':
-      if (row.channel === 'web_push') return say("given to their phone's push service, not shown yet", 'waiting');
+      if (row.channel === 'web_push')
+        return say("given to their phone's push service, not shown yet", 'waiting');
       if (row.channel === 'realtime') return say('passed to their open app, not shown yet', 'waiting');
       return say(row.status, 'good');
     case 'shown':
