@@ -12,6 +12,7 @@ import type { Db } from '../db/database.ts';
 import type { Pokes } from '../sync/poke-hub.ts';
 import { registerAckPageRoutes, type SignEvidenceUrl } from './ack-page-routes.ts';
 import { registerAppLinkRoutes } from './app-link-routes.ts';
+import { registerSosTestRoutes } from './sos-test-routes.ts';
 import { registerContactAppLinkRoutes } from './contact-app-link-routes.ts';
 import {
   createAlertDispatcher,
@@ -96,6 +97,12 @@ export async function registerAlerts(
     now: deps.now,
     onChange,
     signEvidenceUrl: deps.signEvidenceUrl ?? null,
+  });
+  await registerSosTestRoutes(app, {
+    db: deps.db,
+    identity: deps.identity,
+    now: deps.now,
+    sms: config.sms,
   });
   await registerAppLinkRoutes(app, {
     db: deps.db,

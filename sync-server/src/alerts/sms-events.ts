@@ -20,6 +20,7 @@ import { retryDelayMs } from './dispatcher.ts';
 import { recordResponse } from './responses.ts';
 import { applySafeReply, ONLY_THE_APP, parseSafeReply } from './safe-reply.ts';
 import { classifyTwilioError, isLaterStatus } from './twilio/twilio-status.ts';
+import { applyTestSmsStatus, recordTestReply } from './sos-test-routes.ts';
 
 export type SmsEventDeps = {
   db: Db;
@@ -44,7 +45,8 @@ export async function applySmsStatus(deps: SmsEventDeps, update: StatusUpdate): 
     // Locks in the order planning and recording take them (the user's version, then the ledger row), so a
     // callback and a dispatcher batch never wait on each other in a cycle.
     const [owner] = await tx.select({ userId: alertLogs.userId }).from(alertLogs).where(bySid);
-    // A message we do not know (another deployment's, or one re-sent under a new id): nothing to change.
+    // Not an alert: a "Test my SOS" message (SPEC SO45), or one we do not know (another deployment's, or one
+    // re-sent under a new id), which changes nothing.
     if (owner === undefined) return null;
     await lockUserVersion(tx, owner.userId as UserId);
     const [row] = await tx
@@ -99,7 +101,10 @@ export async function applySmsStatus(deps: SmsEventDeps, update: StatusUpdate): 
       .where(eq(alertLogs.id, row.id));
     return { userId: row.userId as UserId, version, incidentId: row.incidentId };
   });
-  if (changed === null) return;
+  if (changed === null) {
+    await applyTestSmsStatus(deps, update);
+    return;
+  }
   deps.pokes.publish(changed.userId, changed.version);
   deps.onChange?.(changed.incidentId);
 }
@@ -152,6 +157,11 @@ export async function applySmsReply(
       : { text: await applySafeReply(deps, contact, safe), userId: contact.user_id };
   }
   const match = REPLY.exec(message.body);
+  // A reply without an alert code to a number texted "Test my SOS" since its last alert answers the test (SO46).
+  if (match?.[2] === undefined) {
+    const test = await recordTestReply(deps, message);
+    if (test !== null) return test;
+  }
   if (match === null) {
     return {
       text: 'VitalWatch: to tell the person you are responding, reply OK and the code from the alert, e.g. OK A7F3.',
