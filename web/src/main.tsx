@@ -1,7 +1,8 @@
 import { render } from 'solid-js/web';
+import { liveQuery } from 'dexie';
 import { App } from './app.tsx';
 import { openDevice } from './device/device.ts';
-import { createPrefs } from './device/prefs.ts';
+import { createPrefs, PREFS_KEY } from './device/prefs.ts';
 import './app.css';
 
 const root = document.getElementById('root');
@@ -10,11 +11,28 @@ if (root === null) {
 }
 document.documentElement.dataset['build'] = __BUILD_ID__;
 const device = openDevice();
-const prefs = createPrefs();
+const prefs = createPrefs({
+  db: device.db,
+  mutators: device.mutators,
+  watch(onRows) {
+    const subscription = liveQuery(() => device.db.user_settings.toArray()).subscribe({
+      next: onRows,
+      error: (error: unknown) => console.error('VitalWatch: reading settings failed', error),
+    });
+    return () => subscription.unsubscribe();
+  },
+});
 // A PIN set before the server could check "SAFE <code> <PIN>" goes to the account once; off the first paint,
 // and only on a device that has a PIN (the others, every first visit included, never fetch that code).
 const { cancelPin, duressPin } = prefs.prefs();
 if (cancelPin !== null || duressPin !== null) {
   void import('./device/pin-verifiers.ts').then((pins) => pins.queueStoredPins(device, prefs));
+}
+// Settings older builds kept on this phone alone move into the synced record once (SPEC SO43); only phones that
+// have some fetch that code.
+if (/"(name|countdownSeconds|emergencyNumber)"/.test(localStorage.getItem(PREFS_KEY) ?? '')) {
+  void import('./device/migrate-prefs.ts').then((m) =>
+    m.migrateLegacyPrefs(localStorage, (fields) => prefs.updateSettings(fields), navigator.languages),
+  );
 }
 render(() => <App device={device} prefs={prefs} />, root);

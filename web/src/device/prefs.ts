@@ -1,24 +1,36 @@
 /**
- * Device-only preferences: the profile name used in SOS texts, the countdown, the emergency number, the cancel
- * and duress PINs (hashed), the last known position and onboarding state. They are read synchronously at the
- * moment SOS is pressed, so they live in localStorage (parsed on every read), not in IndexedDB; none of them is
- * needed by the service worker, and none is synced as such. The PIN hashes (never the PINs) also go to the
- * account through `settings.update@1`, so the server can check an SMS "SAFE <code> <PIN>" (pin-verifiers.ts).
+ * What the SOS flow and the screens read about the user's set-up, in two parts (issue #14, SPEC SO40–SO41):
+ *
+ * - **Settings**, one synced record for all the user's devices: the name alerts carry, the countdown, the emergency
+ *   number, the region, silent SOS, escalation and sharing. They are the local `user_settings` row (written only by
+ *   `settings.update@1`, pulled from the account), with defaults for anything not set, so they work offline on
+ *   first use. The SOS reads them synchronously at the moment it is pressed, so this store keeps an in-memory copy
+ *   of the row (a Dexie live query follows it) and a mirror of it in localStorage that is there before IndexedDB
+ *   has opened (the first paint, the `/?sos=1` shortcut).
+ * - **Device prefs**, this phone's alone, in localStorage: the cancel and duress PIN hashes it checks (the account
+ *   keeps verifiers of them, ADR 0011), the last known position and whether this phone has been through onboarding.
+ *
+ * `prefs()` gives both as one object, so a reader never has to know which part a value comes from; `settings()`
+ * gives the record with its defaults marked. Settings change only through `updateSettings` (the mutator), device
+ * prefs through `update`.
  */
 import * as z from 'zod/mini';
 import { createSignal, type Accessor } from 'solid-js';
-import { EMERGENCY_NUMBER_PATTERN } from '@vitalwatch/schema/phone-patterns';
-import { defaultEmergencyNumber } from '../sos/emergency-number.ts';
+import type { MutatorArgs } from '@vitalwatch/schema/protocol/mutators';
+import type { SettingsRow } from '@vitalwatch/schema/protocol/rows';
+import { emergencyNumberForRegion } from '../sos/emergency-number.ts';
+import { localeRegion } from '../sos/locale-region.ts';
+import { LOCAL_SETTINGS_ID } from '../sync/apply-mutation.ts';
+import type { LocalDb } from '../sync/local-db.ts';
+import type { Mutators } from '../sync/mutators.ts';
 
 const PinHash = z.strictObject({ salt: z.string(), hash: z.string(), iterations: z.int() });
 export type PinHash = z.infer<typeof PinHash>;
 
 const Fix = z.strictObject({ lat: z.number(), lng: z.number(), accuracyM: z.number(), at: z.number() });
 
-export const Prefs = z.strictObject({
-  name: z.string(),
-  countdownSeconds: z.int().check(z.minimum(0), z.maximum(10)),
-  emergencyNumber: z.string().check(z.regex(new RegExp(EMERGENCY_NUMBER_PATTERN))),
+/** This phone's own preferences (never synced as such). */
+export const DevicePrefs = z.strictObject({
   cancelPin: z.nullable(PinHash),
   duressPin: z.nullable(PinHash),
   lastFix: z.nullable(Fix),
@@ -26,54 +38,170 @@ export const Prefs = z.strictObject({
   /** The local database (its `clientId`) whose outbox carries the current PIN hashes to the account. */
   pinsQueuedIn: z.nullable(z.string()),
 });
-export type Prefs = z.infer<typeof Prefs>;
+export type DevicePrefs = z.infer<typeof DevicePrefs>;
 
-const KEY = 'vitalwatch.prefs.v1';
+/** The synced SOS settings as the app uses them: every value present, defaults applied. */
+export interface SosSettings {
+  /** The name alerts carry; '' = none yet (alerts then say none). */
+  readonly name: string;
+  readonly countdownSeconds: number;
+  /** The number the SOS screen offers to call: the user's, or the region's default. */
+  readonly emergencyNumber: string;
+  /** True while the emergency number is the region's default (the user never set one). */
+  readonly emergencyNumberIsDefault: boolean;
+  /** The region the user confirmed (ISO 3166-1 alpha-2), else the phone's language's; null = unknown. */
+  readonly region: string | null;
+  /** True until the user confirmed a region. */
+  readonly regionIsDefault: boolean;
+  /** SOS with no alarm sound, no vibration and a dim screen. */
+  readonly silentSos: boolean;
+  readonly escalateTier2AfterSeconds: number;
+  readonly escalateAllAfterSeconds: number;
+  readonly shareLocationWithContacts: boolean;
+  readonly cancelPinSet: boolean;
+  readonly duressPinSet: boolean;
+}
 
-export function defaultPrefs(): Prefs {
+/** Everything a reader needs, device prefs and settings together. */
+export type Prefs = DevicePrefs & SosSettings;
+
+export type SettingsFields = MutatorArgs<'settings.update@1'>['fields'];
+
+/** The fields of the settings row this store reads (what the mirror keeps). */
+const Mirror = z.object({
+  sosCountdownSeconds: z.optional(z.int()),
+  escalateTier2AfterSeconds: z.optional(z.int()),
+  escalateAllAfterSeconds: z.optional(z.int()),
+  shareLocationWithContacts: z.optional(z.boolean()),
+  cancelPinSet: z.optional(z.boolean()),
+  duressPinSet: z.optional(z.boolean()),
+  name: z.optional(z.string()),
+  emergencyNumber: z.optional(z.nullable(z.string())),
+  region: z.optional(z.nullable(z.string())),
+  silentSos: z.optional(z.boolean()),
+});
+type Mirror = z.infer<typeof Mirror>;
+
+export const PREFS_KEY = 'vitalwatch.prefs.v1';
+export const SETTINGS_MIRROR_KEY = 'vitalwatch.settings.v1';
+
+export function defaultDevicePrefs(): DevicePrefs {
+  return { cancelPin: null, duressPin: null, lastFix: null, onboarded: false, pinsQueuedIn: null };
+}
+
+/**
+ * The settings with defaults applied (SPEC SO41): the countdown 5 s, escalation 2 and 5 minutes, no name, the
+ * region of the phone's language and that region's emergency number.
+ */
+export function sosSettings(row: Mirror | null, languages: readonly string[]): SosSettings {
+  const region = row?.region ?? null;
+  const effectiveRegion = region ?? localeRegion(languages);
+  const emergencyNumber = row?.emergencyNumber ?? null;
   return {
-    name: '',
-    countdownSeconds: 5,
-    emergencyNumber: defaultEmergencyNumber(navigator.languages),
-    cancelPin: null,
-    duressPin: null,
-    lastFix: null,
-    onboarded: false,
-    pinsQueuedIn: null,
+    name: row?.name ?? '',
+    countdownSeconds: row?.sosCountdownSeconds ?? 5,
+    emergencyNumber: emergencyNumber ?? emergencyNumberForRegion(effectiveRegion),
+    emergencyNumberIsDefault: emergencyNumber === null,
+    region: effectiveRegion,
+    regionIsDefault: region === null,
+    silentSos: row?.silentSos ?? false,
+    escalateTier2AfterSeconds: row?.escalateTier2AfterSeconds ?? 120,
+    escalateAllAfterSeconds: row?.escalateAllAfterSeconds ?? 300,
+    shareLocationWithContacts: row?.shareLocationWithContacts ?? true,
+    cancelPinSet: row?.cancelPinSet ?? false,
+    duressPinSet: row?.duressPinSet ?? false,
   };
 }
 
-function load(): Prefs {
-  const defaults = defaultPrefs();
+/** The account's row when the device has one, else the row set before any account (LOCAL_SETTINGS_ID). */
+export function currentSettingsRow(rows: readonly SettingsRow[]): SettingsRow | null {
+  return rows.find((r) => r.id !== LOCAL_SETTINGS_ID) ?? rows.find((r) => r.id === LOCAL_SETTINGS_ID) ?? null;
+}
+
+function loadDevicePrefs(storage: Storage): DevicePrefs {
+  const defaults = defaultDevicePrefs();
   try {
-    const raw: unknown = JSON.parse(localStorage.getItem(KEY) ?? 'null');
-    // Field by field, so one bad value (an older build's shape) falls back alone instead of losing everything.
+    const raw: unknown = JSON.parse(storage.getItem(PREFS_KEY) ?? 'null');
+    // Field by field, so one bad value (an older build's shape) falls back alone instead of losing everything;
+    // fields that moved to the synced settings (name, countdown, emergency number) are left for the migration.
     const stored = typeof raw === 'object' && raw !== null ? (raw as Record<string, unknown>) : {};
     const merged: Record<string, unknown> = { ...defaults };
-    for (const key of Object.keys(defaults) as Array<keyof Prefs>) {
+    for (const key of Object.keys(defaults) as Array<keyof DevicePrefs>) {
       const candidate = { ...merged, [key]: stored[key] };
-      if (Prefs.safeParse(candidate).success) merged[key] = stored[key];
+      if (DevicePrefs.safeParse(candidate).success) merged[key] = stored[key];
     }
-    return Prefs.parse(merged);
+    return DevicePrefs.parse(merged);
   } catch {
     return defaults;
   }
 }
 
-export interface PrefsStore {
-  readonly prefs: Accessor<Prefs>;
-  /** Throws (before saving anything) if the result would be invalid. */
-  update(patch: Partial<Prefs>): void;
+function loadMirror(storage: Storage): Mirror | null {
+  try {
+    const parsed = Mirror.safeParse(JSON.parse(storage.getItem(SETTINGS_MIRROR_KEY) ?? 'null'));
+    return parsed.success ? parsed.data : null;
+  } catch {
+    return null;
+  }
 }
 
-export function createPrefs(): PrefsStore {
-  const [prefs, setPrefs] = createSignal(load());
+/** This phone's device prefs alone (what the PIN code needs). */
+export interface DevicePrefsStore {
+  readonly prefs: Accessor<Prefs>;
+  /** Throws (before saving anything) if the result would be invalid. */
+  update(patch: Partial<DevicePrefs>): void;
+}
+
+export interface PrefsStore extends DevicePrefsStore {
+  /** The synced SOS settings, defaults applied; synchronous (read at the moment SOS is pressed). */
+  readonly settings: Accessor<SosSettings>;
+  /**
+   * Changes settings for all the user's devices (`settings.update@1`, queued until signed in). Resolves once the
+   * local row and `settings()` show the change. Bad values throw before anything is written.
+   */
+  updateSettings(fields: SettingsFields): Promise<void>;
+}
+
+export interface PrefsDeps {
+  readonly db: LocalDb;
+  readonly mutators: Pick<Mutators, 'updateSettings'>;
+  readonly storage?: Storage;
+  readonly languages?: readonly string[];
+  /** Follows the local settings row (Dexie's liveQuery in the app); returns a stop function. */
+  readonly watch?: (onRows: (rows: SettingsRow[]) => void) => () => void;
+}
+
+export function createPrefs(deps: PrefsDeps): PrefsStore & { stop(): void } {
+  const storage = deps.storage ?? localStorage;
+  const languages = deps.languages ?? navigator.languages;
+  const [device, setDevice] = createSignal(loadDevicePrefs(storage));
+  const [row, setRow] = createSignal<Mirror | null>(loadMirror(storage));
+  const settings = () => sosSettings(row(), languages);
+
+  const take = (rows: readonly SettingsRow[]) => {
+    const current = currentSettingsRow(rows);
+    if (current === null) return;
+    setRow(current);
+    try {
+      storage.setItem(SETTINGS_MIRROR_KEY, JSON.stringify(current));
+    } catch {
+      // Storage full or blocked: the in-memory copy still serves this page.
+    }
+  };
+  const stop = deps.watch?.((rows) => take(rows)) ?? (() => {});
+
   return {
-    prefs,
+    prefs: () => ({ ...device(), ...settings() }),
+    settings,
     update(patch) {
-      const next = Prefs.parse({ ...prefs(), ...patch });
-      localStorage.setItem(KEY, JSON.stringify(next));
-      setPrefs(next);
+      const next = DevicePrefs.parse({ ...device(), ...patch });
+      storage.setItem(PREFS_KEY, JSON.stringify(next));
+      setDevice(next);
     },
+    async updateSettings(fields) {
+      await deps.mutators.updateSettings({ fields });
+      take(await deps.db.user_settings.toArray());
+    },
+    stop,
   };
 }

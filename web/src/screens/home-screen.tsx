@@ -3,12 +3,14 @@
  * without scrolling on small phones (360×640) and at least 160 px high (SPEC SO1); an open incident, onboarding
  * and the sections go below it.
  */
-import { For, Show } from 'solid-js';
+import { For, lazy, Show, Suspense } from 'solid-js';
 import { useApp, type Route } from '../ui/app-context.ts';
 import { createLiveQuery } from '../ui/live-query.ts';
 import { SafetyNotice } from '../ui/safety-notice.tsx';
-import { Onboarding } from './onboarding.tsx';
 import { openIncidents } from './open-incidents.ts';
+
+// Set-up is a lazy chunk (issue #14): a returning user's first visit never loads it.
+const Onboarding = lazy(() => import('./onboarding.tsx'));
 
 const LINKS: ReadonlyArray<{ route: Route; label: string }> = [
   { route: 'contacts', label: 'Contacts' },
@@ -56,7 +58,9 @@ export function HomeScreen() {
         )}
       </Show>
       <Show when={!prefs.prefs().onboarded}>
-        <Onboarding />
+        <Suspense>
+          <Onboarding />
+        </Suspense>
       </Show>
       <Show when={contactCount() === 0}>
         <p class="warning">
