@@ -172,7 +172,11 @@ export async function applySmsReply(
   if (word === 'SAFE') return { text: `VitalWatch: ${ONLY_THE_APP}`, userId: null };
   const code = match[2]?.toUpperCase() ?? null;
   const target = await findAlertedContact(deps.db, message.from, code);
-  if (target === null) return { text: notAlerted(code, 'OK <code>'), userId: null };
+  if (target === null) {
+    // "OK love you": a word that looks like a code but names no alert, to a test, answers the test.
+    const test = code === null ? null : await recordTestReply(deps, message);
+    return test ?? { text: notAlerted(code, 'OK <code>'), userId: null };
+  }
   await recordResponse(deps, {
     userId: target.user_id,
     incidentId: target.incident_id,

@@ -13,6 +13,7 @@ import { useApp } from '../ui/app-context.ts';
 import { createLiveQuery } from '../ui/live-query.ts';
 import { isIos } from '../sos/sos-sms.ts';
 import { emergencyNumberForRegion } from '../sos/emergency-number.ts';
+import { readSession } from '../sync/auth-session.ts';
 import { storageReport } from './storage-report.ts';
 import { devicePhoneRegion } from './phone-region.ts';
 import { parsePhoneInput } from './phone-number.ts';
@@ -27,6 +28,7 @@ export default function Onboarding() {
   const [report] = createResource(() => storageReport(true));
   const standalone = window.matchMedia('(display-mode: standalone)').matches;
   const contactCount = createLiveQuery(() => device.db.emergency_contacts.count(), 0);
+  const signedIn = createLiveQuery(async () => (await readSession(device.db)) !== null, false);
 
   const [step, setStep] = createSignal<Step>('name');
   const [name, setName] = createSignal(settings().name);
@@ -175,8 +177,11 @@ export default function Onboarding() {
         <Match when={step() === 'test'}>
           <SosTestSection />
           <p>
-            Add more people under <a href="#/contacts">Contacts</a>. Sign in under{' '}
-            <a href="#/account">Account and sync</a> to keep your set-up on all your devices.
+            Add more people under <a href="#/contacts">Contacts</a>.
+            <Show when={!signedIn()}>
+              {' '}
+              Sign in under <a href="#/account">Account and sync</a> to keep your set-up on all your devices.
+            </Show>
           </p>
           <button type="button" onClick={() => prefs.update({ onboarded: true })}>
             Done
