@@ -1,8 +1,7 @@
 import { render } from 'solid-js/web';
-import { liveQuery } from 'dexie';
 import { App } from './app.tsx';
 import { openDevice } from './device/device.ts';
-import { createPrefs, PREFS_KEY } from './device/prefs.ts';
+import { createPrefs, PREFS_KEY, sosSettings } from './device/prefs.ts';
 import './app.css';
 
 const root = document.getElementById('root');
@@ -11,17 +10,7 @@ if (root === null) {
 }
 document.documentElement.dataset['build'] = __BUILD_ID__;
 const device = openDevice();
-const prefs = createPrefs({
-  db: device.db,
-  mutators: device.mutators,
-  watch(onRows) {
-    const subscription = liveQuery(() => device.db.user_settings.toArray()).subscribe({
-      next: onRows,
-      error: (error: unknown) => console.error('VitalWatch: reading settings failed', error),
-    });
-    return () => subscription.unsubscribe();
-  },
-});
+const prefs = createPrefs(device);
 // A PIN set before the server could check "SAFE <code> <PIN>" goes to the account once; off the first paint,
 // and only on a device that has a PIN (the others, every first visit included, never fetch that code).
 const { cancelPin, duressPin } = prefs.prefs();
@@ -29,10 +18,15 @@ if (cancelPin !== null || duressPin !== null) {
   void import('./device/pin-verifiers.ts').then((pins) => pins.queueStoredPins(device, prefs));
 }
 // Settings older builds kept on this phone alone move into the synced record once (SPEC SO43); only phones that
-// have some fetch that code.
-if (/"(name|countdownSeconds|emergencyNumber)"/.test(localStorage.getItem(PREFS_KEY) ?? '')) {
+// have them (older builds always stored the name, if only '') fetch that code.
+if (localStorage.getItem(PREFS_KEY)?.includes('"name"')) {
+  const place = {
+    storage: localStorage,
+    key: PREFS_KEY,
+    defaultEmergencyNumber: sosSettings(null, navigator.languages).emergencyNumber,
+  };
   void import('./device/migrate-prefs.ts').then((m) =>
-    m.migrateLegacyPrefs(localStorage, (fields) => prefs.updateSettings(fields), navigator.languages),
+    m.migrateLegacyPrefs(place, (fields) => prefs.updateSettings(fields)),
   );
 }
 render(() => <App device={device} prefs={prefs} />, root);

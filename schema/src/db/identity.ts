@@ -24,6 +24,7 @@ import {
   uuid,
 } from 'drizzle-orm/pg-core';
 import { E164_PATTERN, EMERGENCY_NUMBER_PATTERN } from '../phone-patterns.ts';
+import { REGION_PATTERN } from '../settings-patterns.ts';
 import { ownRowsPolicy, readOwnPolicy, syncColumns, timestamps } from './rls.ts';
 
 const bytea = customType<{ data: Uint8Array; driverData: Uint8Array }>({ dataType: () => 'bytea' });
@@ -110,7 +111,7 @@ export const userSettings = pgTable(
       'user_settings_escalation',
       sql`${t.escalateTier2AfterSeconds} > 0 and ${t.escalateAllAfterSeconds} >= ${t.escalateTier2AfterSeconds}`,
     ),
-    check('user_settings_region', sql`${t.region} ~ '^[A-Z]{2}$'`),
+    check('user_settings_region', sql`${t.region} ~ ${sql.raw(`'${REGION_PATTERN}'`)}`),
     ownRowsPolicy(t.userId),
   ],
 );

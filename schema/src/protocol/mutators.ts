@@ -8,14 +8,9 @@ import { E164, EpochMs, Hlc, Location, UuidV7 } from './common.ts';
 import type { Lane } from './lane.ts';
 import { PinVerifier } from './pin-verifier.ts';
 import { EMERGENCY_NUMBER_PATTERN } from '../phone-patterns.ts';
+import { MAX_NAME_LENGTH, REGION_PATTERN } from '../settings-patterns.ts';
 import { MAX_UTC_OFFSET_MINUTES, MIN_UTC_OFFSET_MINUTES } from '../sms/sms-time.ts';
 import { lastSampleTime, MAX_SAMPLE_TIME_MS } from './sample-ids.ts';
-
-/** The longest name a user may give for their alerts (the SMS cuts it further, SPEC SO3). */
-export const MAX_NAME_LENGTH = 100;
-
-/** A region: ISO 3166-1 alpha-2, upper case. */
-export const REGION_PATTERN = /^[A-Z]{2}$/;
 
 /** The most samples one `samples.append` entry carries. */
 export const MAX_SAMPLES_PER_ENTRY = 10_000;
@@ -116,7 +111,7 @@ export const SettingsUpdateArgs = z.strictObject({
     /** Protocol 6: the number the SOS screen offers to call; null = the region's default. */
     emergencyNumber: z.optional(z.nullable(z.string().check(z.regex(new RegExp(EMERGENCY_NUMBER_PATTERN))))),
     /** Protocol 6: ISO 3166-1 alpha-2 (`KE`); null = the phone's own region. */
-    region: z.optional(z.nullable(z.string().check(z.regex(REGION_PATTERN)))),
+    region: z.optional(z.nullable(z.string().check(z.regex(new RegExp(REGION_PATTERN))))),
     /** Protocol 6: SOS without alarm sound or vibration, on a dimmed screen. */
     silentSos: z.optional(z.boolean()),
   }),

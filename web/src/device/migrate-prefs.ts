@@ -7,21 +7,32 @@
  * a crash in between moves the same values again, which changes nothing.
  */
 import { EMERGENCY_NUMBER_PATTERN } from '@vitalwatch/schema/phone-patterns';
-import { MAX_NAME_LENGTH } from '@vitalwatch/schema/protocol/mutators';
-import { defaultEmergencyNumber } from '../sos/emergency-number.ts';
-import { PREFS_KEY, type SettingsFields } from './prefs.ts';
+import { MAX_NAME_LENGTH } from '@vitalwatch/schema/settings-patterns';
+import type { SettingsFields } from './prefs.ts';
+
+/**
+ * Where the prefs live and what counts as a default, given by the caller: this module imports nothing the first
+ * visit loads, so its `import()` adds nothing to the entry bundle.
+ */
+export interface LegacyPrefsPlace {
+  readonly storage: Storage;
+  /** The localStorage key of the device prefs (prefs.ts PREFS_KEY). */
+  readonly key: string;
+  /** The emergency number the phone's language gives: a stored value equal to it was never chosen. */
+  readonly defaultEmergencyNumber: string;
+}
 
 /** The fields that moved, as older builds stored them. */
 const LEGACY_FIELDS = ['name', 'countdownSeconds', 'emergencyNumber'] as const;
 
-export function hasLegacyPrefs(storage: Storage): boolean {
-  const stored = readStored(storage);
+export function hasLegacyPrefs(place: Pick<LegacyPrefsPlace, 'storage' | 'key'>): boolean {
+  const stored = readStored(place);
   return stored !== null && LEGACY_FIELDS.some((field) => field in stored);
 }
 
-function readStored(storage: Storage): Record<string, unknown> | null {
+function readStored({ storage, key }: Pick<LegacyPrefsPlace, 'storage' | 'key'>): Record<string, unknown> | null {
   try {
-    const raw: unknown = JSON.parse(storage.getItem(PREFS_KEY) ?? 'null');
+    const raw: unknown = JSON.parse(storage.getItem(key) ?? 'null');
     return typeof raw === 'object' && raw !== null && !Array.isArray(raw) ? (raw as Record<string, unknown>) : null;
   } catch {
     return null;
@@ -31,7 +42,7 @@ function readStored(storage: Storage): Record<string, unknown> | null {
 /** What the legacy prefs say the user chose, as settings fields (invalid or default values left out). */
 export function legacySettingsFields(
   stored: Record<string, unknown>,
-  languages: readonly string[],
+  defaultEmergencyNumber: string,
 ): SettingsFields {
   const { name, countdownSeconds, emergencyNumber } = stored;
   const fields: SettingsFields = {};
@@ -44,7 +55,7 @@ export function legacySettingsFields(
   if (
     typeof emergencyNumber === 'string' &&
     new RegExp(EMERGENCY_NUMBER_PATTERN).test(emergencyNumber) &&
-    emergencyNumber !== defaultEmergencyNumber(languages)
+    emergencyNumber !== defaultEmergencyNumber
   ) {
     fields.emergencyNumber = emergencyNumber;
   }
@@ -53,17 +64,16 @@ export function legacySettingsFields(
 
 /** Moves the legacy values into the synced settings (through `updateSettings`), then drops them from storage. */
 export async function migrateLegacyPrefs(
-  storage: Storage,
+  place: LegacyPrefsPlace,
   updateSettings: (fields: SettingsFields) => Promise<void>,
-  languages: readonly string[],
 ): Promise<SettingsFields> {
-  const stored = readStored(storage);
+  const stored = readStored(place);
   if (stored === null) return {};
-  const fields = legacySettingsFields(stored, languages);
+  const fields = legacySettingsFields(stored, place.defaultEmergencyNumber);
   if (Object.keys(fields).length > 0) await updateSettings(fields);
   const rest = Object.fromEntries(
     Object.entries(stored).filter(([key]) => !(LEGACY_FIELDS as readonly string[]).includes(key)),
   );
-  storage.setItem(PREFS_KEY, JSON.stringify(rest));
+  place.storage.setItem(place.key, JSON.stringify(rest));
   return fields;
 }

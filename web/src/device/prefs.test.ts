@@ -115,7 +115,6 @@ describe('the synced SOS settings on the device', () => {
         languages: ['en-US'],
         watch: (onRows) => {
           push = onRows;
-          return () => {};
         },
       }),
     );
@@ -162,34 +161,35 @@ describe('the settings older builds kept on this phone move into the synced reco
   it('[SO43] the chosen values are queued as one settings.update@1, and the device prefs stay', async () => {
     const storage = new MemoryStorage();
     storage.setItem(PREFS_KEY, JSON.stringify(legacy));
-    expect(hasLegacyPrefs(storage)).toBe(true);
+    const place = { storage, key: PREFS_KEY, defaultEmergencyNumber: '911' };
+    expect(hasLegacyPrefs(place)).toBe(true);
     const { prefs, db } = await phone({ storage, signedIn: true, languages: ['en-US'] });
-    const moved = await migrateLegacyPrefs(storage, (f) => prefs.updateSettings(f), ['en-US']);
+    const moved = await migrateLegacyPrefs(place, (f) => prefs.updateSettings(f));
     expect(moved).toEqual({ name: 'Ama Mensah', sosCountdownSeconds: 3, emergencyNumber: '999' });
     expect((await db.outbox.toArray()).map((e) => e.args)).toEqual([{ fields: moved }]);
     expect(prefs.settings()).toMatchObject({ name: 'Ama Mensah', countdownSeconds: 3, emergencyNumber: '999' });
     expect(prefs.prefs().onboarded).toBe(true);
     // Once: the old fields are gone, so a second start moves nothing.
-    expect(hasLegacyPrefs(storage)).toBe(false);
-    expect(await migrateLegacyPrefs(storage, (f) => prefs.updateSettings(f), ['en-US'])).toEqual({});
+    expect(hasLegacyPrefs(place)).toBe(false);
+    expect(await migrateLegacyPrefs(place, (f) => prefs.updateSettings(f))).toEqual({});
     expect(await db.outbox.count()).toBe(1);
   });
 
   it('[SO43] defaults and invalid values are not moved, so they never overwrite another device\'s choice', () => {
     expect(
-      legacySettingsFields({ name: '', countdownSeconds: 5, emergencyNumber: '911' }, ['en-US']),
+      legacySettingsFields({ name: '', countdownSeconds: 5, emergencyNumber: '911' }, '911'),
     ).toEqual({});
     expect(
-      legacySettingsFields({ name: 42, countdownSeconds: 11, emergencyNumber: 'call 911' }, ['en-US']),
+      legacySettingsFields({ name: 42, countdownSeconds: 11, emergencyNumber: 'call 911' }, '911'),
     ).toEqual({});
-    expect(legacySettingsFields({ countdownSeconds: 0 }, ['en-US'])).toEqual({ sosCountdownSeconds: 0 });
+    expect(legacySettingsFields({ countdownSeconds: 0 }, '911')).toEqual({ sosCountdownSeconds: 0 });
   });
 
   it('[SO43] a phone with nothing stored, or a broken value, moves nothing and keeps working', async () => {
     const storage = new MemoryStorage();
-    expect(hasLegacyPrefs(storage)).toBe(false);
+    expect(hasLegacyPrefs({ storage, key: PREFS_KEY })).toBe(false);
     storage.setItem(PREFS_KEY, '{not json');
-    expect(hasLegacyPrefs(storage)).toBe(false);
+    expect(hasLegacyPrefs({ storage, key: PREFS_KEY })).toBe(false);
     const { prefs } = await phone({ storage });
     expect(prefs.prefs().onboarded).toBe(false);
   });

@@ -16,11 +16,12 @@
  */
 import * as z from 'zod/mini';
 import { createSignal, type Accessor } from 'solid-js';
+import { liveQuery } from 'dexie';
 import type { MutatorArgs } from '@vitalwatch/schema/protocol/mutators';
-import type { SettingsRow } from '@vitalwatch/schema/protocol/rows';
+import { SettingsRow } from '@vitalwatch/schema/protocol/rows';
 import { emergencyNumberForRegion } from '../sos/emergency-number.ts';
 import { localeRegion } from '../sos/locale-region.ts';
-import { LOCAL_SETTINGS_ID } from '../sync/apply-mutation.ts';
+import { DEFAULT_SETTINGS, LOCAL_SETTINGS_ID } from '../sync/apply-mutation.ts';
 import type { LocalDb } from '../sync/local-db.ts';
 import type { Mutators } from '../sync/mutators.ts';
 
@@ -67,20 +68,9 @@ export type Prefs = DevicePrefs & SosSettings;
 
 export type SettingsFields = MutatorArgs<'settings.update@1'>['fields'];
 
-/** The fields of the settings row this store reads (what the mirror keeps). */
-const Mirror = z.object({
-  sosCountdownSeconds: z.optional(z.int()),
-  escalateTier2AfterSeconds: z.optional(z.int()),
-  escalateAllAfterSeconds: z.optional(z.int()),
-  shareLocationWithContacts: z.optional(z.boolean()),
-  cancelPinSet: z.optional(z.boolean()),
-  duressPinSet: z.optional(z.boolean()),
-  name: z.optional(z.string()),
-  emergencyNumber: z.optional(z.nullable(z.string())),
-  region: z.optional(z.nullable(z.string())),
-  silentSos: z.optional(z.boolean()),
-});
-type Mirror = z.infer<typeof Mirror>;
+/** What the settings depend on: a settings row, or nothing yet. */
+type Mirror = Omit<SettingsRow, 'id' | 'version' | 'updatedAt'>;
+type StoredRow = { [K in keyof Mirror]?: Exclude<Mirror[K], undefined> };
 
 export const PREFS_KEY = 'vitalwatch.prefs.v1';
 export const SETTINGS_MIRROR_KEY = 'vitalwatch.settings.v1';
@@ -94,28 +84,27 @@ export function defaultDevicePrefs(): DevicePrefs {
  * region of the phone's language and that region's emergency number.
  */
 export function sosSettings(row: Mirror | null, languages: readonly string[]): SosSettings {
-  const region = row?.region ?? null;
+  // Extra fields of the row ride along unread; only SosSettings' fields are promised.
+  // A stored row's absent field is absent, never `undefined` (IndexedDB and JSON keep no undefined values), which
+  // zod's inferred `?: T | undefined` cannot say.
+  const r = { ...DEFAULT_SETTINGS, name: '', silentSos: false, ...(row as StoredRow | null) };
+  const region = r.region ?? null;
   const effectiveRegion = region ?? localeRegion(languages);
-  const emergencyNumber = row?.emergencyNumber ?? null;
+  const emergencyNumber = r.emergencyNumber ?? null;
   return {
-    name: row?.name ?? '',
-    countdownSeconds: row?.sosCountdownSeconds ?? 5,
+    ...r,
+    countdownSeconds: r.sosCountdownSeconds,
     emergencyNumber: emergencyNumber ?? emergencyNumberForRegion(effectiveRegion),
     emergencyNumberIsDefault: emergencyNumber === null,
     region: effectiveRegion,
     regionIsDefault: region === null,
-    silentSos: row?.silentSos ?? false,
-    escalateTier2AfterSeconds: row?.escalateTier2AfterSeconds ?? 120,
-    escalateAllAfterSeconds: row?.escalateAllAfterSeconds ?? 300,
-    shareLocationWithContacts: row?.shareLocationWithContacts ?? true,
-    cancelPinSet: row?.cancelPinSet ?? false,
-    duressPinSet: row?.duressPinSet ?? false,
   };
 }
 
 /** The account's row when the device has one, else the row set before any account (LOCAL_SETTINGS_ID). */
-export function currentSettingsRow(rows: readonly SettingsRow[]): SettingsRow | null {
-  return rows.find((r) => r.id !== LOCAL_SETTINGS_ID) ?? rows.find((r) => r.id === LOCAL_SETTINGS_ID) ?? null;
+export function currentSettingsRow(rows: readonly SettingsRow[]): SettingsRow | undefined {
+  // A database holds one account's row at most (bindUser), so any other row is the device-only one.
+  return rows.find((r) => r.id !== LOCAL_SETTINGS_ID) ?? rows[0];
 }
 
 function loadDevicePrefs(storage: Storage): DevicePrefs {
@@ -138,7 +127,8 @@ function loadDevicePrefs(storage: Storage): DevicePrefs {
 
 function loadMirror(storage: Storage): Mirror | null {
   try {
-    const parsed = Mirror.safeParse(JSON.parse(storage.getItem(SETTINGS_MIRROR_KEY) ?? 'null'));
+    // The mirror is the row as stored (and parses as one), so it is checked with the row's own schema.
+    const parsed = SettingsRow.safeParse(JSON.parse(storage.getItem(SETTINGS_MIRROR_KEY) ?? 'null'));
     return parsed.success ? parsed.data : null;
   } catch {
     return null;
@@ -167,11 +157,11 @@ export interface PrefsDeps {
   readonly mutators: Pick<Mutators, 'updateSettings'>;
   readonly storage?: Storage;
   readonly languages?: readonly string[];
-  /** Follows the local settings row (Dexie's liveQuery in the app); returns a stop function. */
-  readonly watch?: (onRows: (rows: SettingsRow[]) => void) => () => void;
+  /** Follows the local settings rows (by default Dexie's liveQuery, for the page's lifetime). */
+  readonly watch?: (onRows: (rows: SettingsRow[]) => void) => void;
 }
 
-export function createPrefs(deps: PrefsDeps): PrefsStore & { stop(): void } {
+export function createPrefs(deps: PrefsDeps): PrefsStore {
   const storage = deps.storage ?? localStorage;
   const languages = deps.languages ?? navigator.languages;
   const [device, setDevice] = createSignal(loadDevicePrefs(storage));
@@ -180,15 +170,14 @@ export function createPrefs(deps: PrefsDeps): PrefsStore & { stop(): void } {
 
   const take = (rows: readonly SettingsRow[]) => {
     const current = currentSettingsRow(rows);
-    if (current === null) return;
+    if (!current) return;
     setRow(current);
-    try {
-      storage.setItem(SETTINGS_MIRROR_KEY, JSON.stringify(current));
-    } catch {
-      // Storage full or blocked: the in-memory copy still serves this page.
-    }
+    storage.setItem(SETTINGS_MIRROR_KEY, JSON.stringify(current));
   };
-  const stop = deps.watch?.((rows) => take(rows)) ?? (() => {});
+  const watch =
+    deps.watch ??
+    ((onRows) => liveQuery(() => deps.db.user_settings.toArray()).subscribe({ next: onRows, error: console.error }));
+  watch(take);
 
   return {
     prefs: () => ({ ...device(), ...settings() }),
@@ -202,6 +191,5 @@ export function createPrefs(deps: PrefsDeps): PrefsStore & { stop(): void } {
       await deps.mutators.updateSettings({ fields });
       take(await deps.db.user_settings.toArray());
     },
-    stop,
   };
 }

@@ -8,7 +8,7 @@
  */
 import { createResource, createSignal, For, Match, Show, Switch } from 'solid-js';
 import { newId } from '@vitalwatch/schema/ids';
-import { MAX_NAME_LENGTH } from '@vitalwatch/schema/protocol/mutators';
+import { MAX_NAME_LENGTH } from '@vitalwatch/schema/settings-patterns';
 import { useApp } from '../ui/app-context.ts';
 import { createLiveQuery } from '../ui/live-query.ts';
 import { isIos } from '../sos/sos-sms.ts';

@@ -74,7 +74,7 @@ function patch<T extends object>(row: T, fields: { [K in keyof T]?: T[K] | undef
 export const LOCAL_SETTINGS_ID = '00000000-0000-0000-0000-000000000000';
 
 /** Server defaults (schema/src/db/identity.ts) for a settings row the device has not pulled yet. */
-const DEFAULT_SETTINGS = {
+export const DEFAULT_SETTINGS = {
   sosCountdownSeconds: 5,
   cancelPinSet: false,
   duressPinSet: false,
@@ -201,11 +201,11 @@ const APPLIERS: { [N in MutatorName]: Applier<N> } = {
     refs: (_a, ctx) => [rowRef('user_settings', ctx.userId ?? LOCAL_SETTINGS_ID)],
     async apply(store, a, ctx) {
       const id = ctx.userId ?? LOCAL_SETTINGS_ID;
-      // An account's row not pulled yet starts from what this device set before it signed in.
-      const local = id === LOCAL_SETTINGS_ID ? undefined : await store.get('user_settings', LOCAL_SETTINGS_ID);
+      // An account's row not pulled yet starts from what this device set before it signed in (when `id` is
+      // LOCAL_SETTINGS_ID itself, that row does not exist either, so the defaults apply).
       const row = (await store.get('user_settings', id)) ?? {
         ...DEFAULT_SETTINGS,
-        ...local,
+        ...(await store.get('user_settings', LOCAL_SETTINGS_ID)),
         id,
         version: 0,
         updatedAt: ctx.at,
