@@ -86,7 +86,10 @@ it('[SO47] a new user sets up (name, region, one contact), tests the SOS and see
   await setup.getByLabel('Their name').fill('Mum');
   await setup.getByLabel('Their mobile number').fill('0791 112');
   await setup.getByRole('button', { name: 'Add contact' }).click();
-  await setup.getByRole('alert').filter({ hasText: /not a valid number for United Kingdom: check the digits/ }).waitFor();
+  await setup
+    .getByRole('alert')
+    .filter({ hasText: /not a valid number for United Kingdom: check the digits/ })
+    .waitFor();
   await setup.getByLabel('Their mobile number').fill('07911 123456');
   await setup.getByRole('button', { name: 'Add contact' }).click();
 
@@ -98,14 +101,18 @@ it('[SO47] a new user sets up (name, region, one contact), tests the SOS and see
   const request = await fake.waitForRequest((r) => r.method === 'POST' && r.params.To === MUM_PHONE);
   expect(request.params.Body).toMatch(/^TEST from VitalWatch: Ama Mensah is testing their SOS alerts\./);
   const outcome = test.getByTestId('test-outcome').filter({ hasText: 'Mum' });
-  await outcome.getByText('Handed to the SMS service; no word from the carrier yet.').waitFor({ timeout: 10_000 });
+  await outcome
+    .getByText('Handed to the SMS service; no word from the carrier yet.')
+    .waitFor({ timeout: 10_000 });
   expect(await outcome.innerText()).toContain('07911 123456');
   expect(await outcome.innerText()).not.toMatch(/delivered|replied/i);
 
   const message = fake.messages.find((m) => m.to === MUM_PHONE && m.direction === 'outbound-api');
   if (message === undefined) throw new Error('the fake has no message to Mum');
   expect((await fake.sendCallback(message.sid, 'delivered')).map((r) => r.status)).toEqual([204]);
-  await outcome.getByText('Delivered to their phone (the carrier confirmed it).').waitFor({ timeout: 10_000 });
+  await outcome
+    .getByText('Delivered to their phone (the carrier confirmed it).')
+    .waitFor({ timeout: 10_000 });
   const reply = await fake.sendInbound(`${e2e.server.url}/webhooks/twilio/inbound`, {
     from: MUM_PHONE,
     to: FROM,

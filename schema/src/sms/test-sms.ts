@@ -14,5 +14,7 @@ export function buildTestSms(name: string): string {
     name,
     SOS_SMS_MAX_CHARS,
   );
-  return named ?? `TEST from VitalWatch: someone who listed you as a contact is testing their SOS alerts. ${ASK}`;
+  return (
+    named ?? `TEST from VitalWatch: someone who listed you as a contact is testing their SOS alerts. ${ASK}`
+  );
 }

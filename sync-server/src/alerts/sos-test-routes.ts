@@ -80,7 +80,11 @@ export async function registerSosTestRoutes(
     // The contacts and the name as the user's own rows say (row-level security), outside the lock.
     const { contacts, name } = await withUser(deps.db, caller.claims, async (tx) => {
       const contacts = await tx
-        .select({ id: emergencyContacts.id, name: emergencyContacts.name, phone: emergencyContacts.phoneE164 })
+        .select({
+          id: emergencyContacts.id,
+          name: emergencyContacts.name,
+          phone: emergencyContacts.phoneE164,
+        })
         .from(emergencyContacts)
         .where(
           and(

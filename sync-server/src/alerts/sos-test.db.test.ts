@@ -3,7 +3,14 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { describeOnEachDatabase } from '../../test/test-databases.ts';
 import { queryRows } from '../db/query-rows.ts';
 import type { Database } from '../db/database.ts';
-import { act, addContact, newDevice, startAlertServer, type AlertServer, type Device } from './test/alerts-test-kit.ts';
+import {
+  act,
+  addContact,
+  newDevice,
+  startAlertServer,
+  type AlertServer,
+  type Device,
+} from './test/alerts-test-kit.ts';
 import { TESTS_PER_HOUR } from './sos-test-routes.ts';
 
 const MUM = '+447911123456';
@@ -21,7 +28,11 @@ type Outcome = {
 };
 type TestAnswer = { test_id: string; contacts: Outcome[] };
 
-async function countRows(db: Database['db'], table: 'emergency_incidents' | 'alert_logs' | 'sos_test_messages', userId: string) {
+async function countRows(
+  db: Database['db'],
+  table: 'emergency_incidents' | 'alert_logs' | 'sos_test_messages',
+  userId: string,
+) {
   const [row] = await queryRows<{ n: number }>(
     db,
     sql`select count(*)::int as n from ${sql.identifier(table)} where user_id = ${userId}`,
@@ -70,11 +81,21 @@ describeOnEachDatabase('"Test my SOS" through the server (Twilio API shape, inje
     expect(response.statusCode).toBe(201);
     const answer = response.json<TestAnswer>();
     expect(answer.contacts).toEqual([
-      { contact_id: mum, name: 'Mum', to: MUM, status: 'queued', error_code: null, history: expect.any(Array), reply: null },
+      {
+        contact_id: mum,
+        name: 'Mum',
+        to: MUM,
+        status: 'queued',
+        error_code: null,
+        history: expect.any(Array),
+        reply: null,
+      },
     ]);
     const sent = server.twilio.messages.slice(sentBefore);
     expect(sent.map((m) => m.to)).toEqual([MUM]);
-    expect(sent[0]!.body).toMatch(/^TEST from VitalWatch: Ama Mensah is testing their SOS alerts\. Nobody needs help\./);
+    expect(sent[0]!.body).toMatch(
+      /^TEST from VitalWatch: Ama Mensah is testing their SOS alerts\. Nobody needs help\./,
+    );
     expect(sent[0]!.body.length).toBeLessThanOrEqual(150);
     expect(await countRows(database().db, 'emergency_incidents', device.userId)).toBe(0);
     expect(await countRows(database().db, 'alert_logs', device.userId)).toBe(0);
@@ -86,7 +107,7 @@ describeOnEachDatabase('"Test my SOS" through the server (Twilio API shape, inje
     expect(await countRows(database().db, 'sos_test_messages', device.userId)).toBe(1);
   });
 
-  it('[SO45] the carrier\'s statuses move each contact\'s outcome forward only; a failure keeps its error code', async () => {
+  it("[SO45] the carrier's statuses move each contact's outcome forward only; a failure keeps its error code", async () => {
     const { device } = await ama();
     const kofi = await newDevice(server, 'Kofi');
     await addContact(server, kofi, { name: 'Landline', phone: '+441632960001', tier: 1 });
@@ -112,7 +133,7 @@ describeOnEachDatabase('"Test my SOS" through the server (Twilio API shape, inje
     expect(other.statusCode).toBe(404);
   });
 
-  it('[SO46] the contact\'s reply is kept on their outcome and they are thanked; it acknowledges no incident', async () => {
+  it("[SO46] the contact's reply is kept on their outcome and they are thanked; it acknowledges no incident", async () => {
     const device = await newDevice(server, 'Abena');
     await addContact(server, device, { name: 'Yaw', phone: '+447911123470', tier: 1 });
     const test = (await startTest(device)).json<TestAnswer>();
@@ -150,7 +171,10 @@ describeOnEachDatabase('"Test my SOS" through the server (Twilio API shape, inje
     await addContact(server, device, { name: 'Kofi', phone: '+447911123490', tier: 2 });
     const response = await startTest(device);
     expect(response.statusCode).toBe(400);
-    expect(response.json()).toMatchObject({ error_code: 'no_contacts', message: expect.stringMatching(/first-tier/) });
+    expect(response.json()).toMatchObject({
+      error_code: 'no_contacts',
+      message: expect.stringMatching(/first-tier/),
+    });
   });
 
   it('[SO42] /config.json says this server can send SMS, and which other channels it has', async () => {

@@ -33,7 +33,12 @@ describeOnEachDatabase('one synced record of SOS settings (issue #14)', (databas
       server.app,
       user,
       pushBody(clientId, 'user', [
-        mutation(seq, 'settings.update@1', { fields }, { hlc: hlc(at, 0, clientId.slice(-4)), createdAt: at }),
+        mutation(
+          seq,
+          'settings.update@1',
+          { fields },
+          { hlc: hlc(at, 0, clientId.slice(-4)), createdAt: at },
+        ),
       ]),
     );
     expect(response.results[0]?.status).toBe('ok');
@@ -50,7 +55,13 @@ describeOnEachDatabase('one synced record of SOS settings (issue #14)', (databas
     await update(
       user,
       phone,
-      { name: '  Ama Mensah ', sosCountdownSeconds: 3, emergencyNumber: '999', region: 'KE', silentSos: true },
+      {
+        name: '  Ama Mensah ',
+        sosCountdownSeconds: 3,
+        emergencyNumber: '999',
+        region: 'KE',
+        silentSos: true,
+      },
       Date.now(),
     );
     // A second device that has never written anything pulls the same record.
@@ -134,6 +145,7 @@ describeOnEachDatabase('one synced record of SOS settings (issue #14)', (databas
     expect(pulled.statusCode).toBe(200);
     const body = JSON.stringify(responseJson(pulled));
     expect(body).toContain('sosCountdownSeconds');
-    for (const field of ['silentSos', '"region"', '"emergencyNumber"', '"name"']) expect(body).not.toContain(field);
+    for (const field of ['silentSos', '"region"', '"emergencyNumber"', '"name"'])
+      expect(body).not.toContain(field);
   });
 });

@@ -30,10 +30,15 @@ export function hasLegacyPrefs(place: Pick<LegacyPrefsPlace, 'storage' | 'key'>)
   return stored !== null && LEGACY_FIELDS.some((field) => field in stored);
 }
 
-function readStored({ storage, key }: Pick<LegacyPrefsPlace, 'storage' | 'key'>): Record<string, unknown> | null {
+function readStored({
+  storage,
+  key,
+}: Pick<LegacyPrefsPlace, 'storage' | 'key'>): Record<string, unknown> | null {
   try {
     const raw: unknown = JSON.parse(storage.getItem(key) ?? 'null');
-    return typeof raw === 'object' && raw !== null && !Array.isArray(raw) ? (raw as Record<string, unknown>) : null;
+    return typeof raw === 'object' && raw !== null && !Array.isArray(raw)
+      ? (raw as Record<string, unknown>)
+      : null;
   } catch {
     return null;
   }

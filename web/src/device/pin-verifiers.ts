@@ -19,7 +19,11 @@ export interface PinDevice {
 }
 
 /** Queues PIN hashes that were set, changed or removed (null) on this device. */
-export async function queuePinChange(device: PinDevice, prefs: DevicePrefsStore, pins: PinFields): Promise<void> {
+export async function queuePinChange(
+  device: PinDevice,
+  prefs: DevicePrefsStore,
+  pins: PinFields,
+): Promise<void> {
   await device.mutators.updateSettings({ fields: pins });
   const { clientId } = await readMeta(device.db, ['clientId']);
   prefs.update({ pinsQueuedIn: clientId ?? null });

@@ -167,7 +167,11 @@ describe('the settings older builds kept on this phone move into the synced reco
     const moved = await migrateLegacyPrefs(place, (f) => prefs.updateSettings(f));
     expect(moved).toEqual({ name: 'Ama Mensah', sosCountdownSeconds: 3, emergencyNumber: '999' });
     expect((await db.outbox.toArray()).map((e) => e.args)).toEqual([{ fields: moved }]);
-    expect(prefs.settings()).toMatchObject({ name: 'Ama Mensah', countdownSeconds: 3, emergencyNumber: '999' });
+    expect(prefs.settings()).toMatchObject({
+      name: 'Ama Mensah',
+      countdownSeconds: 3,
+      emergencyNumber: '999',
+    });
     expect(prefs.prefs().onboarded).toBe(true);
     // Once: the old fields are gone, so a second start moves nothing.
     expect(hasLegacyPrefs(place)).toBe(false);
@@ -175,10 +179,10 @@ describe('the settings older builds kept on this phone move into the synced reco
     expect(await db.outbox.count()).toBe(1);
   });
 
-  it('[SO43] defaults and invalid values are not moved, so they never overwrite another device\'s choice', () => {
-    expect(
-      legacySettingsFields({ name: '', countdownSeconds: 5, emergencyNumber: '911' }, '911'),
-    ).toEqual({});
+  it("[SO43] defaults and invalid values are not moved, so they never overwrite another device's choice", () => {
+    expect(legacySettingsFields({ name: '', countdownSeconds: 5, emergencyNumber: '911' }, '911')).toEqual(
+      {},
+    );
     expect(
       legacySettingsFields({ name: 42, countdownSeconds: 11, emergencyNumber: 'call 911' }, '911'),
     ).toEqual({});

@@ -176,7 +176,8 @@ export function createPrefs(deps: PrefsDeps): PrefsStore {
   };
   const watch =
     deps.watch ??
-    ((onRows) => liveQuery(() => deps.db.user_settings.toArray()).subscribe({ next: onRows, error: console.error }));
+    ((onRows) =>
+      liveQuery(() => deps.db.user_settings.toArray()).subscribe({ next: onRows, error: console.error }));
   watch(take);
 
   return {

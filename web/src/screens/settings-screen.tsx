@@ -58,7 +58,9 @@ export default function SettingsScreen() {
     const changed: SettingsFields = {
       ...(name().trim() !== before.name && { name: name().trim() }),
       ...(countdown() !== before.countdownSeconds && { sosCountdownSeconds: countdown() }),
-      ...((region() || null) !== (before.regionIsDefault ? null : before.region) && { region: region() || null }),
+      ...((region() || null) !== (before.regionIsDefault ? null : before.region) && {
+        region: region() || null,
+      }),
       ...(number() !== before.emergencyNumber && {
         // The region's own number is kept as "the default", so it follows a later change of region.
         emergencyNumber: number() === emergencyNumberForRegion(region() || null) ? null : number(),
@@ -169,8 +171,8 @@ function ServerChannelsSection(props: { channels: ServerChannels | null | undefi
         when={props.channels}
         fallback={
           <p>
-            Your phone opens a text to each contact for you to send. Whether the server can also text them is not
-            known yet (it has not been reached).
+            Your phone opens a text to each contact for you to send. Whether the server can also text them is
+            not known yet (it has not been reached).
           </p>
         }
       >

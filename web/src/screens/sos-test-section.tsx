@@ -137,15 +137,21 @@ export function SosTestSection() {
         fallback={<p class="warning">Add a first-tier contact who gets texts, then test.</p>}
       >
         <p>
-          Each first-tier contact gets a text marked <strong>TEST</strong> that says nobody needs help. No alert
-          is raised.
+          Each first-tier contact gets a text marked <strong>TEST</strong> that says nobody needs help. No
+          alert is raised.
         </p>
         <Switch>
           <Match when={viaServer()}>
             <button type="button" disabled={busy()} onClick={() => void testViaServer()}>
               {busy() ? 'Sending the test…' : 'Test my SOS'}
             </button>
-            <Show when={problem()}>{(p) => <p class="warning" role="alert">{p().text}</p>}</Show>
+            <Show when={problem()}>
+              {(p) => (
+                <p class="warning" role="alert">
+                  {p().text}
+                </p>
+              )}
+            </Show>
             <Show when={outcomes()}>
               {(list) => (
                 <ul class="test-outcomes" aria-live="polite">
@@ -154,12 +160,7 @@ export function SosTestSection() {
                       <li data-testid="test-outcome">
                         <strong>{o.name}</strong> ({formatPhoneNumber(o.to, region())}):{' '}
                         <span data-testid="test-status">{testStatusWords(o)}</span>
-                        <Show
-                          when={o.reply}
-                          fallback={
-                            <span class="hint"> No reply yet.</span>
-                          }
-                        >
+                        <Show when={o.reply} fallback={<span class="hint"> No reply yet.</span>}>
                           {(r) => <span data-testid="test-reply"> They replied: “{r().body}”</span>}
                         </Show>
                       </li>
@@ -168,8 +169,8 @@ export function SosTestSection() {
                   <For each={notOnServer()}>
                     {(c) => (
                       <li>
-                        <strong>{c.name}</strong>: not on the server yet (not synced), so not tested. Try again
-                        in a moment.
+                        <strong>{c.name}</strong>: not on the server yet (not synced), so not tested. Try
+                        again in a moment.
                       </li>
                     )}
                   </For>
