@@ -115,9 +115,9 @@ describeOnEachDatabase('one synced record of SOS settings (issue #14)', (databas
       server.app,
       user,
       pushBody(newId(), 'user', [
-        mutation(1, 'settings.update@1', { fields: { region: 'kenya' } } as never),
-        mutation(2, 'settings.update@1', { fields: { emergencyNumber: '9 9 9' } } as never),
-        mutation(3, 'settings.update@1', { fields: { name: 'x'.repeat(101) } } as never),
+        mutation(1, 'settings.update@1', { fields: { region: 'kenya' } }),
+        mutation(2, 'settings.update@1', { fields: { emergencyNumber: '9 9 9' } }),
+        mutation(3, 'settings.update@1', { fields: { name: 'x'.repeat(101) } }),
       ]),
     );
     expect(response.results.map((r) => r.status)).toEqual(['rejected', 'rejected', 'rejected']);
