@@ -157,3 +157,30 @@ it('[SO47] a new user sets up (name, region, one contact), tests the SOS and see
   expect(await other.getByLabel('Local emergency number').inputValue()).toBe('999');
   await screenshot(other, 'second-device-settings');
 });
+
+it('[SO47] signed out, the test goes through the phone: one sms: link per contact, "messaging app opened", then the user\'s answer', async () => {
+  const page = await openControlledPage(e2e.context);
+  const setup = page.locator('section.onboarding');
+  await setup.getByLabel(/Your name/).fill('Kofi');
+  await setup.getByRole('button', { name: 'Next' }).click();
+  await setup.getByRole('button', { name: 'This is right' }).click();
+  await setup.getByLabel('Their name').fill('Ama');
+  await setup.getByLabel('Their mobile number').fill('07911 123457');
+  await setup.getByRole('button', { name: 'Add contact' }).click();
+
+  const test = page.getByTestId('sos-test');
+  const link = test.getByRole('link', { name: 'Text Ama a test (07911 123457)' });
+  await link.waitFor({ timeout: 10_000 });
+  const href = (await link.getAttribute('href')) ?? '';
+  // One recipient, the same TEST words the server would send.
+  expect(href).toMatch(/^sms:\+447911123457\?body=/);
+  expect(decodeURIComponent(href.split('body=')[1] ?? '')).toMatch(/^TEST from VitalWatch: Kofi is testing/);
+  expect(await test.getByRole('button', { name: 'Test my SOS' }).count()).toBe(0);
+  await link.click();
+  await test.getByText('Messaging app opened. Did it send?').waitFor();
+  await test.getByRole('button', { name: 'Yes' }).click();
+  await test.getByText("You said it sent. Their reply comes to your phone's messages.").waitFor();
+  await screenshot(page, 'onboarding-5-phone-test');
+  // The phone sent it (or not): the server sent nothing.
+  expect(fake.messages.filter((m) => m.to === '+447911123457')).toHaveLength(0);
+});
