@@ -181,7 +181,7 @@ export function SosTestSection() {
           <Match when={true}>
             <p class="hint">
               {channels()?.sms === true
-                ? 'Sign in and go online to test through the server. Or send the test from your phone:'
+                ? 'To test through the server, sign in (and be online). Or send the test from your phone:'
                 : 'This server cannot send SMS, so your phone sends the test (as it would send an SOS). Tap each one, then press Send:'}
             </p>
             <ul class="test-outcomes">
