@@ -13,6 +13,7 @@ import { hashPin, PIN_PATTERN } from '../device/pin.ts';
 import { queuePinChange } from '../device/pin-verifiers.ts';
 import type { SettingsFields } from '../device/prefs.ts';
 import { emergencyNumberForRegion } from '../sos/emergency-number.ts';
+import { localeRegion } from '../sos/locale-region.ts';
 import { storageReport } from './storage-report.ts';
 import { regionChoices } from './region-choice.ts';
 import { SosTestSection } from './sos-test-section.tsx';
@@ -26,7 +27,9 @@ export default function SettingsScreen() {
   const [name, setName] = createSignal(settings().name);
   const [countdown, setCountdown] = createSignal(settings().countdownSeconds);
   const [number, setNumber] = createSignal(settings().emergencyNumber);
-  const [region, setRegion] = createSignal(settings().region ?? '');
+  // '' = not chosen: the phone's language decides, and the number follows it.
+  const [region, setRegion] = createSignal(settings().regionIsDefault ? '' : (settings().region ?? ''));
+  const defaultNumberFor = (r: string) => emergencyNumberForRegion(r || localeRegion(navigator.languages));
   const [channels] = createResource(() => fetchServerChannels());
   const [cancelPin, setCancelPin] = createSignal('');
   const [duressPin, setDuressPin] = createSignal('');
@@ -109,9 +112,7 @@ export default function SettingsScreen() {
             onChange={(e) => {
               const next = e.currentTarget.value;
               // A number the user never changed follows the region.
-              if (number() === emergencyNumberForRegion(region() || null)) {
-                setNumber(emergencyNumberForRegion(next || null));
-              }
+              if (number() === defaultNumberFor(region())) setNumber(defaultNumberFor(next));
               setRegion(next);
             }}
           >
