@@ -88,16 +88,15 @@ export function sosSettings(row: Mirror | null, languages: readonly string[]): S
   // A stored row's absent field is absent, never `undefined` (IndexedDB and JSON keep no undefined values), which
   // zod's inferred `?: T | undefined` cannot say.
   const r = { ...DEFAULT_SETTINGS, name: '', silentSos: false, ...(row as StoredRow | null) };
-  const region = r.region ?? null;
-  const effectiveRegion = region ?? localeRegion(languages);
-  const emergencyNumber = r.emergencyNumber ?? null;
+  // Absent or null (never '': the mutator refuses it) = not chosen.
+  const region = r.region ?? localeRegion(languages);
   return {
     ...r,
     countdownSeconds: r.sosCountdownSeconds,
-    emergencyNumber: emergencyNumber ?? emergencyNumberForRegion(effectiveRegion),
-    emergencyNumberIsDefault: emergencyNumber === null,
-    region: effectiveRegion,
-    regionIsDefault: region === null,
+    emergencyNumber: r.emergencyNumber ?? emergencyNumberForRegion(region),
+    emergencyNumberIsDefault: !r.emergencyNumber,
+    region,
+    regionIsDefault: !r.region,
   };
 }
 
