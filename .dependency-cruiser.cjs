@@ -141,8 +141,7 @@ module.exports = {
     {
       name: 'web-layers-media-below-device',
       severity: 'error',
-      comment:
-        'media (evidence capture and uploads) is below device, ui and screens.',
+      comment: 'media (evidence capture and uploads) is below device, ui and screens.',
       from: { path: '^web/src/media/' },
       to: { path: '^web/src/(device|ui|screens)/|^web/src/(app|main)\\.tsx$' },
     },

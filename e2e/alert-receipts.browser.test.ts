@@ -21,10 +21,7 @@ import { ALERT_RECEIPTS_PATH } from '../schema/src/protocol/alert-receipt.ts';
 import { isObservedReach } from '../schema/src/protocol/alert-status.ts';
 import { contactAppLinkPath } from '../schema/src/protocol/contact-app-links.ts';
 import { AlertLogRow } from '../schema/src/protocol/rows.ts';
-import {
-  startTestPushService,
-  type TestPushService,
-} from '../sync-server/test/push-endpoint.ts';
+import { startTestPushService, type TestPushService } from '../sync-server/test/push-endpoint.ts';
 import { useBrowserSuite } from './harness/browser-suite.ts';
 import { accountNamed, api, type HttpAccount } from './harness/http-accounts.ts';
 import { shapeRequests } from './harness/network.ts';

@@ -45,7 +45,7 @@ for (const size of SIZES) {
     const button = page.getByRole('button', { name: 'SOS: alert my emergency contacts' });
     await button.waitFor();
     // A first visit is the longest home screen: onboarding and the "no contacts yet" warning are on it too.
-    await page.getByRole('heading', { name: 'Welcome to VitalWatch' }).waitFor();
+    await page.getByRole('heading', { name: 'Set up your SOS' }).waitFor();
     await screenshot(page, `home-${size.width}x${size.height}`);
 
     expect((await controlsAfterStatus(page))[0]).toBe('SOS: alert my emergency contacts');

@@ -151,12 +151,19 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   // Nothing to do, nothing to check: a device opens a spare connection with it while it uploads (SPEC CL15).
   app.head('/sync/ping', { helmet: false }, async (_request, reply) => reply.status(204).send());
 
-  // One web build serves every deployment: it learns where auth lives at run time.
+  // One web build serves every deployment: it learns where auth lives at run time, and which channels this
+  // server can alert through, so the app promises only those (SPEC SO42).
+  const channels = {
+    sms: Boolean(deps.alerts?.sms),
+    webPush: Boolean(deps.alerts?.webPush) && Boolean(deps.alerts?.vapidPublicKey),
+    realtime: Boolean(deps.alerts),
+  };
   app.get('/config.json', async (request, reply) =>
     reply.header('cache-control', 'no-cache').send({
       supabaseUrl: supabaseUrl ?? `${request.protocol}://${request.host}`,
       supabaseAnonKey: anonKey,
       authProvider: identity.kind,
+      channels,
     }),
   );
 
@@ -176,7 +183,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
         signEvidenceUrl: evidenceUrlSigner(storage ?? null, now),
       })
     : null;
-  await registerProfileRoutes(app, { db: deps.db, identity, now });
+  await registerProfileRoutes(app, { db: deps.db, identity, now, pokes });
   await registerSyncRoutes(app, {
     db: deps.db,
     dbKind: deps.dbKind,

@@ -13,7 +13,6 @@ import { SosScreen } from './screens/sos-screen.tsx';
 import type { Device } from './device/device.ts';
 import type { PrefsStore } from './device/prefs.ts';
 import { createBrowserSosFlow } from './sos/sos-flow-browser.ts';
-import { createLiveQuery } from './ui/live-query.ts';
 
 const ContactsScreen = lazy(() => import('./screens/contacts-screen.tsx'));
 const MoodScreen = lazy(() => import('./screens/mood-screen.tsx'));
@@ -48,9 +47,7 @@ export function App(props: { device: Device; prefs: PrefsStore }) {
   window.addEventListener('hashchange', onHash);
   onCleanup(() => window.removeEventListener('hashchange', onHash));
 
-  // The synced settings row (escalation times), when this device has pulled it: read through sos-settings.ts.
-  const synced = createLiveQuery(() => props.device.db.user_settings.toCollection().first(), undefined);
-  const sos = createBrowserSosFlow(props.device, props.prefs, synced);
+  const sos = createBrowserSosFlow(props.device, props.prefs);
   const services: AppServices = {
     device: props.device,
     prefs: props.prefs,

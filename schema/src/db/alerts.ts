@@ -3,15 +3,25 @@
  * - `alert_links`: one per contact × incident, the token of the public page `/a/<token>` a contact opens from an
  *   alert (no login) to see the incident and answer "I'm on my way" / "I can't help". The token is the secret.
  * - `push_subscriptions`: the Web Push endpoints of a user's devices, for alerts to contacts who use the app.
+ * - `sos_test_messages`: "Test my SOS" (issue #14, SPEC SO44): one row per tier-1 contact texted a message marked
+ *   as a test, with its statuses and the contact's reply. Never an incident, never escalated, never in the ledger
+ *   of alerts (`alert_logs`), never synced: the app reads its own test's rows over HTTP.
  * - `inbound_sms`: the SMS replies the server has answered, by the provider's message id, so a replayed webhook
  *   is answered again but never applied twice (SPEC SE44).
  * All are written by the server; a user may read their own rows.
  */
 import { sql } from 'drizzle-orm';
-import { check, index, pgTable, text, timestamp, uniqueIndex, uuid } from 'drizzle-orm/pg-core';
+import { check, index, jsonb, pgTable, text, timestamp, uniqueIndex, uuid } from 'drizzle-orm/pg-core';
 import { userIdColumn, users } from './identity.ts';
 import { readOwnPolicy, ownRowsPolicy } from './rls.ts';
-import { alertResponse, emergencyContacts, emergencyIncidents } from './safety.ts';
+import {
+  alertResponse,
+  alertStatus,
+  emergencyContacts,
+  emergencyIncidents,
+  type AlertStatusEntry,
+} from './safety.ts';
+import { clientIdColumn, isUuidV7Check } from './ids.ts';
 
 export const alertLinks = pgTable(
   'alert_links',
@@ -78,6 +88,38 @@ export const inboundSms = pgTable(
   (t) => [
     check('inbound_sms_message_sid', sql`${t.messageSid} ~ '^[A-Z]{2}[0-9a-fA-F]{32}$'`),
     index('inbound_sms_received_idx').on(t.receivedAt),
+    readOwnPolicy(t.userId),
+  ],
+);
+
+/** "Test my SOS": one row per contact texted, grouped by `test_id` (one press of the button). */
+export const sosTestMessages = pgTable(
+  'sos_test_messages',
+  {
+    id: clientIdColumn(),
+    userId: userIdColumn(),
+    testId: uuid('test_id').notNull(),
+    contactId: uuid('contact_id').references(() => emergencyContacts.id, { onDelete: 'set null' }),
+    /** The contact's name when texted, so the outcome still reads right after an edit or a delete. */
+    contactName: text('contact_name').notNull(),
+    toAddress: text('to_address').notNull(),
+    body: text('body').notNull(),
+    provider: text('provider').notNull(),
+    providerMessageId: text('provider_message_id'),
+    status: alertStatus('status').notNull().default('pending'),
+    statusHistory: jsonb('status_history').$type<AlertStatusEntry[]>().notNull().default([]),
+    errorCode: text('error_code'),
+    /** What the contact answered by SMS (the first reply after the test), as they wrote it. */
+    replyBody: text('reply_body'),
+    repliedAt: timestamp('replied_at', { withTimezone: true }),
+    createdAt: timestamp('created_at', { withTimezone: true }).notNull(),
+    updatedAt: timestamp('updated_at', { withTimezone: true }).notNull(),
+  },
+  (t) => [
+    check('sos_test_messages_id_v7', isUuidV7Check(t.id)),
+    uniqueIndex('sos_test_messages_provider_message_key').on(t.provider, t.providerMessageId),
+    index('sos_test_messages_user_idx').on(t.userId, t.createdAt),
+    index('sos_test_messages_to_idx').on(t.toAddress, t.createdAt),
     readOwnPolicy(t.userId),
   ],
 );

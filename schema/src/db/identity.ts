@@ -25,6 +25,7 @@ import {
 } from 'drizzle-orm/pg-core';
 import { E164_PATTERN, EMERGENCY_NUMBER_PATTERN } from '../phone-patterns.ts';
 import { SETTINGS_DEFAULTS } from '../row-defaults.ts';
+import { REGION_PATTERN } from '../settings-patterns.ts';
 import { ownRowsPolicy, readOwnPolicy, syncColumns, timestamps } from './rls.ts';
 
 const bytea = customType<{ data: Uint8Array; driverData: Uint8Array }>({ dataType: () => 'bytea' });
@@ -102,6 +103,13 @@ export const userSettings = pgTable(
     moodReminderAt: time('mood_reminder_at'),
     quietHoursStart: time('quiet_hours_start'),
     quietHoursEnd: time('quiet_hours_end'),
+    /**
+     * Issue #14 (SPEC SO40): the region (ISO 3166-1 alpha-2, e.g. `KE`) that decides how typed phone numbers are
+     * read and the default emergency number; null = the phone's own (its time zone, then its language).
+     */
+    region: text('region'),
+    /** Issue #14 (SPEC SO40): an SOS makes no alarm sound and no vibration, and dims the screen. */
+    silentSos: boolean('silent_sos').notNull().default(false),
     /** Per-channel notification preferences, e.g. `{ "push": true, "email": false }`. */
     notifications: jsonb('notifications').$type<Record<string, boolean>>().notNull().default({}),
     /** Hybrid logical clock of the last write, for field-level last-writer-wins (issue #3). */
@@ -116,6 +124,7 @@ export const userSettings = pgTable(
       'user_settings_escalation',
       sql`${t.escalateTier2AfterSeconds} > 0 and ${t.escalateAllAfterSeconds} >= ${t.escalateTier2AfterSeconds}`,
     ),
+    check('user_settings_region', sql`${t.region} ~ ${sql.raw(`'${REGION_PATTERN}'`)}`),
     ownRowsPolicy(t.userId),
   ],
 );

@@ -30,7 +30,7 @@ export {
   userSettings,
   users,
 } from './identity.ts';
-export { alertLinks, inboundSms, pushSubscriptions } from './alerts.ts';
+export { alertLinks, inboundSms, pushSubscriptions, sosTestMessages } from './alerts.ts';
 export { mediaBucket, mediaFiles, uploadState } from './media.ts';
 export {
   contactMerges,

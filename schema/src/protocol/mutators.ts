@@ -7,6 +7,8 @@ import * as z from 'zod/mini';
 import { E164, EpochMs, Hlc, Location, UuidV7 } from './common.ts';
 import type { Lane } from './lane.ts';
 import { PinVerifier } from './pin-verifier.ts';
+import { EMERGENCY_NUMBER_PATTERN } from '../phone-patterns.ts';
+import { MAX_NAME_LENGTH, REGION_PATTERN } from '../settings-patterns.ts';
 import { MAX_UTC_OFFSET_MINUTES, MIN_UTC_OFFSET_MINUTES } from '../sms/sms-time.ts';
 import { lastSampleTime, MAX_SAMPLE_TIME_MS } from './sample-ids.ts';
 
@@ -101,6 +103,17 @@ export const SettingsUpdateArgs = z.strictObject({
      */
     cancelPin: z.optional(z.nullable(PinVerifier)),
     duressPin: z.optional(z.nullable(PinVerifier)),
+    /**
+     * Since protocol 6 (issue #14, SPEC SO40): the user's name as alerts say it (the server keeps it as the
+     * profile's `display_name`, so its SMS and the alert page carry it); null or empty removes it.
+     */
+    name: z.optional(z.nullable(z.string().check(z.maxLength(MAX_NAME_LENGTH)))),
+    /** Protocol 6: the number the SOS screen offers to call; null = the region's default. */
+    emergencyNumber: z.optional(z.nullable(z.string().check(z.regex(new RegExp(EMERGENCY_NUMBER_PATTERN))))),
+    /** Protocol 6: ISO 3166-1 alpha-2 (`KE`); null = the phone's own region. */
+    region: z.optional(z.nullable(z.string().check(z.regex(new RegExp(REGION_PATTERN))))),
+    /** Protocol 6: SOS without alarm sound or vibration, on a dimmed screen. */
+    silentSos: z.optional(z.boolean()),
   }),
 });
 

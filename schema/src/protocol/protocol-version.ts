@@ -29,8 +29,12 @@
  *   Also in 5: `incident.trigger@1` may carry `utcOffsetMinutes`, the phone's UTC offset, so the server's SMS
  *   shows local time with its offset (SPEC SO4). Additive and optional: older apps' triggers are still valid (their
  *   alerts show UTC).
+ * - 6 (2026-12): one synced record of SOS settings (issue #14, SPEC SO40, PV4). `settings.update@1` may carry
+ *   `name`, `emergencyNumber`, `region` and `silentSos`, and pulled `user_settings` rows carry them. Additive: every
+ *   protocol-5 body is still valid; the server sends the new row fields only to clients that pull with protocol 6
+ *   or later (older apps parse rows strictly), so the minimum stays 1.
  */
-export const PROTOCOL_VERSION = 5;
+export const PROTOCOL_VERSION = 6;
 
 /** The oldest client protocol the server still accepts; older ones are told to update and keep their outbox. */
 export const MIN_SUPPORTED_PROTOCOL_VERSION = 1;

@@ -31,6 +31,15 @@ export const SettingsRow = z.strictObject({
   escalateTier2AfterSeconds: z.int(),
   escalateAllAfterSeconds: z.int(),
   updatedAt: EpochMs,
+  /**
+   * Protocol 6 (issue #14, SPEC SO40): the rest of the SOS settings, one record for all the user's devices.
+   * `name` is the profile's display name ('' = none); `emergencyNumber` null = the region's default; `region`
+   * null = the phone's own. Pull sends them only to protocol-6 clients; absent on rows stored before.
+   */
+  name: z.optional(z.string()),
+  emergencyNumber: z.optional(z.nullable(z.string())),
+  region: z.optional(z.nullable(z.string())),
+  silentSos: z.optional(z.boolean()),
 });
 
 export const ContactRow = z.strictObject({

@@ -14,6 +14,7 @@ import type { Pokes } from '../sync/poke-hub.ts';
 import type { OnPushed } from '../sync/pushed-changes.ts';
 import { registerAckPageRoutes, type SignEvidenceUrl } from './ack-page-routes.ts';
 import { registerAppLinkRoutes } from './app-link-routes.ts';
+import { registerSosTestRoutes } from './sos-test-routes.ts';
 import { registerContactAppLinkRoutes } from './contact-app-link-routes.ts';
 import type { PushSender, SmsProvider } from './alert-channels.ts';
 import { createAlertDispatcher, type AlertDispatcher } from './dispatcher.ts';
@@ -98,6 +99,12 @@ export async function registerAlerts(
     signEvidenceUrl: deps.signEvidenceUrl ?? null,
   });
   await registerReceiptRoutes(app, { db: deps.db, pokes: deps.pokes, now: deps.now });
+  await registerSosTestRoutes(app, {
+    db: deps.db,
+    identity: deps.identity,
+    now: deps.now,
+    sms: config.sms,
+  });
   await registerAppLinkRoutes(app, {
     db: deps.db,
     identity: deps.identity,

@@ -20,6 +20,7 @@ import { recordResponse } from './responses.ts';
 import { applySafeReply, ONLY_THE_APP, parseSafeReply } from './safe-reply.ts';
 import type { AlertedContact, SmsEventDeps } from './sms-event-deps.ts';
 import { classifyTwilioError, isLaterStatus } from './twilio/twilio-status.ts';
+import { applyTestSmsStatus, recordTestReply } from './sos-test-routes.ts';
 
 export type StatusUpdate = {
   sid: string;
@@ -35,7 +36,8 @@ export async function applySmsStatus(deps: SmsEventDeps, update: StatusUpdate): 
     // Locks in the order planning and recording take them (the user's version, then the ledger row), so a
     // callback and a dispatcher batch never wait on each other in a cycle.
     const [owner] = await tx.select({ userId: alertLogs.userId }).from(alertLogs).where(bySid);
-    // A message we do not know (another deployment's, or one re-sent under a new id): nothing to change.
+    // Not an alert: a "Test my SOS" message (SPEC SO45), or one we do not know (another deployment's, or one
+    // re-sent under a new id), which changes nothing.
     if (owner === undefined) return null;
     await lockUserVersion(tx, owner.userId as UserId);
     const [row] = await tx
@@ -90,7 +92,10 @@ export async function applySmsStatus(deps: SmsEventDeps, update: StatusUpdate): 
       .where(eq(alertLogs.id, row.id));
     return { userId: row.userId as UserId, version, incidentId: row.incidentId };
   });
-  if (changed === null) return;
+  if (changed === null) {
+    await applyTestSmsStatus(deps, update);
+    return;
+  }
   deps.pokes.publish(changed.userId, changed.version);
   deps.onChange?.(changed.incidentId);
 }
@@ -135,6 +140,11 @@ export async function applySmsReply(
       : { text: await applySafeReply(deps, contact, safe), userId: contact.user_id };
   }
   const match = REPLY.exec(message.body);
+  // A reply without an alert code to a number texted "Test my SOS" since its last alert answers the test (SO46).
+  if (match?.[2] === undefined) {
+    const test = await recordTestReply(deps, message);
+    if (test !== null) return test;
+  }
   if (match === null) {
     return {
       text: 'VitalWatch: to tell the person you are responding, reply OK and the code from the alert, e.g. OK A7F3.',
@@ -145,7 +155,11 @@ export async function applySmsReply(
   if (word === 'SAFE') return { text: `VitalWatch: ${ONLY_THE_APP}`, userId: null };
   const code = match[2]?.toUpperCase() ?? null;
   const target = await findAlertedContact(deps.db, message.from, code);
-  if (target === null) return { text: notAlerted(code, 'OK <code>'), userId: null };
+  if (target === null) {
+    // "OK love you": a word that looks like a code but names no alert, to a test, answers the test.
+    const test = code === null ? null : await recordTestReply(deps, message);
+    return test ?? { text: notAlerted(code, 'OK <code>'), userId: null };
+  }
   await recordResponse(deps, {
     userId: target.user_id,
     incidentId: target.incident_id,

@@ -124,6 +124,18 @@ async function seedEverything(db: Db, owner: UserId) {
     receivedAt: new Date(),
     reply: 'OK',
   });
+  await db.insert(tables.sosTestMessages).values({
+    id: newId(),
+    userId: owner,
+    testId: newId(),
+    contactId,
+    contactName: 'Mum',
+    toAddress: '+447700900123',
+    body: 'TEST from VitalWatch',
+    provider: 'twilio',
+    createdAt: new Date(),
+    updatedAt: new Date(),
+  });
   await db.insert(tables.alertLinks).values({
     token: 'AbCdEfGhIjKlMnOp',
     userId: owner,
@@ -184,7 +196,7 @@ describeOnEachDatabase('row-level security through withUser', (database) => {
     await seedEverything(db, a);
   });
 
-  it('covers all 20 tables of record + 7 sync tables, each with an owner column', () => {
+  it('covers all 21 tables of record + 7 sync tables, each with an owner column', () => {
     expect(
       ownedTables()
         .map((t) => t.name)
@@ -208,6 +220,7 @@ describeOnEachDatabase('row-level security through withUser', (database) => {
       'mutation_errors',
       'push_subscriptions',
       'sensor_readings',
+      'sos_test_messages',
       'subscription_data',
       'sync_clients',
       'sync_tokens',

@@ -5,10 +5,12 @@
 import type { FastifyInstance } from 'fastify';
 import { eq } from 'drizzle-orm';
 import { z } from 'zod';
-import { users } from '@vitalwatch/schema/db/tables';
+import { userSettings, users } from '@vitalwatch/schema/db/tables';
 import { EMERGENCY_NUMBER_PATTERN } from '@vitalwatch/schema/phone-patterns';
 import type { Db } from '../db/database.ts';
 import { withUser } from '../db/with-user.ts';
+import { nextUserVersion } from '../db/user-version.ts';
+import type { Pokes } from '../sync/poke-hub.ts';
 import type { Identity } from '../auth/identity.ts';
 import { authenticateFirst, callerOf } from './authenticate-first.ts';
 import { HttpError, parseInput } from './http-error.ts';
@@ -58,7 +60,7 @@ function profileJson(user: UserRow) {
 
 export async function registerProfileRoutes(
   app: FastifyInstance,
-  deps: { db: Db; identity: Identity; now: () => Date },
+  deps: { db: Db; identity: Identity; now: () => Date; pokes: Pokes },
 ) {
   const authenticated = { onRequest: authenticateFirst(deps.identity) };
   app.get('/api/v1/me', authenticated, async (request) => {
@@ -73,8 +75,19 @@ export async function registerProfileRoutes(
   app.patch('/api/v1/me', authenticated, async (request) => {
     const caller = callerOf(request);
     const patch = parseInput(ProfilePatch, request.body, 'body');
-    const [user] = await withUser(deps.db, caller.claims, (tx) =>
-      tx
+    // The name and the emergency number are also fields of the synced settings row (SPEC SO40): moving its
+    // version sends them to every device of the account.
+    const synced = patch.display_name !== undefined || patch.emergency_number !== undefined;
+    let version: number | null = null;
+    const [user] = await withUser(deps.db, caller.claims, async (tx) => {
+      if (synced) {
+        version = await nextUserVersion(tx, caller.userId);
+        await tx
+          .update(userSettings)
+          .set({ version, updatedAt: deps.now() })
+          .where(eq(userSettings.userId, caller.userId));
+      }
+      return tx
         .update(users)
         .set({
           ...(patch.display_name !== undefined && { displayName: patch.display_name }),
@@ -84,9 +97,10 @@ export async function registerProfileRoutes(
           updatedAt: deps.now(),
         })
         .where(eq(users.id, caller.userId))
-        .returning(),
-    );
+        .returning();
+    });
     if (user === undefined) throw new HttpError(404, 'not_found', 'no profile for this user');
+    if (version !== null) deps.pokes.publish(caller.userId, version);
     return profileJson(user);
   });
 }

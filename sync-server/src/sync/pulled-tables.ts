@@ -18,6 +18,7 @@ import {
   incidentEvents,
   moodEntries,
   userSettings,
+  users,
 } from '@vitalwatch/schema/db/tables';
 import type { Change, SyncedTable } from '@vitalwatch/schema/protocol/pull-response';
 import type {
@@ -78,6 +79,8 @@ function change<R extends { id: string; version: number }>(
 
 /** The first protocol whose contact rows carry `appLinked` (protocol-version.ts). */
 const APP_LINKED_SINCE_PROTOCOL = 3;
+/** The first protocol whose settings rows carry name, emergency number, region and silent SOS (SPEC SO40). */
+const SOS_SETTINGS_SINCE_PROTOCOL = 6;
 
 type PulledTable = {
   name: SyncedTable;
@@ -90,9 +93,19 @@ export const PULLED_TABLES: readonly PulledTable[] = [
   {
     name: 'user_settings',
     columns: userSettings,
-    async read(tx, range) {
-      const rows = await tx.select().from(userSettings).where(inRange(userSettings, range));
-      return rows.map((r) =>
+    async read(tx, range, protocolVersion) {
+      // The name and the emergency number live on the profile (users), where the alert text reads them; the
+      // settings row's version moves whenever either changes (settings-update.ts, profile-routes.ts).
+      const rows = await tx
+        .select({
+          settings: userSettings,
+          name: users.displayName,
+          emergencyNumber: users.emergencyNumber,
+        })
+        .from(userSettings)
+        .innerJoin(users, sql`${users.id} = ${userSettings.userId}`)
+        .where(inRange(userSettings, range));
+      return rows.map(({ settings: r, name, emergencyNumber }) =>
         change('user_settings', r.deletedAt, {
           id: r.userId,
           version: r.version,
@@ -105,6 +118,12 @@ export const PULLED_TABLES: readonly PulledTable[] = [
           escalateTier2AfterSeconds: r.escalateTier2AfterSeconds,
           escalateAllAfterSeconds: r.escalateAllAfterSeconds,
           updatedAt: ms(r.updatedAt),
+          ...(protocolVersion >= SOS_SETTINGS_SINCE_PROTOCOL && {
+            name: name ?? '',
+            emergencyNumber,
+            region: r.region,
+            silentSos: r.silentSos,
+          }),
         } satisfies SettingsRow),
       );
     },

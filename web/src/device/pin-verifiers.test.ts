@@ -6,20 +6,17 @@ import { createMutators } from '../sync/mutators.ts';
 import { TEST_USER_ID, TestClock } from '../../test-support/test-device.ts';
 import { hashPin } from './pin.ts';
 import { queuePinChange, queueStoredPins } from './pin-verifiers.ts';
-import { Prefs, type PrefsStore } from './prefs.ts';
+import { DevicePrefs, type DevicePrefsStore, sosSettings } from './prefs.ts';
 
 let dbCount = 0;
 
 /** A device: its local database and mutators (signed in or not), and its preferences in memory. */
-async function device(options: { signedIn: boolean; prefs?: Partial<Prefs> }) {
+async function device(options: { signedIn: boolean; prefs?: Partial<DevicePrefs> }) {
   const db = openLocalDb({ name: `pin-verifiers-test-${++dbCount}` });
   if (options.signedIn) await bindUser(db, TEST_USER_ID);
   const clock = new TestClock();
   const mutators = createMutators({ db, now: () => clock.t++ });
-  let value = Prefs.parse({
-    name: 'Ama',
-    countdownSeconds: 5,
-    emergencyNumber: '112',
+  let value = DevicePrefs.parse({
     cancelPin: null,
     duressPin: null,
     lastFix: null,
@@ -27,10 +24,10 @@ async function device(options: { signedIn: boolean; prefs?: Partial<Prefs> }) {
     pinsQueuedIn: null,
     ...options.prefs,
   });
-  const prefs: PrefsStore = {
-    prefs: () => value,
+  const prefs: DevicePrefsStore = {
+    prefs: () => ({ ...value, ...sosSettings(null, ['en-GB']) }),
     update(patch) {
-      value = Prefs.parse({ ...value, ...patch });
+      value = DevicePrefs.parse({ ...value, ...patch });
     },
   };
   const outbox = async () =>
@@ -80,7 +77,8 @@ describe('the account learns the PIN hashes', () => {
       ]);
 
       // A new local database (the old one was deleted for another account) gets them again.
-      const fresh = await device({ signedIn, prefs: phone.prefs.prefs() });
+      const { cancelPin: kept, duressPin, pinsQueuedIn } = phone.prefs.prefs();
+      const fresh = await device({ signedIn, prefs: { cancelPin: kept, duressPin, pinsQueuedIn } });
       await queueStoredPins(fresh, fresh.prefs);
       expect(await fresh.outbox()).toHaveLength(1);
       await phone.db.delete();

@@ -9,7 +9,7 @@ import type { MutatorArgs } from '@vitalwatch/schema/protocol/mutators';
 import { PinVerifier } from '@vitalwatch/schema/protocol/pin-verifier';
 import { readMeta, type LocalDb } from '../sync/local-db.ts';
 import type { Mutators } from '../sync/mutators.ts';
-import type { PinHash, PrefsStore } from './prefs.ts';
+import type { DevicePrefsStore, PinHash } from './prefs.ts';
 
 type PinFields = Pick<MutatorArgs<'settings.update@1'>['fields'], 'cancelPin' | 'duressPin'>;
 
@@ -19,7 +19,11 @@ export interface PinDevice {
 }
 
 /** Queues PIN hashes that were set, changed or removed (null) on this device. */
-export async function queuePinChange(device: PinDevice, prefs: PrefsStore, pins: PinFields): Promise<void> {
+export async function queuePinChange(
+  device: PinDevice,
+  prefs: DevicePrefsStore,
+  pins: PinFields,
+): Promise<void> {
   await device.mutators.updateSettings({ fields: pins });
   const { clientId } = await readMeta(device.db, ['clientId']);
   prefs.update({ pinsQueuedIn: clientId ?? null });
@@ -29,7 +33,7 @@ export async function queuePinChange(device: PinDevice, prefs: PrefsStore, pins:
  * Once per local database: queues the PINs this device already has. A device without PINs sends nothing, so it
  * never removes the PINs another of the user's devices gave the account.
  */
-export async function queueStoredPins(device: PinDevice, prefs: PrefsStore): Promise<void> {
+export async function queueStoredPins(device: PinDevice, prefs: DevicePrefsStore): Promise<void> {
   const { cancelPin, duressPin, pinsQueuedIn } = prefs.prefs();
   const { clientId } = await readMeta(device.db, ['clientId']);
   if (clientId !== undefined && clientId === pinsQueuedIn) return;

@@ -3,11 +3,12 @@
  * only when signed in (alerts go to an account). On opening, an existing subscription is re-sent, so the server
  * maps this browser to the account signed in now (device/push-subscription.ts).
  */
-import { createSignal, Match, onMount, Show, Switch } from 'solid-js';
+import { createResource, createSignal, Match, onMount, Show, Switch } from 'solid-js';
 import { useApp } from '../ui/app-context.ts';
 import { FormMessage, type FormResult } from '../ui/form-parts.tsx';
 import { createLiveQuery } from '../ui/live-query.ts';
 import { createSessionTokens, readSession } from '../sync/auth-session.ts';
+import { fetchServerChannels } from '../ui/server-channels.ts';
 import {
   alertSubscriptionState,
   refreshAlertSubscription,
@@ -24,6 +25,7 @@ export function AlertSubscriptionSection() {
   const [busy, setBusy] = createSignal(false);
   const [message, setMessage] = createSignal<FormResult | null>(null);
   const origin = window.location.origin;
+  const [channels] = createResource(() => fetchServerChannels());
 
   const refreshState = async () => setState(await alertSubscriptionState());
 
@@ -97,8 +99,11 @@ export function AlertSubscriptionSection() {
         </Switch>
         <FormMessage message={message} />
         <p class="hint">
-          Phones may delay or hold back notifications in power-saving mode, so this is not the only way you
-          hear: VitalWatch also sends you an SMS when they need help.
+          Phones may delay or hold back notifications in power-saving mode.{' '}
+          {/* Only a server with an SMS provider texts contacts (its /config.json, SPEC SO42). */}
+          {channels()?.sms === true
+            ? 'This server also texts you when they need help.'
+            : 'This server cannot send texts: their phone may text you itself, so keep your number in their contacts up to date.'}
         </p>
       </section>
     </Show>

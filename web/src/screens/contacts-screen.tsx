@@ -42,7 +42,7 @@ function FieldError(props: { id: string; message: string | undefined }) {
 }
 
 export default function ContactsScreen() {
-  const { device } = useApp();
+  const { device, prefs } = useApp();
   const contacts = createLiveQuery(
     async () =>
       (await device.db.emergency_contacts.toArray()).sort(
@@ -52,7 +52,8 @@ export default function ContactsScreen() {
   );
   const [draft, setDraft] = createSignal<Draft>(EMPTY);
   const [errors, setErrors] = createSignal<{ name?: string; phone?: string }>({});
-  const region = devicePhoneRegion();
+  // The region the user confirmed (synced, SPEC SO40), else this phone's own (its time zone, then its language).
+  const region = prefs.settings().regionIsDefault ? devicePhoneRegion() : prefs.settings().region;
   const shown = (e164: string) => formatPhoneNumber(e164, region);
   const [saved, setSaved] = createSignal<string | null>(null);
   const appLinks = createContactAppLinks(device);

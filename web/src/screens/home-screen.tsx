@@ -4,15 +4,17 @@
  * and the sections go below it. Held for LONG_PRESS_MS it starts a silent SOS (SPEC SO14): no alarm sound, no
  * vibration, a dim screen.
  */
-import { For, Show } from 'solid-js';
+import { For, lazy, Show, Suspense } from 'solid-js';
 import { useApp, type Route } from '../ui/app-context.ts';
 import { createLiveQuery } from '../ui/live-query.ts';
 import { SafetyNotice } from '../ui/safety-notice.tsx';
-import { Onboarding } from './onboarding.tsx';
 import { openIncidents } from './open-incidents.ts';
 
 /** Held this long, the SOS button starts a silent SOS. */
 const LONG_PRESS_MS = 800;
+
+// Set-up is a lazy chunk (issue #14): a returning user's first visit never loads it.
+const Onboarding = lazy(() => import('./onboarding.tsx'));
 
 const LINKS: ReadonlyArray<{ route: Route; label: string }> = [
   { route: 'contacts', label: 'Contacts' },
@@ -81,7 +83,9 @@ export function HomeScreen() {
         )}
       </Show>
       <Show when={!prefs.prefs().onboarded}>
-        <Onboarding />
+        <Suspense>
+          <Onboarding />
+        </Suspense>
       </Show>
       <Show when={contactCount() === 0}>
         <p class="warning">

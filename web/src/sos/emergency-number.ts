@@ -46,6 +46,10 @@ export const FALLBACK_EMERGENCY_NUMBER = '112';
 
 /** `languages` as navigator.languages: the first with a region decides. */
 export function defaultEmergencyNumber(languages: readonly string[]): string {
-  const region = localeRegion(languages);
+  return emergencyNumberForRegion(localeRegion(languages));
+}
+
+/** The region's number (ISO 3166-1 alpha-2), or 112 for a region not in the table or none. */
+export function emergencyNumberForRegion(region: string | null): string {
   return (region === null ? undefined : BY_REGION[region]) ?? FALLBACK_EMERGENCY_NUMBER;
 }

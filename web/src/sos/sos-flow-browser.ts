@@ -14,12 +14,8 @@ import { newIncidentCode } from '@vitalwatch/schema/incident-code';
 import { createSosFlow, type SosFlow } from './sos-flow.ts';
 import { readSosSettings, type SosSettings } from './sos-settings.ts';
 
-export function createBrowserSosFlow(
-  device: Device,
-  prefsStore: PrefsStore,
-  escalation: () => Parameters<typeof readSosSettings>[1],
-): SosFlow {
-  const settings = (): SosSettings => readSosSettings(prefsStore.prefs(), escalation());
+export function createBrowserSosFlow(device: Device, prefsStore: PrefsStore): SosFlow {
+  const settings = (): SosSettings => readSosSettings(prefsStore.prefs());
   return createSosFlow({
     timers: {
       now: () => Date.now(),

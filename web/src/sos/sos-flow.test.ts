@@ -3,20 +3,14 @@ import type { IncidentStatus } from '@vitalwatch/schema/protocol/incident-status
 import { createSosFlow, type EventFields, type SosFlowDeps, type TriggerArgs } from './sos-flow.ts';
 import { nextSosState, SOS_EVENTS, SOS_STATES } from './sos-machine.ts';
 import { readSosSettings } from './sos-settings.ts';
-import type { Prefs } from '../device/prefs.ts';
+import { defaultDevicePrefs, sosSettings, type Prefs } from '../device/prefs.ts';
 import type { LocationFix } from './location-fix.ts';
 
 const T0 = Date.UTC(2026, 11, 7, 18, 0);
 const PREFS: Prefs = {
-  name: 'Ama',
-  countdownSeconds: 5,
-  emergencyNumber: '999',
-  cancelPin: null,
-  duressPin: null,
-  lastFix: null,
+  ...defaultDevicePrefs(),
+  ...sosSettings({ name: 'Ama', region: 'GB' }, ['en-GB']),
   onboarded: true,
-  silentSos: false,
-  pinsQueuedIn: null,
 };
 const FIX: LocationFix = { lat: -1.28333, lng: 36.81667, accuracyM: 12, at: T0 - 1_000 };
 const FRESH: LocationFix = { lat: -1.2834, lng: 36.8168, accuracyM: 8, at: T0 + 1_000 };
@@ -113,7 +107,7 @@ function setUp(options: { prefs?: Partial<Prefs>; online?: boolean; signedIn?: b
         syncs += 1;
       },
     },
-    settings: () => readSosSettings(prefs, undefined),
+    settings: () => readSosSettings(prefs),
     remember: () => undefined,
     startAlarm: () => {
       alarms += 1;
@@ -272,15 +266,15 @@ describe('the flow on an injected clock', () => {
 });
 
 describe('settings', () => {
-  it("[SO13] read in one place: the device prefs, and the synced row's escalation times when the device has it", () => {
-    expect(readSosSettings(PREFS, undefined)).toMatchObject({
+  it('[SO13] read in one place: the synced settings (escalation times included) and the device prefs', () => {
+    expect(readSosSettings(PREFS)).toMatchObject({
       countdownSeconds: 5,
       emergencyNumber: '999',
       silent: false,
       escalation: { tier2AfterMs: 120_000, allAfterMs: 300_000 },
     });
     const synced = { escalateTier2AfterSeconds: 60, escalateAllAfterSeconds: 180 };
-    expect(readSosSettings({ ...PREFS, silentSos: true }, synced)).toMatchObject({
+    expect(readSosSettings({ ...PREFS, silentSos: true, ...synced })).toMatchObject({
       silent: true,
       escalation: { tier2AfterMs: 60_000, allAfterMs: 180_000 },
     });

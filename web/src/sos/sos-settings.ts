@@ -1,12 +1,9 @@
 /**
- * The SOS settings the flow and its screen read, in one place (SPEC SO13). Today they come from two homes: the
- * device's prefs (countdown, PINs, emergency number, silent SOS, last fix) and the synced `user_settings` row
- * (escalation times, when this device has pulled it). Issue #14 item 7 moves them into one synced record; only
- * this file then changes.
+ * The SOS settings the flow and its screen read, in one place (SPEC SO13): the synced settings record (countdown,
+ * emergency number, name, silent SOS, escalation times; device/prefs.ts `settings()`, SO40) and this phone's own
+ * prefs (PIN hashes, last fix), both through `Prefs`.
  */
-import type { SettingsRow } from '@vitalwatch/schema/protocol/rows';
 import type { Prefs } from '../device/prefs.ts';
-import { SETTINGS_DEFAULTS } from '@vitalwatch/schema/row-defaults';
 
 export interface SosSettings {
   countdownSeconds: number;
@@ -20,9 +17,7 @@ export interface SosSettings {
   escalation: { tier2AfterMs: number; allAfterMs: number };
 }
 
-type Escalation = Pick<SettingsRow, 'escalateTier2AfterSeconds' | 'escalateAllAfterSeconds'>;
-
-export function readSosSettings(prefs: Prefs, synced: Escalation | undefined): SosSettings {
+export function readSosSettings(prefs: Prefs): SosSettings {
   return {
     countdownSeconds: prefs.countdownSeconds,
     emergencyNumber: prefs.emergencyNumber,
@@ -32,8 +27,8 @@ export function readSosSettings(prefs: Prefs, synced: Escalation | undefined): S
     lastFix: prefs.lastFix,
     silent: prefs.silentSos,
     escalation: {
-      tier2AfterMs: (synced ?? SETTINGS_DEFAULTS).escalateTier2AfterSeconds * 1000,
-      allAfterMs: (synced ?? SETTINGS_DEFAULTS).escalateAllAfterSeconds * 1000,
+      tier2AfterMs: prefs.escalateTier2AfterSeconds * 1000,
+      allAfterMs: prefs.escalateAllAfterSeconds * 1000,
     },
   };
 }

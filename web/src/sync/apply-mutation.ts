@@ -66,6 +66,17 @@ function patch<T extends object>(row: T, fields: { [K in keyof T]?: T[K] | undef
   return next;
 }
 
+/**
+ * The settings row's id while no account is bound (signed out, first use): settings still apply locally at once,
+ * and their outbox entries wait for the account. Once signed in, edits go to the account's row (its id is the
+ * user's); the device-only row goes away when its entries are acknowledged and a pull completes (pending-rows.ts),
+ * by which time the account's row carries them (SPEC SO41).
+ */
+export const LOCAL_SETTINGS_ID = '00000000-0000-0000-0000-000000000000';
+
+/** The server's defaults (schema/src/row-defaults.ts), for a settings row the device has not pulled yet. */
+export const DEFAULT_SETTINGS = { cancelPinSet: false, duressPinSet: false, ...SETTINGS_DEFAULTS } as const;
+
 const APPLIERS: { [N in MutatorName]: Applier<N> } = {
   'incident.trigger@1': {
     refs: (a) => [rowRef('emergency_incidents', a.id)],
@@ -177,22 +188,24 @@ const APPLIERS: { [N in MutatorName]: Applier<N> } = {
     apply: (store, a) => store.delete('emergency_contacts', a.id),
   },
   'settings.update@1': {
-    refs: (_a, ctx) => (ctx.userId === undefined ? [] : [rowRef('user_settings', ctx.userId)]),
+    refs: (_a, ctx) => [rowRef('user_settings', ctx.userId ?? LOCAL_SETTINGS_ID)],
     async apply(store, a, ctx) {
-      if (ctx.userId === undefined) return;
-      const row = (await store.get('user_settings', ctx.userId)) ?? {
-        id: ctx.userId,
+      const id = ctx.userId ?? LOCAL_SETTINGS_ID;
+      // An account's row not pulled yet starts from what this device set before it signed in (when `id` is
+      // LOCAL_SETTINGS_ID itself, that row does not exist either, so the defaults apply).
+      const row = (await store.get('user_settings', id)) ?? {
+        ...DEFAULT_SETTINGS,
+        ...(await store.get('user_settings', LOCAL_SETTINGS_ID)),
+        id,
         version: 0,
-        // The server's defaults, for a settings row the device has not pulled yet.
-        cancelPinSet: false,
-        duressPinSet: false,
-        ...SETTINGS_DEFAULTS,
         updatedAt: ctx.at,
       };
       // The server keeps the PIN hashes and tells devices only whether each is set.
-      const { cancelPin, duressPin, ...fields } = a.fields;
+      const { cancelPin, duressPin, name, ...fields } = a.fields;
       await store.put('user_settings', {
         ...patch(row, fields),
+        // As the server keeps it: trimmed, and no name is ''.
+        ...(name !== undefined && { name: name?.trim() ?? '' }),
         ...(cancelPin !== undefined && { cancelPinSet: cancelPin !== null }),
         ...(duressPin !== undefined && { duressPinSet: duressPin !== null }),
         updatedAt: ctx.at,

@@ -1,10 +1,12 @@
 /**
  * `settings.update@1`: the user's settings row, last-writer-wins field by field, by HLC. The PIN verifiers
  * (`cancelPin`, `duressPin`) are fields like the others, stored in their server-only columns
- * (db/pin-verifier-column.ts); pull only ever says whether one is set.
+ * (db/pin-verifier-column.ts); pull only ever says whether one is set. `name` and `emergencyNumber` (protocol 6,
+ * SPEC SO40) are the profile's `display_name` and `emergency_number` (users): the alert text and page read them
+ * there, and pull joins them into the settings row, whose version this mutation moves.
  */
 import { eq } from 'drizzle-orm';
-import { userSettings } from '@vitalwatch/schema/db/tables';
+import { userSettings, users } from '@vitalwatch/schema/db/tables';
 import type { MutatorArgs } from '@vitalwatch/schema/protocol/mutators';
 import { advanceClocks, loadClocks, saveClocks, winningFields } from '../field-clocks.ts';
 import { maxHlc } from '@vitalwatch/schema/protocol/hlc';
@@ -32,7 +34,17 @@ export async function settingsUpdate(
   if (winners.length === 0) return OK;
   const patch: Partial<SettingsFields> = {};
   for (const field of winners) Object.assign(patch, { [field]: args.fields[field] });
-  const { cancelPin, duressPin, ...columns } = patch;
+  const { cancelPin, duressPin, name, emergencyNumber, ...columns } = patch;
+  if (name !== undefined || emergencyNumber !== undefined) {
+    await ctx.tx
+      .update(users)
+      .set({
+        ...(name !== undefined && { displayName: profileName(name) }),
+        ...(emergencyNumber !== undefined && { emergencyNumber }),
+        updatedAt: ctx.now,
+      })
+      .where(eq(users.id, ctx.userId));
+  }
   await ctx.tx
     .update(userSettings)
     .set({
@@ -46,4 +58,10 @@ export async function settingsUpdate(
     .where(eq(userSettings.userId, ctx.userId));
   await saveClocks(ctx, 'user_settings', ctx.userId, advanceClocks(clocks, winners, ctx.hlc));
   return OK;
+}
+
+/** A name with its outer spaces trimmed; nothing left = no name (alerts then use none). */
+function profileName(name: string | null): string | null {
+  const trimmed = name?.trim() ?? '';
+  return trimmed === '' ? null : trimmed;
 }
