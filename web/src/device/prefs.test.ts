@@ -5,7 +5,7 @@ import type { SettingsRow } from '@vitalwatch/schema/protocol/rows';
 import { LOCAL_SETTINGS_ID } from '../sync/apply-mutation.ts';
 import { bindUser, openLocalDb } from '../sync/local-db.ts';
 import { createMutators } from '../sync/mutators.ts';
-import { TEST_USER_ID, TestClock } from '../sync/test-device.ts';
+import { TEST_USER_ID, TestClock } from '../../test-support/test-device.ts';
 import { hasLegacyPrefs, legacySettingsFields, migrateLegacyPrefs } from './migrate-prefs.ts';
 import { createPrefs, PREFS_KEY, SETTINGS_MIRROR_KEY } from './prefs.ts';
 

@@ -9,7 +9,8 @@ import type { LocationFix } from './location-fix.ts';
 const T0 = Date.UTC(2026, 11, 7, 18, 0);
 const PREFS: Prefs = {
   ...defaultDevicePrefs(),
-  ...sosSettings({ name: 'Ama', region: 'GB' }, ['en-GB']),
+  ...sosSettings(null, ['en-GB']),
+  name: 'Ama',
   onboarded: true,
 };
 const FIX: LocationFix = { lat: -1.28333, lng: 36.81667, accuracyM: 12, at: T0 - 1_000 };
