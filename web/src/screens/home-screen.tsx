@@ -4,7 +4,7 @@
  * and the sections go below it. Held for LONG_PRESS_MS it starts a silent SOS (SPEC SO14): no alarm sound, no
  * vibration, a dim screen.
  */
-import { For, lazy, Show, Suspense } from 'solid-js';
+import { createSignal, For, lazy, Show, Suspense } from 'solid-js';
 import { useApp, type Route } from '../ui/app-context.ts';
 import { createLiveQuery } from '../ui/live-query.ts';
 import { SafetyNotice } from '../ui/safety-notice.tsx';
@@ -26,6 +26,7 @@ const LINKS: ReadonlyArray<{ route: Route; label: string }> = [
 
 export function HomeScreen() {
   const { device, sos, navigate, prefs } = useApp();
+  const [setupStarted, setSetupStarted] = createSignal(false);
   const open = createLiveQuery(() => openIncidents(device.db), []);
   const contactCount = createLiveQuery(() => device.db.emergency_contacts.count(), 0);
 
@@ -83,9 +84,24 @@ export function HomeScreen() {
         )}
       </Show>
       <Show when={!prefs.prefs().onboarded}>
-        <Suspense>
-          <Onboarding />
-        </Suspense>
+        {/* The set-up's code (phone-number rules, regions: ~45 KB) loads only when the user starts it, so a first
+            visit stays within its budget and the SOS above works at once. */}
+        <Show
+          when={setupStarted()}
+          fallback={
+            <section class="onboarding" aria-labelledby="onboarding-start-title">
+              <h2 id="onboarding-start-title">Set up your SOS</h2>
+              <p>One minute: your name (every alert says it), your country, and one person to alert.</p>
+              <button type="button" onClick={() => setSetupStarted(true)}>
+                Start set-up
+              </button>
+            </section>
+          }
+        >
+          <Suspense>
+            <Onboarding />
+          </Suspense>
+        </Show>
       </Show>
       <Show when={contactCount() === 0}>
         <p class="warning">
