@@ -5,14 +5,12 @@
  * (fake-twilio.ts over HTTP, signed callbacks to PUBLIC_URL). Then a second device signed into the same account
  * gets the name, the countdown and the emergency number. With `E2E_SCREENSHOTS=<dir>` the test saves each step.
  */
-import { mkdir } from 'node:fs/promises';
-import path from 'node:path';
 import { afterAll, beforeAll, beforeEach, expect, it } from 'vitest';
-import type { Page } from 'playwright-core';
 import { useBrowserSuite } from './harness/browser-suite.ts';
 import { openControlledPage } from './harness/service-worker.ts';
 import { signUpInApp, TEST_PASSWORD } from './harness/app-account.ts';
 import { startFakeTwilio, type FakeTwilio } from '../sync-server/test/fake-twilio.ts';
+import { screenshot } from './harness/screenshots.ts';
 
 const MUM_PHONE = '+447911123456';
 const FROM = '+15005550006';
@@ -52,13 +50,6 @@ beforeEach(async () => {
   });
 });
 
-async function screenshot(page: Page, name: string): Promise<void> {
-  const dir = process.env.E2E_SCREENSHOTS;
-  if (dir === undefined || dir === '') return;
-  await mkdir(dir, { recursive: true });
-  await page.screenshot({ path: path.join(dir, `${name}.png`), fullPage: true });
-}
-
 it('[SO47] a new user sets up (name, region, one contact), tests the SOS and sees per contact what was observed, including the reply; [SO40] a second device gets the settings', async () => {
   const email = `onboarding-${Date.now()}@example.org`;
   const page = await openControlledPage(e2e.context);
@@ -69,7 +60,7 @@ it('[SO47] a new user sets up (name, region, one contact), tests the SOS and see
   await page.getByRole('button', { name: 'Start set-up' }).click();
   const setup = page.locator('section.onboarding');
   await setup.getByRole('heading', { name: 'Set up your SOS' }).waitFor();
-  await screenshot(page, 'onboarding-1-name');
+  await screenshot(page, 'onboarding-1-name', 'instead');
   // An empty name gets a message on the field, and nothing moves on.
   await setup.getByRole('button', { name: 'Next' }).click();
   await setup.getByText('Type the name your contacts know you by.').waitFor();
@@ -81,7 +72,7 @@ it('[SO47] a new user sets up (name, region, one contact), tests the SOS and see
   await region.waitFor();
   expect(await region.inputValue()).toBe('GB');
   await setup.getByText(/Emergency number in United Kingdom: 999/).waitFor();
-  await screenshot(page, 'onboarding-2-region');
+  await screenshot(page, 'onboarding-2-region', 'instead');
   await setup.getByRole('button', { name: 'This is right' }).click();
 
   // One contact, typed as people in the UK type numbers.
@@ -97,7 +88,7 @@ it('[SO47] a new user sets up (name, region, one contact), tests the SOS and see
 
   const test = page.getByTestId('sos-test');
   await test.getByRole('button', { name: 'Test my SOS' }).waitFor({ timeout: 10_000 });
-  await screenshot(page, 'onboarding-3-test');
+  await screenshot(page, 'onboarding-3-test', 'instead');
   await test.getByRole('button', { name: 'Test my SOS' }).click();
 
   const request = await fake.waitForRequest((r) => r.method === 'POST' && r.params.To === MUM_PHONE);
@@ -122,7 +113,7 @@ it('[SO47] a new user sets up (name, region, one contact), tests the SOS and see
   });
   expect(reply.body).toContain('Ama Mensah can see your reply to the test');
   await outcome.getByText('They replied: “OK love you”').waitFor({ timeout: 10_000 });
-  await screenshot(page, 'onboarding-4-outcome');
+  await screenshot(page, 'onboarding-4-outcome', 'instead');
   // A test is never an incident: the server has none for this account, and no alert ledger.
   const [counts] = await e2e.server.queryPostgres<{ incidents: number; alerts: number }>(
     `select (select count(*)::int from emergency_incidents i join users u on u.id = i.user_id where u.email = $1) as incidents,
@@ -142,7 +133,7 @@ it('[SO47] a new user sets up (name, region, one contact), tests the SOS and see
   });
   await page.getByRole('button', { name: 'Save settings' }).click();
   await page.getByText('Settings saved.').waitFor();
-  await screenshot(page, 'settings-saved');
+  await screenshot(page, 'settings-saved', 'instead');
 
   const second = await e2e.newContext({ viewport: PHONE, locale: 'en-US', timezoneId: 'America/New_York' });
   const other = await openControlledPage(second);
@@ -157,7 +148,7 @@ it('[SO47] a new user sets up (name, region, one contact), tests the SOS and see
   await other.goto('/#/settings');
   expect(await other.getByLabel(/Your name/).inputValue()).toBe('Ama Mensah');
   expect(await other.getByLabel('Local emergency number').inputValue()).toBe('999');
-  await screenshot(other, 'second-device-settings');
+  await screenshot(other, 'second-device-settings', 'instead');
 });
 
 it('[SO47] signed out, the test goes through the phone: one sms: link per contact, "messaging app opened", then the user\'s answer', async () => {
@@ -183,7 +174,7 @@ it('[SO47] signed out, the test goes through the phone: one sms: link per contac
   await test.getByText('Messaging app opened. Did it send?').waitFor();
   await test.getByRole('button', { name: 'Yes' }).click();
   await test.getByText("You said it sent. Their reply comes to your phone's messages.").waitFor();
-  await screenshot(page, 'onboarding-5-phone-test');
+  await screenshot(page, 'onboarding-5-phone-test', 'instead');
   // The phone sent it (or not): the server sent nothing.
   expect(fake.messages.filter((m) => m.to === '+447911123457')).toHaveLength(0);
 });

@@ -4,8 +4,6 @@
  * IndexedDB, then sign-in and sync bring it to Postgres exactly once: through the page's own loop, and through
  * the service worker's Background Sync event with no page of the app open.
  */
-import { mkdir } from 'node:fs/promises';
-import path from 'node:path';
 import { afterEach, beforeEach, expect, it } from 'vitest';
 import type { BrowserContext, Page } from 'playwright-core';
 import { useBrowserSuite } from './harness/browser-suite.ts';
@@ -17,6 +15,7 @@ import {
 import { readIndexedDb } from './harness/indexed-db.ts';
 import { signUpInApp, TEST_PASSWORD } from './harness/app-account.ts';
 import { isGsm7, SOS_SMS_MAX_CHARS } from '../schema/src/sms/gsm7.ts';
+import { screenshot } from './harness/screenshots.ts';
 
 const LONDON = { latitude: 51.507351, longitude: -0.127758, accuracy: 20 };
 
@@ -65,15 +64,6 @@ const SIZES = [
   { width: 360, height: 640 },
   { width: 390, height: 844 },
 ] as const;
-
-/** With `E2E_SCREENSHOTS=<dir>`, saves what the screen shows, and the whole page as `<name>-full.png`. */
-async function screenshot(page: Page, name: string): Promise<void> {
-  const dir = process.env.E2E_SCREENSHOTS;
-  if (dir === undefined || dir === '') return;
-  await mkdir(dir, { recursive: true });
-  await page.screenshot({ path: path.join(dir, `${name}.png`) });
-  await page.screenshot({ path: path.join(dir, `${name}-full.png`), fullPage: true });
-}
 
 /** The sms:/tel: links the page opened, by the user's tap (`byUser`) or by itself. */
 function openedLinks(page: Page): Promise<Array<{ href: string; byUser: boolean }>> {
@@ -414,7 +404,7 @@ for (const size of SIZES) {
     // Above the fold: the headline and the emergency number; the first text link within one screen of scrolling.
     const callBox = await call.boundingBox();
     expect(callBox!.y + callBox!.height).toBeLessThanOrEqual(size.height);
-    await screenshot(page, `sos-no-sms-${size.width}x${size.height}`);
+    await screenshot(page, `sos-no-sms-${size.width}x${size.height}`, 'also');
 
     await page.getByRole('link', { name: 'Text Dad' }).click();
     await page
@@ -468,7 +458,7 @@ it('[SO11] offline, with nobody answering: tier 2 joins after 2 minutes and ever
   await reach.getByText('2 minutes without an answer: your tier-2 contacts are added.').waitFor();
   await expect.poll(names).toEqual(['Text Mum', 'Text Kofi']);
   expect(await page.getByRole('link', { name: 'Call 999 now' }).count()).toBe(1);
-  await screenshot(page, 'sos-offline-tier2-360x640');
+  await screenshot(page, 'sos-offline-tier2-360x640', 'also');
 
   await page.clock.fastForward('03:00');
   await reach.getByText('5 minutes without an answer: all your contacts are added.').waitFor();
@@ -477,7 +467,7 @@ it('[SO11] offline, with nobody answering: tier 2 joins after 2 minutes and ever
   expect(await page.locator('body').innerText()).not.toMatch(/Nobody has answered/);
   // The composer was opened by the app once, for the first contact only, not again at each step.
   expect((await openedLinks(page)).filter((l) => !l.byUser)).toHaveLength(1);
-  await screenshot(page, 'sos-offline-everyone-360x640');
+  await screenshot(page, 'sos-offline-everyone-360x640', 'also');
 });
 
 it('[SO14] silent SOS, from the setting and from a long press: no alarm sound, no vibration, a dim screen; a plain press sounds the alarm', async () => {
@@ -493,7 +483,7 @@ it('[SO14] silent SOS, from the setting and from a long press: no alarm sound, n
   await page.getByRole('heading', { name: 'Sending silent SOS' }).waitFor({ timeout: 3_000 });
   await page.mouse.up();
   expect(await page.locator('.sos-screen.silent').count()).toBe(1);
-  await screenshot(page, 'sos-silent-countdown-360x640');
+  await screenshot(page, 'sos-silent-countdown-360x640', 'also');
   expect(await alarmCounts(page)).toEqual({ audio: 0, vibrate: 0 });
   await page.getByRole('button', { name: 'Cancel SOS' }).click();
   await page.getByRole('button', { name: 'Back to home' }).click();
@@ -508,6 +498,17 @@ it('[SO14] silent SOS, from the setting and from a long press: no alarm sound, n
   // The setting: every SOS is silent, through the countdown and the open incident.
   await page.goto('/#/settings');
   await page.getByLabel(/Silent SOS/).check();
+  // Saved through the synced settings (a local write, then the mirror the press reads): wait for it, as a person
+  // would see the box stay ticked, before leaving the page.
+  await expect
+    .poll(() =>
+      page.evaluate(
+        () =>
+          (JSON.parse(localStorage.getItem('vitalwatch.settings.v1') ?? '{}') as { silentSos?: boolean })
+            .silentSos,
+      ),
+    )
+    .toBe(true);
   await page.goto('/');
   // A fresh page: the counters start again from zero.
   await page.reload();
@@ -516,6 +517,6 @@ it('[SO14] silent SOS, from the setting and from a long press: no alarm sound, n
   await page.getByRole('button', { name: 'Send now' }).click();
   await page.getByRole('heading', { name: /SOS [A-Z0-9]{4} is open/ }).waitFor();
   expect(await page.locator('.sos-screen.silent').count()).toBe(1);
-  await screenshot(page, 'sos-silent-open-360x640');
+  await screenshot(page, 'sos-silent-open-360x640', 'also');
   expect(await alarmCounts(page)).toEqual({ audio: 0, vibrate: 0 });
 });

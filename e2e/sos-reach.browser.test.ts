@@ -2,11 +2,10 @@
  * The SOS button in reach (issue #14 item 5) and phone numbers people can type (item 10), in real Chromium at the
  * two phone sizes the issue names. With `E2E_SCREENSHOTS=<dir>` the test saves what each screen shows.
  */
-import { mkdir } from 'node:fs/promises';
-import path from 'node:path';
 import { expect, it } from 'vitest';
 import type { Page } from 'playwright-core';
 import { useBrowserSuite } from './harness/browser-suite.ts';
+import { screenshot } from './harness/screenshots.ts';
 
 const e2e = useBrowserSuite({
   database: 'postgres',
@@ -17,13 +16,6 @@ const SIZES = [
   { width: 360, height: 640 },
   { width: 390, height: 844 },
 ] as const;
-
-async function screenshot(page: Page, name: string): Promise<void> {
-  const dir = process.env.E2E_SCREENSHOTS;
-  if (dir === undefined || dir === '') return;
-  await mkdir(dir, { recursive: true });
-  await page.screenshot({ path: path.join(dir, `${name}.png`) });
-}
 
 /** The focusable controls that come after the sync status line, in document order, by their accessible text. */
 function controlsAfterStatus(page: Page): Promise<string[]> {
