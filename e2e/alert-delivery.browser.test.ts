@@ -5,50 +5,20 @@
  * than the ledger row does: "accepted by the SMS provider" until Twilio reports "sent", and "delivered" only
  * after the carrier's receipt.
  */
-import { afterAll, beforeAll, beforeEach, expect, it } from 'vitest';
+import { expect, it } from 'vitest';
 import type { Page } from 'playwright-core';
 import { useBrowserSuite } from './harness/browser-suite.ts';
 import { openControlledPage } from './harness/service-worker.ts';
 import { signUpInApp } from './harness/app-account.ts';
-import { startFakeTwilio, type FakeTwilio } from '../sync-server/test/fake-twilio.ts';
+import { TWILIO_FROM, useTwilioOnServer } from './harness/twilio-server.ts';
 
 const LONDON = { latitude: 51.507351, longitude: -0.127758, accuracy: 20 };
 const MUM_PHONE = '+447911123456';
-const FROM = '+15005550006';
 
 const e2e = useBrowserSuite({
   contextOptions: { geolocation: LONDON, permissions: ['geolocation'], locale: 'en-GB' },
 });
-let fake: FakeTwilio;
-
-beforeAll(async () => {
-  fake = await startFakeTwilio();
-  // PUBLIC_URL must be the server's own origin (Twilio signs over it, and the status callback points at it),
-  // and the port is known only once the suite has started the server: restart it with Twilio configured.
-  await e2e.server.restart({
-    env: {
-      TWILIO_ACCOUNT_SID: fake.accountSid,
-      TWILIO_AUTH_TOKEN: fake.authToken,
-      TWILIO_FROM: FROM,
-      TWILIO_API_URL: fake.url,
-      PUBLIC_URL: e2e.server.url,
-    },
-  });
-});
-
-afterAll(async () => {
-  await fake.close();
-});
-
-/** Headless Chromium hands sms:/tel: links to the desktop, after which clicks may be lost (sos-flow test). */
-beforeEach(async () => {
-  await e2e.context.addInitScript({
-    content: `document.addEventListener('click', (event) => {
-      const link = event.target instanceof Element ? event.target.closest('a[href^="sms:"], a[href^="tel:"]') : null;
-      if (link !== null) event.preventDefault();
-    }, true);`,
-  });
-});
+const twilio = useTwilioOnServer(e2e);
 
 async function addContact(page: Page, name: string, phone: string): Promise<void> {
   await page.goto('/#/contacts');
@@ -72,10 +42,10 @@ it('[SO12] online SOS: the contact\'s SMS shows "accepted", then "sent", then "d
   // The countdown runs out by itself (default 5 s).
   await page.getByRole('heading', { name: /SOS [A-Z0-9]{4} is open/ }).waitFor({ timeout: 15_000 });
 
-  const request = await fake.waitForRequest((r) => r.method === 'POST' && r.params.To === MUM_PHONE);
-  expect(request).toMatchObject({ authorized: true, params: { From: FROM } });
+  const request = await twilio().waitForRequest((r) => r.method === 'POST' && r.params.To === MUM_PHONE);
+  expect(request).toMatchObject({ authorized: true, params: { From: TWILIO_FROM } });
   expect(request.params.StatusCallback).toBe(`${e2e.server.url}/webhooks/twilio/status`);
-  const message = fake.messages.find((m) => m.to === MUM_PHONE && m.direction === 'outbound-api');
+  const message = twilio().messages.find((m) => m.to === MUM_PHONE && m.direction === 'outbound-api');
   if (message === undefined) throw new Error('the fake has no message to Mum');
   const code = /Reply OK ([A-Z0-9]{4,8})\b/.exec(message.body)?.[1];
   expect(code, message.body).toBeDefined();
@@ -86,19 +56,19 @@ it('[SO12] online SOS: the contact\'s SMS shows "accepted", then "sent", then "d
   expect(await page.getByTestId('server-state').innerText()).toContain('✓ Received by the server');
   expect(await ledger.innerText()).not.toMatch(/delivered|\bsent\b/);
 
-  expect((await fake.sendCallback(message.sid, 'sent')).map((r) => r.status)).toEqual([204]);
+  expect((await twilio().sendCallback(message.sid, 'sent')).map((r) => r.status)).toEqual([204]);
   await ledger.getByText(/^Mum — SMS: sent \d\d:\d\d$/).waitFor({ timeout: 5_000 });
   expect(await ledger.innerText()).not.toMatch(/delivered/);
   // The carrier's "sent" is an observed delivery (SO12): reached, and the phone need not text Mum itself.
   await page.getByRole('heading', { name: 'Reached, no answer yet: Mum' }).waitFor({ timeout: 5_000 });
   expect(await page.getByTestId('sms-contact').count()).toBe(0);
 
-  expect((await fake.sendCallback(message.sid, 'delivered')).map((r) => r.status)).toEqual([204]);
+  expect((await twilio().sendCallback(message.sid, 'delivered')).map((r) => r.status)).toEqual([204]);
   await ledger.getByText(/^Mum — SMS: delivered \d\d:\d\d$/).waitFor({ timeout: 5_000 });
 
-  const reply = await fake.sendInbound(`${e2e.server.url}/webhooks/twilio/inbound`, {
+  const reply = await twilio().sendInbound(`${e2e.server.url}/webhooks/twilio/inbound`, {
     from: MUM_PHONE,
-    to: FROM,
+    to: TWILIO_FROM,
     body: `OK ${code ?? ''}`,
   });
   expect(reply.status).toBe(200);
@@ -125,11 +95,11 @@ it('[SO9] reached by SMS and open for 5 minutes with nobody answering: "Nobody h
     await page.getByRole('heading', { level: 2 }).innerText(),
   )?.[1];
   const ours = () =>
-    fake.messages.find(
+    twilio().messages.find(
       (m) => m.to === MUM_PHONE && m.direction === 'outbound-api' && m.body.includes(`OK ${code}`),
     );
   await expect.poll(ours, { timeout: 15_000 }).toBeDefined();
-  await fake.sendCallback(ours()!.sid, 'delivered');
+  await twilio().sendCallback(ours()!.sid, 'delivered');
   await page.getByRole('heading', { name: 'Reached, no answer yet: Mum' }).waitFor({ timeout: 10_000 });
 
   const prompt = page.getByRole('heading', { name: 'Nobody has answered yet. Reached: Mum. Call 999' });

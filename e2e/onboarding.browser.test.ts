@@ -5,15 +5,14 @@
  * (fake-twilio.ts over HTTP, signed callbacks to PUBLIC_URL). Then a second device signed into the same account
  * gets the name, the countdown and the emergency number. With `E2E_SCREENSHOTS=<dir>` the test saves each step.
  */
-import { afterAll, beforeAll, beforeEach, expect, it } from 'vitest';
+import { expect, it } from 'vitest';
 import { useBrowserSuite } from './harness/browser-suite.ts';
 import { openControlledPage } from './harness/service-worker.ts';
 import { signUpInApp, TEST_PASSWORD } from './harness/app-account.ts';
-import { startFakeTwilio, type FakeTwilio } from '../sync-server/test/fake-twilio.ts';
+import { TWILIO_FROM, useTwilioOnServer } from './harness/twilio-server.ts';
 import { screenshot } from './harness/screenshots.ts';
 
 const MUM_PHONE = '+447911123456';
-const FROM = '+15005550006';
 const PHONE = { width: 360, height: 640 };
 
 const e2e = useBrowserSuite({
@@ -21,34 +20,7 @@ const e2e = useBrowserSuite({
   // A phone set up in the UK but running in US English, as many are.
   contextOptions: { locale: 'en-US', timezoneId: 'Europe/London', viewport: PHONE },
 });
-let fake: FakeTwilio;
-
-beforeAll(async () => {
-  fake = await startFakeTwilio();
-  await e2e.server.restart({
-    env: {
-      TWILIO_ACCOUNT_SID: fake.accountSid,
-      TWILIO_AUTH_TOKEN: fake.authToken,
-      TWILIO_FROM: FROM,
-      TWILIO_API_URL: fake.url,
-      PUBLIC_URL: e2e.server.url,
-    },
-  });
-});
-
-afterAll(async () => {
-  await fake.close();
-});
-
-/** Headless Chromium hands sms:/tel: links to the desktop, after which clicks may be lost (sos-flow test). */
-beforeEach(async () => {
-  await e2e.context.addInitScript({
-    content: `document.addEventListener('click', (event) => {
-      const link = event.target instanceof Element ? event.target.closest('a[href^="sms:"], a[href^="tel:"]') : null;
-      if (link !== null) event.preventDefault();
-    }, true);`,
-  });
-});
+const twilio = useTwilioOnServer(e2e);
 
 it('[SO47] a new user sets up (name, region, one contact), tests the SOS and sees per contact what was observed, including the reply; [SO40] a second device gets the settings', async () => {
   const email = `onboarding-${Date.now()}@example.org`;
@@ -91,7 +63,7 @@ it('[SO47] a new user sets up (name, region, one contact), tests the SOS and see
   await screenshot(page, 'onboarding-3-test', 'instead');
   await test.getByRole('button', { name: 'Test my SOS' }).click();
 
-  const request = await fake.waitForRequest((r) => r.method === 'POST' && r.params.To === MUM_PHONE);
+  const request = await twilio().waitForRequest((r) => r.method === 'POST' && r.params.To === MUM_PHONE);
   expect(request.params.Body).toMatch(/^TEST from VitalWatch: Ama Mensah is testing their SOS alerts\./);
   const outcome = test.getByTestId('test-outcome').filter({ hasText: 'Mum' });
   await outcome
@@ -100,15 +72,15 @@ it('[SO47] a new user sets up (name, region, one contact), tests the SOS and see
   expect(await outcome.innerText()).toContain('07911 123456');
   expect(await outcome.innerText()).not.toMatch(/delivered|replied/i);
 
-  const message = fake.messages.find((m) => m.to === MUM_PHONE && m.direction === 'outbound-api');
+  const message = twilio().messages.find((m) => m.to === MUM_PHONE && m.direction === 'outbound-api');
   if (message === undefined) throw new Error('the fake has no message to Mum');
-  expect((await fake.sendCallback(message.sid, 'delivered')).map((r) => r.status)).toEqual([204]);
+  expect((await twilio().sendCallback(message.sid, 'delivered')).map((r) => r.status)).toEqual([204]);
   await outcome
     .getByText('Delivered to their phone (the carrier confirmed it).')
     .waitFor({ timeout: 10_000 });
-  const reply = await fake.sendInbound(`${e2e.server.url}/webhooks/twilio/inbound`, {
+  const reply = await twilio().sendInbound(`${e2e.server.url}/webhooks/twilio/inbound`, {
     from: MUM_PHONE,
-    to: FROM,
+    to: TWILIO_FROM,
     body: 'OK love you',
   });
   expect(reply.body).toContain('Ama Mensah can see your reply to the test');
@@ -176,5 +148,5 @@ it('[SO47] signed out, the test goes through the phone: one sms: link per contac
   await test.getByText("You said it sent. Their reply comes to your phone's messages.").waitFor();
   await screenshot(page, 'onboarding-5-phone-test', 'instead');
   // The phone sent it (or not): the server sent nothing.
-  expect(fake.messages.filter((m) => m.to === '+447911123457')).toHaveLength(0);
+  expect(twilio().messages.filter((m) => m.to === '+447911123457')).toHaveLength(0);
 });
