@@ -22,7 +22,7 @@ export function TrendChart(props: {
   return (
     <figure class="trend-chart">
       <figcaption>{props.caption}</figcaption>
-      <svg viewBox={`0 0 ${frame.width} ${frame.height}`} aria-hidden="true" focusable="false">
+      <svg viewBox={`0 0 ${frame.width} ${frame.height}`} aria-hidden="true">
         <For each={layout().yTicks}>
           {(tick) => (
             <>
