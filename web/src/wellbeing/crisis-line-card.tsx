@@ -18,11 +18,13 @@ function regionLabel(region: string): string {
   }
 }
 
-function LinkItem(props: { link: CrisisLink }) {
+function LinkItem(props: { link: CrisisLink; kind: 'call' | 'text' }) {
   return (
     <li>
-      <a href={props.link.href}>{props.link.text}</a>
-      <Show when={props.link.label}>{(label) => <span class="hint"> ({label()})</span>}</Show>
+      <a class={props.kind === 'call' ? 'big-link call' : 'big-link'} href={props.link.href}>
+        {props.link.text}
+      </a>
+      <Show when={props.link.label}>{(label) => <span class="hint">{label()}</span>}</Show>
     </li>
   );
 }
@@ -59,8 +61,8 @@ export function CrisisLineCard(props: { region: string | null; emergencyNumber: 
               <strong>{view().name}</strong>
             </p>
             <ul class="crisis-line-links">
-              <For each={view().calls}>{(link) => <LinkItem link={link} />}</For>
-              <For each={view().texts}>{(link) => <LinkItem link={link} />}</For>
+              <For each={view().calls}>{(link) => <LinkItem link={link} kind="call" />}</For>
+              <For each={view().texts}>{(link) => <LinkItem link={link} kind="text" />}</For>
             </ul>
             <Show when={view().note}>{(note) => <p>{note()}</p>}</Show>
             <p>Hours: {view().hours}</p>
