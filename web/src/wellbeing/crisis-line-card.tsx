@@ -1,6 +1,7 @@
 /**
- * The crisis line for the user's region, beside the emergency number (issue #16 item 5; SPEC WB5, WB6). Lazy: it
- * carries the crisis-line data, which the first visit does not load. With no sourced line for the region it says
+ * The crisis line for the user's region, beside the emergency number (issue #16 item 5; SPEC WB5, WB6). It carries
+ * the crisis-line data (about 7 KB gzip): import it only from lazy chunks (Settings, the support sheet), never from
+ * the entry, so the first visit does not load it (WB7). With no sourced line for the region it says
  * so plainly, still shows the emergency number, and links to an international directory (which needs the
  * internet). Nothing here calls or texts anyone: every link opens the phone's own dialler or messaging app.
  * The support sheet (issue #16 item 1) imports this component too: keep the name and the props.
