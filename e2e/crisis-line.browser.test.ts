@@ -31,14 +31,18 @@ it('[WB5][WB6][WB7] Settings shows the region’s crisis line (call and text lin
 
   await page.goto('/#/settings');
   const card = page.getByTestId('crisis-line-card');
-  await card.getByText('Kenya Red Cross and Ministry of Health counselling line').waitFor({ timeout: 10_000 });
+  await card
+    .getByText('Kenya Red Cross and Ministry of Health counselling line')
+    .waitFor({ timeout: 10_000 });
   expect(scripts.filter((s) => !firstVisit.includes(s)).some((s) => /settings-screen/.test(s))).toBe(true);
 
   const call = card.getByRole('link', { name: 'Call 1199' });
   expect(await call.getAttribute('href')).toBe('tel:1199');
   await card.getByText('Hours: 24 hours (toll-free)').waitFor();
   await card.getByText('Languages: Not stated by the source').waitFor();
-  expect(await card.getByTestId('crisis-line-checked').innerText()).toMatch(/^Checked on 7 December 2026 \(source\)\.$/);
+  expect(await card.getByTestId('crisis-line-checked').innerText()).toMatch(
+    /^Checked on 7 December 2026 \(source\)\.$/,
+  );
   const emergency = card.getByTestId('crisis-emergency');
   expect(await emergency.getByRole('link', { name: '999' }).getAttribute('href')).toBe('tel:999');
   // Below the emergency number field.
@@ -52,7 +56,9 @@ it('[WB5][WB6][WB7] Settings shows the region’s crisis line (call and text lin
   await page.getByLabel(/Your region/).selectOption('ZA');
   await page.getByRole('button', { name: 'Save settings' }).click();
   await card.getByText('SADAG (South African Depression and Anxiety Group)').waitFor({ timeout: 10_000 });
-  expect(await card.getByRole('link', { name: 'Call 0800 456 789' }).getAttribute('href')).toBe('tel:+27800456789');
+  expect(await card.getByRole('link', { name: 'Call 0800 456 789' }).getAttribute('href')).toBe(
+    'tel:+27800456789',
+  );
   expect(await card.getByRole('link', { name: 'Text 31393' }).getAttribute('href')).toBe('sms:31393');
   await card.getByText('SMS, and a counsellor calls you back').waitFor();
   expect(await emergency.getByRole('link').getAttribute('href')).toBe('tel:112');

@@ -15,13 +15,91 @@ const TODAY = '2026-12-07';
 
 /** UN M49 geography, for the coverage rule only. */
 const AREAS: Readonly<Record<string, readonly string[]>> = {
-  africa: ['DZ', 'AO', 'BJ', 'BW', 'BF', 'BI', 'CM', 'CV', 'CF', 'TD', 'KM', 'CD', 'CG', 'CI', 'DJ', 'EG', 'GQ',
-    'ER', 'SZ', 'ET', 'GA', 'GM', 'GH', 'GN', 'GW', 'KE', 'LS', 'LR', 'LY', 'MG', 'MW', 'ML', 'MR', 'MU', 'MA',
-    'MZ', 'NA', 'NE', 'NG', 'RW', 'ST', 'SN', 'SC', 'SL', 'SO', 'ZA', 'SS', 'SD', 'TZ', 'TG', 'TN', 'UG', 'ZM', 'ZW'],
+  africa: [
+    'DZ',
+    'AO',
+    'BJ',
+    'BW',
+    'BF',
+    'BI',
+    'CM',
+    'CV',
+    'CF',
+    'TD',
+    'KM',
+    'CD',
+    'CG',
+    'CI',
+    'DJ',
+    'EG',
+    'GQ',
+    'ER',
+    'SZ',
+    'ET',
+    'GA',
+    'GM',
+    'GH',
+    'GN',
+    'GW',
+    'KE',
+    'LS',
+    'LR',
+    'LY',
+    'MG',
+    'MW',
+    'ML',
+    'MR',
+    'MU',
+    'MA',
+    'MZ',
+    'NA',
+    'NE',
+    'NG',
+    'RW',
+    'ST',
+    'SN',
+    'SC',
+    'SL',
+    'SO',
+    'ZA',
+    'SS',
+    'SD',
+    'TZ',
+    'TG',
+    'TN',
+    'UG',
+    'ZM',
+    'ZW',
+  ],
   southAsia: ['AF', 'BD', 'BT', 'IN', 'IR', 'MV', 'NP', 'PK', 'LK'],
   southEastAsia: ['BN', 'KH', 'ID', 'LA', 'MY', 'MM', 'PH', 'SG', 'TH', 'TL', 'VN'],
-  latinAmerica: ['AR', 'BO', 'BR', 'CL', 'CO', 'CR', 'CU', 'DO', 'EC', 'SV', 'GT', 'HN', 'HT', 'MX', 'NI', 'PA',
-    'PY', 'PE', 'UY', 'VE', 'JM', 'TT', 'BZ', 'GY', 'SR'],
+  latinAmerica: [
+    'AR',
+    'BO',
+    'BR',
+    'CL',
+    'CO',
+    'CR',
+    'CU',
+    'DO',
+    'EC',
+    'SV',
+    'GT',
+    'HN',
+    'HT',
+    'MX',
+    'NI',
+    'PA',
+    'PY',
+    'PE',
+    'UY',
+    'VE',
+    'JM',
+    'TT',
+    'BZ',
+    'GY',
+    'SR',
+  ],
 };
 
 const line: CrisisLine = {
@@ -50,7 +128,9 @@ describe('crisis lines', () => {
     expect(validateCrisisLine({ ...line, sources: ['findahelpline'] }, TODAY)).toEqual([
       'KE: source "findahelpline" is not a web address',
     ]);
-    expect(validateCrisisLine({ ...line, checked: '' }, TODAY)).toEqual(['KE: checked date "" is not YYYY-MM-DD']);
+    expect(validateCrisisLine({ ...line, checked: '' }, TODAY)).toEqual([
+      'KE: checked date "" is not YYYY-MM-DD',
+    ]);
     expect(validateCrisisLine({ ...line, checked: '2026-02-30' }, TODAY)).toEqual([
       'KE: checked date "2026-02-30" is not YYYY-MM-DD',
     ]);
@@ -64,9 +144,9 @@ describe('crisis lines', () => {
   });
 
   it('[WB2] a number that is neither E.164 nor a short code, or a short code shown as other digits, fails', () => {
-    expect(validateCrisisLine({ ...line, calls: [{ dial: '0800 456 789', display: '0800 456 789' }] }, TODAY)).toEqual(
-      ['KE calls[0]: "0800 456 789" is neither E.164 (+ and 7 to 15 digits) nor a short code'],
-    );
+    expect(
+      validateCrisisLine({ ...line, calls: [{ dial: '0800 456 789', display: '0800 456 789' }] }, TODAY),
+    ).toEqual(['KE calls[0]: "0800 456 789" is neither E.164 (+ and 7 to 15 digits) nor a short code']);
     expect(validateCrisisLine({ ...line, calls: [{ dial: '1199', display: '1190' }] }, TODAY)).toEqual([
       'KE calls[0]: the short code "1199" is shown as "1190"',
     ]);
@@ -86,14 +166,17 @@ describe('crisis lines', () => {
       southEastAsia: inArea('southEastAsia'),
       latinAmerica: inArea('latinAmerica'),
     };
-    expect(counts.africa + counts.southAsia + counts.southEastAsia + counts.latinAmerica).toBeGreaterThanOrEqual(12);
+    expect(
+      counts.africa + counts.southAsia + counts.southEastAsia + counts.latinAmerica,
+    ).toBeGreaterThanOrEqual(12);
     // Each of the four areas has lines of its own, not only the sum.
     for (const count of Object.values(counts)) expect(count).toBeGreaterThanOrEqual(3);
   });
 
   it('[WB3] every region is a region the platform can name (a real ISO 3166-1 alpha-2 code)', () => {
     const names = new Intl.DisplayNames(['en'], { type: 'region', fallback: 'none' });
-    for (const l of CRISIS_LINES) expect([l.region, names.of(l.region)]).toEqual([l.region, expect.any(String)]);
+    for (const l of CRISIS_LINES)
+      expect([l.region, names.of(l.region)]).toEqual([l.region, expect.any(String)]);
   });
 
   it('[WB4] crisisLineFor finds the region’s line in any case, and null for none, unknown or an unlisted region', () => {

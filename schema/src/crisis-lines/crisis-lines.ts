@@ -42,7 +42,9 @@ export const CRISIS_LINES: readonly CrisisLine[] = [
     hours: NOT_STATED,
     languages: [],
     note: 'Toll-free.',
-    sources: ['https://healthwise.punchng.com/ngo-launches-toll-free-hotline-for-assistance-on-mental-health'],
+    sources: [
+      'https://healthwise.punchng.com/ngo-launches-toll-free-hotline-for-assistance-on-mental-health',
+    ],
     checked: CHECKED,
   },
   {
@@ -60,7 +62,9 @@ export const CRISIS_LINES: readonly CrisisLine[] = [
     region: 'ZA',
     name: 'SADAG (South African Depression and Anxiety Group)',
     calls: [{ dial: '+27800456789', display: '0800 456 789' }],
-    texts: [{ channel: 'sms', dial: '31393', display: '31393', label: 'SMS, and a counsellor calls you back' }],
+    texts: [
+      { channel: 'sms', dial: '31393', display: '31393', label: 'SMS, and a counsellor calls you back' },
+    ],
     hours: '24 hours',
     languages: [],
     sources: [
@@ -270,7 +274,9 @@ export const CRISIS_LINES: readonly CrisisLine[] = [
     hours: '24 hours (free)',
     languages: [],
     note: 'Call 113 and choose option 5 for mental health.',
-    sources: ['https://www.infobae.com/peru/2024/12/29/linea-113-recibio-mas-de-135-mil-llamadas-de-apoyo-en-salud-mental-en-2024'],
+    sources: [
+      'https://www.infobae.com/peru/2024/12/29/linea-113-recibio-mas-de-135-mil-llamadas-de-apoyo-en-salud-mental-en-2024',
+    ],
     checked: CHECKED,
   },
   {
@@ -314,7 +320,10 @@ export const CRISIS_LINES: readonly CrisisLine[] = [
     texts: [],
     hours: '24 hours by phone (free)',
     languages: [],
-    sources: ['https://www.hbvl.be/cnt/dmf20211130_93272468', 'https://www.nieuwsblad.be/cnt/dmf20190909_04598208'],
+    sources: [
+      'https://www.hbvl.be/cnt/dmf20211130_93272468',
+      'https://www.nieuwsblad.be/cnt/dmf20190909_04598208',
+    ],
     checked: CHECKED,
   },
   {
@@ -362,7 +371,9 @@ export const CRISIS_LINES: readonly CrisisLine[] = [
     texts: [],
     hours: '24 hours, every day of the year (free)',
     languages: [],
-    sources: ['https://www.rtve.es/noticias/20220509/sanidad-presenta-telefono-prevencion-suicidio/2347183.shtml'],
+    sources: [
+      'https://www.rtve.es/noticias/20220509/sanidad-presenta-telefono-prevencion-suicidio/2347183.shtml',
+    ],
     checked: CHECKED,
   },
   {
@@ -372,7 +383,9 @@ export const CRISIS_LINES: readonly CrisisLine[] = [
     texts: [],
     hours: '24 hours, every day (free)',
     languages: [],
-    sources: ['https://www.le-journal-catalan.com/cest-la-journee-internationale-de-prevention-du-suicide/111703/'],
+    sources: [
+      'https://www.le-journal-catalan.com/cest-la-journee-internationale-de-prevention-du-suicide/111703/',
+    ],
     checked: CHECKED,
   },
   {
@@ -463,7 +476,9 @@ export const CRISIS_LINES: readonly CrisisLine[] = [
     texts: [],
     hours: '24 hours, every day (free and anonymous)',
     languages: [],
-    sources: ['https://www.upday.com/nl/binnenland/nummer-113-nu-gratis-betere-hulp-bij-zelfdodingsgedachten/pj8neqt'],
+    sources: [
+      'https://www.upday.com/nl/binnenland/nummer-113-nu-gratis-betere-hulp-bij-zelfdodingsgedachten/pj8neqt',
+    ],
     checked: CHECKED,
   },
   {

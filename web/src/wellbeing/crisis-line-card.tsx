@@ -79,8 +79,8 @@ export function CrisisLineCard(props: { region: string | null; emergencyNumber: 
         )}
       </Show>
       <p class="crisis-emergency" data-testid="crisis-emergency">
-        In danger now? Call the emergency number <a href={`tel:${props.emergencyNumber}`}>{props.emergencyNumber}</a>
-        .
+        In danger now? Call the emergency number{' '}
+        <a href={`tel:${props.emergencyNumber}`}>{props.emergencyNumber}</a>.
       </p>
     </section>
   );

@@ -18,7 +18,8 @@ function numberProblem(region: string, n: CrisisNumber): string | null {
     if (parsed === undefined || !parsed.isValid()) return `${region} ${n.dial}: not a valid number`;
     if (parsed.country !== country) return `${region} ${n.dial}: a number of ${parsed.country ?? '?'}`;
     const shown = parsePhoneNumberFromString(n.display, country);
-    if (shown?.number !== n.dial) return `${region} ${n.dial}: shown as "${n.display}", which reads as ${shown?.number}`;
+    if (shown?.number !== n.dial)
+      return `${region} ${n.dial}: shown as "${n.display}", which reads as ${shown?.number}`;
     return null;
   }
   if (!SHORT_CODE_PATTERN.test(n.dial)) return `${region} ${n.dial}: neither E.164 nor a short code`;
@@ -38,11 +39,15 @@ describe('crisis-line numbers', () => {
   });
 
   it('[WB2] the check catches a typo between the two forms, a number of another country and a truncated number', () => {
-    expect(numberProblem('ZA', { dial: '+27800456789', display: '0800 456 788' })).toMatch(/reads as \+27800456788/);
+    expect(numberProblem('ZA', { dial: '+27800456789', display: '0800 456 788' })).toMatch(
+      /reads as \+27800456788/,
+    );
     expect(numberProblem('KE', { dial: '+27800456789', display: '0800 456 789' })).toBe(
       'KE +27800456789: a number of ZA',
     );
-    expect(numberProblem('ZA', { dial: '+2780045678', display: '0800 45678' })).toBe('ZA +2780045678: not a valid number');
+    expect(numberProblem('ZA', { dial: '+2780045678', display: '0800 45678' })).toBe(
+      'ZA +2780045678: not a valid number',
+    );
     expect(numberProblem('KE', { dial: '999', display: '999' })).toBe('KE 999: the emergency number');
     expect(numberProblem('AU', { dial: '131114', display: '13 11 14' })).toBe(
       'AU 131114: a full number there, store it as E.164',

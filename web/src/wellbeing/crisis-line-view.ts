@@ -33,7 +33,8 @@ function callLink(n: CrisisNumber): CrisisLink {
 }
 
 function textLink(n: CrisisTextLine): CrisisLink {
-  if (n.channel === 'sms') return { href: `sms:${dialUri(n.dial)}`, text: `Text ${n.display}`, label: n.label ?? null };
+  if (n.channel === 'sms')
+    return { href: `sms:${dialUri(n.dial)}`, text: `Text ${n.display}`, label: n.label ?? null };
   const label = [n.label, 'needs mobile data'].filter((part) => part !== undefined).join(', ');
   return { href: `https://wa.me/${n.dial.replace(/\D/g, '')}`, text: `WhatsApp ${n.display}`, label };
 }
