@@ -289,7 +289,10 @@ export const CRISIS_LINES: readonly CrisisLine[] = [
     texts: [],
     hours: '24 hours (free)',
     languages: [],
-    sources: ['https://www.subrayado.com.uy/cada-tres-dias-un-adolescente-se-suicida-uruguay-n648093'],
+    sources: [
+      'https://www.subrayado.com.uy/cada-tres-dias-un-adolescente-se-suicida-uruguay-n648093',
+      'https://www.jbcdepiriapolis.com.uy/2020/07/linea-vida-0800-0767.html',
+    ],
     checked: CHECKED,
   },
   // ── Elsewhere ───────────────────────────────────────────────────────────────────────────────────────────────
