@@ -1,0 +1,124 @@
+/**
+ * Reads the fall-detection development data (`../shared/data/falls/*.jsonl.gz`, format in its README.md): one
+ * trial a line, accelerometer in g at `hz`. The files stay outside the repository (their terms forbid
+ * republishing them); this reader only parses them and checks every field it uses.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import readline from 'node:readline';
+import { fileURLToPath } from 'node:url';
+import zlib from 'node:zlib';
+
+export const STANDARD_GRAVITY = 9.80665; // m/s² per g
+
+export type FallTrial = {
+  dataset: string;
+  id: string;
+  subject: string;
+  activity: string;
+  description: string;
+  label: 'fall' | 'adl';
+  hz: number;
+  age: number;
+  /** x, y, z in g, `hz` samples a second. */
+  accelG: Array<[number, number, number]>;
+};
+
+const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+
+/** `FALLS_DATA`, else `<repo>/../shared/data/falls`, else `/work/shared/data/falls`; null when none exists. */
+export function findFallsData(): string | null {
+  const candidates = [
+    process.env.FALLS_DATA,
+    path.resolve(repoRoot, '../shared/data/falls'),
+    '/work/shared/data/falls',
+  ];
+  for (const candidate of candidates) {
+    if (candidate && fs.existsSync(candidate) && fs.statSync(candidate).isDirectory()) return candidate;
+  }
+  return null;
+}
+
+function field<T>(record: Record<string, unknown>, key: string, check: (v: unknown) => v is T, where: string): T {
+  const value = record[key];
+  if (!check(value)) throw new Error(`${where}: field "${key}" is missing or has the wrong type`);
+  return value;
+}
+
+const isString = (v: unknown): v is string => typeof v === 'string';
+const isNumber = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v);
+const isLabel = (v: unknown): v is 'fall' | 'adl' => v === 'fall' || v === 'adl';
+const isTriple = (v: unknown): v is [number, number, number] =>
+  Array.isArray(v) && v.length === 3 && v.every(isNumber);
+const isSamples = (v: unknown): v is Array<[number, number, number]> => Array.isArray(v) && v.every(isTriple);
+
+export function parseFallTrial(line: string, where: string): FallTrial {
+  const json: unknown = JSON.parse(line);
+  if (typeof json !== 'object' || json === null || Array.isArray(json)) throw new Error(`${where}: not an object`);
+  const record = json as Record<string, unknown>;
+  return {
+    dataset: field(record, 'dataset', isString, where),
+    id: field(record, 'id', isString, where),
+    subject: field(record, 'subject', isString, where),
+    activity: field(record, 'activity', isString, where),
+    description: field(record, 'description', isString, where),
+    label: field(record, 'label', isLabel, where),
+    hz: field(record, 'hz', isNumber, where),
+    age: field(record, 'age', isNumber, where),
+    accelG: field(record, 'accel_g', isSamples, where),
+  };
+}
+
+/** The `*.jsonl.gz` files of a folder, sorted by name; an error when there are none. */
+export function fallDataFiles(folder: string): string[] {
+  const files = fs
+    .readdirSync(folder)
+    .filter((name) => name.endsWith('.jsonl.gz'))
+    .sort()
+    .map((name) => path.join(folder, name));
+  if (files.length === 0) throw new Error(`no *.jsonl.gz files in ${folder}`);
+  return files;
+}
+
+/** Every trial of one file; `keep` (by id) avoids holding trials nobody asked for. */
+export async function readFallTrials(file: string, keep?: (id: string) => boolean): Promise<FallTrial[]> {
+  const lines = readline.createInterface({
+    input: fs.createReadStream(file).pipe(zlib.createGunzip()),
+    crlfDelay: Infinity,
+  });
+  const trials: FallTrial[] = [];
+  let lineNumber = 0;
+  for await (const line of lines) {
+    lineNumber++;
+    if (line.trim() === '') continue;
+    if (keep) {
+      const id = /"id":"([^"]*)"/.exec(line)?.[1];
+      if (id !== undefined && !keep(id)) continue;
+    }
+    trials.push(parseFallTrial(line, `${path.basename(file)}:${lineNumber}`));
+  }
+  return trials;
+}
+
+/** Runs a fresh detector over a trial as DeviceMotion would feed it (t in ms, m/s²); true when it flagged a fall. */
+export function runTrial(
+  detector: { push(sample: { t: number; x: number; y: number; z: number }): boolean },
+  trial: FallTrial,
+): boolean {
+  let fell = false;
+  const periodMs = 1000 / trial.hz;
+  for (let i = 0; i < trial.accelG.length; i++) {
+    const [x, y, z] = trial.accelG[i] ?? [0, 0, 0];
+    if (
+      detector.push({
+        t: i * periodMs,
+        x: x * STANDARD_GRAVITY,
+        y: y * STANDARD_GRAVITY,
+        z: z * STANDARD_GRAVITY,
+      })
+    ) {
+      fell = true;
+    }
+  }
+  return fell;
+}
