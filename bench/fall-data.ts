@@ -26,17 +26,15 @@ export type FallTrial = {
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
-/** `FALLS_DATA`, else `<repo>/../shared/data/falls`, else `/work/shared/data/falls`; null when none exists. */
+/**
+ * The data folder: `FALLS_DATA` when set (null if it is not a folder: a wrong setting must not fall back
+ * silently), else `<repo>/../shared/data/falls`, else `/work/shared/data/falls`; null when none exists.
+ */
 export function findFallsData(): string | null {
-  const candidates = [
-    process.env.FALLS_DATA,
-    path.resolve(repoRoot, '../shared/data/falls'),
-    '/work/shared/data/falls',
-  ];
-  for (const candidate of candidates) {
-    if (candidate && fs.existsSync(candidate) && fs.statSync(candidate).isDirectory()) return candidate;
-  }
-  return null;
+  const isFolder = (candidate: string) => fs.existsSync(candidate) && fs.statSync(candidate).isDirectory();
+  const configured = process.env['FALLS_DATA'];
+  if (configured) return isFolder(configured) ? configured : null;
+  return [path.resolve(repoRoot, '../shared/data/falls'), '/work/shared/data/falls'].find(isFolder) ?? null;
 }
 
 function field<T>(record: Record<string, unknown>, key: string, check: (v: unknown) => v is T, where: string): T {
