@@ -109,7 +109,7 @@ export type FitSettings = {
   falseAlarmCost: number;
 };
 
-export const FIT_SETTINGS: FitSettings = { l2: 1, falseAlarmCost: 3 };
+export const FIT_SETTINGS: FitSettings = { l2: 1, falseAlarmCost: 1.5 };
 
 /**
  * The model for a set of trials. Each dataset weighs the same (UMAFall is 5× smaller than SisFall), and within a

@@ -82,7 +82,7 @@ export const DEFAULT_MODEL: FallModel = {
     -22.638865, 5.9806744, -1.5692955, 12.544843, -19.540355, -0.96290351, -8.4156478, -0.75609782, 5.1043427,
     12.900770,
   ],
-  threshold: 1.3187772,
+  threshold: 1.0463892,
 };
 
 export type DetectorOptions = {
