@@ -37,7 +37,12 @@ export function findFallsData(): string | null {
   return [path.resolve(repoRoot, '../shared/data/falls'), '/work/shared/data/falls'].find(isFolder) ?? null;
 }
 
-function field<T>(record: Record<string, unknown>, key: string, check: (v: unknown) => v is T, where: string): T {
+function field<T>(
+  record: Record<string, unknown>,
+  key: string,
+  check: (v: unknown) => v is T,
+  where: string,
+): T {
   const value = record[key];
   if (!check(value)) throw new Error(`${where}: field "${key}" is missing or has the wrong type`);
   return value;
@@ -52,7 +57,8 @@ const isSamples = (v: unknown): v is Array<[number, number, number]> => Array.is
 
 export function parseFallTrial(line: string, where: string): FallTrial {
   const json: unknown = JSON.parse(line);
-  if (typeof json !== 'object' || json === null || Array.isArray(json)) throw new Error(`${where}: not an object`);
+  if (typeof json !== 'object' || json === null || Array.isArray(json))
+    throw new Error(`${where}: not an object`);
   const record = json as Record<string, unknown>;
   return {
     dataset: field(record, 'dataset', isString, where),

@@ -44,7 +44,8 @@ describe('fall detector on the development data', () => {
       );
     }
     const trials: FallTrial[] = [];
-    for (const file of fallDataFiles(folder)) trials.push(...(await readFallTrials(file, (id) => id in EXPECTED)));
+    for (const file of fallDataFiles(folder))
+      trials.push(...(await readFallTrials(file, (id) => id in EXPECTED)));
     expect(trials.map((t) => t.id).sort()).toEqual(Object.keys(EXPECTED).sort());
     const decisions = Object.fromEntries(trials.map((t) => [t.id, runTrial(createDetector(), t)]));
     expect(decisions).toEqual(EXPECTED);

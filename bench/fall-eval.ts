@@ -137,6 +137,33 @@ function report(title: string, outcomes: Outcome[]): Summary {
         }),
     ),
   );
+  const people = new Map<string, Outcome[]>();
+  for (const o of outcomes) people.set(o.trial.subject, [...(people.get(o.trial.subject) ?? []), o]);
+  console.log('\nPer person (only those with a missed fall or a false alarm):\n');
+  console.log(
+    markdownTable(
+      ['person', 'age', 'falls missed', 'ADL trials flagged'],
+      [...people.entries()]
+        .sort(([a], [b]) => a.localeCompare(b))
+        .map(([subject, group]) => {
+          const falls = group.filter((o) => o.trial.label === 'fall');
+          const adls = group.filter((o) => o.trial.label === 'adl');
+          const missed = falls.filter((o) => o.alarms === 0).length;
+          const flagged = adls.filter((o) => o.alarms > 0).length;
+          return {
+            row: [
+              subject,
+              String(group[0]?.trial.age ?? ''),
+              `${missed}/${falls.length}`,
+              `${flagged}/${adls.length}`,
+            ],
+            shown: missed + flagged > 0,
+          };
+        })
+        .filter((p) => p.shown)
+        .map((p) => p.row),
+    ),
+  );
   const summary = summarise(outcomes);
   console.log(
     `\n${title}: sensitivity ${pct(summary.sensitivity)}, specificity ${pct(summary.specificity)}, ` +

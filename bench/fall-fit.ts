@@ -29,7 +29,9 @@ function fitLogistic(rows: number[][], labels: number[], weights: number[], l2: 
   const mean = new Array<number>(k).fill(0);
   const sd = new Array<number>(k).fill(0);
   const total = weights.reduce((a, b) => a + b, 0);
-  rows.forEach((row, r) => row.forEach((v, j) => (mean[j] = (mean[j] ?? 0) + ((weights[r] ?? 0) * v) / total)));
+  rows.forEach((row, r) =>
+    row.forEach((v, j) => (mean[j] = (mean[j] ?? 0) + ((weights[r] ?? 0) * v) / total)),
+  );
   rows.forEach((row, r) =>
     row.forEach((v, j) => (sd[j] = (sd[j] ?? 0) + ((weights[r] ?? 0) * (v - (mean[j] ?? 0)) ** 2) / total)),
   );

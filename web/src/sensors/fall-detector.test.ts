@@ -22,7 +22,11 @@ function random(seed: number): () => number {
  * Builds a signal from segments, each a function of the time since its start (s) giving the acceleration in g,
  * with a little sensor noise. The device frame: upright means gravity on −y.
  */
-function signal(hz: number, seed: number, segments: Array<[seconds: number, (s: number) => Vec]>): MotionSample[] {
+function signal(
+  hz: number,
+  seed: number,
+  segments: Array<[seconds: number, (s: number) => Vec]>,
+): MotionSample[] {
   const noise = random(seed);
   const samples: MotionSample[] = [];
   let t0 = 0;
@@ -45,7 +49,11 @@ function signal(hz: number, seed: number, segments: Array<[seconds: number, (s: 
 
 const upright = (): Vec => [0, -1, 0];
 const lyingOnBack = (): Vec => [0, 0, -1];
-const walking = (s: number): Vec => [0.15 * Math.sin(2 * Math.PI * s), -1 - 0.35 * Math.sin(4 * Math.PI * s), 0.1];
+const walking = (s: number): Vec => [
+  0.15 * Math.sin(2 * Math.PI * s),
+  -1 - 0.35 * Math.sin(4 * Math.PI * s),
+  0.1,
+];
 /** A fall: free fall (|a| → 0.2 g) for 0.4 s, an impact of `peak` g over 0.1 s, then lying still. */
 function fall(hz: number, seed: number, peak = 4): MotionSample[] {
   return signal(hz, seed, [
@@ -66,9 +74,21 @@ function alarms(samples: MotionSample[]): number[] {
 function rotation(seed: number): (s: MotionSample) => MotionSample {
   const r = random(seed);
   const [a, b, c] = [r() * 2 * Math.PI, r() * 2 * Math.PI, r() * 2 * Math.PI];
-  const rx = (v: Vec): Vec => [v[0], Math.cos(a) * v[1] - Math.sin(a) * v[2], Math.sin(a) * v[1] + Math.cos(a) * v[2]];
-  const ry = (v: Vec): Vec => [Math.cos(b) * v[0] + Math.sin(b) * v[2], v[1], -Math.sin(b) * v[0] + Math.cos(b) * v[2]];
-  const rz = (v: Vec): Vec => [Math.cos(c) * v[0] - Math.sin(c) * v[1], Math.sin(c) * v[0] + Math.cos(c) * v[1], v[2]];
+  const rx = (v: Vec): Vec => [
+    v[0],
+    Math.cos(a) * v[1] - Math.sin(a) * v[2],
+    Math.sin(a) * v[1] + Math.cos(a) * v[2],
+  ];
+  const ry = (v: Vec): Vec => [
+    Math.cos(b) * v[0] + Math.sin(b) * v[2],
+    v[1],
+    -Math.sin(b) * v[0] + Math.cos(b) * v[2],
+  ];
+  const rz = (v: Vec): Vec => [
+    Math.cos(c) * v[0] - Math.sin(c) * v[1],
+    Math.sin(c) * v[0] + Math.cos(c) * v[1],
+    v[2],
+  ];
   return (s) => {
     const [x, y, z] = rz(ry(rx([s.x, s.y, s.z])));
     return { t: s.t, x, y, z };

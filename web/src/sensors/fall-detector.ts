@@ -80,7 +80,7 @@ export type FallModel = {
 export const DEFAULT_MODEL: FallModel = {
   weights: [
     -22.638865, 5.9806744, -1.5692955, 12.544843, -19.540355, -0.96290351, -8.4156478, -0.75609782, 5.1043427,
-    12.900770,
+    12.90077,
   ],
   threshold: 1.0463892,
 };
@@ -199,7 +199,9 @@ export function createDetector(options: DetectorOptions = {}): FallDetector {
     const preNorm = Math.hypot(pre.x, pre.y, pre.z);
     const postNorm = Math.hypot(post.x, post.y, post.z);
     const cos =
-      preNorm > 0 && postNorm > 0 ? (pre.x * post.x + pre.y * post.y + pre.z * post.z) / (preNorm * postNorm) : 1;
+      preNorm > 0 && postNorm > 0
+        ? (pre.x * post.x + pre.y * post.y + pre.z * post.z) / (preNorm * postNorm)
+        : 1;
     return {
       t,
       peakG: ms[n & MASK] ?? 0,
@@ -216,7 +218,8 @@ export function createDetector(options: DetectorOptions = {}): FallDetector {
   return {
     push(sample: MotionSample): boolean {
       const { t, x, y, z } = sample;
-      if (!Number.isFinite(t) || !Number.isFinite(x) || !Number.isFinite(y) || !Number.isFinite(z)) return false;
+      if (!Number.isFinite(t) || !Number.isFinite(x) || !Number.isFinite(y) || !Number.isFinite(z))
+        return false;
       // Time must not go back: a sample older than the last one is dropped.
       if (count > 0 && t < (ts[(count - 1) & MASK] ?? 0)) return false;
       const i = count & MASK;
