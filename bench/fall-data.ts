@@ -8,8 +8,7 @@ import path from 'node:path';
 import readline from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import zlib from 'node:zlib';
-
-export const STANDARD_GRAVITY = 9.80665; // m/s² per g
+import { STANDARD_GRAVITY, type FallDetector, type MotionSample } from '../web/src/sensors/fall-detector.ts';
 
 export type FallTrial = {
   dataset: string;
@@ -104,25 +103,20 @@ export async function readFallTrials(file: string, keep?: (id: string) => boolea
   return trials;
 }
 
-/** Runs a fresh detector over a trial as DeviceMotion would feed it (t in ms, m/s²); true when it flagged a fall. */
-export function runTrial(
-  detector: { push(sample: { t: number; x: number; y: number; z: number }): boolean },
-  trial: FallTrial,
-): boolean {
-  let fell = false;
+/** A trial as DeviceMotion would give it: t in ms, x, y, z in m/s² including gravity. */
+export function motionSamples(trial: FallTrial): MotionSample[] {
   const periodMs = 1000 / trial.hz;
-  for (let i = 0; i < trial.accelG.length; i++) {
-    const [x, y, z] = trial.accelG[i] ?? [0, 0, 0];
-    if (
-      detector.push({
-        t: i * periodMs,
-        x: x * STANDARD_GRAVITY,
-        y: y * STANDARD_GRAVITY,
-        z: z * STANDARD_GRAVITY,
-      })
-    ) {
-      fell = true;
-    }
-  }
-  return fell;
+  return trial.accelG.map(([x, y, z], i) => ({
+    t: i * periodMs,
+    x: x * STANDARD_GRAVITY,
+    y: y * STANDARD_GRAVITY,
+    z: z * STANDARD_GRAVITY,
+  }));
+}
+
+/** Feeds a trial to a detector sample by sample; the number of samples on which it reported a fall. */
+export function runTrial(detector: FallDetector, trial: FallTrial): number {
+  let alarms = 0;
+  for (const sample of motionSamples(trial)) if (detector.push(sample)) alarms++;
+  return alarms;
 }

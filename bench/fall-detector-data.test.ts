@@ -47,7 +47,7 @@ describe('fall detector on the development data', () => {
     for (const file of fallDataFiles(folder))
       trials.push(...(await readFallTrials(file, (id) => id in EXPECTED)));
     expect(trials.map((t) => t.id).sort()).toEqual(Object.keys(EXPECTED).sort());
-    const decisions = Object.fromEntries(trials.map((t) => [t.id, runTrial(createDetector(), t)]));
+    const decisions = Object.fromEntries(trials.map((t) => [t.id, runTrial(createDetector(), t) > 0]));
     expect(decisions).toEqual(EXPECTED);
   });
 });

@@ -23,7 +23,7 @@ import {
   FEATURE_NAMES,
   type FallModel,
 } from '../web/src/sensors/fall-detector.ts';
-import { fallDataFiles, readFallTrials, STANDARD_GRAVITY, type FallTrial } from './fall-data.ts';
+import { fallDataFiles, motionSamples, readFallTrials, type FallTrial } from './fall-data.ts';
 import { collectCandidates, FIT_SETTINGS, fitModel } from './fall-fit.ts';
 import { loadAverage, readMachineInfo } from './machine-info.ts';
 import { markdownTable } from './stats.ts';
@@ -174,13 +174,7 @@ function report(title: string, outcomes: Outcome[]): Summary {
 
 function run(model: FallModel, trial: FallTrial): Outcome {
   const detector = createDetector({ model });
-  const periodMs = 1000 / trial.hz;
-  const samples = trial.accelG.map(([x, y, z], i) => ({
-    t: i * periodMs,
-    x: x * STANDARD_GRAVITY,
-    y: y * STANDARD_GRAVITY,
-    z: z * STANDARD_GRAVITY,
-  }));
+  const samples = motionSamples(trial);
   let alarms = 0;
   const start = performance.now();
   for (const sample of samples) if (detector.push(sample)) alarms++;

@@ -1,22 +1,10 @@
 // The fall detector on synthetic signals made here (m/s², DeviceMotion's accelerationIncludingGravity). Its accuracy
 // on recorded falls is measured by `pnpm eval:falls` and pinned on fixed trials in bench/fall-detector-data.test.ts.
 import { describe, expect, it } from 'vitest';
-import { createDetector, POST_END_MS, type MotionSample } from './fall-detector.ts';
+import { seededRandom as random } from '@vitalwatch/schema/seeded-random';
+import { createDetector, POST_END_MS, STANDARD_GRAVITY as G, type MotionSample } from './fall-detector.ts';
 
-const G = 9.80665;
 type Vec = [number, number, number];
-
-/** A small seeded generator (mulberry32), so every run sees the same noise. */
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /**
  * Builds a signal from segments, each a function of the time since its start (s) giving the acceleration in g,

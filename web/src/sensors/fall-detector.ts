@@ -93,7 +93,9 @@ export type DetectorOptions = {
 
 export type FallDetector = { push(sample: MotionSample): boolean };
 
-const G = 9.80665;
+/** m/s² per g (standard gravity): DeviceMotion gives m/s², the model works in g. */
+export const STANDARD_GRAVITY = 9.80665;
+const G = STANDARD_GRAVITY;
 /** |a| that makes a sample a candidate impact. Below it nothing is computed. */
 export const IMPACT_MIN_G = 1.6;
 const PEAK_HALF_MS = 1000;
