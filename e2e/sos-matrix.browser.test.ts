@@ -392,6 +392,25 @@ let twilio: FakeTwilio;
 let carrier: Sms = 'not configured';
 let carrierLoop: ReturnType<typeof setInterval> | undefined;
 
+async function answerMessages(answered: Set<string>): Promise<void> {
+  for (const message of twilio.messages) {
+    if (message.direction !== 'outbound-api' || answered.has(message.sid)) continue;
+    const [recorded] = await e2e.server.queryPostgres(
+      'select 1 from alert_logs where provider_message_id = $1',
+      [message.sid],
+    );
+    if (recorded === undefined) continue;
+    answered.add(message.sid);
+    const answer =
+      carrier === 'delivering'
+        ? twilio.sendCallback(message.sid, 'delivered')
+        : carrier === '30003'
+          ? twilio.sendCallback(message.sid, 'undelivered', { errorCode: 30003 })
+          : twilio.sendCallback(message.sid, 'failed', { errorCode: 30006 });
+    await answer.catch((error: unknown) => e2e.log(`carrier: ${String(error)}`));
+  }
+}
+
 beforeAll(async () => {
   // PUBLIC_URL (alert links, so Kofi can link his account); no SMS provider: the first group.
   await e2e.server.restart({ env: { PUBLIC_URL: e2e.server.url } });
@@ -421,19 +440,13 @@ beforeAll(async () => {
     devices.set(`signed out/${contacts}`, signedOut);
   }
 
+  // The carrier answers a message once the server has recorded its sid (as a real carrier's report comes later).
   const answered = new Set<string>();
+  let busy = false;
   carrierLoop = setInterval(() => {
-    for (const message of twilio.messages) {
-      if (message.direction !== 'outbound-api' || answered.has(message.sid)) continue;
-      answered.add(message.sid);
-      const outcome =
-        carrier === 'delivering'
-          ? twilio.sendCallback(message.sid, 'delivered')
-          : carrier === '30003'
-            ? twilio.sendCallback(message.sid, 'undelivered', { errorCode: 30003 })
-            : twilio.sendCallback(message.sid, 'failed', { errorCode: 30006 });
-      outcome.catch((error: unknown) => e2e.log(`carrier: ${String(error)}`));
-    }
+    if (busy) return;
+    busy = true;
+    void answerMessages(answered).finally(() => (busy = false));
   }, 100);
 }, 180_000);
 
@@ -476,6 +489,14 @@ async function incidentAtServer(id: string, device: Device): Promise<Truth> {
 
 async function runCombo(combo: Combo, label: string): Promise<void> {
   const device = deviceFor(combo.account, combo.contacts);
+  try {
+    await pressSosAndCheck(combo, label, device);
+  } finally {
+    await backToWorkingLink(combo, label, device);
+  }
+}
+
+async function pressSosAndCheck(combo: Combo, label: string, device: Device): Promise<void> {
   const { page, context } = device;
   const names = CONTACTS[combo.contacts].map((c) => c.name);
   carrier = combo.sms;
@@ -519,10 +540,18 @@ async function runCombo(combo: Combo, label: string): Promise<void> {
       );
     }
   }
+}
 
-  await page.getByRole('button', { name: "I'm safe" }).click();
-  await page.getByRole('heading', { name: 'You marked yourself safe' }).waitFor();
-  await page.getByRole('button', { name: 'Back to home' }).click();
+/** "I'm safe" (also after a failure, so the next combination starts at the SOS button), then a working link. */
+async function backToWorkingLink(combo: Combo, label: string, device: Device): Promise<void> {
+  const { page, context } = device;
+  const safe = page.getByRole('button', { name: "I'm safe" });
+  if ((await safe.count()) > 0) {
+    await safe.click();
+    await page.getByRole('heading', { name: 'You marked yourself safe' }).waitFor();
+  }
+  const home = page.getByRole('button', { name: 'Back to home' });
+  if ((await home.count()) > 0) await home.click();
   // Back to a working link; a signed-in phone hands its queue (the trigger, "I'm safe") to the server first, so
   // the next combination starts from a quiet outbox and a live event stream.
   await context.setOffline(false);

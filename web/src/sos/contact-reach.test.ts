@@ -117,6 +117,23 @@ describe('the phone takes over', () => {
     expect(answer.outcome).toBe('answered');
   });
 
+  it('[SO53] a link once offered stays when the server acknowledges late: no delivery observed, no link taken away', () => {
+    // The server answered after 10 s: 5 s after the phone had offered the links ("server not reached").
+    const late = { triggeredAt: T0, receivedAt: T0 + 9_000, acknowledgedAt: null };
+    const at = T0 + 10_000;
+    expect(reachOf(planReach(input({ incident: late, now: at })))).toEqual({ Mum: 'waiting', Dad: 'waiting' });
+    const kept = planReach(input({ incident: late, now: at, offered: new Set(['mum', 'dad']) }));
+    expect(reachOf(kept)).toEqual({ Mum: 'nothing_observed', Dad: 'nothing_observed' });
+    expect(kept.fallback.map((p) => p.contact.name)).toEqual(['Dad', 'Mum']);
+    // Still online and waiting for the acknowledgement: the same.
+    const unacked = planReach(input({ serverHasIt: false, now: T0 + 1_000, offered: new Set(['mum']) }));
+    expect(reachOf(unacked)).toEqual({ Mum: 'server_not_reached', Dad: 'waiting' });
+    // An observed delivery (or a dead end, with its own reason) still decides.
+    const logs = [log('mum', { status: 'delivered' }), log('dad', { status: 'not_configured' })];
+    const later = planReach(input({ incident: late, now: at, logs, offered: new Set(['mum', 'dad']) }));
+    expect(reachOf(later)).toEqual({ Mum: 'reached', Dad: 'sms_not_set_up' });
+  });
+
   it('[SO8] a contact who does not take SMS is unreached but gets no link', () => {
     const plan = planReach(input({ contacts: [{ ...MUM, notifyBySms: false }, DAD], link: 'offline' }));
     expect(plan.contacts).toHaveLength(2);

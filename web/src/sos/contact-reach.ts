@@ -63,6 +63,12 @@ export interface ReachInput<C extends ReachContact = ReachContact> {
   link: SosLink;
   now: number;
   escalation: { tier2AfterMs: number; allAfterMs: number };
+  /**
+   * Contacts this incident's screen has already offered a link to (SPEC SO53): they keep it until a delivery to
+   * them is observed or they answer, even when the server's acknowledgement comes after it (a slow server) and
+   * they would otherwise be back in the grace period. A link must not vanish under a frightened person's finger.
+   */
+  offered?: ReadonlySet<string>;
 }
 
 export interface ContactPlan<C extends ReachContact = ReachContact> {
@@ -133,9 +139,10 @@ export function planReach<C extends ReachContact>(input: ReachInput<C>): ReachPl
       if (mine.some(answeredYes)) return plan('answered');
       if (mine.some(isObservedReach)) return plan('reached');
       if (input.link !== 'online') return plan('unreached', input.link);
+      const offered = input.offered?.has(contact.id) === true;
       if (!input.serverHasIt) {
         const until = incident.triggeredAt + SERVER_ACK_WAIT_MS;
-        if (now < until) {
+        if (now < until && !offered) {
           recheck.push(until);
           return plan('waiting');
         }
@@ -152,7 +159,7 @@ export function planReach<C extends ReachContact>(input: ReachInput<C>): ReachPl
         );
       }
       const until = Math.max(serverFrom, alertedAt) + GRACE_MS;
-      if (now < until) {
+      if (now < until && !offered) {
         recheck.push(until);
         return plan('waiting');
       }
