@@ -17,6 +17,7 @@ function log(contactId: string, fields: Partial<ReachLog> = {}): ReachLog {
     status: 'pending',
     response: null,
     respondedAt: null,
+    errorCode: null,
     ...fields,
   };
 }
@@ -115,6 +116,18 @@ describe('the phone takes over', () => {
     );
     expect(reachOf(answer)['Dad']).toBe('answered');
     expect(answer.outcome).toBe('answered');
+  });
+
+  it('[SO52] a message the carrier reported undelivered, which the server is trying again, is unreached at once', () => {
+    // 30003 "phone unreachable": the server puts the row back to pending with the code and retries.
+    const logs = [
+      log('mum', { status: 'pending', errorCode: '30003' }),
+      log('mum', { channel: 'web_push', status: 'failed', errorCode: 'no_subscription' }),
+      log('dad', { status: 'pending' }),
+    ];
+    const plan = planReach(input({ logs }));
+    expect(reachOf(plan)).toEqual({ Mum: 'failed', Dad: 'waiting' });
+    expect(plan.fallback.map((p) => p.contact.name)).toEqual(['Mum']);
   });
 
   it('[SO53] a link once offered stays when the server acknowledges late: no delivery observed, no link taken away', () => {

@@ -51,8 +51,17 @@ export const SERVER_ACK_WAIT_MS = 5_000;
 export type ReachContact = Pick<ContactRow, 'id' | 'name' | 'tier' | 'notifyBySms'>;
 export type ReachLog = Pick<
   AlertLogRow,
-  'contactId' | 'channel' | 'messageKind' | 'status' | 'response' | 'respondedAt'
+  'contactId' | 'channel' | 'messageKind' | 'status' | 'response' | 'respondedAt' | 'errorCode'
 >;
+
+/**
+ * A row the server is trying again after a reported failure (`pending` with the failure's code, e.g. Twilio's
+ * 30003 "phone unreachable" after an `undelivered`): for the phone's takeover it counts as failed (SPEC SO52).
+ * The server may still get through later; the phone does not wait for it.
+ */
+function retryingAfterFailure(row: ReachLog): boolean {
+  return row.status === 'pending' && row.errorCode !== null;
+}
 
 export interface ReachInput<C extends ReachContact = ReachContact> {
   contacts: readonly C[];
@@ -149,7 +158,10 @@ export function planReach<C extends ReachContact>(input: ReachInput<C>): ReachPl
         return plan('unreached', 'server_not_reached');
       }
       const server = mine.filter((r) => r.channel !== 'device_sms');
-      if (server.length > 0 && server.every((r) => alertReach(r) === 'not_reached')) {
+      if (
+        server.length > 0 &&
+        server.every((r) => alertReach(r) === 'not_reached' || retryingAfterFailure(r))
+      ) {
         return plan(
           'unreached',
           server.some((r) => r.channel === 'sms' && r.status === 'not_configured') &&
