@@ -423,23 +423,28 @@ beforeAll(async () => {
   await kofiPage.goto('/#/mood');
   await reloadWithStream(kofiPage);
 
-  for (const contacts of CONTACT_SETS) {
-    const { ama, names } = await amaAccount(contacts, kofi);
-    const signedIn = await newDevice('signed in', contacts);
-    signedIn.names = names;
-    await signInInApp(signedIn.page, ama.email);
-    await signedIn.page.goto('/');
-    await waitUntil('the contacts pulled', async () =>
-      (await readIndexedDb(signedIn.page, 'emergency_contacts')).length === names.size ? true : undefined,
-    );
-    await reloadWithStream(signedIn.page);
-    devices.set(`signed in/${contacts}`, signedIn);
-
-    const signedOut = await newDevice('signed out', contacts);
-    for (const contact of CONTACTS[contacts]) await addContactInApp(signedOut.page, contact);
-    await signedOut.page.goto('/');
-    devices.set(`signed out/${contacts}`, signedOut);
-  }
+  // The four phones are set up side by side (most of it is waiting on the server and Chromium).
+  const setUp = CONTACT_SETS.flatMap((contacts) => [
+    (async () => {
+      const { ama, names } = await amaAccount(contacts, kofi);
+      const signedIn = await newDevice('signed in', contacts);
+      signedIn.names = names;
+      await signInInApp(signedIn.page, ama.email);
+      await signedIn.page.goto('/');
+      await waitUntil('the contacts pulled', async () =>
+        (await readIndexedDb(signedIn.page, 'emergency_contacts')).length === names.size ? true : undefined,
+      );
+      await reloadWithStream(signedIn.page);
+      devices.set(`signed in/${contacts}`, signedIn);
+    })(),
+    (async () => {
+      const signedOut = await newDevice('signed out', contacts);
+      for (const contact of CONTACTS[contacts]) await addContactInApp(signedOut.page, contact);
+      await signedOut.page.goto('/');
+      devices.set(`signed out/${contacts}`, signedOut);
+    })(),
+  ]);
+  await Promise.all(setUp);
 
   // The carrier answers a message once the server has recorded its sid (as a real carrier's report comes later).
   const answered = new Set<string>();
@@ -562,6 +567,18 @@ async function backToWorkingLink(combo: Combo, label: string, device: Device): P
     await waitUntil(`${label}: the outbox drained`, async () =>
       (await readIndexedDb(page, 'outbox')).length === 0 ? true : undefined,
     );
+  }
+  // Home again, with the SOS button: the next combination starts there. Said with the screen if not.
+  try {
+    await page.getByRole('button', { name: 'SOS: alert my emergency contacts' }).waitFor({ timeout: 10_000 });
+  } catch (error) {
+    const shown = await page
+      .locator('main')
+      .innerText()
+      .catch(() => '(no main)');
+    throw new Error(`${label}: not back at the SOS button after "I'm safe"; the screen shows:\n${shown}`, {
+      cause: error,
+    });
   }
 }
 

@@ -134,7 +134,10 @@ describe('the phone takes over', () => {
     // The server answered after 10 s: 5 s after the phone had offered the links ("server not reached").
     const late = { triggeredAt: T0, receivedAt: T0 + 9_000, acknowledgedAt: null };
     const at = T0 + 10_000;
-    expect(reachOf(planReach(input({ incident: late, now: at })))).toEqual({ Mum: 'waiting', Dad: 'waiting' });
+    expect(reachOf(planReach(input({ incident: late, now: at })))).toEqual({
+      Mum: 'waiting',
+      Dad: 'waiting',
+    });
     const kept = planReach(input({ incident: late, now: at, offered: new Set(['mum', 'dad']) }));
     expect(reachOf(kept)).toEqual({ Mum: 'nothing_observed', Dad: 'nothing_observed' });
     expect(kept.fallback.map((p) => p.contact.name)).toEqual(['Dad', 'Mum']);
