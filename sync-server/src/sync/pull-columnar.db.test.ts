@@ -7,7 +7,7 @@ import * as z from 'zod/mini';
 import { newId } from '@vitalwatch/schema/ids';
 import { decodePullPage } from '@vitalwatch/schema/protocol/pull-page';
 import { PullResponse, PullResponseV1 } from '@vitalwatch/schema/protocol/pull-response';
-import { ROW_SCHEMAS } from '@vitalwatch/schema/protocol/rows';
+import { ROW_SCHEMAS } from '@vitalwatch/schema/protocol/synced-tables';
 import { describeOnEachDatabase } from '../../test/test-databases.ts';
 import {
   mutation,

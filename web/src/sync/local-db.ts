@@ -22,25 +22,10 @@ import { Dexie, type DexieOptions, type EntityTable, type Table, type Transactio
 import { newId } from '@vitalwatch/schema/ids';
 import type { Lane } from '@vitalwatch/schema/protocol/lane';
 import type { SyncedTable } from '@vitalwatch/schema/protocol/pull-response';
-import type {
-  AlertLogRow,
-  ContactRow,
-  CopingRow,
-  IncidentEventRow,
-  IncidentRow,
-  MoodRow,
-  SettingsRow,
-} from '@vitalwatch/schema/protocol/rows';
+import { SYNCED_TABLE_REGISTRY, type RowOf } from '@vitalwatch/schema/protocol/synced-tables';
 
-export interface RowByTable {
-  user_settings: SettingsRow;
-  emergency_contacts: ContactRow;
-  emergency_incidents: IncidentRow;
-  incident_events: IncidentEventRow;
-  alert_logs: AlertLogRow;
-  mood_entries: MoodRow;
-  coping_tools_usage: CopingRow;
-}
+/** Each synced table's row type, from the registry (schema/src/protocol/synced-tables.ts). */
+export type RowByTable = { [T in SyncedTable]: RowOf<T> };
 export type SyncedRow = RowByTable[SyncedTable];
 
 /** `table/id`: a synced row, as outbox entries and bases name it. */
@@ -145,16 +130,15 @@ export interface LocalDbVersion {
   readonly upgrade?: (tx: Transaction) => Promise<void>;
 }
 
-const SYNCED_STORES: Record<SyncedTable, string> = {
-  user_settings: 'id',
-  emergency_contacts: 'id',
-  emergency_incidents: 'id, triggeredAt',
-  incident_events: 'id, incidentId',
-  alert_logs: 'id, incidentId',
-  mood_entries: 'id, recordedAt',
-  coping_tools_usage: 'id, startedAt',
-};
-export const SYNCED_TABLE_NAMES = Object.keys(SYNCED_STORES) as SyncedTable[];
+export const SYNCED_TABLE_NAMES = Object.keys(SYNCED_TABLE_REGISTRY) as SyncedTable[];
+
+/** A Dexie store spec per synced table, from the registry: the key `id`, then the table's indexes (RG4). */
+export const SYNCED_STORES = Object.fromEntries(
+  SYNCED_TABLE_NAMES.map((table) => [
+    table,
+    ['id', ...SYNCED_TABLE_REGISTRY[table].indexes].join(', '),
+  ]),
+) as Readonly<Record<SyncedTable, string>>;
 
 export function isSyncedTable(name: string): name is SyncedTable {
   return Object.hasOwn(SYNCED_STORES, name);
@@ -175,14 +159,38 @@ export const LOCAL_DB_VERSIONS: readonly LocalDbVersion[] = [
   },
 ];
 
+/** The Dexie table methods that only read. */
+type TableReads =
+  | 'name'
+  | 'get'
+  | 'bulkGet'
+  | 'where'
+  | 'filter'
+  | 'count'
+  | 'offset'
+  | 'limit'
+  | 'each'
+  | 'toArray'
+  | 'toCollection'
+  | 'orderBy'
+  | 'reverse';
+
+/** A synced table as screens see it: reads only; `put`, `update`, `delete`… do not compile (SPEC CL1, RG6). */
+export type ReadonlyTable<T> = Pick<Table<T, string>, TableReads>;
+
+/**
+ * `db.mood_entries` and every other synced table by name, read-only: outside web/src/sync nothing writes synced
+ * rows (CL1), and the type refuses a write on them. The sync engine writes through `rows(table)`; what the type
+ * cannot see (a collection's `modify`, `rows`/`table` by name, a `'rw'` transaction) synced-writes.test.ts scans.
+ */
+export type SyncedTableViews = { readonly [T in SyncedTable]: ReadonlyTable<RowByTable[T]> };
+
+// Dexie defines a property per store at run time; this interface gives the synced ones their read-only types.
+// eslint-disable-next-line @typescript-eslint/no-unsafe-declaration-merging, @typescript-eslint/no-empty-object-type
+export interface LocalDb extends SyncedTableViews {}
+
+// eslint-disable-next-line @typescript-eslint/no-unsafe-declaration-merging
 export class LocalDb extends Dexie {
-  declare user_settings: Table<SettingsRow, string>;
-  declare emergency_contacts: Table<ContactRow, string>;
-  declare emergency_incidents: Table<IncidentRow, string>;
-  declare incident_events: Table<IncidentEventRow, string>;
-  declare alert_logs: Table<AlertLogRow, string>;
-  declare mood_entries: Table<MoodRow, string>;
-  declare coping_tools_usage: Table<CopingRow, string>;
   declare outbox: EntityTable<OutboxEntry, 'key'>;
   declare bases: Table<BaseRow, string>;
   declare meta: Table<MetaRow, string>;
