@@ -9,8 +9,8 @@
  *   and an older app never meets a field its strict shape refuses (SPEC PV2).
  * - `indexes`: the Dexie indexes beside the key `id` (web/src/sync/local-db.ts builds its stores from them).
  * - `defaults`: what a new row holds where nobody said otherwise (row-defaults.ts is their one home).
- * - `conflict`: how concurrent writes meet (ARCHITECTURE "Conflict rules"); `deletable`: the table has tombstones
- *   that the horizon job purges (sync-server purge-tombstones.ts).
+ * - `conflict`: how concurrent writes meet; `deletable`: the table has tombstones that the horizon job purges
+ *   (sync-server purge-tombstones.ts); `localDbVersion`: the device database version that adds its store.
  * - `build`: the one row builder for a row a mutation creates from its arguments. The device's applier and the
  *   server's insert both call it, so the device's own copy is what pull would send (own-row confirmation, PU12).
  *
@@ -51,6 +51,11 @@ export type SyncedTableEntry<Row extends z.ZodMiniObject> = {
   readonly defaults: Partial<z.infer<Row>>;
   readonly conflict: ConflictRule;
   readonly deletable: boolean;
+  /**
+   * The device database version (web/src/sync/local-db.ts) that first has this table: a new table takes the next
+   * one, and local-db adds that version for it. Never change it once shipped.
+   */
+  readonly localDbVersion: number;
   /** The row a creating mutation makes from its arguments (tables only the server creates have none). */
   readonly build?: (...args: never[]) => z.infer<Row> | null;
 };
@@ -97,6 +102,7 @@ const userSettings = {
   defaults: { cancelPinSet: false, duressPinSet: false, ...SETTINGS_DEFAULTS },
   conflict: 'field-lww',
   deletable: false,
+  localDbVersion: 1,
 } as const satisfies SyncedTableEntry<typeof SettingsRow>;
 
 const emergencyContacts = {
@@ -119,6 +125,7 @@ const emergencyContacts = {
   defaults: CONTACT_DEFAULTS,
   conflict: 'field-lww',
   deletable: true,
+  localDbVersion: 1,
   /** A new contact from `contact.upsert@1` (null without a name or a number: the edit then waits for the server). */
   build(args: MutatorArgs<'contact.upsert@1'>, stamp: BuildStamp): ContactRow | null {
     const { name, ...fields } = args.fields;
@@ -157,6 +164,7 @@ const emergencyIncidents = {
   defaults: { status: 'active', receivedAt: null, acknowledgedAt: null, resolvedAt: null },
   conflict: 'state-machine',
   deletable: true,
+  localDbVersion: 1,
   /**
    * A new incident from `incident.trigger@1`, as the device predicts it. The server stamps `receivedAt` and may
    * replace a code already in use (CL19), so it never confirms this row unseen (PU12).
@@ -184,6 +192,7 @@ const incidentEvents = {
   defaults: {},
   conflict: 'first-write',
   deletable: false,
+  localDbVersion: 1,
   /** An incident event from `incident.event@1`, with the outcome the incident's state machine gave it. */
   build(args: MutatorArgs<'incident.event@1'>, outcome: IncidentEventRow['outcome']): IncidentEventRow {
     return {
@@ -218,6 +227,7 @@ const alertLogs = {
   defaults: {},
   conflict: 'server',
   deletable: true,
+  localDbVersion: 1,
 } as const satisfies SyncedTableEntry<typeof AlertLogRow>;
 
 const moodEntries = {
@@ -239,6 +249,7 @@ const moodEntries = {
   defaults: { energy: null, anxiety: null, sleepHours: null, emotions: [], note: null },
   conflict: 'field-lww',
   deletable: true,
+  localDbVersion: 1,
   /** A new entry from `mood.upsert@1` (null without a mood score: the edit then waits for the server). */
   build(args: MutatorArgs<'mood.upsert@1'>, stamp: BuildStamp): MoodRow | null {
     const { fields } = args;
@@ -276,6 +287,7 @@ const copingToolsUsage = {
   defaults: { durationSeconds: null, moodBefore: null, moodAfter: null, helpfulness: null },
   conflict: 'first-write',
   deletable: true,
+  localDbVersion: 1,
   /** One use of a coping tool from `coping.log@1`. */
   build(args: MutatorArgs<'coping.log@1'>): CopingRow {
     return {

@@ -7,7 +7,12 @@ import * as z from 'zod/mini';
 import { newId } from '@vitalwatch/schema/ids';
 import { decodePullPage } from '@vitalwatch/schema/protocol/pull-page';
 import { PullResponse, PullResponseV1 } from '@vitalwatch/schema/protocol/pull-response';
-import { ROW_SCHEMAS } from '@vitalwatch/schema/protocol/synced-tables';
+import { PROTOCOL_VERSION } from '@vitalwatch/schema/protocol/protocol-version';
+import {
+  pulledFields,
+  ROW_SCHEMAS,
+  SYNCED_TABLE_REGISTRY,
+} from '@vitalwatch/schema/protocol/synced-tables';
 import { describeOnEachDatabase } from '../../test/test-databases.ts';
 import {
   mutation,
@@ -164,5 +169,40 @@ describeOnEachDatabase('POST /sync/pull: the page form by protocol', (database) 
     expect(decodePullPage(z.parse(PullResponse, columnar.json)).changes).toHaveLength(201);
     // Gzipped both ways: the repeated field names and versions cost even after compression.
     expect(columnar.wireBytes).toBeLessThan(Math.min(...sizes) * 0.85);
+  });
+
+  it('[RG3] every registry table sends exactly its pulled whitelist, by the client protocol', async () => {
+    const { user } = await userWithHistory();
+    // A contact before the SOS, so the incident has an alert ledger (alert_logs) too.
+    await push(
+      server.app,
+      user,
+      pushBody(newId(), 'critical', [
+        mutation(1, 'incident.trigger@1', {
+          id: newId(),
+          code: 'WHIT1',
+          trigger: 'panic_button',
+          triggeredAt: Date.now(),
+        }),
+      ]),
+    );
+    for (const protocolVersion of [1, 3, 4, 5, PROTOCOL_VERSION]) {
+      const json = (await rawPull(user, protocolVersion, 0)).json;
+      const changes =
+        protocolVersion >= 4
+          ? decodePullPage(z.parse(PullResponse, json)).changes
+          : z.parse(PullResponseV1, json).changes;
+      const seen = new Set<string>();
+      for (const change of changes) {
+        if (change.op !== 'put') continue;
+        seen.add(change.table);
+        expect(Object.keys(change.row).sort(), `${change.table} @ protocol ${protocolVersion}`).toEqual(
+          pulledFields(change.table, protocolVersion).sort(),
+        );
+      }
+      expect([...seen].sort(), `protocol ${protocolVersion}`).toEqual(
+        Object.keys(SYNCED_TABLE_REGISTRY).sort(),
+      );
+    }
   });
 });

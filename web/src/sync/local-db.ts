@@ -140,16 +140,42 @@ export const SYNCED_STORES = Object.fromEntries(
   ]),
 ) as Readonly<Record<SyncedTable, string>>;
 
+/** The stores of the synced tables that device database `version` adds (the registry's `localDbVersion`). */
+function syncedStoresAddedIn(version: number): Record<string, string> {
+  return Object.fromEntries(
+    SYNCED_TABLE_NAMES.filter((table) => SYNCED_TABLE_REGISTRY[table].localDbVersion === version).map(
+      (table) => [table, SYNCED_STORES[table]],
+    ),
+  );
+}
+
+/**
+ * `shipped` plus the stores of the registry's tables (RG4): a table registered with `localDbVersion: n` joins
+ * version n's stores, and version n exists even when nothing else changed in it.
+ */
+function withRegisteredTables(shipped: readonly LocalDbVersion[]): LocalDbVersion[] {
+  const latest = Math.max(...SYNCED_TABLE_NAMES.map((table) => SYNCED_TABLE_REGISTRY[table].localDbVersion));
+  const numbers = new Set([...shipped.map((v) => v.version), ...Array.from({ length: latest }, (_, i) => i + 1)]);
+  return [...numbers]
+    .sort((a, b) => a - b)
+    .map((version) => {
+      const given = shipped.find((v) => v.version === version);
+      return { ...given, version, stores: { ...syncedStoresAddedIn(version), ...given?.stores } };
+    });
+}
+
 export function isSyncedTable(name: string): name is SyncedTable {
   return Object.hasOwn(SYNCED_STORES, name);
 }
 
-/** Every version ever shipped, oldest first. Append; never edit a shipped entry. */
-export const LOCAL_DB_VERSIONS: readonly LocalDbVersion[] = [
+/**
+ * Every version ever shipped, oldest first, with the registry's synced tables joined to the version that adds each
+ * (`withRegisteredTables`). Append; never edit a shipped entry.
+ */
+export const LOCAL_DB_VERSIONS: readonly LocalDbVersion[] = withRegisteredTables([
   {
     version: 1,
     stores: {
-      ...SYNCED_STORES,
       outbox: '++key, [lane+seq], *refs',
       bases: 'ref',
       meta: 'key',
@@ -157,7 +183,7 @@ export const LOCAL_DB_VERSIONS: readonly LocalDbVersion[] = [
       samples: 'id, [kind+t]',
     },
   },
-];
+]);
 
 /** The Dexie table methods that only read. */
 type TableReads =
