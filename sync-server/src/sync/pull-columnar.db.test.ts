@@ -2,9 +2,11 @@
  * The `/sync/pull` answer by the client's protocol (SPEC PL10): columnar pages from protocol 4 on, `changes` for
  * protocol 1–3, whose apps parse pages strictly. Both forms carry the same changes.
  */
+import { eq, sql } from 'drizzle-orm';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import * as z from 'zod/mini';
 import { newId } from '@vitalwatch/schema/ids';
+import { alertLogs, emergencyIncidents, userVersions } from '@vitalwatch/schema/db/tables';
 import { decodePullPage } from '@vitalwatch/schema/protocol/pull-page';
 import { PullResponse, PullResponseV1 } from '@vitalwatch/schema/protocol/pull-response';
 import { PROTOCOL_VERSION } from '@vitalwatch/schema/protocol/protocol-version';
@@ -173,19 +175,25 @@ describeOnEachDatabase('POST /sync/pull: the page form by protocol', (database) 
 
   it('[RG3] every registry table sends exactly its pulled whitelist, by the client protocol', async () => {
     const { user } = await userWithHistory();
-    // A contact before the SOS, so the incident has an alert ledger (alert_logs) too.
-    await push(
-      server.app,
-      user,
-      pushBody(newId(), 'critical', [
-        mutation(1, 'incident.trigger@1', {
-          id: newId(),
-          code: 'WHIT1',
-          trigger: 'panic_button',
-          triggeredAt: Date.now(),
-        }),
-      ]),
-    );
+    // An alert ledger row, as the dispatcher writes one, at the user's next version.
+    const { db } = database();
+    const [incident] = await db
+      .select({ id: emergencyIncidents.id })
+      .from(emergencyIncidents)
+      .where(eq(emergencyIncidents.userId, user.userId));
+    const [next] = await db
+      .update(userVersions)
+      .set({ version: sql`${userVersions.version} + 1` })
+      .where(eq(userVersions.userId, user.userId))
+      .returning({ version: userVersions.version });
+    await db.insert(alertLogs).values({
+      userId: user.userId,
+      incidentId: incident!.id,
+      channel: 'sms',
+      messageKind: 'alert',
+      idempotencyKey: newId(),
+      version: next!.version,
+    });
     for (const protocolVersion of [1, 3, 4, 5, PROTOCOL_VERSION]) {
       const json = (await rawPull(user, protocolVersion, 0)).json;
       const changes =
