@@ -17,7 +17,7 @@ const NOT_PULLED: Readonly<Record<string, string>> = {
   ai_insights: 'not synced yet (issue #16 adds it through the registry)',
 };
 
-const versioned = Object.values(tables)
+const versioned = (Object.values(tables) as unknown[])
   .filter((value): value is Table => isTable(value))
   .filter((table) => Object.values(getTableColumns(table)).some((column) => column.name === 'version'))
   .map((table) => getTableName(table));

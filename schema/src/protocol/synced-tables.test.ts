@@ -41,7 +41,11 @@ describe('the synced-table registry', () => {
   it('[RG3] pull keeps only the fields the client’s protocol gets', () => {
     const contact = { id: newId(), version: 3, appLinked: true, secret: 'x' };
     expect(pickPulled('emergency_contacts', contact, 2)).toEqual({ id: contact.id, version: 3 });
-    expect(pickPulled('emergency_contacts', contact, 3)).toEqual({ id: contact.id, version: 3, appLinked: true });
+    expect(pickPulled('emergency_contacts', contact, 3)).toEqual({
+      id: contact.id,
+      version: 3,
+      appLinked: true,
+    });
     expect(pulledFields('user_settings', 5)).not.toContain('silentSos');
     expect(pulledFields('user_settings', 6)).toContain('silentSos');
   });
@@ -98,7 +102,9 @@ describe('the synced-table registry', () => {
       expect(row, table).toMatchObject({ id, version: 0, ...SYNCED_TABLE_REGISTRY[table].defaults });
     }
     // Without what a new row needs, there is no row: the edit waits for the server.
-    expect(registry.mood_entries.build({ id, recordedAt: stamp.at, fields: { note: 'x' } }, stamp)).toBeNull();
+    expect(
+      registry.mood_entries.build({ id, recordedAt: stamp.at, fields: { note: 'x' } }, stamp),
+    ).toBeNull();
     expect(registry.emergency_contacts.build({ id, fields: { name: 'Sam' } }, stamp)).toBeNull();
   });
 });

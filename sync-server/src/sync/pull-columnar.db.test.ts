@@ -10,11 +10,7 @@ import { alertLogs, emergencyIncidents, userVersions } from '@vitalwatch/schema/
 import { decodePullPage } from '@vitalwatch/schema/protocol/pull-page';
 import { PullResponse, PullResponseV1 } from '@vitalwatch/schema/protocol/pull-response';
 import { PROTOCOL_VERSION } from '@vitalwatch/schema/protocol/protocol-version';
-import {
-  pulledFields,
-  ROW_SCHEMAS,
-  SYNCED_TABLE_REGISTRY,
-} from '@vitalwatch/schema/protocol/synced-tables';
+import { pulledFields, ROW_SCHEMAS, SYNCED_TABLE_REGISTRY } from '@vitalwatch/schema/protocol/synced-tables';
 import { describeOnEachDatabase } from '../../test/test-databases.ts';
 import {
   mutation,

@@ -267,10 +267,12 @@ const READERS: { readonly [T in SyncedTable]: PulledTable } = {
 };
 
 /** The readers in the registry's order (pull reads one table after another). */
-export const PULLED_TABLES: ReadonlyArray<PulledTable & { name: SyncedTable }> = SYNCED_TABLES.map((name) => ({
-  name,
-  ...READERS[name],
-}));
+export const PULLED_TABLES: ReadonlyArray<PulledTable & { name: SyncedTable }> = SYNCED_TABLES.map(
+  (name) => ({
+    name,
+    ...READERS[name],
+  }),
+);
 
 /**
  * The versions of the first `count` changes after `range.after` (up to `range.upTo`), across every synced table,

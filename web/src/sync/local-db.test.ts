@@ -23,7 +23,10 @@ describe('local database', () => {
     const synced = Object.fromEntries(
       db.tables
         .filter((table) => Object.hasOwn(SYNCED_TABLE_REGISTRY, table.name))
-        .map((table) => [table.name, [table.schema.primKey.name, ...table.schema.indexes.map((i) => i.name)]]),
+        .map((table) => [
+          table.name,
+          [table.schema.primKey.name, ...table.schema.indexes.map((i) => i.name)],
+        ]),
     );
     expect(synced).toEqual(
       Object.fromEntries(

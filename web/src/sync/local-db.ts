@@ -134,10 +134,7 @@ export const SYNCED_TABLE_NAMES = Object.keys(SYNCED_TABLE_REGISTRY) as SyncedTa
 
 /** A Dexie store spec per synced table, from the registry: the key `id`, then the table's indexes (RG4). */
 export const SYNCED_STORES = Object.fromEntries(
-  SYNCED_TABLE_NAMES.map((table) => [
-    table,
-    ['id', ...SYNCED_TABLE_REGISTRY[table].indexes].join(', '),
-  ]),
+  SYNCED_TABLE_NAMES.map((table) => [table, ['id', ...SYNCED_TABLE_REGISTRY[table].indexes].join(', ')]),
 ) as Readonly<Record<SyncedTable, string>>;
 
 /** The stores of the synced tables that device database `version` adds (the registry's `localDbVersion`). */
@@ -155,7 +152,10 @@ function syncedStoresAddedIn(version: number): Record<string, string> {
  */
 function withRegisteredTables(shipped: readonly LocalDbVersion[]): LocalDbVersion[] {
   const latest = Math.max(...SYNCED_TABLE_NAMES.map((table) => SYNCED_TABLE_REGISTRY[table].localDbVersion));
-  const numbers = new Set([...shipped.map((v) => v.version), ...Array.from({ length: latest }, (_, i) => i + 1)]);
+  const numbers = new Set([
+    ...shipped.map((v) => v.version),
+    ...Array.from({ length: latest }, (_, i) => i + 1),
+  ]);
   return [...numbers]
     .sort((a, b) => a - b)
     .map((version) => {
