@@ -127,17 +127,6 @@ export const CopingRow = z.strictObject({
   helpfulness: z.nullable(MoodScale),
 });
 
-/** Each synced table's row shape, by the table's name in Postgres. */
-export const ROW_SCHEMAS = {
-  user_settings: SettingsRow,
-  emergency_contacts: ContactRow,
-  emergency_incidents: IncidentRow,
-  incident_events: IncidentEventRow,
-  alert_logs: AlertLogRow,
-  mood_entries: MoodRow,
-  coping_tools_usage: CopingRow,
-} as const;
-
 export type SettingsRow = z.infer<typeof SettingsRow>;
 export type ContactRow = z.infer<typeof ContactRow>;
 export type IncidentRow = z.infer<typeof IncidentRow>;
