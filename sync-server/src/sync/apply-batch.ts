@@ -185,6 +185,8 @@ function copingRow(
     moodBefore: args.moodBefore ?? null,
     moodAfter: args.moodAfter ?? null,
     helpfulness: args.helpfulness ?? null,
+    distressBefore: args.distressBefore ?? null,
+    distressAfter: args.distressAfter ?? null,
     version,
     createdAt: now,
     updatedAt: now,

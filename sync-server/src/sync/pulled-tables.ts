@@ -81,6 +81,8 @@ function change<R extends { id: string; version: number }>(
 const APP_LINKED_SINCE_PROTOCOL = 3;
 /** The first protocol whose settings rows carry name, emergency number, region and silent SOS (SPEC SO40). */
 const SOS_SETTINGS_SINCE_PROTOCOL = 6;
+/** The first protocol whose coping-use rows carry the distress ratings (SPEC WB21). */
+const COPING_DISTRESS_SINCE_PROTOCOL = 7;
 
 type PulledTable = {
   name: SyncedTable;
@@ -254,7 +256,7 @@ export const PULLED_TABLES: readonly PulledTable[] = [
   {
     name: 'coping_tools_usage',
     columns: copingToolsUsage,
-    async read(tx, range) {
+    async read(tx, range, protocolVersion) {
       const rows = await tx.select().from(copingToolsUsage).where(inRange(copingToolsUsage, range));
       return rows.map((r) =>
         change('coping_tools_usage', r.deletedAt, {
@@ -267,6 +269,10 @@ export const PULLED_TABLES: readonly PulledTable[] = [
           moodBefore: r.moodBefore,
           moodAfter: r.moodAfter,
           helpfulness: r.helpfulness,
+          ...(protocolVersion >= COPING_DISTRESS_SINCE_PROTOCOL && {
+            distressBefore: r.distressBefore,
+            distressAfter: r.distressAfter,
+          }),
         } satisfies CopingRow),
       );
     },

@@ -226,6 +226,8 @@ const APPLIERS: { [N in MutatorName]: Applier<N> } = {
         moodBefore: a.moodBefore ?? null,
         moodAfter: a.moodAfter ?? null,
         helpfulness: a.helpfulness ?? null,
+        distressBefore: a.distressBefore ?? null,
+        distressAfter: a.distressAfter ?? null,
       });
     },
   },

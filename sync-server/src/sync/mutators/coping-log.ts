@@ -21,6 +21,8 @@ export async function copingLog(
       moodBefore: args.moodBefore ?? null,
       moodAfter: args.moodAfter ?? null,
       helpfulness: args.helpfulness ?? null,
+      distressBefore: args.distressBefore ?? null,
+      distressAfter: args.distressAfter ?? null,
       version: ctx.version,
       createdAt: ctx.now,
       updatedAt: ctx.now,
