@@ -46,7 +46,9 @@ describeOnEachDatabase('coping tools log distress 0–10 (issue #16)', (database
       .from(copingToolsUsage)
       .where(eq(copingToolsUsage.userId, user.userId));
     expect(rows).toEqual([{ before: 9, after: 6 }]);
-    const pulled = applyPages(await pullAll(server.app, user, 0)).get('coping_tools_usage')?.get(id);
+    const pulled = applyPages(await pullAll(server.app, user, 0))
+      .get('coping_tools_usage')
+      ?.get(id);
     expect(pulled).toMatchObject({ distressBefore: 9, distressAfter: 6, helpfulness: 4, completed: true });
   });
 
@@ -74,7 +76,12 @@ describeOnEachDatabase('coping tools log distress 0–10 (issue #16)', (database
     const old = newId();
     const push6 = await post(server.app, '/sync/push', user.token, {
       ...pushBody(old, 'user', [
-        mutation(1, 'coping.log@1', { id: newId(), tool: 'box_breathing', startedAt: Date.now(), completed: true }),
+        mutation(1, 'coping.log@1', {
+          id: newId(),
+          tool: 'box_breathing',
+          startedAt: Date.now(),
+          completed: true,
+        }),
       ]),
       protocolVersion: 6,
     });
@@ -93,7 +100,11 @@ describeOnEachDatabase('coping tools log distress 0–10 (issue #16)', (database
         }),
       ]),
     );
-    const pulled = await post(server.app, '/sync/pull', user.token, { protocolVersion: 6, clientId: old, cursor: 0 });
+    const pulled = await post(server.app, '/sync/pull', user.token, {
+      protocolVersion: 6,
+      clientId: old,
+      cursor: 0,
+    });
     expect(pulled.statusCode).toBe(200);
     const body = JSON.stringify(responseJson(pulled));
     expect(body).toContain('urge_surfing');

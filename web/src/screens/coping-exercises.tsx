@@ -44,7 +44,9 @@ export function BreathingExercise(props: ExerciseProps) {
   const minutes = BREATHING_SESSION_MS / 60_000;
   return (
     <div class="exercise breathing">
-      <p>Breathe with the circle for {minutes} minutes. In through your nose, out slowly through your mouth.</p>
+      <p>
+        Breathe with the circle for {minutes} minutes. In through your nose, out slowly through your mouth.
+      </p>
       <div class="breath-stage" aria-hidden="true">
         <div class={`breath-circle ${state().phase}`} />
       </div>
@@ -82,7 +84,11 @@ export function GroundingExercise(props: ExerciseProps) {
         Name {sense().count} {sense().what}.
       </p>
       <p>{sense().hint}</p>
-      <button type="button" class="primary" onClick={() => (last() ? props.onEnd(true) : setStep(step() + 1))}>
+      <button
+        type="button"
+        class="primary"
+        onClick={() => (last() ? props.onEnd(true) : setStep(step() + 1))}
+      >
         {last() ? 'Done' : 'Next'}
       </button>
       <StopButton onEnd={props.onEnd} />

@@ -4,8 +4,7 @@
  * logged once through the `coping.log@1` mutator (SPEC WB23), when it is saved or, if the user leaves mid-way, when
  * they leave. Nothing here is sent to or shown to anyone else.
  */
-import { createSignal, For, onCleanup, Show } from 'solid-js';
-import { Dynamic } from 'solid-js/web';
+import { createSignal, For, onCleanup, Show, untrack } from 'solid-js';
 import { newId } from '@vitalwatch/schema/ids';
 import { useApp } from '../ui/app-context.ts';
 import { createLiveQuery } from '../ui/live-query.ts';
@@ -95,7 +94,9 @@ function CopingSession(props: { tool: CopingToolId }) {
       setStep('saved');
     } catch (e) {
       logged = false;
-      setError(`Could not save this: ${e instanceof Error ? e.message : String(e)}. Your answers are still here.`);
+      setError(
+        `Could not save this: ${e instanceof Error ? e.message : String(e)}. Your answers are still here.`,
+      );
     }
   };
   // Left mid-way (another screen, Home): the use still counts, with what the user gave so far.
@@ -107,14 +108,16 @@ function CopingSession(props: { tool: CopingToolId }) {
     <section class="wellbeing session" aria-labelledby="session-title">
       <h2 id="session-title">{tool.name}</h2>
       <Show when={step() === 'before'}>
-        <DistressScale legend="First: how strong is your distress right now?" value={before()} onChoose={start} />
+        <DistressScale
+          legend="First: how strong is your distress right now?"
+          value={before()}
+          onChoose={start}
+        />
         <button type="button" class="quiet" onClick={() => start(null)}>
           Skip and start
         </button>
       </Show>
-      <Show when={step() === 'doing'}>
-        <Dynamic component={EXERCISES[props.tool]} startedAt={startedAt} onEnd={end} />
-      </Show>
+      <Show when={step() === 'doing'}>{untrack(() => EXERCISES[props.tool]({ startedAt, onEnd: end }))}</Show>
       <Show when={step() === 'after'}>
         <p>{completed ? 'Well done.' : 'That is fine. Any time spent on this counts.'}</p>
         <DistressScale legend="How strong is your distress now?" value={after()} onChoose={setAfter} />
@@ -123,7 +126,11 @@ function CopingSession(props: { tool: CopingToolId }) {
           <div class="helpfulness-buttons">
             <For each={HELPFULNESS}>
               {(label, i) => (
-                <button type="button" aria-pressed={helpfulness() === i() + 1} onClick={() => setHelpfulness(i() + 1)}>
+                <button
+                  type="button"
+                  aria-pressed={helpfulness() === i() + 1}
+                  onClick={() => setHelpfulness(i() + 1)}
+                >
                   {label}
                 </button>
               )}

@@ -77,7 +77,12 @@ function TrustedMessage() {
             </Show>
             <label>
               Your message (change it as you like)
-              <textarea rows={3} maxLength={1000} value={text()} onInput={(e) => setText(e.currentTarget.value)} />
+              <textarea
+                rows={3}
+                maxLength={1000}
+                value={text()}
+                onInput={(e) => setText(e.currentTarget.value)}
+              />
             </label>
             <a
               class="big-link calm"

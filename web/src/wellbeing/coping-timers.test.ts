@@ -66,12 +66,21 @@ describe('coping tool timers on a fake clock (issue #16)', () => {
       { ...use, endedAt: null, completed: false, distressAfter: null, helpfulness: null, distressBefore: 0 },
       clock.now(),
     );
-    expect(left).toEqual({ id: use.id, tool: 'paced_breathing', startedAt, durationSeconds: 165, completed: false, distressBefore: 0 });
+    expect(left).toEqual({
+      id: use.id,
+      tool: 'paced_breathing',
+      startedAt,
+      durationSeconds: 165,
+      completed: false,
+      distressBefore: 0,
+    });
   });
 
   it('[WB26] the trusted-person message opens one composer for one number and fits one SMS', () => {
     expect(checkSmsSegment(DEFAULT_TRUSTED_MESSAGE).oneSegment).toBe(true);
-    expect(trustedMessageUri('+254700000001', 'Call me please', false)).toBe('sms:+254700000001?body=Call%20me%20please');
+    expect(trustedMessageUri('+254700000001', 'Call me please', false)).toBe(
+      'sms:+254700000001?body=Call%20me%20please',
+    );
     expect(trustedMessageUri('+254700000001', '  ', true)).toBe(
       `sms:+254700000001&body=${encodeURIComponent(DEFAULT_TRUSTED_MESSAGE)}`,
     );

@@ -5,7 +5,12 @@
  * safety plan and join this list when it exists.
  */
 
-export const COPING_TOOL_IDS = ['paced_breathing', 'grounding_54321', 'cold_water_tipp', 'urge_surfing'] as const;
+export const COPING_TOOL_IDS = [
+  'paced_breathing',
+  'grounding_54321',
+  'cold_water_tipp',
+  'urge_surfing',
+] as const;
 export type CopingToolId = (typeof COPING_TOOL_IDS)[number];
 
 export interface CopingTool {
@@ -18,7 +23,11 @@ export interface CopingTool {
 /** The default order, used until the user's own ratings say otherwise (`orderCopingTools`). */
 export const COPING_TOOLS: readonly CopingTool[] = [
   { id: 'paced_breathing', name: 'Slow breathing', summary: 'Breathe with a moving circle. 2 minutes.' },
-  { id: 'grounding_54321', name: '5-4-3-2-1 grounding', summary: 'Notice what is around you, one sense at a time.' },
+  {
+    id: 'grounding_54321',
+    name: '5-4-3-2-1 grounding',
+    summary: 'Notice what is around you, one sense at a time.',
+  },
   { id: 'cold_water_tipp', name: 'Cold water', summary: 'Cool your face to calm your body fast. 1 minute.' },
   { id: 'urge_surfing', name: 'Ride the wave', summary: 'Watch an urge rise and fall without acting on it.' },
 ];

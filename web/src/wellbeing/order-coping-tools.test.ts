@@ -17,7 +17,9 @@ const DEFAULT = ids(COPING_TOOLS);
 describe('which coping tools helped this user most (issue #16)', () => {
   it('[WB22] without enough rated uses the default order stays', () => {
     expect(orderCopingTools(COPING_TOOLS, [])).toEqual(COPING_TOOLS);
-    const few = rows(times(MIN_RATED_USES - 1, { tool: 'urge_surfing', before: 9, after: 1, helpfulness: 5 }));
+    const few = rows(
+      times(MIN_RATED_USES - 1, { tool: 'urge_surfing', before: 9, after: 1, helpfulness: 5 }),
+    );
     expect(ids(orderCopingTools(COPING_TOOLS, few))).toEqual(DEFAULT);
   });
 

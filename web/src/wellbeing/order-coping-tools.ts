@@ -37,7 +37,10 @@ export function toolEffect(tool: string, uses: readonly Use[]): ToolEffect {
 }
 
 /** `tools` (in their default order) with the ones that helped this user most first. Stable otherwise. */
-export function orderCopingTools<T extends Pick<CopingTool, 'id'>>(tools: readonly T[], uses: readonly Use[]): T[] {
+export function orderCopingTools<T extends Pick<CopingTool, 'id'>>(
+  tools: readonly T[],
+  uses: readonly Use[],
+): T[] {
   const ranked = tools
     .map((tool, index) => ({ tool, index, effect: toolEffect(tool.id, uses) }))
     .filter(({ effect }) => effect.ratedUses >= MIN_RATED_USES && (effect.meanDrop ?? 0) > 0)

@@ -5,7 +5,8 @@
 import { smsUri } from '../sos/sos-sms.ts';
 
 /** GSM-7 only (no curly quotes or dashes), so it stays one SMS segment. */
-export const DEFAULT_TRUSTED_MESSAGE = "I'm having a really hard time right now. Could you call or text me when you can?";
+export const DEFAULT_TRUSTED_MESSAGE =
+  "I'm having a really hard time right now. Could you call or text me when you can?";
 
 export function trustedMessageUri(phoneE164: string, text: string, ios: boolean): string {
   return smsUri(phoneE164, text.trim() === '' ? DEFAULT_TRUSTED_MESSAGE : text, { ios });
