@@ -35,10 +35,12 @@ function CopingList() {
       <CopingToolLinks tools={orderCopingTools(COPING_TOOLS, uses())} label="Coping tools" />
       <p class="small">
         The tools that lowered your distress most move to the top, once you have rated a tool before and after{' '}
-        {MIN_RATED_USES} times. Your ratings stay yours: nobody else sees them.
+        {MIN_RATED_USES} times. Your ratings only order this list; they alert no one.
       </p>
       <p>
-        <a href="#/support">I need support now</a>
+        <a class="support-now" href="#/support">
+          I need support now
+        </a>
       </p>
     </section>
   );
@@ -155,7 +157,9 @@ function CopingSession(props: { tool: CopingToolId }) {
           </a>
         </p>
         <p>
-          <a href="#/support">I need support now</a>
+          <a class="support-now" href="#/support">
+          I need support now
+        </a>
         </p>
       </Show>
     </section>
