@@ -37,11 +37,7 @@ function CopingList() {
         The tools that lowered your distress most move to the top, once you have rated a tool before and after{' '}
         {MIN_RATED_USES} times. Your ratings only order this list; they alert no one.
       </p>
-      <p>
-        <a class="support-now" href="#/support">
-          I need support now
-        </a>
-      </p>
+      <SupportNowLink />
     </section>
   );
 }
@@ -156,12 +152,17 @@ function CopingSession(props: { tool: CopingToolId }) {
             Back to coping tools
           </a>
         </p>
-        <p>
-          <a class="support-now" href="#/support">
-          I need support now
-        </a>
-        </p>
+        <SupportNowLink />
       </Show>
     </section>
+  );
+}
+
+/** The way to the support sheet from every coping screen. */
+function SupportNowLink() {
+  return (
+    <a class="support-now" href="#/support">
+      I need support now
+    </a>
   );
 }
