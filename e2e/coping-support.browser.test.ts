@@ -64,10 +64,10 @@ it('[WB20] a very low check-in opens the support sheet; [WB23][WB24] a breathing
   const tools = sheet.getByRole('list', { name: 'Coping tools that may help' }).getByRole('link');
   expect(await tools.count()).toBe(2);
   // The composer only opens the messages app for Sam, with the text the user can change; nothing is sent.
+  await screenshot(page, 'coping-2-support-sheet', 'also');
   const write = sheet.getByRole('link', { name: 'Write to Sam' });
   await sheet.getByLabel(/Your message/).fill('Can you call me tonight?');
   expect(await write.getAttribute('href')).toBe('sms:+447911123456?body=Can%20you%20call%20me%20tonight%3F');
-  await screenshot(page, 'coping-2-support-sheet', 'also');
   // Only the check-in waits in the outbox: opening the sheet wrote nothing and sent nothing.
   const outbox = await readIndexedDb<{ name: string }>(page, 'outbox');
   expect(outbox.map((e) => e.name).sort()).toEqual(['contact.upsert@1', 'mood.upsert@1']);

@@ -44,9 +44,7 @@ export function BreathingExercise(props: ExerciseProps) {
   const minutes = BREATHING_SESSION_MS / 60_000;
   return (
     <div class="exercise breathing">
-      <p>
-        Breathe with the circle for {minutes} minutes. In through your nose, out slowly through your mouth.
-      </p>
+      <p>Breathe in as the circle grows, out slowly as it shrinks. {minutes} minutes.</p>
       <div class="breath-stage" aria-hidden="true">
         <div class={`breath-circle ${state().phase}`} />
       </div>
