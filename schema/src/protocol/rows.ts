@@ -5,7 +5,7 @@
  */
 import * as z from 'zod/mini';
 import { ALERT_CHANNELS } from './alert-status.ts';
-import { E164, EpochMs, Hlc, UuidV7 } from './common.ts';
+import { DistressScale, E164, EpochMs, Hlc, UuidV7 } from './common.ts';
 import { INCIDENT_EVENT_TYPES } from './mutators.ts';
 import { INCIDENT_STATUSES } from './incident-status.ts';
 
@@ -125,6 +125,12 @@ export const CopingRow = z.strictObject({
   moodBefore: z.nullable(MoodScale),
   moodAfter: z.nullable(MoodScale),
   helpfulness: z.nullable(MoodScale),
+  /**
+   * Protocol 7 (issue #16, SPEC WB21): distress before and after, 0 … 10. Pull sends them only to protocol-7
+   * clients; absent on rows stored before.
+   */
+  distressBefore: z.optional(z.nullable(DistressScale)),
+  distressAfter: z.optional(z.nullable(DistressScale)),
 });
 
 export type SettingsRow = z.infer<typeof SettingsRow>;

@@ -78,6 +78,8 @@ const LOCATION_PULLED = { latitude: 1, longitude: 1, accuracyMeters: 1, locatedA
 export const APP_LINKED_SINCE_PROTOCOL = 3;
 /** The first protocol whose settings rows carry name, emergency number, region and silent SOS (SPEC SO40). */
 export const SOS_SETTINGS_SINCE_PROTOCOL = 6;
+/** The first protocol whose coping-use rows carry the distress ratings, 0–10 before and after (SPEC WB21). */
+export const COPING_DISTRESS_SINCE_PROTOCOL = 7;
 
 const userSettings = {
   row: SettingsRow,
@@ -282,9 +284,18 @@ const copingToolsUsage = {
     moodBefore: 1,
     moodAfter: 1,
     helpfulness: 1,
+    distressBefore: COPING_DISTRESS_SINCE_PROTOCOL,
+    distressAfter: COPING_DISTRESS_SINCE_PROTOCOL,
   },
   indexes: ['startedAt'],
-  defaults: { durationSeconds: null, moodBefore: null, moodAfter: null, helpfulness: null },
+  defaults: {
+    durationSeconds: null,
+    moodBefore: null,
+    moodAfter: null,
+    helpfulness: null,
+    distressBefore: null,
+    distressAfter: null,
+  },
   conflict: 'first-write',
   deletable: true,
   localDbVersion: 1,
@@ -300,6 +311,8 @@ const copingToolsUsage = {
       moodBefore: args.moodBefore ?? null,
       moodAfter: args.moodAfter ?? null,
       helpfulness: args.helpfulness ?? null,
+      distressBefore: args.distressBefore ?? null,
+      distressAfter: args.distressAfter ?? null,
     };
   },
 } as const satisfies SyncedTableEntry<typeof CopingRow>;

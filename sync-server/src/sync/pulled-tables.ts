@@ -123,7 +123,7 @@ const READERS: { readonly [T in SyncedTable]: PulledTable } = {
           emergencyNumber,
           region: r.region,
           silentSos: r.silentSos,
-        } satisfies SettingsRow),
+        } satisfies Required<SettingsRow>),
       );
     },
   },
@@ -146,7 +146,7 @@ const READERS: { readonly [T in SyncedTable]: PulledTable } = {
           updatedAt: ms(r.updatedAt),
           // Whether the contact gets alerts in the app, never which account: the owner typed in a phone number.
           appLinked: r.contactUserId !== null,
-        } satisfies ContactRow),
+        } satisfies Required<ContactRow>),
       );
     },
   },
@@ -169,7 +169,7 @@ const READERS: { readonly [T in SyncedTable]: PulledTable } = {
           longitude: r.longitude,
           accuracyMeters: r.accuracyMeters,
           locatedAt: msOrNull(r.locatedAt),
-        } satisfies IncidentRow),
+        } satisfies Required<IncidentRow>),
       );
     },
   },
@@ -189,7 +189,7 @@ const READERS: { readonly [T in SyncedTable]: PulledTable } = {
           longitude: r.longitude,
           accuracyMeters: r.accuracyMeters,
           locatedAt: msOrNull(r.locatedAt),
-        } satisfies IncidentEventRow),
+        } satisfies Required<IncidentEventRow>),
       );
     },
   },
@@ -220,7 +220,7 @@ const READERS: { readonly [T in SyncedTable]: PulledTable } = {
           response: r.response,
           respondedAt: msOrNull(r.respondedAt),
           updatedAt: ms(r.updatedAt),
-        } satisfies AlertLogRow),
+        } satisfies Required<AlertLogRow>),
       );
     },
   },
@@ -241,7 +241,7 @@ const READERS: { readonly [T in SyncedTable]: PulledTable } = {
           note: r.note,
           hlc: r.hlc,
           updatedAt: ms(r.updatedAt),
-        } satisfies MoodRow),
+        } satisfies Required<MoodRow>),
       );
     },
   },
@@ -260,7 +260,9 @@ const READERS: { readonly [T in SyncedTable]: PulledTable } = {
           moodBefore: r.moodBefore,
           moodAfter: r.moodAfter,
           helpfulness: r.helpfulness,
-        } satisfies CopingRow),
+          distressBefore: r.distressBefore,
+          distressAfter: r.distressAfter,
+        } satisfies Required<CopingRow>),
       );
     },
   },

@@ -1,9 +1,13 @@
-/** Daily mood check-in (mood_entries: mood 1–5, optional note and tags) and its history. */
+/**
+ * Daily mood check-in (mood_entries: mood 1–5, optional note and tags) and its history. A check-in at the lowest
+ * score opens the support sheet at once (SPEC WB20); it alerts nobody.
+ */
 import { createSignal, For, Show } from 'solid-js';
 import { newId } from '@vitalwatch/schema/ids';
 import { useApp } from '../ui/app-context.ts';
 import { createLiveQuery } from '../ui/live-query.ts';
 import { formatDateTime } from '../ui/relative-time.ts';
+import { checkInOpensSupport, SUPPORT_FROM_CHECK_IN } from '../wellbeing/support-trigger.ts';
 
 const SCALE = [
   { value: 1, label: 'Very low' },
@@ -16,7 +20,7 @@ const SCALE = [
 const TAGS = ['calm', 'anxious', 'sad', 'angry', 'tired', 'lonely', 'hopeful', 'grateful', 'stressed'];
 
 export default function MoodScreen() {
-  const { device } = useApp();
+  const { device, navigate } = useApp();
   const entries = createLiveQuery(
     () => device.db.mood_entries.orderBy('recordedAt').reverse().limit(60).toArray(),
     [],
@@ -44,6 +48,10 @@ export default function MoodScreen() {
     setMood(null);
     setNote('');
     setTags([]);
+    if (checkInOpensSupport(score)) {
+      navigate('support', SUPPORT_FROM_CHECK_IN);
+      return;
+    }
     setMessage('Saved.');
   };
 

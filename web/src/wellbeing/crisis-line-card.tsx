@@ -30,7 +30,12 @@ function LinkItem(props: { link: CrisisLink; kind: 'call' | 'text' }) {
   );
 }
 
-export function CrisisLineCard(props: { region: string | null; emergencyNumber: string }) {
+export function CrisisLineCard(props: {
+  region: string | null;
+  emergencyNumber: string;
+  /** The screen already offers the emergency number above the card (the support sheet): leave it out here. */
+  emergencyShown?: boolean;
+}) {
   const line = () => {
     const found = crisisLineFor(props.region);
     return found === null ? null : crisisLineView(found);
@@ -78,10 +83,12 @@ export function CrisisLineCard(props: { region: string | null; emergencyNumber: 
           </>
         )}
       </Show>
-      <p class="crisis-emergency" data-testid="crisis-emergency">
-        In danger now? Call the emergency number{' '}
-        <a href={`tel:${props.emergencyNumber}`}>{props.emergencyNumber}</a>.
-      </p>
+      <Show when={props.emergencyShown !== true}>
+        <p class="crisis-emergency" data-testid="crisis-emergency">
+          In danger now? Call the emergency number{' '}
+          <a href={`tel:${props.emergencyNumber}`}>{props.emergencyNumber}</a>.
+        </p>
+      </Show>
     </section>
   );
 }
