@@ -153,6 +153,14 @@ module.exports = {
       to: { path: '^web/src/(ui|screens)/|^web/src/(app|main)\\.tsx$' },
     },
     {
+      name: 'web-layers-wellbeing-below-screens',
+      severity: 'error',
+      comment:
+        'wellbeing (coping tools, support sheet logic and its small components; issue #16) is below ui and screens.',
+      from: { path: '^web/src/wellbeing/' },
+      to: { path: '^web/src/(ui|screens)/|^web/src/(app|main)\\.tsx$' },
+    },
+    {
       name: 'web-layers-ui-below-screens',
       severity: 'error',
       comment: 'ui (shared components, app context, flows) is below screens.',

@@ -19,14 +19,20 @@ import type { Page } from 'playwright-core';
 import { newId } from '../schema/src/ids.ts';
 import { ALERT_RECEIPTS_PATH } from '../schema/src/protocol/alert-receipt.ts';
 import { isObservedReach } from '../schema/src/protocol/alert-status.ts';
-import { contactAppLinkPath } from '../schema/src/protocol/contact-app-links.ts';
 import { AlertLogRow } from '../schema/src/protocol/rows.ts';
 import { startTestPushService, type TestPushService } from '../sync-server/test/push-endpoint.ts';
 import { useBrowserSuite } from './harness/browser-suite.ts';
-import { accountNamed, api, type HttpAccount } from './harness/http-accounts.ts';
+import {
+  accountNamed,
+  api,
+  linkAppContact,
+  triggerSosOverHttp,
+  waitUntil as waitFor,
+  type HttpAccount,
+} from './harness/http-accounts.ts';
 import { shapeRequests } from './harness/network.ts';
 import { deliverPushMessage, openControlledPage } from './harness/service-worker.ts';
-import { TEST_PASSWORD } from './harness/app-account.ts';
+import { signInInApp } from './harness/app-account.ts';
 
 const e2e = useBrowserSuite({
   buildId: 'alert-receipts',
@@ -48,25 +54,7 @@ afterAll(async () => {
 
 const url = () => e2e.server.url;
 
-async function waitFor<T>(what: string, read: () => Promise<T | undefined>, ms = 15_000): Promise<T> {
-  for (const deadline = Date.now() + ms; Date.now() < deadline;) {
-    const value = await read();
-    if (value !== undefined) return value;
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-  throw new Error(`${what}: not within ${ms} ms`);
-}
-
-async function triggerSos(ama: HttpAccount, code: string): Promise<string> {
-  const id = newId<string>();
-  await ama.push('critical', 'incident.trigger@1', {
-    id,
-    code,
-    trigger: 'panic_button',
-    triggeredAt: Date.now(),
-  });
-  return id;
-}
+const triggerSos = triggerSosOverHttp;
 
 /** Ama with Kofi as a tier-1 contact whose own account gets her alerts (asked from an alert link, approved). */
 async function amaWithLinkedKofi() {
@@ -79,30 +67,8 @@ async function amaWithLinkedKofi() {
     phoneE164: '+447700900123',
     expectedPhoneE164: null,
   });
-  const first = await triggerSos(ama, 'K7Q2');
-  const link = await waitFor('Kofi’s alert link', async () => {
-    const [row] = await e2e.server.queryPostgres<{ token: string }>(
-      'select token from alert_links where contact_id = $1',
-      [contactId],
-    );
-    return row;
-  });
-  await api(url(), `/api/v1/alert-links/${link.token}/link`, { method: 'POST', token: kofi.token });
-  const [kofiRow] = await e2e.server.queryPostgres<{ id: string }>('select id from users where email = $1', [
-    kofi.email,
-  ]);
-  await api(url(), contactAppLinkPath(contactId, 'approve'), {
-    method: 'POST',
-    token: ama.token,
-    body: { account: kofiRow!.id },
-  });
-  await ama.push('critical', 'incident.event@1', {
-    id: newId<string>(),
-    incidentId: first,
-    type: 'resolved',
-    at: Date.now(),
-  });
-  return { ama, kofi, kofiId: kofiRow!.id, contactId };
+  const kofiId = await linkAppContact(e2e.server, ama, kofi, contactId);
+  return { ama, kofi, kofiId, contactId };
 }
 
 /** Ama's ledger row for Kofi's alert on `channel`, as her device pulls it. */
@@ -119,14 +85,6 @@ async function ledgerStatus(incidentId: string, channel: string): Promise<string
     [incidentId, channel],
   );
   return row?.status;
-}
-
-async function signInInApp(page: Page, email: string): Promise<void> {
-  await page.goto('/#/account');
-  await page.getByLabel('Email').fill(email);
-  await page.getByLabel('Password').fill(TEST_PASSWORD);
-  await page.getByRole('button', { name: 'Sign in', exact: true }).click();
-  await page.getByText('Signed in as').waitFor();
 }
 
 async function screenshot(page: Page, name: string): Promise<void> {

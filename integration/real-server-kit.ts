@@ -6,7 +6,7 @@ import { newId } from '../schema/src/ids.ts';
 import { PROTOCOL_VERSION } from '../schema/src/protocol/protocol-version.ts';
 import { decodePullPage } from '../schema/src/protocol/pull-page.ts';
 import { PullResponse, type SyncedTable } from '../schema/src/protocol/pull-response.ts';
-import { ROW_SCHEMAS } from '../schema/src/protocol/rows.ts';
+import { ROW_SCHEMAS } from '../schema/src/protocol/synced-tables.ts';
 import {
   SYNCED_TABLE_NAMES,
   type LocalDb,

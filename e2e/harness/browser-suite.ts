@@ -41,6 +41,8 @@ export interface BrowserSuite {
   buildWeb(buildId: string): Promise<WebBuild>;
   /** Another context in the current test (closed after it), e.g. a second device. */
   newContext(options?: BrowserContextOptions): Promise<BrowserContext>;
+  /** A context that lives for the rest of the file (closed in afterAll): one device shared by many tests. */
+  newFileContext(options?: BrowserContextOptions): Promise<BrowserContext>;
   /** Appends a line to the log printed if the current test fails. */
   log(line: string): void;
   /** Content-Security-Policy violations the current test's pages and service workers reported (SPEC SE35). */
@@ -62,6 +64,7 @@ export function useBrowserSuite(options: BrowserSuiteOptions = {}): BrowserSuite
   let browser: Browser | undefined;
   let build: WebBuild | undefined;
   let contexts: BrowserContext[] = [];
+  let fileContexts: BrowserContext[] = [];
   let testLog: string[] = [];
   let cspViolations: string[] = [];
   let serverOutputAtTestStart = 0;
@@ -71,14 +74,18 @@ export function useBrowserSuite(options: BrowserSuiteOptions = {}): BrowserSuite
     return value;
   }
 
-  async function newContext(contextOptions: BrowserContextOptions = {}): Promise<BrowserContext> {
+  async function newContext(
+    contextOptions: BrowserContextOptions = {},
+    lifetime: 'test' | 'file' = 'test',
+  ): Promise<BrowserContext> {
     const context = await required(browser, 'the browser').newContext({
       baseURL: required(server, 'the server').url,
       ...options.contextOptions,
       ...contextOptions,
     });
-    const name = `context ${contexts.length + 1}`;
-    contexts.push(context);
+    const name =
+      lifetime === 'test' ? `context ${contexts.length + 1}` : `file context ${fileContexts.length + 1}`;
+    (lifetime === 'test' ? contexts : fileContexts).push(context);
     await context.addInitScript({ content: REPORT_CSP_VIOLATIONS });
     const noteCsp = (text: string) => {
       if (CSP_CONSOLE_MESSAGE.test(text)) cspViolations.push(`[${name}] ${text}`);
@@ -115,6 +122,8 @@ export function useBrowserSuite(options: BrowserSuiteOptions = {}): BrowserSuite
   });
 
   afterAll(async () => {
+    await Promise.allSettled(fileContexts.map((context) => context.close()));
+    fileContexts = [];
     const results = await Promise.allSettled([browser?.close(), server?.dispose()]);
     await removeWebBuilds();
     for (const result of results) if (result.status === 'rejected') throw result.reason;
@@ -154,7 +163,8 @@ export function useBrowserSuite(options: BrowserSuiteOptions = {}): BrowserSuite
       return required(contexts[0], 'the test context');
     },
     buildWeb,
-    newContext,
+    newContext: (options) => newContext(options),
+    newFileContext: (options) => newContext(options, 'file'),
     log: (line) => testLog.push(line),
     cspViolations: () => [...cspViolations],
     clearCspViolations: () => {

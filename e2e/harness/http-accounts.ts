@@ -9,7 +9,9 @@ import type { MutatorArgs, MutatorName } from '../../schema/src/protocol/mutator
 import { decodePullPage } from '../../schema/src/protocol/pull-page.ts';
 import { PROTOCOL_VERSION } from '../../schema/src/protocol/protocol-version.ts';
 import { PullResponse } from '../../schema/src/protocol/server-messages.ts';
+import { contactAppLinkPath } from '../../schema/src/protocol/contact-app-links.ts';
 import { TEST_PASSWORD } from './app-account.ts';
+import type { E2EServer } from './e2e-server.ts';
 
 export type HttpAccount = {
   email: string;
@@ -107,4 +109,69 @@ export async function accountNamed(serverUrl: string, name: string): Promise<Htt
       throw new Error('pull never completed');
     },
   };
+}
+
+/** Pushes an SOS (`incident.trigger@1`) as `account`'s device, with this code; returns the incident's id. */
+export async function triggerSosOverHttp(account: HttpAccount, code: string): Promise<string> {
+  const id = newId<string>();
+  await account.push('critical', 'incident.trigger@1', {
+    id,
+    code,
+    trigger: 'panic_button',
+    triggeredAt: Date.now(),
+  });
+  return id;
+}
+
+/** Polls `read` every 100 ms until it gives a value (not a sleep: it returns as soon as there is one). */
+export async function waitUntil<T>(
+  what: string,
+  read: () => Promise<T | undefined>,
+  ms = 15_000,
+): Promise<T> {
+  for (const deadline = Date.now() + ms; Date.now() < deadline;) {
+    const value = await read();
+    if (value !== undefined) return value;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  throw new Error(`${what}: not within ${ms} ms`);
+}
+
+/**
+ * Makes `contact` (an account) the app user behind `owner`'s contact `contactId`, the way people do it: `owner`
+ * sends an SOS (so the contact has an alert link), the contact links their account from it and `owner` approves;
+ * the SOS is then resolved. Needs a server on Postgres with PUBLIC_URL set (alert links). Returns the contact's
+ * user id.
+ */
+export async function linkAppContact(
+  server: E2EServer,
+  owner: HttpAccount,
+  contact: HttpAccount,
+  contactId: string,
+): Promise<string> {
+  const first = await triggerSosOverHttp(owner, 'K7Q2');
+  const link = await waitUntil('the contact’s alert link', async () => {
+    const [row] = await server.queryPostgres<{ token: string }>(
+      'select token from alert_links where contact_id = $1',
+      [contactId],
+    );
+    return row;
+  });
+  await api(server.url, `/api/v1/alert-links/${link.token}/link`, { method: 'POST', token: contact.token });
+  const [contactUser] = await server.queryPostgres<{ id: string }>('select id from users where email = $1', [
+    contact.email,
+  ]);
+  if (contactUser === undefined) throw new Error(`no user ${contact.email}`);
+  await api(server.url, contactAppLinkPath(contactId, 'approve'), {
+    method: 'POST',
+    token: owner.token,
+    body: { account: contactUser.id },
+  });
+  await owner.push('critical', 'incident.event@1', {
+    id: newId<string>(),
+    incidentId: first,
+    type: 'resolved',
+    at: Date.now(),
+  });
+  return contactUser.id;
 }

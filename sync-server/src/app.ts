@@ -13,6 +13,7 @@ import { embeddedIdentity, supabaseIdentity, type Identity } from './auth/identi
 import { registerEmbeddedAuthRoutes } from './auth/embedded-auth-routes.ts';
 import type { SigningKey } from './auth/signing-key.ts';
 import { pingDatabase, type Db, type DbKind } from './db/database.ts';
+import type { DatabaseGate } from './db/database-gate.ts';
 import { installErrorHandler, notFound } from './http/http-error.ts';
 import {
   DEFAULT_HTTP_LIMITS,
@@ -66,6 +67,8 @@ export type AppDeps = {
   syncQuotas?: SyncQuotas;
   /** Samples per bulk step (run-bulk-push.ts); BULK_STEP_SAMPLES of the database kind when missing (the bench). */
   bulkStepSamples?: number;
+  /** Who gets the database next (db/database-gate.ts); a new one for `dbKind` when missing (a test watches it). */
+  databaseGate?: DatabaseGate;
   /** Where pushes announce commits to `GET /sync/events` streams; in-process by default. */
   pokes?: Pokes;
   /** Where sign-out and refresh-token reuse announce ended sessions to their event streams; in-process by default. */
@@ -196,6 +199,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     ...(alerts !== null && { onPushed: alerts.onPushed }),
     bodyLimit: deps.syncBodyLimit ?? DEFAULT_SYNC_BODY_LIMIT,
     ...(deps.bulkStepSamples !== undefined && { bulkStepSamples: deps.bulkStepSamples }),
+    ...(deps.databaseGate && { gate: deps.databaseGate }),
   });
   if (deps.storage) await registerStorageRoutes(app, { ...deps.storage, db: deps.db, identity, now, pokes });
 

@@ -14,7 +14,7 @@ import { PullResponse, type PullResponseV1 } from '@vitalwatch/schema/protocol/p
 import type { Mutation, PushRequest } from '@vitalwatch/schema/protocol/push-request';
 import { PushResponse } from '@vitalwatch/schema/protocol/push-response';
 import type { Lane } from '@vitalwatch/schema/protocol/lane';
-import { ROW_SCHEMAS } from '@vitalwatch/schema/protocol/rows';
+import { ROW_SCHEMAS } from '@vitalwatch/schema/protocol/synced-tables';
 import type { Database } from '../src/db/database.ts';
 import { startEmbeddedApp, type RunningApp } from './test-app.ts';
 

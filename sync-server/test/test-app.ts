@@ -32,7 +32,15 @@ export async function startEmbeddedApp(
   overrides: Partial<
     Pick<
       AppDeps,
-      'now' | 'bodyLimit' | 'storage' | 'pokes' | 'sessionEnds' | 'limits' | 'timeouts' | 'syncQuotas'
+      | 'now'
+      | 'bodyLimit'
+      | 'storage'
+      | 'pokes'
+      | 'sessionEnds'
+      | 'limits'
+      | 'timeouts'
+      | 'syncQuotas'
+      | 'databaseGate'
     >
   > & {
     accessTokenTtlSeconds?: number;
@@ -65,6 +73,7 @@ export async function startEmbeddedApp(
     ...(overrides.pokes && { pokes: overrides.pokes }),
     ...(overrides.sessionEnds && { sessionEnds: overrides.sessionEnds }),
     ...(overrides.syncQuotas && { syncQuotas: overrides.syncQuotas }),
+    ...(overrides.databaseGate && { databaseGate: overrides.databaseGate }),
     ...(overrides.alerts && { alerts: overrides.alerts(url) }),
     limits: overrides.limits ?? UNTHROTTLED_HTTP_LIMITS,
     ...(overrides.timeouts && { timeouts: overrides.timeouts }),

@@ -20,6 +20,9 @@ const HistoryScreen = lazy(() => import('./screens/history-screen.tsx'));
 const SettingsScreen = lazy(() => import('./screens/settings-screen.tsx'));
 const AccountScreen = lazy(() => import('./screens/account-screen.tsx'));
 const AppLinkScreen = lazy(() => import('./screens/app-link-screen.tsx'));
+// Issue #16: the coping tools and the support sheet, loaded when the user opens them.
+const CopingScreen = lazy(() => import('./screens/coping-screen.tsx'));
+const SupportScreen = lazy(() => import('./screens/support-screen.tsx'));
 
 const ROUTES: readonly Route[] = [
   'home',
@@ -30,19 +33,24 @@ const ROUTES: readonly Route[] = [
   'settings',
   'account',
   'link',
+  'coping',
+  'support',
 ];
 
-/** `#/<route>` or `#/<route>/<param>`; only `link` takes a parameter (the alert link's token). */
+/** The routes that take a parameter: an alert link's token, the coping tool to open, where support was opened from. */
+const ROUTES_WITH_PARAM: readonly Route[] = ['link', 'coping', 'support'];
+
+/** `#/<route>` or `#/<route>/<param>` (ROUTES_WITH_PARAM). */
 function routeFromHash(hash: string): { route: Route; param: string | null } {
   const [name, param] = hash.replace(/^#\/?/, '').split('/', 2);
   const route = ROUTES.find((r) => r === name) ?? 'home';
-  return { route, param: route === 'link' ? (param ?? null) : null };
+  return { route, param: ROUTES_WITH_PARAM.includes(route) ? (param ?? null) : null };
 }
 
 export function App(props: { device: Device; prefs: PrefsStore }) {
   const [location, setLocation] = createSignal(routeFromHash(window.location.hash));
   const route = () => location().route;
-  const setRoute = (next: Route) => setLocation({ route: next, param: null });
+  const setRoute = (next: Route, param: string | null = null) => setLocation({ route: next, param });
   const onHash = () => setLocation(routeFromHash(window.location.hash));
   window.addEventListener('hashchange', onHash);
   onCleanup(() => window.removeEventListener('hashchange', onHash));
@@ -52,10 +60,10 @@ export function App(props: { device: Device; prefs: PrefsStore }) {
     device: props.device,
     prefs: props.prefs,
     sos,
-    navigate(next) {
+    navigate(next, param) {
       // Set the signal first: the SOS countdown must be on screen in the same frame as the tap.
-      setRoute(next);
-      const hash = next === 'home' ? '' : `#/${next}`;
+      setRoute(next, param ?? null);
+      const hash = next === 'home' ? '' : `#/${next}${param === undefined ? '' : `/${param}`}`;
       if (window.location.hash !== hash)
         history.pushState(null, '', hash === '' ? window.location.pathname : hash);
     },
@@ -102,6 +110,12 @@ export function App(props: { device: Device; prefs: PrefsStore }) {
             </Match>
             <Match when={route() === 'link'}>
               <AppLinkScreen token={location().param} />
+            </Match>
+            <Match when={route() === 'coping'}>
+              <CopingScreen tool={location().param} />
+            </Match>
+            <Match when={route() === 'support'}>
+              <SupportScreen from={location().param} />
             </Match>
           </Switch>
         </Suspense>

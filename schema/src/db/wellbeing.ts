@@ -72,6 +72,9 @@ export const copingToolsUsage = pgTable(
     completed: boolean('completed').notNull().default(false),
     moodBefore: smallint('mood_before'),
     moodAfter: smallint('mood_after'),
+    /** Distress the user rated before and after the tool, 0 (none) … 10 (the worst), issue #16 (SPEC WB21). */
+    distressBefore: smallint('distress_before'),
+    distressAfter: smallint('distress_after'),
     /** The user's own rating of how much it helped, 1 … 5: the effectiveness measure. */
     helpfulness: smallint('helpfulness'),
     incidentId: uuid('incident_id').references(() => emergencyIncidents.id, { onDelete: 'set null' }),
@@ -87,6 +90,11 @@ export const copingToolsUsage = pgTable(
         and (${t.moodBefore} is null or ${t.moodBefore} between 1 and 5)
         and (${t.moodAfter} is null or ${t.moodAfter} between 1 and 5)
         and (${t.helpfulness} is null or ${t.helpfulness} between 1 and 5)`,
+    ),
+    check(
+      'coping_tools_usage_distress',
+      sql`(${t.distressBefore} is null or ${t.distressBefore} between 0 and 10)
+        and (${t.distressAfter} is null or ${t.distressAfter} between 0 and 10)`,
     ),
     index('coping_tools_usage_user_started_idx').on(t.userId, t.startedAt),
     index('coping_tools_usage_user_version_idx').on(t.userId, t.version),

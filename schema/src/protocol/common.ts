@@ -17,3 +17,7 @@ export const Location = z.strictObject({
   at: EpochMs,
 });
 export type Location = z.infer<typeof Location>;
+
+/** The highest distress rating (SPEC WB21): a coping tool's use is rated 0 (no distress) … DISTRESS_MAX. */
+export const DISTRESS_MAX = 10;
+export const DistressScale = z.int().check(z.minimum(0), z.maximum(DISTRESS_MAX));

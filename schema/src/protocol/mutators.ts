@@ -4,7 +4,7 @@
  * current version of each and, for one release after a bump, the previous one.
  */
 import * as z from 'zod/mini';
-import { E164, EpochMs, Hlc, Location, UuidV7 } from './common.ts';
+import { DistressScale, E164, EpochMs, Hlc, Location, UuidV7 } from './common.ts';
 import type { Lane } from './lane.ts';
 import { PinVerifier } from './pin-verifier.ts';
 import { EMERGENCY_NUMBER_PATTERN } from '../phone-patterns.ts';
@@ -126,6 +126,9 @@ export const CopingLogArgs = z.strictObject({
   moodBefore: z.optional(MoodScale),
   moodAfter: z.optional(MoodScale),
   helpfulness: z.optional(MoodScale),
+  /** Protocol 7 (issue #16, SPEC WB21): distress the user rated before and after, 0 (none) … 10 (the worst). */
+  distressBefore: z.optional(DistressScale),
+  distressAfter: z.optional(DistressScale),
 });
 
 /**

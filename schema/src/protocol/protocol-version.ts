@@ -33,8 +33,12 @@
  *   `name`, `emergencyNumber`, `region` and `silentSos`, and pulled `user_settings` rows carry them. Additive: every
  *   protocol-5 body is still valid; the server sends the new row fields only to clients that pull with protocol 6
  *   or later (older apps parse rows strictly), so the minimum stays 1.
+ * - 7 (2026-12): coping tools log distress (issue #16, SPEC WB21). `coping.log@1` may carry `distressBefore` and
+ *   `distressAfter` (0 … 10), and pulled `coping_tools_usage` rows carry them. Additive: every protocol-6 body is
+ *   still valid; the server sends the new row fields only to clients that pull with protocol 7 or later (older
+ *   apps parse rows strictly), so the minimum stays 1.
  */
-export const PROTOCOL_VERSION = 6;
+export const PROTOCOL_VERSION = 7;
 
 /** The oldest client protocol the server still accepts; older ones are told to update and keep their outbox. */
 export const MIN_SUPPORTED_PROTOCOL_VERSION = 1;

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { newId } from '../ids.ts';
 import { decodePullPage, encodePullPage, type PullPage } from './pull-page.ts';
 import { PullResponse, type Change, type SyncedTable } from './pull-response.ts';
-import { ROW_SCHEMAS } from './rows.ts';
+import { ROW_SCHEMAS } from './synced-tables.ts';
 
 const at = Date.UTC(2026, 10, 20);
 const hlc = `${at}-0001-0d1`;

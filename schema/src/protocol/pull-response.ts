@@ -1,12 +1,10 @@
 import * as z from 'zod/mini';
 import { EpochMs } from './common.ts';
-import { ROW_SCHEMAS } from './rows.ts';
+import { ROW_SCHEMAS, SYNCED_TABLE_REGISTRY, type SyncedTableName } from './synced-tables.ts';
 
-/** Tables pulled to devices (protocol 1). Sensor samples are never pulled back. */
-export const SYNCED_TABLES = Object.keys(ROW_SCHEMAS) as Array<keyof typeof ROW_SCHEMAS>;
-export const SyncedTable = z.enum(
-  SYNCED_TABLES as [keyof typeof ROW_SCHEMAS, ...Array<keyof typeof ROW_SCHEMAS>],
-);
+/** Tables pulled to devices: the registry's, in its order (RG1). Sensor samples are never pulled back. */
+export const SYNCED_TABLES = Object.keys(SYNCED_TABLE_REGISTRY) as SyncedTableName[];
+export const SyncedTable = z.enum(SYNCED_TABLES as [SyncedTableName, ...SyncedTableName[]]);
 export type SyncedTable = z.infer<typeof SyncedTable>;
 
 /**
@@ -53,15 +51,9 @@ function fieldsOf(shape: Record<string, z.ZodMiniType>): RowFields {
   return { all, required: all.filter((field) => !shape[field]?.safeParse(undefined).success) };
 }
 
-const ROW_FIELDS: Record<SyncedTable, RowFields> = {
-  user_settings: fieldsOf(ROW_SCHEMAS.user_settings.shape),
-  emergency_contacts: fieldsOf(ROW_SCHEMAS.emergency_contacts.shape),
-  emergency_incidents: fieldsOf(ROW_SCHEMAS.emergency_incidents.shape),
-  incident_events: fieldsOf(ROW_SCHEMAS.incident_events.shape),
-  alert_logs: fieldsOf(ROW_SCHEMAS.alert_logs.shape),
-  mood_entries: fieldsOf(ROW_SCHEMAS.mood_entries.shape),
-  coping_tools_usage: fieldsOf(ROW_SCHEMAS.coping_tools_usage.shape),
-};
+const ROW_FIELDS = Object.fromEntries(
+  SYNCED_TABLES.map((table) => [table, fieldsOf(ROW_SCHEMAS[table].shape)]),
+) as Record<SyncedTable, RowFields>;
 
 /** The fields of `table`'s rows in `ROW_SCHEMAS` order (a columnar page lists its columns in this order). */
 export function rowFields(table: SyncedTable): readonly string[] {

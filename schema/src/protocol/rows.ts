@@ -5,7 +5,7 @@
  */
 import * as z from 'zod/mini';
 import { ALERT_CHANNELS } from './alert-status.ts';
-import { E164, EpochMs, Hlc, UuidV7 } from './common.ts';
+import { DistressScale, E164, EpochMs, Hlc, UuidV7 } from './common.ts';
 import { INCIDENT_EVENT_TYPES } from './mutators.ts';
 import { INCIDENT_STATUSES } from './incident-status.ts';
 
@@ -125,18 +125,13 @@ export const CopingRow = z.strictObject({
   moodBefore: z.nullable(MoodScale),
   moodAfter: z.nullable(MoodScale),
   helpfulness: z.nullable(MoodScale),
+  /**
+   * Protocol 7 (issue #16, SPEC WB21): distress before and after, 0 … 10. Pull sends them only to protocol-7
+   * clients; absent on rows stored before.
+   */
+  distressBefore: z.optional(z.nullable(DistressScale)),
+  distressAfter: z.optional(z.nullable(DistressScale)),
 });
-
-/** Each synced table's row shape, by the table's name in Postgres. */
-export const ROW_SCHEMAS = {
-  user_settings: SettingsRow,
-  emergency_contacts: ContactRow,
-  emergency_incidents: IncidentRow,
-  incident_events: IncidentEventRow,
-  alert_logs: AlertLogRow,
-  mood_entries: MoodRow,
-  coping_tools_usage: CopingRow,
-} as const;
 
 export type SettingsRow = z.infer<typeof SettingsRow>;
 export type ContactRow = z.infer<typeof ContactRow>;

@@ -3,7 +3,7 @@ import { expect, it } from 'vitest';
 import { PullRequest, PushRequest } from './client-messages.ts';
 import { MUTATORS } from './mutators.ts';
 import { PROTOCOL_VERSION } from './protocol-version.ts';
-import { ROW_SCHEMAS } from './rows.ts';
+import { ROW_SCHEMAS } from './synced-tables.ts';
 import { Poke, PullResponse, PullResponseV1, PushResponse } from './server-messages.ts';
 
 // The snapshot is keyed by PROTOCOL_VERSION: changing any message or mutator shape without bumping the version

@@ -1,6 +1,6 @@
 import { expect, it, vi } from 'vitest';
 import type { Lane } from '@vitalwatch/schema/protocol/lane';
-import { BULK_SLOTS, createDatabaseGate, MAY_BE_CRITICAL_MS } from './database-gate.ts';
+import { BULK_SLOTS, createDatabaseGate, MAY_BE_CRITICAL_MS, type DatabaseGate } from './database-gate.ts';
 
 /** A job that runs until the test ends it; `started` tells when the gate let it in. */
 function job() {
@@ -139,3 +139,81 @@ it.each(['pglite', 'postgres'] as const)(
     await gate.bulkTurn();
   },
 );
+
+/** Turns of the event loop that the test gives one at a time (the gate's `nextTurn`). */
+function steppedTurns() {
+  const due: Array<() => void> = [];
+  return {
+    nextTurn: (callback: () => void) => void due.push(callback),
+    /** One turn: what was scheduled before it runs, and the work it resumes settles (real immediates only). */
+    async turn() {
+      for (const callback of due.splice(0)) callback();
+      await settle();
+    },
+  };
+}
+
+/** An upload's pieces of bulk work (its checks, then steps), each logged when it runs. */
+async function upload(gate: DatabaseGate, name: string, pieces: number, log: string[]): Promise<void> {
+  for (let i = 0; i < pieces; i++) {
+    if (i % 2 === 0) {
+      await gate.bulkTurn();
+      log.push(`${name} checks ${i}`);
+    } else {
+      await gate.run('bulk', async () => {
+        log.push(`${name} step ${i}`);
+      });
+    }
+  }
+}
+
+it.each(['pglite', 'postgres'] as const)(
+  '[SE49] %s: bulk work of several uploads runs one piece per turn of the event loop, in turn',
+  async (kind) => {
+    const turns = steppedTurns();
+    const gate = createDatabaseGate(kind, turns.nextTurn);
+    const log: string[] = [];
+    const uploads = Promise.all([upload(gate, 'A', 4, log), upload(gate, 'B', 4, log)]);
+    await settle();
+    expect(log).toEqual([]); // nothing runs before its turn
+    for (let turn = 1; turn <= 8; turn++) {
+      await turns.turn();
+      expect(log).toHaveLength(turn);
+    }
+    await uploads;
+    expect(log).toEqual([
+      'A checks 0',
+      'B checks 0',
+      'A step 1',
+      'B step 1',
+      'A checks 2',
+      'B checks 2',
+      'A step 3',
+      'B step 3',
+    ]);
+  },
+);
+
+it('[SE49] PGlite: a request that may be an SOS, arriving between two turns, waits for no bulk work; bulk work goes on a turn after it ends', async () => {
+  const turns = steppedTurns();
+  const gate = createDatabaseGate('pglite', turns.nextTurn);
+  const log: string[] = [];
+  const uploads = Promise.all([upload(gate, 'A', 6, log), upload(gate, 'B', 6, log)]);
+  await turns.turn();
+  expect(log).toEqual(['A checks 0']); // the block in progress when the request arrives
+  const release = gate.mayBeCritical();
+  for (let turn = 0; turn < 3; turn++) await turns.turn();
+  expect(log).toEqual(['A checks 0']);
+  let endSos!: () => void;
+  const sos = gate.whileCritical(() => new Promise<void>((resolve) => (endSos = resolve)));
+  release();
+  await turns.turn();
+  endSos();
+  await sos;
+  await settle();
+  expect(log).toEqual(['A checks 0']); // not in the turn the SOS ended in: its answer is written first
+  await turns.turn();
+  expect(log).toEqual(['A checks 0', 'B checks 0']);
+  while (log.length < 12) await turns.turn();
+  await uploads;
+});

@@ -10,10 +10,14 @@
  *   bulk steps at most `BULK_SLOTS` at a time, so uploads can never hold every connection of the pool (10) and an
  *   SOS always finds one.
  *
- * Before a bulk step starts, the gate yields to the event loop (`setImmediate`): database work resolves in
- * microtasks, and without that yield a long upload would run step after step without the server ever reading the
- * request of an SOS that arrived meanwhile. Work outside the gate (token checks, pulls) goes straight to the
- * database; on PGlite it queues behind the gated step in progress, which is short.
+ * Bulk work takes turns of the event loop (SE49): each bulk step and each piece of the bulk lane's CPU work (a
+ * batch's checks, its sample ids) starts only when the gate gives it a turn, one piece per turn of the event loop
+ * (`setImmediate`) across every upload in progress. On PGlite a step is one synchronous block of the event loop
+ * (its statements settle as microtasks), so without the turns two uploads' steps and CPU work ran back to back
+ * (the step that ended handed the database straight to the next; immediates queued together ran together) and a
+ * request that arrived meanwhile was read only after all of them: measured, an SOS waited for 3–5 blocks. With
+ * them it waits for the block in progress, and the next turn reads it. Work outside the gate (token checks,
+ * pulls) goes straight to the database; on PGlite it queues behind the gated step in progress, which is short.
  *
  * An SOS request crosses the event loop many times before its handler knows its lane (the token check, reading
  * and inflating its body, parsing it), and on PGlite every bulk step is one synchronous block of the event loop
@@ -23,7 +27,6 @@
  * from its very first hook until its lane is known, and the bulk lane's CPU work outside the database (its
  * checks, the parse of a big body) waits for `bulkTurn`, which lets critical requests in flight finish first.
  */
-import { setImmediate as nextTurn } from 'node:timers/promises';
 import { LANES, type Lane } from '@vitalwatch/schema/protocol/lane';
 import type { DbKind } from './database.ts';
 
@@ -45,24 +48,54 @@ export interface DatabaseGate {
    */
   mayBeCritical(): () => void;
   /**
-   * The bulk lane's next turn of the event loop, for its CPU work outside the database: after the next
-   * `setImmediate`, and once no critical request (or one that may be) is in flight, on either database: that
-   * work runs on the event loop every request shares.
+   * The bulk lane's turn of the event loop for one piece of its CPU work outside the database (SE49): at the
+   * earliest on the next turn, at most one piece (or bulk step) per turn across every upload, and once no critical
+   * request (or one that may be) is in flight, on either database: that work runs on the event loop every request
+   * shares. The piece must run synchronously right after the turn is given.
    */
   bulkTurn(): Promise<void>;
 }
 
+/** Calls `callback` on a later turn of the event loop (`setImmediate`; a test steps the turns itself). */
+export type NextTurn = (callback: () => void) => void;
+
 /** The longest one request that may be an SOS holds bulk work back before its lane is known. */
 export const MAY_BE_CRITICAL_MS = 2_000;
 
-export function createDatabaseGate(kind: DbKind): DatabaseGate {
+export function createDatabaseGate(
+  kind: DbKind,
+  nextTurn: NextTurn = (callback) => void setImmediate(callback),
+): DatabaseGate {
   const exclusive = kind === 'pglite';
   const waiting: Record<Lane, Array<() => void>> = { critical: [], user: [], bulk: [] };
   let running = 0;
   let bulkRunning = 0;
   let criticalRequests = 0;
-  /** `bulkTurn`s waiting for the critical requests in flight to end. */
-  let bulkTurns: Array<() => void> = [];
+  /** Bulk work waiting for its turn, first come first served; `afterCritical` work also waits for no SOS. */
+  const turns: Array<{ resume: () => void; afterCritical: boolean }> = [];
+  let turnScheduled = false;
+
+  function scheduleTurn(): void {
+    if (turnScheduled || turns.length === 0) return;
+    turnScheduled = true;
+    nextTurn(giveTurn);
+  }
+
+  /** One turn: the first piece of bulk work that may go now resumes (and runs before the loop turns again). */
+  function giveTurn(): void {
+    turnScheduled = false;
+    const index = turns.findIndex((turn) => !turn.afterCritical || criticalRequests === 0);
+    if (index === -1) return; // the last critical request to end schedules the next turn
+    turns.splice(index, 1)[0]!.resume();
+    scheduleTurn();
+  }
+
+  function takeTurn(afterCritical: boolean): Promise<void> {
+    return new Promise((resume) => {
+      turns.push({ resume, afterCritical });
+      scheduleTurn();
+    });
+  }
 
   const mayStart = (lane: Lane) =>
     exclusive
@@ -84,11 +117,8 @@ export function createDatabaseGate(kind: DbKind): DatabaseGate {
 
   function criticalEnded(): void {
     criticalRequests -= 1;
-    if (criticalRequests === 0) {
-      const waiters = bulkTurns;
-      bulkTurns = [];
-      for (const resume of waiters) resume();
-    }
+    // Bulk work goes on at the next turn, not in this one: the SOS's answer is written first.
+    if (criticalRequests === 0) scheduleTurn();
     dispatch();
   }
 
@@ -114,12 +144,10 @@ export function createDatabaseGate(kind: DbKind): DatabaseGate {
       timer.unref();
       return release;
     },
-    async bulkTurn() {
-      await nextTurn();
-      while (criticalRequests > 0) await new Promise<void>((resume) => bulkTurns.push(resume));
-    },
+    bulkTurn: () => takeTurn(true),
     async run(lane, work) {
-      if (lane === 'bulk') await nextTurn();
+      // On PGlite a step waits for no SOS at its turn as well; on Postgres only its start is paced.
+      if (lane === 'bulk') await takeTurn(exclusive);
       await new Promise<void>((resolve) => {
         waiting[lane].push(resolve);
         dispatch();

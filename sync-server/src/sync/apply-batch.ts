@@ -25,6 +25,7 @@ import type { Tx } from '../db/database.ts';
 import type { CheckedMutation } from './apply-mutation.ts';
 import { CREATED, OK, type MutationOutcome } from './mutation-context.ts';
 import { MutationRejected } from './mutation-rejected.ts';
+import { copingInsert } from './mutators/coping-log.ts';
 import {
   planMoodDelete,
   planMoodUpsert,
@@ -114,7 +115,7 @@ export async function applyBatch(
       const first = !copingRows.has(id);
       copingItems.push({ index, id, first, asSent: id === args.id });
       // CF12: the first use logged under an id stays; a later one is a no-op.
-      if (first) copingRows.set(id, copingRow(userId, args, item.version, now));
+      if (first) copingRows.set(id, copingInsert(userId, args, item.version, now));
       return OK;
     }
     const args = checked.args as MutatorArgs<'mood.upsert@1'> | MutatorArgs<'mood.delete@1'>;
@@ -167,28 +168,6 @@ export async function applyBatch(
     }
   }
   return outcomes;
-}
-
-function copingRow(
-  userId: UserId,
-  args: MutatorArgs<'coping.log@1'>,
-  version: number,
-  now: Date,
-): typeof copingToolsUsage.$inferInsert {
-  return {
-    id: args.id.toLowerCase(),
-    userId,
-    tool: args.tool,
-    startedAt: new Date(args.startedAt),
-    durationSeconds: args.durationSeconds ?? null,
-    completed: args.completed,
-    moodBefore: args.moodBefore ?? null,
-    moodAfter: args.moodAfter ?? null,
-    helpfulness: args.helpfulness ?? null,
-    version,
-    createdAt: now,
-    updatedAt: now,
-  };
 }
 
 /** The columns a mood mutation writes, as a json_to_recordset record (`MOOD_RECORD`). */

@@ -11,7 +11,8 @@ import {
 } from '@vitalwatch/schema/db/tables';
 import type { PushResponse } from '@vitalwatch/schema/protocol/push-response';
 import { describeOnEachDatabase } from '../../test/test-databases.ts';
-import type { Db } from '../db/database.ts';
+import type { Db, DbKind } from '../db/database.ts';
+import { createDatabaseGate, type DatabaseGate } from '../db/database-gate.ts';
 import {
   mutation,
   post,
@@ -43,6 +44,32 @@ function entryWithValue(seq: number, n: number, index: number, value: number) {
   const entry = samplesEntry(seq, n);
   (entry.args as { v: number[] }).v[index] = value;
   return entry;
+}
+
+/** The gate the server runs, logging when a possible SOS's hold is taken and let go and when an SOS is handled. */
+function watchedGate(kind: DbKind, events: string[]): DatabaseGate {
+  const gate = createDatabaseGate(kind);
+  return {
+    ...gate,
+    mayBeCritical() {
+      events.push('hold');
+      const release = gate.mayBeCritical();
+      let held = true;
+      return () => {
+        if (held) events.push('released');
+        held = false;
+        release();
+      };
+    },
+    whileCritical: (work) =>
+      gate.whileCritical(async () => {
+        try {
+          return await work();
+        } finally {
+          events.push('handled');
+        }
+      }),
+  };
 }
 
 describeOnEachDatabase('bulk pushes in steps', (database, kind) => {
@@ -225,4 +252,25 @@ describeOnEachDatabase('bulk pushes in steps', (database, kind) => {
     expect(response.results.every((r) => r.status === 'ok')).toBe(true);
     expect(await storedSamples(db, uploader.userId)).toBe(20_000);
   }, 60_000);
+
+  it('[SE50] an SOS holds bulk work back until its answer is written, not only until its handler returns', async () => {
+    const events: string[] = [];
+    const watched = await startSyncServer(database(), { databaseGate: watchedGate(kind, events) });
+    try {
+      const user = await signUp(watched.app);
+      const sos = pushBody(newId(), 'critical', [
+        mutation(1, 'incident.trigger@1', {
+          id: newId(),
+          code: 'HOLD02',
+          trigger: 'panic_button',
+          triggeredAt: Date.now(),
+        }),
+      ]);
+      const response = await push(watched.app, user, sos);
+      expect(response.results).toEqual([{ seq: 1, status: 'ok' }]);
+      expect(events).toEqual(['hold', 'handled', 'released']);
+    } finally {
+      await watched.app.close();
+    }
+  });
 });

@@ -2,12 +2,15 @@
  * The `/sync/pull` answer by the client's protocol (SPEC PL10): columnar pages from protocol 4 on, `changes` for
  * protocol 1–3, whose apps parse pages strictly. Both forms carry the same changes.
  */
+import { eq, sql } from 'drizzle-orm';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import * as z from 'zod/mini';
 import { newId } from '@vitalwatch/schema/ids';
+import { alertLogs, emergencyIncidents, userVersions } from '@vitalwatch/schema/db/tables';
 import { decodePullPage } from '@vitalwatch/schema/protocol/pull-page';
 import { PullResponse, PullResponseV1 } from '@vitalwatch/schema/protocol/pull-response';
-import { ROW_SCHEMAS } from '@vitalwatch/schema/protocol/rows';
+import { PROTOCOL_VERSION } from '@vitalwatch/schema/protocol/protocol-version';
+import { pulledFields, ROW_SCHEMAS, SYNCED_TABLE_REGISTRY } from '@vitalwatch/schema/protocol/synced-tables';
 import { describeOnEachDatabase } from '../../test/test-databases.ts';
 import {
   mutation,
@@ -164,5 +167,46 @@ describeOnEachDatabase('POST /sync/pull: the page form by protocol', (database) 
     expect(decodePullPage(z.parse(PullResponse, columnar.json)).changes).toHaveLength(201);
     // Gzipped both ways: the repeated field names and versions cost even after compression.
     expect(columnar.wireBytes).toBeLessThan(Math.min(...sizes) * 0.85);
+  });
+
+  it('[RG3] every registry table sends exactly its pulled whitelist, by the client protocol', async () => {
+    const { user } = await userWithHistory();
+    // An alert ledger row, as the dispatcher writes one, at the user's next version.
+    const { db } = database();
+    const [incident] = await db
+      .select({ id: emergencyIncidents.id })
+      .from(emergencyIncidents)
+      .where(eq(emergencyIncidents.userId, user.userId));
+    const [next] = await db
+      .update(userVersions)
+      .set({ version: sql`${userVersions.version} + 1` })
+      .where(eq(userVersions.userId, user.userId))
+      .returning({ version: userVersions.version });
+    await db.insert(alertLogs).values({
+      userId: user.userId,
+      incidentId: incident!.id,
+      channel: 'sms',
+      messageKind: 'alert',
+      idempotencyKey: newId(),
+      version: next!.version,
+    });
+    for (const protocolVersion of [1, 3, 4, 5, PROTOCOL_VERSION]) {
+      const json = (await rawPull(user, protocolVersion, 0)).json;
+      const changes =
+        protocolVersion >= 4
+          ? decodePullPage(z.parse(PullResponse, json)).changes
+          : z.parse(PullResponseV1, json).changes;
+      const seen = new Set<string>();
+      for (const change of changes) {
+        if (change.op !== 'put') continue;
+        seen.add(change.table);
+        expect(Object.keys(change.row).sort(), `${change.table} @ protocol ${protocolVersion}`).toEqual(
+          pulledFields(change.table, protocolVersion).sort(),
+        );
+      }
+      expect([...seen].sort(), `protocol ${protocolVersion}`).toEqual(
+        Object.keys(SYNCED_TABLE_REGISTRY).sort(),
+      );
+    }
   });
 });

@@ -1,11 +1,14 @@
 /**
  * The synced tables as pull reads them: which rows (the user's, by version range, with or without tombstones) and
- * how each row goes on the wire (ROW_SCHEMAS in `schema/`: camelCase, times as epoch ms). Each serializer lists
- * its fields one by one, so server-only columns (`silent_escalation`, `duress`, PIN hashes, provider ids) can only
- * reach a device by someone writing them here, and the row types from `schema/` refuse unknown keys.
+ * how each row goes on the wire (ROW_SCHEMAS in `schema/`: camelCase, times as epoch ms). One reader per table of
+ * the registry (`schema/src/protocol/synced-tables.ts`; a registry table without one does not compile). Each
+ * serializer lists its fields one by one, and pull then keeps only the registry's `pulled` whitelist for the
+ * client's protocol (RG3), so server-only columns (`silent_escalation`, `duress`, PIN hashes, provider ids) reach
+ * a device only by being named in both places, and the row types from `schema/` refuse unknown keys.
  *
- * A field added in a later protocol goes only to clients that pull with that protocol or later: an installed app
- * parses rows with its own strict shapes, and an unknown key would make it refuse the whole page (SPEC PV2).
+ * A field added in a later protocol goes only to clients that pull with that protocol or later (the whitelist
+ * says which): an installed app parses rows with its own strict shapes, and an unknown key would make it refuse
+ * the whole page (SPEC PV2).
  */
 import { and, asc, getTableColumns, gt, isNull, lte, sql, type SQL } from 'drizzle-orm';
 import type { AnyPgColumn } from 'drizzle-orm/pg-core';
@@ -20,7 +23,8 @@ import {
   userSettings,
   users,
 } from '@vitalwatch/schema/db/tables';
-import type { Change, SyncedTable } from '@vitalwatch/schema/protocol/pull-response';
+import { SYNCED_TABLES, type Change, type SyncedTable } from '@vitalwatch/schema/protocol/pull-response';
+import { pickPulled } from '@vitalwatch/schema/protocol/synced-tables';
 import type {
   AlertLogRow,
   ContactRow,
@@ -67,31 +71,28 @@ function inRange(columns: SyncColumns, range: VersionRange): SQL | undefined {
 const ms = (date: Date) => date.getTime();
 const msOrNull = (date: Date | null) => (date === null ? null : date.getTime());
 
+/** A row's change for a client of `protocolVersion`: the row cut to the registry's whitelist, or its tombstone. */
 function change<R extends { id: string; version: number }>(
   table: SyncedTable,
+  protocolVersion: number,
   deletedAt: Date | null,
   row: R,
 ): Change {
   return deletedAt === null
-    ? { op: 'put', table, version: row.version, row }
+    ? { op: 'put', table, version: row.version, row: pickPulled(table, row, protocolVersion) }
     : { op: 'del', table, version: row.version, id: row.id };
 }
 
-/** The first protocol whose contact rows carry `appLinked` (protocol-version.ts). */
-const APP_LINKED_SINCE_PROTOCOL = 3;
-/** The first protocol whose settings rows carry name, emergency number, region and silent SOS (SPEC SO40). */
-const SOS_SETTINGS_SINCE_PROTOCOL = 6;
-
 type PulledTable = {
-  name: SyncedTable;
+  /** The drizzle table. */
   columns: SyncColumns;
   /** `protocolVersion`: the pulling client's, which decides the fields its rows may carry. */
   read(tx: Tx, range: VersionRange, protocolVersion: number): Promise<Change[]>;
 };
 
-export const PULLED_TABLES: readonly PulledTable[] = [
-  {
-    name: 'user_settings',
+/** Every registry table's reader, by name. */
+const READERS: { readonly [T in SyncedTable]: PulledTable } = {
+  user_settings: {
     columns: userSettings,
     async read(tx, range, protocolVersion) {
       // The name and the emergency number live on the profile (users), where the alert text reads them; the
@@ -106,7 +107,7 @@ export const PULLED_TABLES: readonly PulledTable[] = [
         .innerJoin(users, sql`${users.id} = ${userSettings.userId}`)
         .where(inRange(userSettings, range));
       return rows.map(({ settings: r, name, emergencyNumber }) =>
-        change('user_settings', r.deletedAt, {
+        change('user_settings', protocolVersion, r.deletedAt, {
           id: r.userId,
           version: r.version,
           sosCountdownSeconds: r.sosCountdownSeconds,
@@ -118,23 +119,20 @@ export const PULLED_TABLES: readonly PulledTable[] = [
           escalateTier2AfterSeconds: r.escalateTier2AfterSeconds,
           escalateAllAfterSeconds: r.escalateAllAfterSeconds,
           updatedAt: ms(r.updatedAt),
-          ...(protocolVersion >= SOS_SETTINGS_SINCE_PROTOCOL && {
-            name: name ?? '',
-            emergencyNumber,
-            region: r.region,
-            silentSos: r.silentSos,
-          }),
-        } satisfies SettingsRow),
+          name: name ?? '',
+          emergencyNumber,
+          region: r.region,
+          silentSos: r.silentSos,
+        } satisfies Required<SettingsRow>),
       );
     },
   },
-  {
-    name: 'emergency_contacts',
+  emergency_contacts: {
     columns: emergencyContacts,
     async read(tx, range, protocolVersion) {
       const rows = await tx.select().from(emergencyContacts).where(inRange(emergencyContacts, range));
       return rows.map((r) =>
-        change('emergency_contacts', r.deletedAt, {
+        change('emergency_contacts', protocolVersion, r.deletedAt, {
           id: r.id,
           version: r.version,
           name: r.name,
@@ -147,18 +145,17 @@ export const PULLED_TABLES: readonly PulledTable[] = [
           hlc: r.hlc,
           updatedAt: ms(r.updatedAt),
           // Whether the contact gets alerts in the app, never which account: the owner typed in a phone number.
-          ...(protocolVersion >= APP_LINKED_SINCE_PROTOCOL && { appLinked: r.contactUserId !== null }),
-        } satisfies ContactRow),
+          appLinked: r.contactUserId !== null,
+        } satisfies Required<ContactRow>),
       );
     },
   },
-  {
-    name: 'emergency_incidents',
+  emergency_incidents: {
     columns: emergencyIncidents,
-    async read(tx, range) {
+    async read(tx, range, protocolVersion) {
       const rows = await tx.select().from(emergencyIncidents).where(inRange(emergencyIncidents, range));
       return rows.map((r) =>
-        change('emergency_incidents', r.deletedAt, {
+        change('emergency_incidents', protocolVersion, r.deletedAt, {
           id: r.id,
           version: r.version,
           code: r.code,
@@ -172,17 +169,16 @@ export const PULLED_TABLES: readonly PulledTable[] = [
           longitude: r.longitude,
           accuracyMeters: r.accuracyMeters,
           locatedAt: msOrNull(r.locatedAt),
-        } satisfies IncidentRow),
+        } satisfies Required<IncidentRow>),
       );
     },
   },
-  {
-    name: 'incident_events',
+  incident_events: {
     columns: incidentEvents,
-    async read(tx, range) {
+    async read(tx, range, protocolVersion) {
       const rows = await tx.select().from(incidentEvents).where(inRange(incidentEvents, range));
       return rows.map((r) =>
-        change('incident_events', null, {
+        change('incident_events', protocolVersion, null, {
           id: r.id,
           version: r.version,
           incidentId: r.incidentId,
@@ -193,14 +189,13 @@ export const PULLED_TABLES: readonly PulledTable[] = [
           longitude: r.longitude,
           accuracyMeters: r.accuracyMeters,
           locatedAt: msOrNull(r.locatedAt),
-        } satisfies IncidentEventRow),
+        } satisfies Required<IncidentEventRow>),
       );
     },
   },
-  {
-    name: 'alert_logs',
+  alert_logs: {
     columns: alertLogs,
-    async read(tx, range) {
+    async read(tx, range, protocolVersion) {
       // A cancelled incident has no ledger on devices, whether the cancel was plain or under duress (AL29, AL6):
       // its rows are tombstones, sent where tombstones go (the cancel re-stamped them, incident-event.ts) and left
       // out of a pull from nothing. So a device that follows its cursor and a fresh install hold the same ledger,
@@ -212,7 +207,7 @@ export const PULLED_TABLES: readonly PulledTable[] = [
         .from(alertLogs)
         .where(and(inRange(alertLogs, range), range.tombstones ? undefined : sql`not ${cancelled}`));
       return rows.map((r) =>
-        change('alert_logs', r.cancelled ? (r.deletedAt ?? r.updatedAt) : r.deletedAt, {
+        change('alert_logs', protocolVersion, r.cancelled ? (r.deletedAt ?? r.updatedAt) : r.deletedAt, {
           id: r.id,
           version: r.version,
           incidentId: r.incidentId,
@@ -225,17 +220,16 @@ export const PULLED_TABLES: readonly PulledTable[] = [
           response: r.response,
           respondedAt: msOrNull(r.respondedAt),
           updatedAt: ms(r.updatedAt),
-        } satisfies AlertLogRow),
+        } satisfies Required<AlertLogRow>),
       );
     },
   },
-  {
-    name: 'mood_entries',
+  mood_entries: {
     columns: moodEntries,
-    async read(tx, range) {
+    async read(tx, range, protocolVersion) {
       const rows = await tx.select().from(moodEntries).where(inRange(moodEntries, range));
       return rows.map((r) =>
-        change('mood_entries', r.deletedAt, {
+        change('mood_entries', protocolVersion, r.deletedAt, {
           id: r.id,
           version: r.version,
           recordedAt: ms(r.recordedAt),
@@ -247,17 +241,16 @@ export const PULLED_TABLES: readonly PulledTable[] = [
           note: r.note,
           hlc: r.hlc,
           updatedAt: ms(r.updatedAt),
-        } satisfies MoodRow),
+        } satisfies Required<MoodRow>),
       );
     },
   },
-  {
-    name: 'coping_tools_usage',
+  coping_tools_usage: {
     columns: copingToolsUsage,
-    async read(tx, range) {
+    async read(tx, range, protocolVersion) {
       const rows = await tx.select().from(copingToolsUsage).where(inRange(copingToolsUsage, range));
       return rows.map((r) =>
-        change('coping_tools_usage', r.deletedAt, {
+        change('coping_tools_usage', protocolVersion, r.deletedAt, {
           id: r.id,
           version: r.version,
           tool: r.tool,
@@ -267,11 +260,21 @@ export const PULLED_TABLES: readonly PulledTable[] = [
           moodBefore: r.moodBefore,
           moodAfter: r.moodAfter,
           helpfulness: r.helpfulness,
-        } satisfies CopingRow),
+          distressBefore: r.distressBefore,
+          distressAfter: r.distressAfter,
+        } satisfies Required<CopingRow>),
       );
     },
   },
-];
+};
+
+/** The readers in the registry's order (pull reads one table after another). */
+export const PULLED_TABLES: ReadonlyArray<PulledTable & { name: SyncedTable }> = SYNCED_TABLES.map(
+  (name) => ({
+    name,
+    ...READERS[name],
+  }),
+);
 
 /**
  * The versions of the first `count` changes after `range.after` (up to `range.upTo`), across every synced table,

@@ -5,29 +5,21 @@
  *
  * Server-only: runs as the connection's role across all users, outside `withUser`, by design (like alert jobs).
  */
-import { and, eq, getTableName, inArray, isNull, lt, sql } from 'drizzle-orm';
+import { and, eq, inArray, isNull, lt, sql } from 'drizzle-orm';
 import type { UserId } from '@vitalwatch/schema/ids';
-import {
-  alertLogs,
-  copingToolsUsage,
-  emergencyContacts,
-  emergencyIncidents,
-  fieldClocks,
-  moodEntries,
-  userVersions,
-} from '@vitalwatch/schema/db/tables';
+import { alertLogs, emergencyContacts, fieldClocks, userVersions } from '@vitalwatch/schema/db/tables';
+import { SYNCED_TABLES } from '@vitalwatch/schema/protocol/pull-response';
+import { SYNCED_TABLE_REGISTRY } from '@vitalwatch/schema/protocol/synced-tables';
 import type { Db } from '../db/database.ts';
+import { queryRows } from '../db/query-rows.ts';
 
 export const TOMBSTONE_HORIZON_DAYS = 90;
 
-/** The synced tables whose rows can be deleted (settings never are; incident events are a log). */
-const TOMBSTONED_TABLES = [
-  emergencyContacts,
-  emergencyIncidents,
-  alertLogs,
-  moodEntries,
-  copingToolsUsage,
-] as const;
+/**
+ * The synced tables whose rows can be deleted, in the registry's order (`deletable`: settings never are; incident
+ * events are a log), RG5.
+ */
+export const TOMBSTONED_TABLES = SYNCED_TABLES.filter((table) => SYNCED_TABLE_REGISTRY[table].deletable);
 
 /** Deletes tombstones older than the horizon; returns how many. */
 export async function purgeTombstones(
@@ -69,16 +61,19 @@ export async function purgeTombstones(
       await tx.update(alertLogs).set({ contactId: null, version: bumped.version }).where(ledger);
     }
     for (const table of TOMBSTONED_TABLES) {
-      const rows = await tx
-        .delete(table)
-        .where(lt(table.deletedAt, cutoff))
-        .returning({ id: table.id, userId: table.userId, version: table.version });
+      const rows = (
+        await queryRows<{ id: string; user_id: string; version: number | string }>(
+          tx,
+          sql`delete from ${sql.identifier(table)} where deleted_at < ${cutoff.toISOString()}::timestamptz
+              returning id, user_id, version`,
+        )
+      ).map((r) => ({ id: r.id, userId: r.user_id, version: Number(r.version) }));
       purged += rows.length;
-      const tableName = getTableName(table);
-      if (rows.length > 0 && (tableName === 'mood_entries' || tableName === 'emergency_contacts')) {
+      // Field-by-field tables keep a clock per field (field_clocks); a purged row's clocks go with it.
+      if (rows.length > 0 && SYNCED_TABLE_REGISTRY[table].conflict === 'field-lww') {
         await tx.delete(fieldClocks).where(
           and(
-            eq(fieldClocks.tableName, tableName),
+            eq(fieldClocks.tableName, table),
             inArray(
               fieldClocks.rowId,
               rows.map((r) => r.id),

@@ -82,7 +82,7 @@ function prepare(progress: Progress): void {
   }
 }
 
-/** Prepares the batches the next step will store (up to `stepSamples` of them), one per turn of the event loop. */
+/** Prepares the batches the next step will store (up to `stepSamples` of them), each on a bulk turn of its own (SE49). */
 async function prepareStep(
   gate: DatabaseGate,
   queue: readonly Progress[],
@@ -93,8 +93,8 @@ async function prepareStep(
   for (let i = next; i < queue.length && samples < stepSamples; i++) {
     const progress = queue[i]!;
     if (progress.columns === null && progress.outcome === null) {
-      prepare(progress);
       await gate.bulkTurn();
+      prepare(progress);
     }
     samples += (progress.columns?.ids.length ?? 0) - progress.stored + MUTATION_COST;
   }
@@ -182,12 +182,12 @@ export async function runBulkPush(
   }
 
   // The CPU work (the schema's checks, ids and times: tens of ms per 10,000 samples) is done before a step, outside
-  // its transaction, in pieces between which the event loop runs (and an SOS in flight goes first: `bulkTurn`): a
-  // step holds the database only for its inserts.
+  // its transaction, in pieces, each on a bulk turn of its own (`bulkTurn`, SE49: one piece or step per turn of the
+  // event loop across all uploads, and an SOS in flight goes first): a step holds the database only for its inserts.
   const checked = new Map<Mutation, CheckedMutation>();
   for (const mutation of push.mutations) {
-    checked.set(mutation, checkMutation(push.lane, mutation));
     await gate.bulkTurn();
+    checked.set(mutation, checkMutation(push.lane, mutation));
   }
   const check = (mutation: Mutation) => checked.get(mutation)!;
 

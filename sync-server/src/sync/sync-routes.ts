@@ -23,7 +23,7 @@ import {
   PROTOCOL_VERSION,
 } from '@vitalwatch/schema/protocol/protocol-version';
 import type { Db, DbKind } from '../db/database.ts';
-import { createDatabaseGate } from '../db/database-gate.ts';
+import { createDatabaseGate, type DatabaseGate } from '../db/database-gate.ts';
 import type { Identity } from '../auth/identity.ts';
 import type { SessionEnds } from '../auth/session-end-hub.ts';
 import { createSyncAuth } from '../auth/sync-tokens.ts';
@@ -65,6 +65,8 @@ export type SyncDeps = {
   bodyLimit: number;
   /** Samples per bulk step; BULK_STEP_SAMPLES of `dbKind` when missing. */
   bulkStepSamples?: number;
+  /** Who gets the database next; a new gate for `dbKind` when missing. */
+  gate?: DatabaseGate;
   /** Realtime alerts to this user's open apps (issue #5); none = only pokes. */
   alerts?: AlertStream;
   /** Alert delivery, told what each committed push changed (pushed-changes.ts); none = no alert delivery. */
@@ -110,7 +112,7 @@ export async function registerSyncRoutes(app: FastifyInstance, deps: SyncDeps): 
   // The access token or a sync token (AU5, AU6); a request with the former is answered with the latter. Checked
   // before the body is inflated or parsed, so an anonymous body costs nothing (SE31).
   // Who goes to the database first: an SOS, then user pushes, then bulk steps (SE24, SE25).
-  const gate = createDatabaseGate(deps.dbKind);
+  const gate = deps.gate ?? createDatabaseGate(deps.dbKind);
   const stepSamples = deps.bulkStepSamples ?? BULK_STEP_SAMPLES[deps.dbKind];
   const syncAuth = createSyncAuth(deps.db, deps.identity);
   const authenticate = authenticateFirst((request) => syncAuth.authenticate(request));
@@ -138,10 +140,9 @@ export async function registerSyncRoutes(app: FastifyInstance, deps: SyncDeps): 
         release?.();
         return handlePush(request, reply);
       }
-      return gate.whileCritical(() => {
-        release?.();
-        return handlePush(request, reply);
-      });
+      // An SOS keeps its hold until its answer is written (the hook's `close`, SE50), not just until its handler
+      // returns: the next request on its connection is read only after that, and no bulk block runs in between.
+      return gate.whileCritical(() => handlePush(request, reply));
     },
   );
 
@@ -150,8 +151,9 @@ export async function registerSyncRoutes(app: FastifyInstance, deps: SyncDeps): 
 
   /**
    * A push whose body is small may be an SOS (an SOS and its events are a few kB; a day's samples are not): it
-   * counts as critical from its first hook until its handler reads its lane, or its answer goes out, or
-   * MAY_BE_CRITICAL_MS pass (SE47). Its size is the one it announces: a body without `content-length` is big.
+   * counts as critical from its first hook until its handler reads another lane, or its answer goes out (an SOS
+   * holds on until then, SE50), or MAY_BE_CRITICAL_MS pass (SE47). Its size is the one it announces: a body
+   * without `content-length` is big.
    */
   async function holdBulkForPossibleSos(request: FastifyRequest, reply: FastifyReply): Promise<void> {
     const length = Number(request.headers['content-length'] ?? Number.NaN);

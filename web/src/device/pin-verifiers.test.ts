@@ -1,5 +1,5 @@
 import 'fake-indexeddb/auto';
-import { ROW_SCHEMAS } from '@vitalwatch/schema/protocol/rows';
+import { ROW_SCHEMAS } from '@vitalwatch/schema/protocol/synced-tables';
 import { describe, expect, it } from 'vitest';
 import { bindUser, openLocalDb, readMeta } from '../sync/local-db.ts';
 import { createMutators } from '../sync/mutators.ts';

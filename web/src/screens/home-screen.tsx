@@ -1,7 +1,8 @@
 /**
  * The first screen. Its first control, right under the sync status line, is one big SOS button, fully on screen
  * without scrolling on small phones (360×640) and at least 160 px high (SPEC SO1); an open incident, onboarding
- * and the sections go below it. Held for LONG_PRESS_MS it starts a silent SOS (SPEC SO14): no alarm sound, no
+ * and the sections go below it. Right under it, "I need support now" opens the support sheet (SPEC WB20), and
+ * "Coping tools" is one of the sections (issue #16); both screens load on demand. Held for LONG_PRESS_MS it starts a silent SOS (SPEC SO14): no alarm sound, no
  * vibration, a dim screen.
  */
 import { createSignal, For, lazy, Show, Suspense } from 'solid-js';
@@ -19,6 +20,7 @@ const Onboarding = lazy(() => import('./onboarding.tsx'));
 const LINKS: ReadonlyArray<{ route: Route; label: string }> = [
   { route: 'contacts', label: 'Contacts' },
   { route: 'mood', label: 'Mood check-in' },
+  { route: 'coping', label: 'Coping tools' },
   { route: 'history', label: 'History' },
   { route: 'settings', label: 'Settings' },
   { route: 'account', label: 'Account and sync' },
@@ -71,6 +73,9 @@ export function HomeScreen() {
           a silent SOS (no sound, dim screen).
         </p>
       </div>
+      <a class="support-now" href="#/support">
+        I need support now
+      </a>
       <Show when={open()[0]}>
         {(incident) => (
           <section class="open-incident" role="alert">

@@ -1,7 +1,8 @@
 /**
  * Mood check-in (mood_entries: mood 1–5, optional energy, anxiety, sleep, feelings and a note) and its history:
  * a chart of the last 30 days and every entry, each of which can be edited or deleted (on every device: edits
- * sync field by field, a delete as a tombstone).
+ * sync field by field, a delete as a tombstone). A check-in at the lowest score opens the support sheet at once
+ * (SPEC WB20); it alerts nobody.
  */
 import { createSignal, For, Show } from 'solid-js';
 import { newId } from '@vitalwatch/schema/ids';
@@ -11,12 +12,13 @@ import { createLiveQuery } from '../ui/live-query.ts';
 import { formatDateTime } from '../ui/relative-time.ts';
 import { TrendChart } from '../ui/trend-chart.tsx';
 import { moodFieldsOf } from '../wellbeing/mood-edit.ts';
+import { checkInOpensSupport, SUPPORT_FROM_CHECK_IN } from '../wellbeing/support-trigger.ts';
 import { MOOD_SCALE, MoodForm } from './mood-form.tsx';
 
 const DAY = 86_400_000;
 
 export default function MoodScreen() {
-  const { device } = useApp();
+  const { device, navigate } = useApp();
   const entries = createLiveQuery(
     () => device.db.mood_entries.orderBy('recordedAt').reverse().limit(200).toArray(),
     [],
@@ -45,6 +47,10 @@ export default function MoodScreen() {
         submitLabel="Save check-in"
         onSave={async (fields) => {
           await device.mutators.upsertMood({ id: newId(), recordedAt: Date.now(), fields });
+          if (fields.mood !== undefined && checkInOpensSupport(fields.mood)) {
+            navigate('support', SUPPORT_FROM_CHECK_IN);
+            return;
+          }
           setMessage('Saved.');
         }}
       />

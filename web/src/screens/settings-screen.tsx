@@ -2,7 +2,8 @@
  * Settings. "Your SOS" (name, countdown, emergency number, region) is the synced settings record: saved through
  * `settings.update@1`, field by field, so it reaches the user's other devices (SPEC SO40). "What this server can
  * do" says only what its `/config.json` says (SO42). The cancel and duress PINs are checked on this phone; the
- * account gets verifiers of them (ADR 0011). Silent SOS (SO14) is part of the synced record, saved at once. Then "Test my SOS", alerts on this device, evidence, storage.
+ * account gets verifiers of them (ADR 0011). Silent SOS (SO14) is part of the synced record, saved at once. Then "Test my SOS", alerts on this device, evidence, storage. Below the
+ * emergency number, the crisis line of the saved region (in this lazy chunk, SPEC WB7).
  */
 import { createResource, createSignal, For, Show } from 'solid-js';
 import { EMERGENCY_NUMBER_PATTERN } from '@vitalwatch/schema/phone-patterns';
@@ -19,6 +20,9 @@ import { regionChoices } from './region-choice.ts';
 import { SosTestSection } from './sos-test-section.tsx';
 import { AlertSubscriptionSection } from './alert-subscription-section.tsx';
 import { EvidenceSettingsSection } from './evidence-settings-section.tsx';
+// In this lazy chunk, not one of its own: a further dynamic chunk made the bundler move zod out of the entry into
+// a chunk of its own, +1 KB on the first visit (SPEC WB7, ADR 0029).
+import { CrisisLineCard } from '../wellbeing/crisis-line-card.tsx';
 
 export default function SettingsScreen() {
   const { prefs, device } = useApp();
@@ -130,6 +134,8 @@ export default function SettingsScreen() {
           />
         </label>
         <p class="hint">Check this number is right for where you are. The SOS screen offers to call it.</p>
+        {/* ── The saved region's crisis line beside the saved emergency number (issue #16 item 5, SPEC WB7) ── */}
+        <CrisisLineCard region={settings().region} emergencyNumber={settings().emergencyNumber} />
         <label>
           <input
             type="checkbox"

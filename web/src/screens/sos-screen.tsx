@@ -307,6 +307,8 @@ function OpenIncident(props: { incident: IncidentRow }) {
   const logs = createLedgerRows(props.incident.id);
   const [recheck, setRecheck] = createSignal<number | null>(null);
   const now = createNow(recheck);
+  // Everyone offered a link so far keeps it until a delivery is observed (SPEC SO53), a late server ack included.
+  const [offered, setOffered] = createSignal<ReadonlySet<string>>(new Set());
   const plan = createMemo(() =>
     planReach({
       contacts: contacts(),
@@ -316,9 +318,15 @@ function OpenIncident(props: { incident: IncidentRow }) {
       link: sos.link(),
       now: now(),
       escalation: sos.settings().escalation,
+      offered: offered(),
     }),
   );
   createEffect(() => setRecheck(plan().recheckAt));
+  createEffect(() => {
+    const known = untrack(offered);
+    const added = plan().fallback.filter((p) => !known.has(p.contact.id));
+    if (added.length > 0) setOffered(new Set([...known, ...added.map((p) => p.contact.id)]));
+  });
   const [pin, setPin] = createSignal('');
   const [wrongPin, setWrongPin] = createSignal(false);
 

@@ -17,6 +17,7 @@ function log(contactId: string, fields: Partial<ReachLog> = {}): ReachLog {
     status: 'pending',
     response: null,
     respondedAt: null,
+    errorCode: null,
     ...fields,
   };
 }
@@ -115,6 +116,38 @@ describe('the phone takes over', () => {
     );
     expect(reachOf(answer)['Dad']).toBe('answered');
     expect(answer.outcome).toBe('answered');
+  });
+
+  it('[SO52] a message the carrier reported undelivered, which the server is trying again, is unreached at once', () => {
+    // 30003 "phone unreachable": the server puts the row back to pending with the code and retries.
+    const logs = [
+      log('mum', { status: 'pending', errorCode: '30003' }),
+      log('mum', { channel: 'web_push', status: 'failed', errorCode: 'no_subscription' }),
+      log('dad', { status: 'pending' }),
+    ];
+    const plan = planReach(input({ logs }));
+    expect(reachOf(plan)).toEqual({ Mum: 'failed', Dad: 'waiting' });
+    expect(plan.fallback.map((p) => p.contact.name)).toEqual(['Mum']);
+  });
+
+  it('[SO53] a link once offered stays when the server acknowledges late: no delivery observed, no link taken away', () => {
+    // The server answered after 10 s: 5 s after the phone had offered the links ("server not reached").
+    const late = { triggeredAt: T0, receivedAt: T0 + 9_000, acknowledgedAt: null };
+    const at = T0 + 10_000;
+    expect(reachOf(planReach(input({ incident: late, now: at })))).toEqual({
+      Mum: 'waiting',
+      Dad: 'waiting',
+    });
+    const kept = planReach(input({ incident: late, now: at, offered: new Set(['mum', 'dad']) }));
+    expect(reachOf(kept)).toEqual({ Mum: 'nothing_observed', Dad: 'nothing_observed' });
+    expect(kept.fallback.map((p) => p.contact.name)).toEqual(['Dad', 'Mum']);
+    // Still online and waiting for the acknowledgement: the same.
+    const unacked = planReach(input({ serverHasIt: false, now: T0 + 1_000, offered: new Set(['mum']) }));
+    expect(reachOf(unacked)).toEqual({ Mum: 'server_not_reached', Dad: 'waiting' });
+    // An observed delivery (or a dead end, with its own reason) still decides.
+    const logs = [log('mum', { status: 'delivered' }), log('dad', { status: 'not_configured' })];
+    const later = planReach(input({ incident: late, now: at, logs, offered: new Set(['mum', 'dad']) }));
+    expect(reachOf(later)).toEqual({ Mum: 'reached', Dad: 'sms_not_set_up' });
   });
 
   it('[SO8] a contact who does not take SMS is unreached but gets no link', () => {

@@ -51,8 +51,17 @@ export const SERVER_ACK_WAIT_MS = 5_000;
 export type ReachContact = Pick<ContactRow, 'id' | 'name' | 'tier' | 'notifyBySms'>;
 export type ReachLog = Pick<
   AlertLogRow,
-  'contactId' | 'channel' | 'messageKind' | 'status' | 'response' | 'respondedAt'
+  'contactId' | 'channel' | 'messageKind' | 'status' | 'response' | 'respondedAt' | 'errorCode'
 >;
+
+/**
+ * A row the server is trying again after a reported failure (`pending` with the failure's code, e.g. Twilio's
+ * 30003 "phone unreachable" after an `undelivered`): for the phone's takeover it counts as failed (SPEC SO52).
+ * The server may still get through later; the phone does not wait for it.
+ */
+function retryingAfterFailure(row: ReachLog): boolean {
+  return row.status === 'pending' && row.errorCode !== null;
+}
 
 export interface ReachInput<C extends ReachContact = ReachContact> {
   contacts: readonly C[];
@@ -63,6 +72,12 @@ export interface ReachInput<C extends ReachContact = ReachContact> {
   link: SosLink;
   now: number;
   escalation: { tier2AfterMs: number; allAfterMs: number };
+  /**
+   * Contacts this incident's screen has already offered a link to (SPEC SO53): they keep it until a delivery to
+   * them is observed or they answer, even when the server's acknowledgement comes after it (a slow server) and
+   * they would otherwise be back in the grace period. A link must not vanish under a frightened person's finger.
+   */
+  offered?: ReadonlySet<string>;
 }
 
 export interface ContactPlan<C extends ReachContact = ReachContact> {
@@ -133,16 +148,20 @@ export function planReach<C extends ReachContact>(input: ReachInput<C>): ReachPl
       if (mine.some(answeredYes)) return plan('answered');
       if (mine.some(isObservedReach)) return plan('reached');
       if (input.link !== 'online') return plan('unreached', input.link);
+      const offered = input.offered?.has(contact.id) === true;
       if (!input.serverHasIt) {
         const until = incident.triggeredAt + SERVER_ACK_WAIT_MS;
-        if (now < until) {
+        if (now < until && !offered) {
           recheck.push(until);
           return plan('waiting');
         }
         return plan('unreached', 'server_not_reached');
       }
       const server = mine.filter((r) => r.channel !== 'device_sms');
-      if (server.length > 0 && server.every((r) => alertReach(r) === 'not_reached')) {
+      if (
+        server.length > 0 &&
+        server.every((r) => alertReach(r) === 'not_reached' || retryingAfterFailure(r))
+      ) {
         return plan(
           'unreached',
           server.some((r) => r.channel === 'sms' && r.status === 'not_configured') &&
@@ -152,7 +171,7 @@ export function planReach<C extends ReachContact>(input: ReachInput<C>): ReachPl
         );
       }
       const until = Math.max(serverFrom, alertedAt) + GRACE_MS;
-      if (now < until) {
+      if (now < until && !offered) {
         recheck.push(until);
         return plan('waiting');
       }

@@ -19,9 +19,9 @@ import {
   type MutatorName,
 } from '@vitalwatch/schema/protocol/mutators';
 import { stepIncident } from '@vitalwatch/schema/protocol/incident-machine';
-import { CONTACT_DEFAULTS, SETTINGS_DEFAULTS } from '@vitalwatch/schema/row-defaults';
 import type { IncidentRow } from '@vitalwatch/schema/protocol/rows';
 import type { SyncedTable } from '@vitalwatch/schema/protocol/pull-response';
+import { locationColumns, SYNCED_TABLE_REGISTRY } from '@vitalwatch/schema/protocol/synced-tables';
 import { rowRef, type RowByTable, type RowRef } from './local-db.ts';
 
 export interface RowStore {
@@ -45,17 +45,6 @@ interface Applier<N extends MutatorName> {
   apply(store: RowStore, args: MutatorArgs<N>, ctx: ApplyContext): Promise<void>;
 }
 
-type LocationArgs = MutatorArgs<'incident.trigger@1'>['location'];
-
-function locationColumns(location: LocationArgs) {
-  return {
-    latitude: location?.lat ?? null,
-    longitude: location?.lng ?? null,
-    accuracyMeters: location?.accuracyM ?? null,
-    locatedAt: location?.at ?? null,
-  };
-}
-
 /** Copies the fields an edit carries (absent = unchanged). */
 function patch<T extends object>(row: T, fields: { [K in keyof T]?: T[K] | undefined }): T {
   const next = { ...row };
@@ -74,8 +63,11 @@ function patch<T extends object>(row: T, fields: { [K in keyof T]?: T[K] | undef
  */
 export const LOCAL_SETTINGS_ID = '00000000-0000-0000-0000-000000000000';
 
-/** The server's defaults (schema/src/row-defaults.ts), for a settings row the device has not pulled yet. */
-export const DEFAULT_SETTINGS = { cancelPinSet: false, duressPinSet: false, ...SETTINGS_DEFAULTS } as const;
+/** The server's defaults (the registry's, schema/src/row-defaults.ts), for a settings row not pulled yet. */
+export const DEFAULT_SETTINGS = SYNCED_TABLE_REGISTRY.user_settings.defaults;
+
+const { emergency_contacts, emergency_incidents, incident_events, mood_entries, coping_tools_usage } =
+  SYNCED_TABLE_REGISTRY;
 
 const APPLIERS: { [N in MutatorName]: Applier<N> } = {
   'incident.trigger@1': {
@@ -83,18 +75,7 @@ const APPLIERS: { [N in MutatorName]: Applier<N> } = {
     async apply(store, a) {
       // Creation always succeeds; once the row exists, the server's copy (further along) is authoritative.
       if ((await store.get('emergency_incidents', a.id)) !== undefined) return;
-      await store.put('emergency_incidents', {
-        id: a.id,
-        version: 0,
-        code: a.code,
-        trigger: a.trigger,
-        status: 'active',
-        triggeredAt: a.triggeredAt,
-        receivedAt: null,
-        acknowledgedAt: null,
-        resolvedAt: null,
-        ...locationColumns(a.location),
-      });
+      await store.put('emergency_incidents', emergency_incidents.build(a));
     },
   },
   'incident.event@1': {
@@ -104,15 +85,7 @@ const APPLIERS: { [N in MutatorName]: Applier<N> } = {
       const incident = await store.get('emergency_incidents', a.incidentId);
       // The server's own state machine, so the device shows what the server will decide.
       const step = incident === undefined ? undefined : stepIncident(incident.status, a.type);
-      await store.put('incident_events', {
-        id: a.id,
-        version: 0,
-        incidentId: a.incidentId,
-        type: a.type,
-        at: a.at,
-        outcome: step?.outcome ?? 'applied',
-        ...locationColumns(a.location),
-      });
+      await store.put('incident_events', incident_events.build(a, step?.outcome ?? 'applied'));
       if (incident === undefined || step === undefined || step.outcome !== 'applied') return;
       let next: IncidentRow = { ...incident, status: step.to };
       if (a.type === 'acknowledged' && incident.acknowledgedAt === null) next.acknowledgedAt = a.at;
@@ -133,21 +106,9 @@ const APPLIERS: { [N in MutatorName]: Applier<N> } = {
         await store.put('mood_entries', { ...patch(row, a.fields), hlc: ctx.hlc, updatedAt: ctx.at });
         return;
       }
-      const { mood } = a.fields;
-      if (mood === undefined) return;
-      await store.put('mood_entries', {
-        id: a.id,
-        version: 0,
-        recordedAt: a.recordedAt,
-        mood,
-        energy: a.fields.energy ?? null,
-        anxiety: a.fields.anxiety ?? null,
-        sleepHours: a.fields.sleepHours ?? null,
-        emotions: a.fields.emotions ?? [],
-        note: a.fields.note ?? null,
-        hlc: ctx.hlc,
-        updatedAt: ctx.at,
-      });
+      // The server's builder (SPEC PU12); null without a score, so the edit waits for the server.
+      const created = mood_entries.build(a, ctx);
+      if (created !== null) await store.put('mood_entries', created);
     },
   },
   'mood.delete@1': {
@@ -168,19 +129,9 @@ const APPLIERS: { [N in MutatorName]: Applier<N> } = {
         });
         return;
       }
-      const { name } = a.fields;
-      if (name === undefined || a.phoneE164 === undefined) return;
-      // The defaults the server's insert uses (`@vitalwatch/schema/row-defaults`), then what the edit carries.
-      const created: RowByTable['emergency_contacts'] = {
-        id: a.id,
-        version: 0,
-        name,
-        phoneE164: a.phoneE164,
-        ...CONTACT_DEFAULTS,
-        hlc: ctx.hlc,
-        updatedAt: ctx.at,
-      };
-      await store.put('emergency_contacts', patch(created, a.fields));
+      // The row the server's insert builds (the registry's builder); null without a name or a number.
+      const created = emergency_contacts.build(a, ctx);
+      if (created !== null) await store.put('emergency_contacts', created);
     },
   },
   'contact.delete@1': {
@@ -216,17 +167,7 @@ const APPLIERS: { [N in MutatorName]: Applier<N> } = {
     refs: (a) => [rowRef('coping_tools_usage', a.id)],
     async apply(store, a) {
       if ((await store.get('coping_tools_usage', a.id)) !== undefined) return;
-      await store.put('coping_tools_usage', {
-        id: a.id,
-        version: 0,
-        tool: a.tool,
-        startedAt: a.startedAt,
-        durationSeconds: a.durationSeconds ?? null,
-        completed: a.completed,
-        moodBefore: a.moodBefore ?? null,
-        moodAfter: a.moodAfter ?? null,
-        helpfulness: a.helpfulness ?? null,
-      });
+      await store.put('coping_tools_usage', coping_tools_usage.build(a));
     },
   },
   // Samples live outside the synced tables (mutators.ts keeps them in `samples` until acknowledged).

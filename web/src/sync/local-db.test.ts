@@ -10,12 +10,53 @@ import {
   type LocalDbVersion,
 } from './local-db.ts';
 import { createMutators } from './mutators.ts';
+import { SYNCED_TABLE_REGISTRY } from '@vitalwatch/schema/protocol/synced-tables';
 import { TEST_USER_ID, TestClock } from '../../test-support/test-device.ts';
 
 let dbCount = 0;
 const uniqueName = () => `local-db-test-${++dbCount}`;
 
 describe('local database', () => {
+  it('[RG4] its synced stores are generated from the registry: the key `id` and each table’s indexes', async () => {
+    const db = openLocalDb({ name: uniqueName() });
+    await db.open();
+    const synced = Object.fromEntries(
+      db.tables
+        .filter((table) => Object.hasOwn(SYNCED_TABLE_REGISTRY, table.name))
+        .map((table) => [
+          table.name,
+          [table.schema.primKey.name, ...table.schema.indexes.map((i) => i.name)],
+        ]),
+    );
+    expect(synced).toEqual(
+      Object.fromEntries(
+        Object.entries(SYNCED_TABLE_REGISTRY).map(([table, entry]) => [table, ['id', ...entry.indexes]]),
+      ),
+    );
+    const latest = Math.max(...Object.values(SYNCED_TABLE_REGISTRY).map((entry) => entry.localDbVersion));
+    expect(LOCAL_DB_VERSIONS.at(-1)?.version).toBeGreaterThanOrEqual(latest);
+    await db.delete();
+  });
+
+  it('[RG6][CL1] a synced table reached by name is read-only: a write on it does not compile', async () => {
+    const db = openLocalDb({ name: uniqueName() });
+    const reads = async () => {
+      await db.mood_entries.get('x');
+      await db.emergency_contacts.where('id').equals('x').toArray();
+    };
+    const writes = async () => {
+      // @ts-expect-error screens read synced rows; they write them only through the mutators (CL1)
+      await db.mood_entries.put({});
+      // @ts-expect-error as above
+      await db.emergency_contacts.delete('x');
+      // @ts-expect-error as above
+      await db.user_settings.clear();
+    };
+    await reads();
+    expect(typeof writes).toBe('function');
+    await db.delete();
+  });
+
   it('a new database records its schema version and creates its client id on first write', async () => {
     const db = openLocalDb({ name: uniqueName() });
     await db.open();

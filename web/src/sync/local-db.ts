@@ -22,25 +22,10 @@ import { Dexie, type DexieOptions, type EntityTable, type Table, type Transactio
 import { newId } from '@vitalwatch/schema/ids';
 import type { Lane } from '@vitalwatch/schema/protocol/lane';
 import type { SyncedTable } from '@vitalwatch/schema/protocol/pull-response';
-import type {
-  AlertLogRow,
-  ContactRow,
-  CopingRow,
-  IncidentEventRow,
-  IncidentRow,
-  MoodRow,
-  SettingsRow,
-} from '@vitalwatch/schema/protocol/rows';
+import { SYNCED_TABLE_REGISTRY, type RowOf } from '@vitalwatch/schema/protocol/synced-tables';
 
-export interface RowByTable {
-  user_settings: SettingsRow;
-  emergency_contacts: ContactRow;
-  emergency_incidents: IncidentRow;
-  incident_events: IncidentEventRow;
-  alert_logs: AlertLogRow;
-  mood_entries: MoodRow;
-  coping_tools_usage: CopingRow;
-}
+/** Each synced table's row type, from the registry (schema/src/protocol/synced-tables.ts). */
+export type RowByTable = { [T in SyncedTable]: RowOf<T> };
 export type SyncedRow = RowByTable[SyncedTable];
 
 /** `table/id`: a synced row, as outbox entries and bases name it. */
@@ -145,27 +130,52 @@ export interface LocalDbVersion {
   readonly upgrade?: (tx: Transaction) => Promise<void>;
 }
 
-const SYNCED_STORES: Record<SyncedTable, string> = {
-  user_settings: 'id',
-  emergency_contacts: 'id',
-  emergency_incidents: 'id, triggeredAt',
-  incident_events: 'id, incidentId',
-  alert_logs: 'id, incidentId',
-  mood_entries: 'id, recordedAt',
-  coping_tools_usage: 'id, startedAt',
-};
-export const SYNCED_TABLE_NAMES = Object.keys(SYNCED_STORES) as SyncedTable[];
+export const SYNCED_TABLE_NAMES = Object.keys(SYNCED_TABLE_REGISTRY) as SyncedTable[];
+
+/** A Dexie store spec per synced table, from the registry: the key `id`, then the table's indexes (RG4). */
+export const SYNCED_STORES = Object.fromEntries(
+  SYNCED_TABLE_NAMES.map((table) => [table, ['id', ...SYNCED_TABLE_REGISTRY[table].indexes].join(', ')]),
+) as Readonly<Record<SyncedTable, string>>;
+
+/** The stores of the synced tables that device database `version` adds (the registry's `localDbVersion`). */
+function syncedStoresAddedIn(version: number): Record<string, string> {
+  return Object.fromEntries(
+    SYNCED_TABLE_NAMES.filter((table) => SYNCED_TABLE_REGISTRY[table].localDbVersion === version).map(
+      (table) => [table, SYNCED_STORES[table]],
+    ),
+  );
+}
+
+/**
+ * `shipped` plus the stores of the registry's tables (RG4): a table registered with `localDbVersion: n` joins
+ * version n's stores, and version n exists even when nothing else changed in it.
+ */
+function withRegisteredTables(shipped: readonly LocalDbVersion[]): LocalDbVersion[] {
+  const latest = Math.max(...SYNCED_TABLE_NAMES.map((table) => SYNCED_TABLE_REGISTRY[table].localDbVersion));
+  const numbers = new Set([
+    ...shipped.map((v) => v.version),
+    ...Array.from({ length: latest }, (_, i) => i + 1),
+  ]);
+  return [...numbers]
+    .sort((a, b) => a - b)
+    .map((version) => {
+      const given = shipped.find((v) => v.version === version);
+      return { ...given, version, stores: { ...syncedStoresAddedIn(version), ...given?.stores } };
+    });
+}
 
 export function isSyncedTable(name: string): name is SyncedTable {
   return Object.hasOwn(SYNCED_STORES, name);
 }
 
-/** Every version ever shipped, oldest first. Append; never edit a shipped entry. */
-export const LOCAL_DB_VERSIONS: readonly LocalDbVersion[] = [
+/**
+ * Every version ever shipped, oldest first, with the registry's synced tables joined to the version that adds each
+ * (`withRegisteredTables`). Append; never edit a shipped entry.
+ */
+export const LOCAL_DB_VERSIONS: readonly LocalDbVersion[] = withRegisteredTables([
   {
     version: 1,
     stores: {
-      ...SYNCED_STORES,
       outbox: '++key, [lane+seq], *refs',
       bases: 'ref',
       meta: 'key',
@@ -173,16 +183,40 @@ export const LOCAL_DB_VERSIONS: readonly LocalDbVersion[] = [
       samples: 'id, [kind+t]',
     },
   },
-];
+]);
 
+/** The Dexie table methods that only read. */
+type TableReads =
+  | 'name'
+  | 'get'
+  | 'bulkGet'
+  | 'where'
+  | 'filter'
+  | 'count'
+  | 'offset'
+  | 'limit'
+  | 'each'
+  | 'toArray'
+  | 'toCollection'
+  | 'orderBy'
+  | 'reverse';
+
+/** A synced table as screens see it: reads only; `put`, `update`, `delete`… do not compile (SPEC CL1, RG6). */
+export type ReadonlyTable<T> = Pick<Table<T, string>, TableReads>;
+
+/**
+ * `db.mood_entries` and every other synced table by name, read-only: outside web/src/sync nothing writes synced
+ * rows (CL1), and the type refuses a write on them. The sync engine writes through `rows(table)`; what the type
+ * cannot see (a collection's `modify`, `rows`/`table` by name, a `'rw'` transaction) synced-writes.test.ts scans.
+ */
+export type SyncedTableViews = { readonly [T in SyncedTable]: ReadonlyTable<RowByTable[T]> };
+
+// Dexie defines a property per store at run time; this interface gives the synced ones their read-only types.
+// eslint-disable-next-line @typescript-eslint/no-unsafe-declaration-merging, @typescript-eslint/no-empty-object-type
+export interface LocalDb extends SyncedTableViews {}
+
+// eslint-disable-next-line @typescript-eslint/no-unsafe-declaration-merging
 export class LocalDb extends Dexie {
-  declare user_settings: Table<SettingsRow, string>;
-  declare emergency_contacts: Table<ContactRow, string>;
-  declare emergency_incidents: Table<IncidentRow, string>;
-  declare incident_events: Table<IncidentEventRow, string>;
-  declare alert_logs: Table<AlertLogRow, string>;
-  declare mood_entries: Table<MoodRow, string>;
-  declare coping_tools_usage: Table<CopingRow, string>;
   declare outbox: EntityTable<OutboxEntry, 'key'>;
   declare bases: Table<BaseRow, string>;
   declare meta: Table<MetaRow, string>;

@@ -1,7 +1,7 @@
 import { seededRandom } from '@vitalwatch/schema/seeded-random';
 import 'fake-indexeddb/auto';
 import type { IncidentEventRow, IncidentRow } from '@vitalwatch/schema/protocol/rows';
-import { ROW_SCHEMAS } from '@vitalwatch/schema/protocol/rows';
+import { ROW_SCHEMAS } from '@vitalwatch/schema/protocol/synced-tables';
 import { SamplesAppendArgsV2 } from '@vitalwatch/schema/protocol/mutators';
 import { sampleIds } from '@vitalwatch/schema/protocol/sample-ids';
 import { describe, expect, it } from 'vitest';

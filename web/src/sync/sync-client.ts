@@ -38,7 +38,7 @@ import { decodePullPage } from '@vitalwatch/schema/protocol/pull-page';
 import { PullResponse, type Change } from '@vitalwatch/schema/protocol/pull-response';
 import type { PushRequest } from '@vitalwatch/schema/protocol/push-request';
 import { PushResponse, type MutationResult } from '@vitalwatch/schema/protocol/push-response';
-import { ROW_SCHEMAS } from '@vitalwatch/schema/protocol/rows';
+import { ROW_SCHEMAS } from '@vitalwatch/schema/protocol/synced-tables';
 import { SamplesAppendArgsV2 } from '@vitalwatch/schema/protocol/mutators';
 import { sampleIds } from '@vitalwatch/schema/protocol/sample-ids';
 import { formatHlc, HLC_ZERO, parseHlc, receiveHlc } from '@vitalwatch/schema/protocol/hlc';

@@ -4,13 +4,15 @@ import type { Device } from '../device/device.ts';
 import type { PrefsStore } from '../device/prefs.ts';
 import type { SosFlow } from '../sos/sos-flow.ts';
 
-export type Route = 'home' | 'sos' | 'contacts' | 'mood' | 'history' | 'settings' | 'account' | 'link';
+export type Route =
+  'home' | 'sos' | 'contacts' | 'mood' | 'history' | 'settings' | 'account' | 'link' | 'coping' | 'support';
 
 export interface AppServices {
   readonly device: Device;
   readonly prefs: PrefsStore;
   readonly sos: SosFlow;
-  readonly navigate: (route: Route) => void;
+  /** `param`: the route's one parameter (`#/<route>/<param>`), e.g. the coping tool to open. */
+  readonly navigate: (route: Route, param?: string) => void;
 }
 
 export const AppContext = createContext<AppServices>();

@@ -14,7 +14,7 @@
 import { and, eq, isNull, ne } from 'drizzle-orm';
 import { contactMerges, emergencyContacts } from '@vitalwatch/schema/db/tables';
 import type { MutatorArgs } from '@vitalwatch/schema/protocol/mutators';
-import { CONTACT_DEFAULTS } from '@vitalwatch/schema/row-defaults';
+import { SYNCED_TABLE_REGISTRY } from '@vitalwatch/schema/protocol/synced-tables';
 import { advanceClocks, loadClocks, saveClocks, winningFields } from '../field-clocks.ts';
 import { maxHlc } from '@vitalwatch/schema/protocol/hlc';
 import { MutationRejected } from '../mutation-rejected.ts';
@@ -148,23 +148,21 @@ export async function contactUpsert(
       });
       return OK;
     }
-    if (args.fields.name === undefined) {
+    // The registry's builder, as the device built its own copy.
+    const built = SYNCED_TABLE_REGISTRY.emergency_contacts.build(args, {
+      hlc: ctx.hlc,
+      at: ctx.now.getTime(),
+    });
+    if (built === null) {
       throw new MutationRejected(
         'invalid_args',
         'A new contact needs a name. Open the contact, add a name and save it again.',
       );
     }
     await ctx.tx.insert(emergencyContacts).values({
+      ...built,
       id,
       userId: ctx.userId,
-      phoneE164: args.phoneE164,
-      name: args.fields.name,
-      relationship: args.fields.relationship ?? CONTACT_DEFAULTS.relationship,
-      tier: args.fields.tier ?? CONTACT_DEFAULTS.tier,
-      notifyBySms: args.fields.notifyBySms ?? CONTACT_DEFAULTS.notifyBySms,
-      shareLocation: args.fields.shareLocation ?? CONTACT_DEFAULTS.shareLocation,
-      notes: args.fields.notes ?? CONTACT_DEFAULTS.notes,
-      hlc: ctx.hlc,
       version: ctx.version,
       createdAt: ctx.now,
       updatedAt: ctx.now,

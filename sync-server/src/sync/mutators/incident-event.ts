@@ -10,6 +10,7 @@
 import { eq } from 'drizzle-orm';
 import { alertLogs, emergencyIncidents, incidentEvents } from '@vitalwatch/schema/db/tables';
 import type { MutatorArgs } from '@vitalwatch/schema/protocol/mutators';
+import { SYNCED_TABLE_REGISTRY } from '@vitalwatch/schema/protocol/synced-tables';
 import { stepIncident } from '@vitalwatch/schema/protocol/incident-machine';
 import { MutationRejected } from '../mutation-rejected.ts';
 import { OK, type MutationContext, type MutationOutcome } from '../mutation-context.ts';
@@ -45,22 +46,16 @@ export async function incidentEvent(
   }
 
   const step = stepIncident(incident.status, args.type);
+  // The registry's builder, as the device predicts the event; the server-only columns beside it.
+  const built = SYNCED_TABLE_REGISTRY.incident_events.build(args, step.outcome);
   await ctx.tx.insert(incidentEvents).values({
-    id: args.id,
+    ...built,
     userId: ctx.userId,
-    incidentId: args.incidentId,
-    type: args.type,
-    at: new Date(args.at),
-    ...(args.location && {
-      latitude: args.location.lat,
-      longitude: args.location.lng,
-      accuracyMeters: args.location.accuracyM ?? null,
-      locatedAt: new Date(args.location.at),
-    }),
+    at: new Date(built.at),
+    locatedAt: built.locatedAt === null ? null : new Date(built.locatedAt),
     contactIds: args.contactIds ?? null,
     sent: args.sent ?? null,
     duress: args.duress ?? false,
-    outcome: step.outcome,
     version: ctx.version,
     createdAt: ctx.now,
   });

@@ -7,6 +7,7 @@ import { and, eq, ne } from 'drizzle-orm';
 import { emergencyIncidents } from '@vitalwatch/schema/db/tables';
 import { newIncidentCode } from '@vitalwatch/schema/incident-code';
 import type { MutatorArgs } from '@vitalwatch/schema/protocol/mutators';
+import { SYNCED_TABLE_REGISTRY } from '@vitalwatch/schema/protocol/synced-tables';
 import { MutationRejected } from '../mutation-rejected.ts';
 import { OK, type MutationContext, type MutationOutcome } from '../mutation-context.ts';
 
@@ -31,25 +32,22 @@ export async function incidentTrigger(
   let code = args.code;
   // Pushes of one user are serialised by the user's version lock, so nobody takes the code between check and insert.
   while (await codeTaken(ctx, code, args.id)) code = newIncidentCode();
+  // The registry's builder (the device's prediction); the server stamps when it received it.
+  const built = SYNCED_TABLE_REGISTRY.emergency_incidents.build(args);
   const inserted = await ctx.tx
     .insert(emergencyIncidents)
     .values({
-      id: args.id,
+      ...built,
       userId: ctx.userId,
       code,
-      trigger: args.trigger,
-      status: 'active',
-      triggeredAt: new Date(args.triggeredAt),
+      triggeredAt: new Date(built.triggeredAt),
       receivedAt: ctx.now,
+      acknowledgedAt: null,
+      resolvedAt: null,
+      locatedAt: built.locatedAt === null ? null : new Date(built.locatedAt),
       // Only for the words of the alerts (local time in SMS, SPEC SO4); protocol < 5 apps send none → UTC.
       ...(args.utcOffsetMinutes !== undefined && {
         deviceContext: { utcOffsetMinutes: args.utcOffsetMinutes },
-      }),
-      ...(args.location && {
-        latitude: args.location.lat,
-        longitude: args.location.lng,
-        accuracyMeters: args.location.accuracyM ?? null,
-        locatedAt: new Date(args.location.at),
       }),
       version: ctx.version,
       createdAt: ctx.now,

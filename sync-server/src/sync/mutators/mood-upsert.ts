@@ -19,6 +19,7 @@ import {
   type Clocks,
 } from '../field-clocks.ts';
 import { maxHlc } from '@vitalwatch/schema/protocol/hlc';
+import { SYNCED_TABLE_REGISTRY } from '@vitalwatch/schema/protocol/synced-tables';
 import { MutationRejected } from '../mutation-rejected.ts';
 import { CREATED, OK, type MutationContext, type MutationOutcome } from '../mutation-context.ts';
 
@@ -96,24 +97,21 @@ export function planMoodUpsert(
 ): MoodChange | null {
   const proposed = proposedValues(args);
   if (current === undefined) {
-    if (proposed.mood === undefined) {
+    // The registry's builder, as the device built its own copy (SPEC PU12).
+    const built = SYNCED_TABLE_REGISTRY.mood_entries.build(args, { hlc: stamp.hlc, at: stamp.now.getTime() });
+    if (built === null) {
       throw new MutationRejected(
         'invalid_args',
         'A new mood entry needs a mood score. Open the entry, pick a score and save it again.',
       );
     }
     const row: MoodRow = {
-      id: args.id.toLowerCase(),
+      ...built,
+      id: built.id.toLowerCase(),
       userId: stamp.userId,
-      recordedAt: new Date(args.recordedAt),
-      mood: proposed.mood,
-      energy: proposed.energy ?? null,
-      anxiety: proposed.anxiety ?? null,
-      sleepHours: asReal(proposed.sleepHours ?? null),
-      emotions: proposed.emotions ?? [],
-      note: proposed.note ?? null,
+      recordedAt: new Date(built.recordedAt),
+      sleepHours: asReal(built.sleepHours),
       analysis: null,
-      hlc: stamp.hlc,
       version: stamp.version,
       deletedAt: null,
       createdAt: stamp.now,
@@ -121,7 +119,7 @@ export function planMoodUpsert(
     };
     const clocks = advanceClocks({}, Object.keys(proposed), stamp.hlc);
     // The device keeps the id and the sleep hours as sent: the row is its prediction unless storing changed them.
-    const created = row.id === args.id && row.sleepHours === (proposed.sleepHours ?? null);
+    const created = row.id === built.id && row.sleepHours === built.sleepHours;
     return { state: { row, clocks }, revision: null, clocksChanged: true, created };
   }
 
