@@ -5,7 +5,12 @@ const DAY = 86_400_000;
 const NOW = 1_000 * DAY;
 /** Day numbers since the epoch modulo 7 stand in for the user's weekdays. */
 const weekdayOf = (at: number) => Math.floor(at / DAY) % 7;
-const mood = (at: number, value: number, emotions: string[] = [], sleepHours: number | null = null): MoodRecord => ({
+const mood = (
+  at: number,
+  value: number,
+  emotions: string[] = [],
+  sleepHours: number | null = null,
+): MoodRecord => ({
   recordedAt: at,
   mood: value,
   emotions,
@@ -50,7 +55,10 @@ describe('insights from the user’s own records', () => {
       mood(at(100, 6), 1),
     ];
     const weekday = byKey(workOutInsights(input({ moods })), 'weekday');
-    expect(weekday).toMatchObject({ title: 'Tuesdays are your best days', numbers: { n: 6, effect: { value: 2.3 } } });
+    expect(weekday).toMatchObject({
+      title: 'Tuesdays are your best days',
+      numbers: { n: 6, effect: { value: 2.3 } },
+    });
     expect(weekday?.body).toContain('Tuesdays (4.7) than on Thursdays (2.3)');
   });
 
@@ -61,7 +69,10 @@ describe('insights from the user’s own records', () => {
     ];
     const result = workOutInsights(input({ moods }));
     const tired = byKey(result, 'tag:tired');
-    expect(tired).toMatchObject({ title: '“tired” goes with lower mood', numbers: { n: 10, effect: { value: -2 } } });
+    expect(tired).toMatchObject({
+      title: '“tired” goes with lower mood',
+      numbers: { n: 10, effect: { value: -2 } },
+    });
     expect(tired?.body).toContain('not what caused what');
     const fewer = workOutInsights(input({ moods: moods.slice(1) }));
     expect(byKey(fewer, 'tag:tired')).toBeUndefined();
@@ -99,7 +110,10 @@ describe('insights from the user’s own records', () => {
   it('[WB44] sleep and mood: the Pearson correlation over 10 check-ins with both', () => {
     const moods = Array.from({ length: 10 }, (_, i) => mood(NOW - i * DAY, 1 + (i % 5), [], 4 + (i % 5)));
     const insight = byKey(workOutInsights(input({ moods })), 'sleep');
-    expect(insight).toMatchObject({ title: 'More sleep went with better mood', numbers: { n: 10, effect: { value: 1 } } });
+    expect(insight).toMatchObject({
+      title: 'More sleep went with better mood',
+      numbers: { n: 10, effect: { value: 1 } },
+    });
     expect(workOutInsights(input({ moods: moods.slice(0, 9) })).notYet).toContainEqual({
       key: 'sleep',
       reason: 'needs 10 check-ins with hours of sleep; you have 9',
@@ -120,7 +134,11 @@ describe('insights from the user’s own records', () => {
       title: 'PHQ-9 (mood): better',
       numbers: { n: 2, effect: { value: -6 } },
     });
-    expect(result.notYet).toContainEqual({ key: 'screener:gad7', reason: 'needs a second GAD-7 (anxiety) result to show a trend' });
-    for (const insight of result.insights) expect(`${insight.title} ${insight.body}`).not.toMatch(/risk|suicid|predict/i);
+    expect(result.notYet).toContainEqual({
+      key: 'screener:gad7',
+      reason: 'needs a second GAD-7 (anxiety) result to show a trend',
+    });
+    for (const insight of result.insights)
+      expect(`${insight.title} ${insight.body}`).not.toMatch(/risk|suicid|predict/i);
   });
 });

@@ -28,7 +28,11 @@ export type CopingRecord = {
   readonly distressAfter: number | null;
 };
 
-export type ScreenerRecord = { readonly screener: ScreenerId; readonly total: number; readonly completedAt: number };
+export type ScreenerRecord = {
+  readonly screener: ScreenerId;
+  readonly total: number;
+  readonly completedAt: number;
+};
 
 export type InsightKey =
   | 'mood-trend-7d'
@@ -125,7 +129,12 @@ function moodTrend(input: InsightInput, days: number, minimum: number, key: Insi
     key,
     title: `Mood over ${days} days: ${direction}`,
     body: words[direction],
-    numbers: { n: window.length, effect: { name: 'change over the period (points)', value: change }, from, to: input.now },
+    numbers: {
+      n: window.length,
+      effect: { name: 'change over the period (points)', value: change },
+      from,
+      to: input.now,
+    },
     method: `A straight line fitted through your ${window.length} check-ins of the last ${days} days (least squares); the change is where the line ends minus where it starts. Changes under ${MOOD_DIFFERENCE} points count as steady.`,
   };
 }
@@ -203,23 +212,35 @@ function copingThatHelped(input: InsightInput): Insight | NotYet {
       c.distressBefore !== null && c.distressAfter !== null,
   );
   const byTool = new Map<string, number[]>();
-  for (const c of rated) byTool.set(c.tool, [...(byTool.get(c.tool) ?? []), c.distressBefore - c.distressAfter]);
+  for (const c of rated)
+    byTool.set(c.tool, [...(byTool.get(c.tool) ?? []), c.distressBefore - c.distressAfter]);
   const tools = [...byTool.entries()]
     .filter(([, drops]) => drops.length >= INSIGHT_MINIMUMS.coping)
     .map(([tool, drops]) => ({ tool, drop: round1(mean(drops)), n: drops.length }))
     .sort((a, b) => b.drop - a.drop || a.tool.localeCompare(b.tool));
   const best = tools[0];
   if (best === undefined) {
-    return { key, reason: `needs ${INSIGHT_MINIMUMS.coping} uses of one coping tool with distress rated before and after` };
+    return {
+      key,
+      reason: `needs ${INSIGHT_MINIMUMS.coping} uses of one coping tool with distress rated before and after`,
+    };
   }
   const [from, to] = span(rated.map((c) => c.startedAt));
   return {
     key,
-    title: best.drop > 0 ? `${toolName(best.tool)} lowered your distress most` : 'No tool has lowered your distress yet',
+    title:
+      best.drop > 0
+        ? `${toolName(best.tool)} lowered your distress most`
+        : 'No tool has lowered your distress yet',
     body:
       best.drop > 0
         ? `After ${toolName(best.tool)} your distress was on average ${best.drop} points lower (0–10 scale) than before, over ${best.n} uses.` +
-          (tools.length > 1 ? ` Next: ${tools.slice(1, 3).map((t) => `${toolName(t.tool)} (${t.drop})`).join(', ')}.` : '')
+          (tools.length > 1
+            ? ` Next: ${tools
+                .slice(1, 3)
+                .map((t) => `${toolName(t.tool)} (${t.drop})`)
+                .join(', ')}.`
+            : '')
         : `Across the tools you rated, distress was not lower afterwards on average. Trying another tool, or talking to someone, may help.`,
     numbers: { n: best.n, effect: { name: 'mean drop in distress (0–10)', value: best.drop }, from, to },
     method: `For each tool used at least ${INSIGHT_MINIMUMS.coping} times with distress rated before and after: the mean of (before − after). The tool with the largest mean drop is named.`,
@@ -230,14 +251,21 @@ function sleepAndMood(input: InsightInput): Insight | NotYet {
   const key = 'sleep';
   const pairs = input.moods.filter((m) => m.sleepHours !== null).map((m) => [m.sleepHours!, m.mood] as const);
   if (pairs.length < INSIGHT_MINIMUMS.sleep) {
-    return { key, reason: `needs ${INSIGHT_MINIMUMS.sleep} check-ins with hours of sleep; you have ${pairs.length}` };
+    return {
+      key,
+      reason: `needs ${INSIGHT_MINIMUMS.sleep} check-ins with hours of sleep; you have ${pairs.length}`,
+    };
   }
   const r = round2(pearson(pairs));
   const [from, to] = span(input.moods.filter((m) => m.sleepHours !== null).map((m) => m.recordedAt));
   const clear = Math.abs(r) >= CLEAR_CORRELATION;
   return {
     key,
-    title: clear ? (r > 0 ? 'More sleep went with better mood' : 'More sleep went with lower mood') : 'No clear link between sleep and mood',
+    title: clear
+      ? r > 0
+        ? 'More sleep went with better mood'
+        : 'More sleep went with lower mood'
+      : 'No clear link between sleep and mood',
     body: clear
       ? `Across ${pairs.length} check-ins, on days you slept more your mood tended to be ${r > 0 ? 'higher' : 'lower'} (correlation ${r}). This shows what went together, not what caused what.`
       : `Across ${pairs.length} check-ins, hours of sleep and mood did not clearly go together (correlation ${r}).`,
@@ -248,7 +276,9 @@ function sleepAndMood(input: InsightInput): Insight | NotYet {
 
 function screenerInsight(input: InsightInput, id: ScreenerId): Insight | NotYet | null {
   const definition = SCREENERS[id];
-  const results = input.screeners.filter((s) => s.screener === id).sort((a, b) => a.completedAt - b.completedAt);
+  const results = input.screeners
+    .filter((s) => s.screener === id)
+    .sort((a, b) => a.completedAt - b.completedAt);
   if (results.length === 0) return null;
   const key = `screener:${id}` as const;
   const trend = screenerTrend(

@@ -5,8 +5,15 @@ describe('check-in questionnaires', () => {
   it('[WB40] PHQ-9 has its 9 standard items and GAD-7 its 7, each answered 0–3 on one four-point scale', () => {
     expect(PHQ9.items).toHaveLength(9);
     expect(GAD7.items).toHaveLength(7);
-    expect(SCREENER_ANSWERS).toEqual(['Not at all', 'Several days', 'More than half the days', 'Nearly every day']);
-    expect(PHQ9.items[8]).toBe('Thoughts that you would be better off dead or of hurting yourself in some way');
+    expect(SCREENER_ANSWERS).toEqual([
+      'Not at all',
+      'Several days',
+      'More than half the days',
+      'Nearly every day',
+    ]);
+    expect(PHQ9.items[8]).toBe(
+      'Thoughts that you would be better off dead or of hurting yourself in some way',
+    );
     expect(GAD7.items[0]).toBe('Feeling nervous, anxious or on edge');
   });
 
@@ -48,7 +55,13 @@ describe('check-in questionnaires', () => {
 
   it('[WB42] a trend names a direction only for a change of at least the meaningful change (PHQ-9 5, GAD-7 4)', () => {
     expect(screenerTrend(PHQ9, [12])).toBeNull();
-    expect(screenerTrend(PHQ9, [18, 14, 13])).toEqual({ direction: 'better', change: -5, from: 18, to: 13, n: 3 });
+    expect(screenerTrend(PHQ9, [18, 14, 13])).toEqual({
+      direction: 'better',
+      change: -5,
+      from: 18,
+      to: 13,
+      n: 3,
+    });
     expect(screenerTrend(PHQ9, [10, 14])?.direction).toBe('about the same');
     expect(screenerTrend(GAD7, [6, 10])?.direction).toBe('worse');
     expect(screenerTrend(GAD7, [10, 7])?.direction).toBe('about the same');

@@ -12,7 +12,12 @@ export const SCREENER_IDS = ['phq9', 'gad7'] as const;
 export type ScreenerId = (typeof SCREENER_IDS)[number];
 
 /** Every item of both is answered on the same four-point scale, scored 0–3. */
-export const SCREENER_ANSWERS = ['Not at all', 'Several days', 'More than half the days', 'Nearly every day'] as const;
+export const SCREENER_ANSWERS = [
+  'Not at all',
+  'Several days',
+  'More than half the days',
+  'Nearly every day',
+] as const;
 
 export type SeverityBand = {
   /** Lowest total in the band; the band runs to the next band's `from` − 1. */
@@ -98,7 +103,9 @@ export type ScreenerScore = {
 /** Scores a complete set of answers; throws on a missing or out-of-range answer (a partial form has no score). */
 export function scoreScreener(definition: ScreenerDefinition, answers: readonly number[]): ScreenerScore {
   if (answers.length !== definition.items.length) {
-    throw new RangeError(`${definition.name} has ${definition.items.length} questions; got ${answers.length} answers`);
+    throw new RangeError(
+      `${definition.name} has ${definition.items.length} questions; got ${answers.length} answers`,
+    );
   }
   for (const answer of answers) {
     if (!Number.isInteger(answer) || answer < 0 || answer >= SCREENER_ANSWERS.length) {
@@ -133,12 +140,19 @@ export type ScreenerTrend = {
  * Compares the latest result with the first one in the list (oldest first). Lower totals are fewer symptoms, so a
  * fall of at least the questionnaire's meaningful change is "better". With fewer than two results there is no trend.
  */
-export function screenerTrend(definition: ScreenerDefinition, totalsOldestFirst: readonly number[]): ScreenerTrend | null {
+export function screenerTrend(
+  definition: ScreenerDefinition,
+  totalsOldestFirst: readonly number[],
+): ScreenerTrend | null {
   const first = totalsOldestFirst[0];
   const last = totalsOldestFirst[totalsOldestFirst.length - 1];
   if (totalsOldestFirst.length < 2 || first === undefined || last === undefined) return null;
   const change = last - first;
   const direction =
-    change <= -definition.meaningfulChange ? 'better' : change >= definition.meaningfulChange ? 'worse' : 'about the same';
+    change <= -definition.meaningfulChange
+      ? 'better'
+      : change >= definition.meaningfulChange
+        ? 'worse'
+        : 'about the same';
   return { direction, change, from: first, to: last, n: totalsOldestFirst.length };
 }

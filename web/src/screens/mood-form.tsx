@@ -26,7 +26,8 @@ export function MoodForm(props: {
 }) {
   const [form, setForm] = createSignal<MoodFields>(props.initial ?? EMPTY_MOOD);
   const [problem, setProblem] = createSignal<string | null>(null);
-  const set = <K extends keyof MoodFields>(key: K, value: MoodFields[K]) => setForm({ ...form(), [key]: value });
+  const set = <K extends keyof MoodFields>(key: K, value: MoodFields[K]) =>
+    setForm({ ...form(), [key]: value });
   const toggle = (feeling: string) => {
     const now = form().emotions;
     set('emotions', now.includes(feeling) ? now.filter((f) => f !== feeling) : [...now, feeling]);
@@ -91,7 +92,14 @@ export function MoodForm(props: {
           )}
         </For>
       </fieldset>
-      <details open={props.initial !== null && (props.initial.energy !== null || props.initial.anxiety !== null || props.initial.sleepHours !== null)}>
+      <details
+        open={
+          props.initial !== null &&
+          (props.initial.energy !== null ||
+            props.initial.anxiety !== null ||
+            props.initial.sleepHours !== null)
+        }
+      >
         <summary>Energy, anxiety and sleep (optional)</summary>
         {level('energy', 'Energy')}
         {level('anxiety', 'Anxiety')}
@@ -104,7 +112,9 @@ export function MoodForm(props: {
             max="24"
             step="0.5"
             value={form().sleepHours ?? ''}
-            onInput={(e) => set('sleepHours', e.currentTarget.value === '' ? null : Number(e.currentTarget.value))}
+            onInput={(e) =>
+              set('sleepHours', e.currentTarget.value === '' ? null : Number(e.currentTarget.value))
+            }
           />
         </label>
       </details>
@@ -113,7 +123,11 @@ export function MoodForm(props: {
         <For each={FEELINGS}>
           {(feeling) => (
             <label class="choice">
-              <input type="checkbox" checked={form().emotions.includes(feeling)} onChange={() => toggle(feeling)} />
+              <input
+                type="checkbox"
+                checked={form().emotions.includes(feeling)}
+                onChange={() => toggle(feeling)}
+              />
               {feeling}
             </label>
           )}
@@ -121,9 +135,19 @@ export function MoodForm(props: {
       </fieldset>
       <label>
         Note (optional)
-        <textarea maxLength={10_000} value={form().note} onInput={(e) => set('note', e.currentTarget.value)} />
+        <textarea
+          maxLength={10_000}
+          value={form().note}
+          onInput={(e) => set('note', e.currentTarget.value)}
+        />
       </label>
-      <Show when={problem()}>{(text) => <p class="warning" role="alert">{text()}</p>}</Show>
+      <Show when={problem()}>
+        {(text) => (
+          <p class="warning" role="alert">
+            {text()}
+          </p>
+        )}
+      </Show>
       <button type="submit">{props.submitLabel}</button>
       <Show when={props.onCancel}>
         {(cancel) => (

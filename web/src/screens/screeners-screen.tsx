@@ -19,6 +19,7 @@ import { useApp } from '../ui/app-context.ts';
 import { createLiveQuery } from '../ui/live-query.ts';
 import { formatDateTime } from '../ui/relative-time.ts';
 import { TrendChart } from '../ui/trend-chart.tsx';
+import { SUPPORT_FROM_QUESTIONNAIRE } from '../wellbeing/support-trigger.ts';
 
 type Step =
   | { kind: 'choose' }
@@ -26,12 +27,9 @@ type Step =
   | { kind: 'result'; screener: ScreenerDefinition; score: ScreenerScore };
 
 export default function ScreenersScreen() {
-  const { device, openSupport } = useApp();
+  const { device, navigate } = useApp();
   const [step, setStep] = createSignal<Step>({ kind: 'choose' });
-  const results = createLiveQuery(
-    () => device.db.screener_results.orderBy('completedAt').toArray(),
-    [],
-  );
+  const results = createLiveQuery(() => device.db.screener_results.orderBy('completedAt').toArray(), []);
   const resultsOf = (id: ScreenerId) => results().filter((r) => r.screener === id);
 
   const answer = async (value: number) => {
@@ -50,7 +48,7 @@ export default function ScreenersScreen() {
       completedAt: Date.now(),
     });
     setStep({ kind: 'result', screener: current.screener, score });
-    if (score.offerSupport) openSupport('screener');
+    if (score.offerSupport) navigate('support', SUPPORT_FROM_QUESTIONNAIRE);
   };
 
   const back = () => {
@@ -66,24 +64,31 @@ export default function ScreenersScreen() {
       <Switch>
         <Match when={step().kind === 'choose'}>
           <p>
-            Two short questionnaires that doctors use, about the last 2 weeks. Your answers stay on your phone and
-            in your own account. They are not a diagnosis, and nobody is told about them.
+            Two short questionnaires that doctors use, about the last 2 weeks. Your answers stay on your phone
+            and in your own account. They are not a diagnosis, and nobody is told about them.
           </p>
           <For each={Object.values(SCREENERS)}>
             {(screener) => (
-              <button type="button" class="big-choice" onClick={() => setStep({ kind: 'ask', screener, answers: [] })}>
+              <button
+                type="button"
+                class="big-choice"
+                onClick={() => setStep({ kind: 'ask', screener, answers: [] })}
+              >
                 {screener.name}: {screener.items.length} questions
               </button>
             )}
           </For>
-          <For each={Object.values(SCREENERS)}>{(screener) => <ScreenerHistory screener={screener} results={resultsOf(screener.id)} />}</For>
+          <For each={Object.values(SCREENERS)}>
+            {(screener) => <ScreenerHistory screener={screener} results={resultsOf(screener.id)} />}
+          </For>
         </Match>
         <Match when={step().kind === 'ask' && step()} keyed>
           {(asking) =>
             asking.kind === 'ask' && (
               <div role="group" aria-labelledby="screener-question">
                 <p class="hint">
-                  {asking.screener.name} · question {asking.answers.length + 1} of {asking.screener.items.length}
+                  {asking.screener.name} · question {asking.answers.length + 1} of{' '}
+                  {asking.screener.items.length}
                 </p>
                 <p>{asking.screener.stem}</p>
                 <p id="screener-question" class="question">
@@ -112,14 +117,14 @@ export default function ScreenersScreen() {
                   {done.score.band}
                 </p>
                 <p>
-                  This describes the last 2 weeks, not who you are, and it is not a diagnosis. A doctor or counsellor
-                  can talk it through with you; you can share it in a report.
+                  This describes the last 2 weeks, not who you are, and it is not a diagnosis. A doctor or
+                  counsellor can talk it through with you; you can share it in a report.
                 </p>
                 <Show when={done.score.offerSupport}>
                   <p>
-                    You said you have had thoughts of being better off dead or of hurting yourself. You do not have to
-                    carry that alone.{' '}
-                    <button type="button" onClick={() => openSupport('screener')}>
+                    You said you have had thoughts of being better off dead or of hurting yourself. You do not
+                    have to carry that alone.{' '}
+                    <button type="button" onClick={() => navigate('support', SUPPORT_FROM_QUESTIONNAIRE)}>
                       Open support
                     </button>
                   </p>
@@ -140,7 +145,11 @@ function ScreenerHistory(props: {
   screener: ScreenerDefinition;
   results: readonly { id: string; total: number; completedAt: number }[];
 }) {
-  const trend = () => screenerTrend(props.screener, props.results.map((r) => r.total));
+  const trend = () =>
+    screenerTrend(
+      props.screener,
+      props.results.map((r) => r.total),
+    );
   return (
     <Show when={props.results.length > 0}>
       <h3>{props.screener.name}: your results</h3>

@@ -22,7 +22,9 @@ describe('trend chart layout', () => {
       [2_000, (plotLeft + plotRight) / 2, plotTop],
       [3_000, plotRight, plotTop],
     ]);
-    expect(layout.path).toBe(`M${plotLeft} ${plotBottom} L${(plotLeft + plotRight) / 2} ${plotTop} L${plotRight} ${plotTop}`);
+    expect(layout.path).toBe(
+      `M${plotLeft} ${plotBottom} L${(plotLeft + plotRight) / 2} ${plotTop} L${plotRight} ${plotTop}`,
+    );
     expect(layout.yTicks).toEqual([
       { value: 1, y: plotBottom },
       { value: 3, y: (plotTop + plotBottom) / 2 },

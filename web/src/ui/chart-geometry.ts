@@ -43,7 +43,8 @@ export function layOutChart(
     return round(frame.top + plotHeight * (1 - (clamped - scale.min) / (scale.max - scale.min)));
   };
   // One point (or all at one moment) sits in the middle rather than on the axis.
-  const xOf = (at: number) => round(frame.left + (span === 0 ? plotWidth / 2 : (plotWidth * (at - first)) / span));
+  const xOf = (at: number) =>
+    round(frame.left + (span === 0 ? plotWidth / 2 : (plotWidth * (at - first)) / span));
   const placed = sorted.map((p) => ({ ...p, x: xOf(p.at), y: yOf(p.value) }));
   return {
     points: placed,

@@ -16,7 +16,14 @@ export type MoodFields = {
 
 export type MoodUpsertFields = MutatorArgs<'mood.upsert@1'>['fields'];
 
-export const EMPTY_MOOD: MoodFields = { mood: null, energy: null, anxiety: null, sleepHours: null, emotions: [], note: '' };
+export const EMPTY_MOOD: MoodFields = {
+  mood: null,
+  energy: null,
+  anxiety: null,
+  sleepHours: null,
+  emotions: [],
+  note: '',
+};
 
 /** The form's values from a stored entry. */
 export function moodFieldsOf(entry: {
