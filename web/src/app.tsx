@@ -23,6 +23,8 @@ const AppLinkScreen = lazy(() => import('./screens/app-link-screen.tsx'));
 // Issue #16: the coping tools and the support sheet, loaded when the user opens them.
 const CopingScreen = lazy(() => import('./screens/coping-screen.tsx'));
 const SupportScreen = lazy(() => import('./screens/support-screen.tsx'));
+const ScreenersScreen = lazy(() => import('./screens/screeners-screen.tsx'));
+const InsightsScreen = lazy(() => import('./screens/insights-screen.tsx'));
 
 const ROUTES: readonly Route[] = [
   'home',
@@ -35,6 +37,8 @@ const ROUTES: readonly Route[] = [
   'link',
   'coping',
   'support',
+  'screeners',
+  'insights',
 ];
 
 /** The routes that take a parameter: an alert link's token, the coping tool to open, where support was opened from. */
@@ -116,6 +120,12 @@ export function App(props: { device: Device; prefs: PrefsStore }) {
             </Match>
             <Match when={route() === 'support'}>
               <SupportScreen from={location().param} />
+            </Match>
+            <Match when={route() === 'screeners'}>
+              <ScreenersScreen />
+            </Match>
+            <Match when={route() === 'insights'}>
+              <InsightsScreen />
             </Match>
           </Switch>
         </Suspense>

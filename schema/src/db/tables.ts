@@ -3,6 +3,7 @@ export { activityLogs, apiUsage, systemEventLevel, systemEvents } from './system
 export {
   aiInsights,
   copingToolsUsage,
+  screenerResults,
   insightKind,
   moodEntries,
   therapyKind,

@@ -102,6 +102,33 @@ export const copingToolsUsage = pgTable(
   ],
 );
 
+/** Completed check-in questionnaires (PHQ-9, GAD-7; SPEC WB40). Written once from `screener.record@1`. */
+export const screenerResults = pgTable(
+  'screener_results',
+  {
+    id: clientIdColumn(),
+    userId: userIdColumn(),
+    screener: text('screener', { enum: ['phq9', 'gad7'] }).notNull(),
+    /** Every item's answer, 0–3, in the questionnaire's order. */
+    answers: smallint('answers').array().notNull(),
+    total: smallint('total').notNull(),
+    completedAt: timestamp('completed_at', { withTimezone: true }).notNull(),
+    ...syncColumns(),
+    ...timestamps(),
+  },
+  (t) => [
+    check('screener_results_id_v7', isUuidV7Check(t.id)),
+    check(
+      'screener_results_answers',
+      sql`(${t.screener} = 'phq9' and cardinality(${t.answers}) = 9 and ${t.total} between 0 and 27)
+        or (${t.screener} = 'gad7' and cardinality(${t.answers}) = 7 and ${t.total} between 0 and 21)`,
+    ),
+    index('screener_results_user_completed_idx').on(t.userId, t.completedAt.desc()),
+    index('screener_results_user_version_idx').on(t.userId, t.version),
+    ownRowsPolicy(t.userId),
+  ],
+);
+
 export const insightKind = pgEnum('insight_kind', ['pattern', 'trend', 'recommendation', 'summary']);
 
 export const aiInsights = pgTable(

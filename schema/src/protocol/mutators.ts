@@ -11,6 +11,7 @@ import { EMERGENCY_NUMBER_PATTERN } from '../phone-patterns.ts';
 import { MAX_NAME_LENGTH, REGION_PATTERN } from '../settings-patterns.ts';
 import { MAX_UTC_OFFSET_MINUTES, MIN_UTC_OFFSET_MINUTES } from '../sms/sms-time.ts';
 import { lastSampleTime, MAX_SAMPLE_TIME_MS } from './sample-ids.ts';
+import { GAD7, PHQ9, SCREENER_ANSWERS } from '../screeners/screeners.ts';
 
 /** The most samples one `samples.append` entry carries. */
 export const MAX_SAMPLES_PER_ENTRY = 10_000;
@@ -131,6 +132,27 @@ export const CopingLogArgs = z.strictObject({
   distressAfter: z.optional(DistressScale),
 });
 
+const ScreenerAnswer = z.int().check(z.minimum(0), z.maximum(SCREENER_ANSWERS.length - 1));
+
+/**
+ * A completed check-in questionnaire (protocol 7, SPEC WB40): every answer, 0–3, as many as the questionnaire has
+ * items. The total is not sent: device and server both add it up (the registry's builder).
+ */
+export const ScreenerRecordArgs = z.union([
+  z.strictObject({
+    id: UuidV7,
+    screener: z.literal('phq9'),
+    answers: z.array(ScreenerAnswer).check(z.length(PHQ9.items.length)),
+    completedAt: EpochMs,
+  }),
+  z.strictObject({
+    id: UuidV7,
+    screener: z.literal('gad7'),
+    answers: z.array(ScreenerAnswer).check(z.length(GAD7.items.length)),
+    completedAt: EpochMs,
+  }),
+]);
+
 /**
  * Sensor samples of one kind, columnar, one id per sample: sample i was taken at t0 + dt[0] + … + dt[i] and measured
  * v[i]. What apps before protocol 4 send; devices now send `samples.append@2` (one id per batch).
@@ -179,6 +201,7 @@ export const MUTATORS = {
   'contact.delete@1': { lane: 'user', args: ContactDeleteArgs },
   'settings.update@1': { lane: 'user', args: SettingsUpdateArgs },
   'coping.log@1': { lane: 'user', args: CopingLogArgs },
+  'screener.record@1': { lane: 'user', args: ScreenerRecordArgs },
   // Still accepted: pending entries written by older apps.
   'samples.append@1': { lane: 'bulk', args: SamplesAppendArgs },
   'samples.append@2': { lane: 'bulk', args: SamplesAppendArgsV2 },

@@ -37,6 +37,9 @@
  *   `distressAfter` (0 … 10), and pulled `coping_tools_usage` rows carry them. Additive: every protocol-6 body is
  *   still valid; the server sends the new row fields only to clients that pull with protocol 7 or later (older
  *   apps parse rows strictly), so the minimum stays 1.
+ *   Also in 7: check-in questionnaire results (SPEC WB47): the mutator `screener.record@1` and the synced table
+ *   `screener_results`, which pull sends only to clients of protocol 7 or later (an older app has no store for it,
+ *   RG9).
  */
 export const PROTOCOL_VERSION = 7;
 

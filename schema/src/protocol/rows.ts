@@ -8,6 +8,7 @@ import { ALERT_CHANNELS } from './alert-status.ts';
 import { DistressScale, E164, EpochMs, Hlc, UuidV7 } from './common.ts';
 import { INCIDENT_EVENT_TYPES } from './mutators.ts';
 import { INCIDENT_STATUSES } from './incident-status.ts';
+import { SCREENER_IDS } from '../screeners/screeners.ts';
 
 const Version = z.int().check(z.minimum(0));
 const MoodScale = z.int().check(z.minimum(1), z.maximum(5));
@@ -133,6 +134,16 @@ export const CopingRow = z.strictObject({
   distressAfter: z.optional(z.nullable(DistressScale)),
 });
 
+/** A completed check-in questionnaire (PHQ-9 or GAD-7, SPEC WB40): its answers and the total they add up to. */
+export const ScreenerResultRow = z.strictObject({
+  id: UuidV7,
+  version: Version,
+  screener: z.enum(SCREENER_IDS),
+  answers: z.array(z.int()),
+  total: z.int(),
+  completedAt: EpochMs,
+});
+
 export type SettingsRow = z.infer<typeof SettingsRow>;
 export type ContactRow = z.infer<typeof ContactRow>;
 export type IncidentRow = z.infer<typeof IncidentRow>;
@@ -140,3 +151,4 @@ export type IncidentEventRow = z.infer<typeof IncidentEventRow>;
 export type AlertLogRow = z.infer<typeof AlertLogRow>;
 export type MoodRow = z.infer<typeof MoodRow>;
 export type CopingRow = z.infer<typeof CopingRow>;
+export type ScreenerResultRow = z.infer<typeof ScreenerResultRow>;

@@ -26,8 +26,10 @@ import {
   IncidentEventRow,
   IncidentRow,
   MoodRow,
+  ScreenerResultRow,
   SettingsRow,
 } from './rows.ts';
+import { SCREENERS, scoreScreener } from '../screeners/screeners.ts';
 import { CONTACT_DEFAULTS, SETTINGS_DEFAULTS } from '../row-defaults.ts';
 
 /**
@@ -317,6 +319,37 @@ const copingToolsUsage = {
   },
 } as const satisfies SyncedTableEntry<typeof CopingRow>;
 
+/** The first protocol that pulls and pushes check-in questionnaire results (SPEC WB40). */
+export const SCREENERS_SINCE_PROTOCOL = 7;
+
+const screenerResults = {
+  row: ScreenerResultRow,
+  pulled: {
+    id: SCREENERS_SINCE_PROTOCOL,
+    version: SCREENERS_SINCE_PROTOCOL,
+    screener: SCREENERS_SINCE_PROTOCOL,
+    answers: SCREENERS_SINCE_PROTOCOL,
+    total: SCREENERS_SINCE_PROTOCOL,
+    completedAt: SCREENERS_SINCE_PROTOCOL,
+  },
+  indexes: ['completedAt'],
+  defaults: {},
+  conflict: 'first-write',
+  deletable: false,
+  localDbVersion: 2,
+  /** A result from `screener.record@1`: the total is added up here, on the device and on the server alike. */
+  build(args: MutatorArgs<'screener.record@1'>): ScreenerResultRow {
+    return {
+      id: args.id,
+      version: 0,
+      screener: args.screener,
+      answers: [...args.answers],
+      total: scoreScreener(SCREENERS[args.screener], args.answers).total,
+      completedAt: args.completedAt,
+    };
+  },
+} as const satisfies SyncedTableEntry<typeof ScreenerResultRow>;
+
 /**
  * Every table devices hold, by its name in Postgres, in the order pulls list them. Never reorder: the order is
  * part of the wire shape (the `SyncedTable` enum).
@@ -329,6 +362,7 @@ export const SYNCED_TABLE_REGISTRY = {
   alert_logs: alertLogs,
   mood_entries: moodEntries,
   coping_tools_usage: copingToolsUsage,
+  screener_results: screenerResults,
 } as const;
 
 export type SyncedTableName = keyof typeof SYNCED_TABLE_REGISTRY;

@@ -41,16 +41,16 @@ async function catalogFingerprint(db: Db) {
 }
 
 describeOnEachDatabase('migrations', (database) => {
-  it('[DB1] create the 21 tables of record + 7 sync tables, with row-level security on every table that has a user id', async () => {
+  it('[DB1] create the 22 tables of record + 7 sync tables, with row-level security on every table that has a user id', async () => {
     const { db } = database();
     const { tables } = await catalogFingerprint(db);
-    expect(tables).toHaveLength(21 + SYNC_TABLES.length);
+    expect(tables).toHaveLength(22 + SYNC_TABLES.length);
     expect(tables.map((t) => t.name)).toEqual(expect.arrayContaining([...SYNC_TABLES]));
     const withUserId = await rows<{ table_name: string }>(
       db,
       sql`select table_name from information_schema.columns where table_schema = 'public' and column_name = 'user_id'`,
     );
-    expect(withUserId.length).toBe(20 + SYNC_TABLES.length); // every table but users, whose own id is the owner
+    expect(withUserId.length).toBe(21 + SYNC_TABLES.length); // every table but users, whose own id is the owner
     for (const table of tables) expect(table, table.name).toMatchObject({ rls: true });
   });
 

@@ -56,6 +56,14 @@ async function seedEverything(db: Db, owner: UserId) {
     await tx
       .insert(tables.copingToolsUsage)
       .values({ userId: owner, tool: 'box_breathing', startedAt: new Date() });
+    await tx.insert(tables.screenerResults).values({
+      id: newId(),
+      userId: owner,
+      screener: 'gad7',
+      answers: [1, 1, 1, 1, 0, 0, 0],
+      total: 4,
+      completedAt: new Date(),
+    });
     await tx
       .insert(tables.aiInsights)
       .values({ userId: owner, kind: 'trend', title: 't', body: 'b', generator: 'rules@1' });
@@ -196,7 +204,7 @@ describeOnEachDatabase('row-level security through withUser', (database) => {
     await seedEverything(db, a);
   });
 
-  it('covers all 21 tables of record + 7 sync tables, each with an owner column', () => {
+  it('covers all 22 tables of record + 7 sync tables, each with an owner column', () => {
     expect(
       ownedTables()
         .map((t) => t.name)
@@ -219,6 +227,7 @@ describeOnEachDatabase('row-level security through withUser', (database) => {
       'mood_revisions',
       'mutation_errors',
       'push_subscriptions',
+      'screener_results',
       'sensor_readings',
       'sos_test_messages',
       'subscription_data',

@@ -19,6 +19,7 @@ import { MutationRejected, type RejectionCode } from './mutation-rejected.ts';
 import type { MutationContext, MutationOutcome } from './mutation-context.ts';
 import { contactDelete, contactUpsert } from './mutators/contact-upsert.ts';
 import { copingLog } from './mutators/coping-log.ts';
+import { screenerRecord } from './mutators/screener-record.ts';
 import { incidentEvent } from './mutators/incident-event.ts';
 import { incidentTrigger } from './mutators/incident-trigger.ts';
 import { moodDelete, moodUpsert } from './mutators/mood-upsert.ts';
@@ -40,6 +41,7 @@ const APPLY: { readonly [N in MutatorName]: Mutator<N> } = {
   'contact.delete@1': contactDelete,
   'settings.update@1': settingsUpdate,
   'coping.log@1': copingLog,
+  'screener.record@1': screenerRecord,
   'samples.append@1': samplesAppend,
   'samples.append@2': samplesAppendV2,
 };

@@ -16,6 +16,7 @@ import type { UserId } from '@vitalwatch/schema/ids';
 import {
   alertLogs,
   copingToolsUsage,
+  screenerResults,
   emergencyContacts,
   emergencyIncidents,
   incidentEvents,
@@ -29,6 +30,7 @@ import type {
   AlertLogRow,
   ContactRow,
   CopingRow,
+  ScreenerResultRow,
   IncidentEventRow,
   IncidentRow,
   MoodRow,
@@ -263,6 +265,22 @@ const READERS: { readonly [T in SyncedTable]: PulledTable } = {
           distressBefore: r.distressBefore,
           distressAfter: r.distressAfter,
         } satisfies Required<CopingRow>),
+      );
+    },
+  },
+  screener_results: {
+    columns: screenerResults,
+    async read(tx, range, protocolVersion) {
+      const rows = await tx.select().from(screenerResults).where(inRange(screenerResults, range));
+      return rows.map((r) =>
+        change('screener_results', protocolVersion, r.deletedAt, {
+          id: r.id,
+          version: r.version,
+          screener: r.screener,
+          answers: r.answers,
+          total: r.total,
+          completedAt: ms(r.completedAt),
+        } satisfies Required<ScreenerResultRow>),
       );
     },
   },

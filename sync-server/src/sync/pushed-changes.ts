@@ -36,6 +36,7 @@ const EFFECT: { readonly [N in MutatorName]: (args: MutatorArgs<N>) => Effect } 
   'mood.upsert@1': () => null,
   'mood.delete@1': () => null,
   'coping.log@1': () => null,
+  'screener.record@1': () => null,
   'samples.append@1': () => null,
   'samples.append@2': () => null,
 };

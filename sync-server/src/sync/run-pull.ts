@@ -20,6 +20,7 @@ import type { PullRequest } from '@vitalwatch/schema/protocol/pull-request';
 import type { Change } from '@vitalwatch/schema/protocol/pull-response';
 import type { Db } from '../db/database.ts';
 import { withUser, type RequestClaims } from '../db/with-user.ts';
+import { SYNCED_TABLE_REGISTRY } from '@vitalwatch/schema/protocol/synced-tables';
 import { firstVersions, PULLED_TABLES, type VersionRange } from './pulled-tables.ts';
 
 export const DEFAULT_PULL_LIMIT = 1000;
@@ -80,7 +81,11 @@ export async function runPull(
     const page = { ...range, upTo };
     const changes: Change[] = [];
     // One table after another: PGlite runs one query at a time anyway, and a pooled connection is one connection.
-    for (const table of PULLED_TABLES) changes.push(...(await table.read(tx, page, request.protocolVersion)));
+    // A table newer than the client's protocol is left out: its app has no store for it (RG9).
+    for (const table of PULLED_TABLES) {
+      if (SYNCED_TABLE_REGISTRY[table.name].pulled.id > request.protocolVersion) continue;
+      changes.push(...(await table.read(tx, page, request.protocolVersion)));
+    }
     changes.sort((a, b) => a.version - b.version);
     return { reset, changes, cursor: upTo, complete: upTo >= latest };
   });

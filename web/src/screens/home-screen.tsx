@@ -21,6 +21,8 @@ const LINKS: ReadonlyArray<{ route: Route; label: string }> = [
   { route: 'contacts', label: 'Contacts' },
   { route: 'mood', label: 'Mood check-in' },
   { route: 'coping', label: 'Coping tools' },
+  { route: 'screeners', label: 'Check-in questionnaires' },
+  { route: 'insights', label: 'Insights' },
   { route: 'history', label: 'History' },
   { route: 'settings', label: 'Settings' },
   { route: 'account', label: 'Account and sync' },

@@ -66,8 +66,14 @@ export const LOCAL_SETTINGS_ID = '00000000-0000-0000-0000-000000000000';
 /** The server's defaults (the registry's, schema/src/row-defaults.ts), for a settings row not pulled yet. */
 export const DEFAULT_SETTINGS = SYNCED_TABLE_REGISTRY.user_settings.defaults;
 
-const { emergency_contacts, emergency_incidents, incident_events, mood_entries, coping_tools_usage } =
-  SYNCED_TABLE_REGISTRY;
+const {
+  emergency_contacts,
+  emergency_incidents,
+  incident_events,
+  mood_entries,
+  coping_tools_usage,
+  screener_results,
+} = SYNCED_TABLE_REGISTRY;
 
 const APPLIERS: { [N in MutatorName]: Applier<N> } = {
   'incident.trigger@1': {
@@ -168,6 +174,13 @@ const APPLIERS: { [N in MutatorName]: Applier<N> } = {
     async apply(store, a) {
       if ((await store.get('coping_tools_usage', a.id)) !== undefined) return;
       await store.put('coping_tools_usage', coping_tools_usage.build(a));
+    },
+  },
+  'screener.record@1': {
+    refs: (a) => [rowRef('screener_results', a.id)],
+    async apply(store, a) {
+      if ((await store.get('screener_results', a.id)) !== undefined) return;
+      await store.put('screener_results', screener_results.build(a));
     },
   },
   // Samples live outside the synced tables (mutators.ts keeps them in `samples` until acknowledged).

@@ -16,6 +16,8 @@ import { TEST_USER_ID, TestClock } from '../../test-support/test-device.ts';
 let dbCount = 0;
 const uniqueName = () => `local-db-test-${++dbCount}`;
 
+const LATEST_VERSION = Math.max(...LOCAL_DB_VERSIONS.map((v) => v.version));
+
 describe('local database', () => {
   it('[RG4] its synced stores are generated from the registry: the key `id` and each table’s indexes', async () => {
     const db = openLocalDb({ name: uniqueName() });
@@ -60,7 +62,7 @@ describe('local database', () => {
   it('a new database records its schema version and creates its client id on first write', async () => {
     const db = openLocalDb({ name: uniqueName() });
     await db.open();
-    expect(await readMeta(db, ['schemaVersion', 'clientId'])).toEqual({ schemaVersion: 1 });
+    expect(await readMeta(db, ['schemaVersion', 'clientId'])).toEqual({ schemaVersion: LATEST_VERSION });
     const mutators = createMutators({ db, now: new TestClock().now });
     await mutators.upsertMood({
       id: '0190a000-0000-7000-8000-000000000010',
@@ -90,9 +92,9 @@ describe('local database', () => {
     const [pendingV1] = await v1.outbox.toArray();
     v1.close();
 
-    // A hypothetical v2: mood `note` becomes `journal` locally and in a new mutator version mood.upsert@2.
+    // A hypothetical next version: mood `note` becomes `journal` locally and in a new mutator version mood.upsert@2.
     const v2: LocalDbVersion = {
-      version: 2,
+      version: LATEST_VERSION + 1,
       stores: {},
       upgrade: async (tx) => {
         await rewriteRows(tx, 'mood_entries', ({ note, ...row }) => ({ ...row, journal: note }));
@@ -111,8 +113,8 @@ describe('local database', () => {
     const upgraded = openLocalDb({ name, versions: [...LOCAL_DB_VERSIONS, v2] });
     await upgraded.open();
 
-    expect(upgraded.verno).toBe(2);
-    expect(await readMeta(upgraded, ['schemaVersion'])).toEqual({ schemaVersion: 2 });
+    expect(upgraded.verno).toBe(LATEST_VERSION + 1);
+    expect(await readMeta(upgraded, ['schemaVersion'])).toEqual({ schemaVersion: LATEST_VERSION + 1 });
     const row: Record<string, unknown> | undefined = await upgraded.table('mood_entries').get(moodId);
     expect(row).toMatchObject({ id: moodId, mood: 4, journal: 'walked the dog' });
     expect(row).not.toHaveProperty('note');

@@ -24,6 +24,7 @@ const TABLES: { [N in MutatorName]: readonly SyncedTable[] } = {
   'contact.delete@1': ['emergency_contacts'],
   'settings.update@1': ['user_settings'],
   'coping.log@1': ['coping_tools_usage'],
+  'screener.record@1': ['screener_results'],
   'samples.append@1': [],
   'samples.append@2': [],
 };
@@ -98,6 +99,7 @@ export function createMutators({ db, now, onCommitted }: MutatorDeps) {
     deleteContact: (args: MutatorArgs<'contact.delete@1'>) => mutate('contact.delete@1', args),
     updateSettings: (args: MutatorArgs<'settings.update@1'>) => mutate('settings.update@1', args),
     logCopingTool: (args: MutatorArgs<'coping.log@1'>) => mutate('coping.log@1', args),
+    recordScreener: (args: MutatorArgs<'screener.record@1'>) => mutate('screener.record@1', args),
     /** One batch of samples as `samples.append@2`, under a new batch id (each sample's id derives from it). */
     appendSamples: (args: Omit<MutatorArgs<'samples.append@2'>, 'id'>) =>
       mutate('samples.append@2', { ...args, id: newSampleBatchId(now()) }),

@@ -5,7 +5,18 @@ import type { PrefsStore } from '../device/prefs.ts';
 import type { SosFlow } from '../sos/sos-flow.ts';
 
 export type Route =
-  'home' | 'sos' | 'contacts' | 'mood' | 'history' | 'settings' | 'account' | 'link' | 'coping' | 'support';
+  | 'home'
+  | 'sos'
+  | 'contacts'
+  | 'mood'
+  | 'history'
+  | 'settings'
+  | 'account'
+  | 'link'
+  | 'coping'
+  | 'support'
+  | 'screeners'
+  | 'insights';
 
 export interface AppServices {
   readonly device: Device;

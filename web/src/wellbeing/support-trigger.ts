@@ -9,6 +9,9 @@ export const LOWEST_MOOD = 1;
 /** The support route's parameter when a check-in opened it (`#/support/check-in`). */
 export const SUPPORT_FROM_CHECK_IN = 'check-in';
 
+/** The support route's parameter when a questionnaire answer opened it (PHQ-9 item 9, SPEC WB41). */
+export const SUPPORT_FROM_QUESTIONNAIRE = 'questionnaire';
+
 export function checkInOpensSupport(mood: number): boolean {
   return mood <= LOWEST_MOOD;
 }
