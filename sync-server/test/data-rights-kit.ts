@@ -5,11 +5,16 @@
  */
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs/promises';
+import os from 'node:os';
 import path from 'node:path';
 import { sql } from 'drizzle-orm';
+import type { LightMyRequestResponse } from 'fastify';
 import * as t from '@vitalwatch/schema/db/tables';
 import { newId } from '@vitalwatch/schema/ids';
-import type { Db } from '../src/db/database.ts';
+import type { Database, Db } from '../src/db/database.ts';
+import { UPLOAD_PATH } from '../src/storage/upload-routes.ts';
+import { fakeWebm, runUpload } from './storage-test-kit.ts';
+import { startEmbeddedApp, type RunningApp } from './test-app.ts';
 import { queryRows } from '../src/db/query-rows.ts';
 import { ownedBy, userDataTables } from '../src/data-rights/user-data-tables.ts';
 import { sha256 } from '../src/auth/deleted-accounts.ts';
@@ -186,4 +191,98 @@ export async function countStoredFiles(dir: string, userId: string): Promise<num
     if (info.includes(`user-${userId}/`)) count += uploads.includes(name.slice(0, -5)) ? 2 : 1;
   }
   return count;
+}
+
+export const PASSWORD = 'a long enough passphrase';
+
+export type Person = { userId: string; email: string; token: string; refreshToken: string; seeded: Seeded };
+
+export type DataRightsServer = {
+  server: RunningApp;
+  /** The embedded store's root. */
+  dir: string;
+  clock: { ms: number };
+  /** A new account with a row in every table, two uploaded recordings and an unfinished upload. */
+  person(): Promise<Person>;
+  signIn(email: string): Promise<LightMyRequestResponse>;
+  close(): Promise<void>;
+};
+
+/** The embedded server with a file store and the alert pages (no channel: nothing is sent). */
+export async function startDataRightsServer(database: Database): Promise<DataRightsServer> {
+  const clock = { ms: Date.now() };
+  const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'vw-dr-'));
+  const server = await startEmbeddedApp(database, {
+    now: () => new Date(clock.ms),
+    storage: { dir, urlSigningKey: new Uint8Array(randomBytes(32)) },
+    alerts: () => ({
+      sms: null,
+      twilioWebhooks: null,
+      webPush: null,
+      vapidPublicKey: null,
+      supabaseRealtime: null,
+      autoStart: false,
+    }),
+  });
+  const signIn = (email: string) =>
+    server.app.inject({
+      method: 'POST',
+      url: '/auth/v1/token?grant_type=password',
+      payload: { email, password: PASSWORD },
+    });
+
+  async function person(): Promise<Person> {
+    const email = `dr-${randomBytes(4).toString('hex')}@example.org`;
+    const up = await server.app.inject({
+      method: 'POST',
+      url: '/auth/v1/signup',
+      payload: { email, password: PASSWORD },
+    });
+    if (up.statusCode !== 200) throw new Error(`sign-up failed: ${up.body}`);
+    const session = await signIn(email);
+    if (session.statusCode !== 200) throw new Error(`sign-in failed: ${session.body}`);
+    const body = session.json<{ access_token: string; refresh_token: string; user: { id: string } }>();
+    const account = {
+      userId: body.user.id,
+      email,
+      token: body.access_token,
+      refreshToken: body.refresh_token,
+    };
+    const seeded = await seedEveryTable(database.db, account.userId, new Date(clock.ms));
+    for (const name of ['a', 'b']) {
+      await runUpload({
+        baseUrl: server.url,
+        token: account.token,
+        file: fakeWebm(20_000),
+        bucket: 'emergency',
+        objectName: `user-${account.userId}/notes/${name}.webm`,
+        contentType: 'audio/webm',
+      });
+    }
+    // An upload begun and never finished: a partial file in the tus store.
+    const meta = (value: string) => Buffer.from(value).toString('base64');
+    const created = await fetch(`${server.url}${UPLOAD_PATH}`, {
+      method: 'POST',
+      headers: {
+        authorization: `Bearer ${account.token}`,
+        'tus-resumable': '1.0.0',
+        'upload-length': '50000',
+        'upload-metadata': `bucketName ${meta('emergency')},objectName ${meta(`user-${account.userId}/notes/c.webm`)},contentType ${meta('audio/webm')}`,
+      },
+    });
+    if (created.status !== 201) throw new Error(`upload not created: ${created.status}`);
+    return { ...account, seeded };
+  }
+
+  return {
+    server,
+    dir,
+    clock,
+    person,
+    signIn,
+    async close() {
+      await server.app.close();
+      await fs.rm(dir, { recursive: true, force: true });
+    },
+  };
 }

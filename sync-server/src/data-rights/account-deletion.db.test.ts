@@ -1,111 +1,41 @@
 import { randomBytes } from 'node:crypto';
-import fs from 'node:fs/promises';
-import os from 'node:os';
-import path from 'node:path';
 import { eq } from 'drizzle-orm';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { accountDeletions, emergencyContacts, users } from '@vitalwatch/schema/db/tables';
 import { PROTOCOL_VERSION } from '@vitalwatch/schema/protocol/protocol-version';
 import { describeOnEachDatabase } from '../../test/test-databases.ts';
-import { startEmbeddedApp, type RunningApp } from '../../test/test-app.ts';
-import { fakeWebm, runUpload } from '../../test/storage-test-kit.ts';
-import { countRows, countStoredFiles, seedEveryTable, type Seeded } from '../../test/data-rights-kit.ts';
-import { UPLOAD_PATH } from '../storage/upload-routes.ts';
+import {
+  countRows,
+  countStoredFiles,
+  PASSWORD,
+  startDataRightsServer,
+  type DataRightsServer,
+  type Person,
+} from '../../test/data-rights-kit.ts';
 import { SessionEndHub } from '../auth/session-end-hub.ts';
 import { finishAccountDeletion, finishPendingDeletions, requestAccountDeletion } from './account-deletion.ts';
 
-const PASSWORD = 'a long enough passphrase';
-
-type Person = { userId: string; email: string; token: string; refreshToken: string; seeded: Seeded };
-
 describeOnEachDatabase('deleting an account (GDPR Art. 17)', (database) => {
-  let server: RunningApp;
-  let dir: string;
-  const clock = { ms: Date.now() };
-
-  async function signUp(): Promise<Omit<Person, 'seeded'>> {
-    const email = `dr-${randomBytes(4).toString('hex')}@example.org`;
-    const up = await server.app.inject({
-      method: 'POST',
-      url: '/auth/v1/signup',
-      payload: { email, password: PASSWORD },
-    });
-    expect(up.statusCode).toBe(200);
-    const session = await signIn(email);
-    expect(session.statusCode).toBe(200);
-    const body = session.json<{ access_token: string; refresh_token: string; user: { id: string } }>();
-    return { userId: body.user.id, email, token: body.access_token, refreshToken: body.refresh_token };
-  }
-
-  function signIn(email: string) {
-    return server.app.inject({
-      method: 'POST',
-      url: '/auth/v1/token?grant_type=password',
-      payload: { email, password: PASSWORD },
-    });
-  }
-
-  async function person(): Promise<Person> {
-    const account = await signUp();
-    const seeded = await seedEveryTable(database().db, account.userId, new Date(clock.ms));
-    for (const name of ['a', 'b']) {
-      await runUpload({
-        baseUrl: server.url,
-        token: account.token,
-        file: fakeWebm(20_000),
-        bucket: 'emergency',
-        objectName: `user-${account.userId}/notes/${name}.webm`,
-        contentType: 'audio/webm',
-      });
-    }
-    // An upload begun and never finished: a partial file in the tus store.
-    const meta = (value: string) => Buffer.from(value).toString('base64');
-    const created = await fetch(`${server.url}${UPLOAD_PATH}`, {
-      method: 'POST',
-      headers: {
-        authorization: `Bearer ${account.token}`,
-        'tus-resumable': '1.0.0',
-        'upload-length': '50000',
-        'upload-metadata': `bucketName ${meta('emergency')},objectName ${meta(`user-${account.userId}/notes/c.webm`)},contentType ${meta('audio/webm')}`,
-      },
-    });
-    expect(created.status).toBe(201);
-    return { ...account, seeded };
-  }
-
+  let kit: DataRightsServer;
+  const server = () => kit.server;
   let ama: Person;
   let kofi: Person;
 
   beforeAll(async () => {
-    dir = await fs.mkdtemp(path.join(os.tmpdir(), 'vw-dr-'));
-    server = await startEmbeddedApp(database(), {
-      now: () => new Date(clock.ms),
-      storage: { dir, urlSigningKey: new Uint8Array(randomBytes(32)) },
-      alerts: () => ({
-        sms: null,
-        twilioWebhooks: null,
-        webPush: null,
-        vapidPublicKey: null,
-        supabaseRealtime: null,
-        autoStart: false,
-      }),
-    });
-    ama = await person();
-    kofi = await person();
+    kit = await startDataRightsServer(database());
+    ama = await kit.person();
+    kofi = await kit.person();
     // Kofi has Ama as a contact who gets his alerts in her app: his row, which her deletion must leave.
     await database()
       .db.update(emergencyContacts)
       .set({ contactUserId: ama.userId })
       .where(eq(emergencyContacts.id, kofi.seeded.contactId));
   });
-  afterAll(async () => {
-    await server.app.close();
-    await fs.rm(dir, { recursive: true, force: true });
-  });
+  afterAll(() => kit.close());
 
   it('[DR9] a wrong password deletes nothing', async () => {
     const before = await countRows(database().db, ama.userId);
-    const refused = await server.app.inject({
+    const refused = await server().app.inject({
       method: 'POST',
       url: '/account/delete',
       headers: { authorization: `Bearer ${ama.token}` },
@@ -114,7 +44,7 @@ describeOnEachDatabase('deleting an account (GDPR Art. 17)', (database) => {
     expect(refused.statusCode).toBe(401);
     expect(refused.json()).toMatchObject({ error_code: 'invalid_password' });
     expect(await countRows(database().db, ama.userId)).toEqual(before);
-    const missing = await server.app.inject({
+    const missing = await server().app.inject({
       method: 'POST',
       url: '/account/delete',
       headers: { authorization: `Bearer ${ama.token}` },
@@ -129,13 +59,13 @@ describeOnEachDatabase('deleting an account (GDPR Art. 17)', (database) => {
     const kofiBefore = await countRows(db, kofi.userId);
     // A row in every table that holds user data: a new table must be seeded (data-rights-kit.ts) to be counted.
     expect(Object.entries(amaBefore).filter(([, n]) => n === 0)).toEqual([]);
-    const amaFiles = await countStoredFiles(dir, ama.userId);
-    const kofiFiles = await countStoredFiles(dir, kofi.userId);
+    const amaFiles = await countStoredFiles(kit.dir, ama.userId);
+    const kofiFiles = await countStoredFiles(kit.dir, kofi.userId);
     // Two published objects and two upload records (data + info) each, and the unfinished upload (data + info).
     expect(amaFiles).toBe(2 + 2 * 2 + 2);
     expect(kofiFiles).toBe(amaFiles);
 
-    const deleted = await server.app.inject({
+    const deleted = await server().app.inject({
       method: 'POST',
       url: '/account/delete',
       headers: { authorization: `Bearer ${ama.token}` },
@@ -147,8 +77,8 @@ describeOnEachDatabase('deleting an account (GDPR Art. 17)', (database) => {
     const amaAfter = await countRows(db, ama.userId);
     expect(Object.entries(amaAfter).filter(([, n]) => n !== 0)).toEqual([]);
     expect(await countRows(db, kofi.userId)).toEqual(kofiBefore);
-    expect(await countStoredFiles(dir, ama.userId)).toBe(0);
-    expect(await countStoredFiles(dir, kofi.userId)).toBe(kofiFiles);
+    expect(await countStoredFiles(kit.dir, ama.userId)).toBe(0);
+    expect(await countStoredFiles(kit.dir, kofi.userId)).toBe(kofiFiles);
     const [linked] = await db
       .select({ contactUserId: emergencyContacts.contactUserId })
       .from(emergencyContacts)
@@ -167,7 +97,7 @@ describeOnEachDatabase('deleting an account (GDPR Art. 17)', (database) => {
   });
 
   it('[DR7] the deleted account’s tokens, refresh token and password are answered account_deleted or refused', async () => {
-    const pull = await server.app.inject({
+    const pull = await server().app.inject({
       method: 'POST',
       url: '/sync/pull',
       headers: { authorization: `Bearer ${ama.token}` },
@@ -175,16 +105,16 @@ describeOnEachDatabase('deleting an account (GDPR Art. 17)', (database) => {
     });
     expect(pull.statusCode).toBe(401);
     expect(pull.json()).toMatchObject({ error_code: 'account_deleted' });
-    const refresh = await server.app.inject({
+    const refresh = await server().app.inject({
       method: 'POST',
       url: '/auth/v1/token?grant_type=refresh_token',
       payload: { refresh_token: ama.refreshToken },
     });
     expect(refresh.statusCode).toBe(401);
     expect(refresh.json()).toMatchObject({ error_code: 'account_deleted' });
-    expect((await signIn(ama.email)).statusCode).toBe(401);
+    expect((await kit.signIn(ama.email)).statusCode).toBe(401);
     // Asking again is harmless.
-    const again = await server.app.inject({
+    const again = await server().app.inject({
       method: 'POST',
       url: '/account/delete',
       headers: { authorization: `Bearer ${ama.token}` },
@@ -192,7 +122,7 @@ describeOnEachDatabase('deleting an account (GDPR Art. 17)', (database) => {
     });
     expect(again.statusCode).toBe(401);
     // Kofi is untouched.
-    const kofiPull = await server.app.inject({
+    const kofiPull = await server().app.inject({
       method: 'GET',
       url: '/auth/v1/user',
       headers: { authorization: `Bearer ${kofi.token}` },
@@ -201,19 +131,19 @@ describeOnEachDatabase('deleting an account (GDPR Art. 17)', (database) => {
   });
 
   it('[DR8] the deleted account’s alert links answer 410 Gone; the other user’s still open', async () => {
-    const gone = await server.app.inject({ method: 'GET', url: `/a/${ama.seeded.linkToken}` });
+    const gone = await server().app.inject({ method: 'GET', url: `/a/${ama.seeded.linkToken}` });
     expect(gone.statusCode).toBe(410);
     expect(gone.body).toContain('deleted their VitalWatch account');
-    const answer = await server.app.inject({
+    const answer = await server().app.inject({
       method: 'POST',
       url: `/a/${ama.seeded.linkToken}`,
       payload: 'response=on_my_way',
       headers: { 'content-type': 'application/x-www-form-urlencoded' },
     });
     expect(answer.statusCode).toBe(410);
-    const open = await server.app.inject({ method: 'GET', url: `/a/${kofi.seeded.linkToken}` });
+    const open = await server().app.inject({ method: 'GET', url: `/a/${kofi.seeded.linkToken}` });
     expect(open.statusCode).toBe(200);
-    const unknown = await server.app.inject({
+    const unknown = await server().app.inject({
       method: 'GET',
       url: `/a/${randomBytes(12).toString('base64url')}`,
     });
@@ -222,23 +152,23 @@ describeOnEachDatabase('deleting an account (GDPR Art. 17)', (database) => {
 
   it('[DR10] a crash after the files leaves the mark; the job finishes the deletion; running it again changes nothing', async () => {
     const db = database().db;
-    const esi = await person();
+    const esi = await kit.person();
     const deps = {
       db,
-      stores: { dir, supabase: null },
-      now: () => new Date(clock.ms),
+      stores: { dir: kit.dir, supabase: null },
+      now: () => new Date(kit.clock.ms),
       sessionEnds: new SessionEndHub(),
     };
     expect(await requestAccountDeletion(deps, esi.userId)).toBe(true);
     // Marked: no token works, no sign-in succeeds, though the rows are still there.
-    const meanwhile = await server.app.inject({
+    const meanwhile = await server().app.inject({
       method: 'GET',
       url: '/auth/v1/user',
       headers: { authorization: `Bearer ${esi.token}` },
     });
     expect(meanwhile.json()).toMatchObject({ error_code: 'account_deleted' });
-    expect((await signIn(esi.email)).json()).toMatchObject({ error_code: 'account_deleted' });
-    expect((await server.app.inject({ method: 'GET', url: `/a/${esi.seeded.linkToken}` })).statusCode).toBe(
+    expect((await kit.signIn(esi.email)).json()).toMatchObject({ error_code: 'account_deleted' });
+    expect((await server().app.inject({ method: 'GET', url: `/a/${esi.seeded.linkToken}` })).statusCode).toBe(
       410,
     );
 
@@ -249,7 +179,7 @@ describeOnEachDatabase('deleting an account (GDPR Art. 17)', (database) => {
         },
       }),
     ).rejects.toThrow('power cut');
-    expect(await countStoredFiles(dir, esi.userId)).toBe(0);
+    expect(await countStoredFiles(kit.dir, esi.userId)).toBe(0);
     expect((await countRows(db, esi.userId)).users).toBe(1);
 
     expect(await finishPendingDeletions(deps)).toBe(1);
