@@ -98,6 +98,31 @@ describe('the stored session (used by the page and the service worker)', () => {
     expect(await readMeta(db, ['sessionEndedAt'])).toEqual({});
   });
 
+  it('[DR11] a refresh answered account_deleted erases everything the device holds and marks it, for the message', async () => {
+    const { db, tokens, setResponse } = await setup(session({ expiresAt: NOW }));
+    await db.outbox.add({
+      lane: 'user',
+      seq: 1,
+      name: 'mood.upsert@1',
+      args: {},
+      hlc: 'x',
+      createdAt: NOW,
+      attempts: 0,
+      lastError: null,
+      refs: [],
+    });
+    await db.meta.put({ key: 'userId', value: session().userId });
+    setResponse(() =>
+      Response.json({ error_code: 'account_deleted', message: 'This account was deleted' }, { status: 401 }),
+    );
+    expect(await tokens.refreshAccessToken()).toBeNull();
+    for (const table of db.tables) {
+      const rows = await table.toArray();
+      expect(rows, table.name).toEqual(table.name === 'meta' ? [{ key: 'accountDeletedAt', value: NOW }] : []);
+    }
+    expect(await readSession(db)).toBeNull();
+  });
+
   it('no network during a refresh keeps the session (the push then fails as offline, not as signed out)', async () => {
     const { db, tokens, setResponse } = await setup(session({ expiresAt: NOW }));
     setResponse(() => Promise.reject(new TypeError('Failed to fetch')));

@@ -3,7 +3,7 @@
  * change the server refused with what to do about it. "Waiting" counts outbox entries: a change leaves the count
  * only when the server acknowledged it.
  */
-import { createSignal, For, onCleanup, Show } from 'solid-js';
+import { createEffect, createSignal, For, onCleanup, Show } from 'solid-js';
 import { useApp } from './app-context.ts';
 import { createLiveQuery } from './live-query.ts';
 import { formatRelative } from './relative-time.ts';
@@ -61,6 +61,19 @@ export function SyncStatusBar() {
     false,
   );
 
+  // The account was deleted (here or elsewhere): the device database is erased already; the evidence files and
+  // settings go once this page sees it (SPEC DR11), and the person is told.
+  const accountDeletedAt = createLiveQuery(
+    async () => (await readMeta(device.db, ['accountDeletedAt'])).accountDeletedAt ?? null,
+    null,
+  );
+  let filesErased = false;
+  createEffect(() => {
+    if (accountDeletedAt() === null || filesErased) return;
+    filesErased = true;
+    void import('../device/erase-device.ts').then((m) => m.eraseDeviceFiles());
+  });
+
   const reachable = () => online() && status().lastOutcome?.kind !== 'offline';
   const problem = () => {
     const outcome = status().lastOutcome;
@@ -108,6 +121,18 @@ export function SyncStatusBar() {
           </span>
         </Show>
       </p>
+      <Show when={accountDeletedAt() !== null}>
+        <div class="warning" role="alert" data-testid="account-deleted">
+          <p>
+            This account was deleted, with everything it held on the server. This device has erased its copy
+            too: contacts, moods, incidents, recordings and settings. VitalWatch keeps working here without an
+            account; you can create a new one under Account and sync.
+          </p>
+          <button type="button" onClick={() => void device.db.meta.delete('accountDeletedAt')}>
+            OK
+          </button>
+        </div>
+      </Show>
       <Show when={problem()}>{(text) => <p class="warning">{text()}</p>}</Show>
       <Show when={status().clockSkewWarning}>
         <p class="warning">
