@@ -16,7 +16,10 @@ import { signUpInApp, TEST_PASSWORD } from './harness/app-account.ts';
 import { screenshot } from './harness/screenshots.ts';
 import { userDataTables } from '../sync-server/src/data-rights/user-data-tables.ts';
 
-const e2e = useBrowserSuite({ database: 'postgres', contextOptions: { viewport: { width: 360, height: 640 } } });
+const e2e = useBrowserSuite({
+  database: 'postgres',
+  contextOptions: { viewport: { width: 360, height: 640 } },
+});
 
 async function signInInApp(page: Page, email: string): Promise<void> {
   await page.goto('/#/account');
@@ -51,18 +54,24 @@ async function waitFor<T>(what: string, read: () => Promise<T>, done: (value: T)
   }
 }
 
-it('[DR2][DR5][DR11] downloads the archive, deletes the account, and the second device erases its copy', async () => {
+it('[DR2][DR5][DR11][DR12] downloads the archive, deletes the account, and the second device erases its copy', async () => {
   const email = `ama-${randomBytes(4).toString('hex')}@example.org`;
   const phone = await openControlledPage(e2e.context, '/');
   await signUpInApp(phone, email);
-  const [user] = await e2e.server.queryPostgres<{ id: string }>('select id from users where email = $1', [email]);
+  const [user] = await e2e.server.queryPostgres<{ id: string }>('select id from users where email = $1', [
+    email,
+  ]);
   const userId = user?.id ?? '';
 
   await phone.goto('/#/mood');
   await phone.getByLabel(/^2 ·/).check();
   await phone.getByLabel('Note (optional)').fill('slept badly, talked to Esi');
   await phone.getByRole('button', { name: 'Save check-in' }).click();
-  await waitFor('the mood on the server', () => rowsOf(userId), (c) => c.mood_entries === 1);
+  await waitFor(
+    'the mood on the server',
+    () => rowsOf(userId),
+    (c) => c.mood_entries === 1,
+  );
 
   const tablet = await openControlledPage(await e2e.newContext(), '/');
   await signInInApp(tablet, email);
@@ -117,4 +126,41 @@ it('[DR2][DR5][DR11] downloads the archive, deletes the account, and the second 
   expect(await readIndexedDb(tablet, 'outbox')).toEqual([]);
   await tablet.goto('/#/account');
   await tablet.getByRole('button', { name: 'Create account' }).waitFor();
+
+  // Signed out, "Download my data" saves what the device holds, built in the browser: nothing of Ama's is left.
+  const [local] = await Promise.all([
+    tablet.waitForEvent('download'),
+    tablet.getByRole('button', { name: 'Download my data' }).click(),
+  ]);
+  expect(local.suggestedFilename()).toMatch(/^vitalwatch-this-device-\d{4}-\d\d-\d\d\.json$/);
+  const snapshot = JSON.parse(await readFile(await local.path(), 'utf8')) as {
+    format: string;
+    tables: Record<string, unknown[]>;
+  };
+  expect(snapshot.format).toBe('vitalwatch-device-export@1');
+  expect(snapshot.tables.mood_entries).toEqual([]);
+  expect(JSON.stringify(snapshot)).not.toContain('slept badly');
+});
+
+it('[DR12] without an account, "Download my data" saves a JSON file of everything the device holds', async () => {
+  const page = await openControlledPage(e2e.context, '/');
+  await page.goto('/#/mood');
+  await page.getByLabel(/^4 ·/).check();
+  await page.getByLabel('Note (optional)').fill('a walk by the sea');
+  await page.getByRole('button', { name: 'Save check-in' }).click();
+  await page.getByText('a walk by the sea').waitFor();
+  await page.goto('/#/account');
+  await page.getByText('Download a file with everything VitalWatch holds on this device.').waitFor();
+  expect(await page.getByRole('button', { name: 'Delete my account' }).count()).toBe(0);
+  const [file] = await Promise.all([
+    page.waitForEvent('download'),
+    page.getByRole('button', { name: 'Download my data' }).click(),
+  ]);
+  const snapshot = JSON.parse(await readFile(await file.path(), 'utf8')) as {
+    tables: { mood_entries: Array<{ note: string; mood: number }>; outbox: unknown[] };
+  };
+  expect(snapshot.tables.mood_entries).toEqual([
+    expect.objectContaining({ note: 'a walk by the sea', mood: 4 }),
+  ]);
+  await screenshot(page, 'data-rights-signed-out', 'also');
 });
