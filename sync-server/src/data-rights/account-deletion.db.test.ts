@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
-import { eq } from 'drizzle-orm';
+import { eq, inArray } from 'drizzle-orm';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { accountDeletions, emergencyContacts, users } from '@vitalwatch/schema/db/tables';
+import { accountDeletions, emergencyContacts, mediaFiles, users } from '@vitalwatch/schema/db/tables';
 import { PROTOCOL_VERSION } from '@vitalwatch/schema/protocol/protocol-version';
 import { describeOnEachDatabase } from '../../test/test-databases.ts';
 import {
@@ -13,6 +13,9 @@ import {
   type Person,
 } from '../../test/data-rights-kit.ts';
 import { SessionEndHub } from '../auth/session-end-hub.ts';
+import { supabaseStorage } from '../storage/supabase-storage.ts';
+import { startFakeSupabaseStorage } from '../../test/fake-supabase-storage.ts';
+import { DELETE_PASSWORD_FAILURES_PER_HOUR } from './data-rights-routes.ts';
 import { finishAccountDeletion, finishPendingDeletions, requestAccountDeletion } from './account-deletion.ts';
 
 describeOnEachDatabase('deleting an account (GDPR Art. 17)', (database) => {
@@ -51,6 +54,22 @@ describeOnEachDatabase('deleting an account (GDPR Art. 17)', (database) => {
       payload: {},
     });
     expect(missing.statusCode).toBe(400);
+
+    // Guessing is slow: after five wrong passwords in an hour even the right one waits.
+    const yaw = await kit.person();
+    const attempt = (password: string) =>
+      server().app.inject({
+        method: 'POST',
+        url: '/account/delete',
+        headers: { authorization: `Bearer ${yaw.token}` },
+        payload: { password },
+      });
+    for (let i = 0; i < DELETE_PASSWORD_FAILURES_PER_HOUR; i += 1)
+      expect((await attempt(`guess ${i}`)).statusCode).toBe(401);
+    const waiting = await attempt(PASSWORD);
+    expect(waiting.statusCode).toBe(429);
+    expect(waiting.headers['retry-after']).toBeDefined();
+    expect((await countRows(database().db, yaw.userId)).users).toBe(1);
   });
 
   it('[DR5][DR6] every row of the user in every table and every stored file go; the other user keeps all of theirs', async () => {
@@ -189,5 +208,30 @@ describeOnEachDatabase('deleting an account (GDPR Art. 17)', (database) => {
     expect(await requestAccountDeletion(deps, esi.userId)).toBe(false);
     const left = await db.select({ id: users.id }).from(users).where(eq(users.id, esi.userId));
     expect(left).toEqual([]);
+  });
+
+  it('[DR6] files in Supabase Storage go too: every object the user’s media rows name, nobody else’s', async () => {
+    const db = database().db;
+    const fake = await startFakeSupabaseStorage();
+    try {
+      const supabase = supabaseStorage({ url: fake.url, serviceKey: fake.serviceKey });
+      const yaa = await kit.person();
+      const rows = await db
+        .select({ userId: mediaFiles.userId, bucket: mediaFiles.bucket, path: mediaFiles.objectPath })
+        .from(mediaFiles)
+        .where(inArray(mediaFiles.userId, [yaa.userId, kofi.userId]));
+      for (const row of rows) fake.put(row.bucket, row.path, Buffer.from('bytes'), 'audio/webm');
+      const stores = { dir: kit.dir, supabase };
+      const deps = { db, stores, now: () => new Date(kit.clock.ms), sessionEnds: new SessionEndHub() };
+      await requestAccountDeletion(deps, yaa.userId);
+      const receipt = await finishAccountDeletion(deps, yaa.userId);
+      // Two in each store.
+      expect(receipt?.filesDeleted).toBe(4);
+      const left = [...fake.objects.keys()];
+      expect(left.filter((key) => key.includes(yaa.userId))).toEqual([]);
+      expect(left.filter((key) => key.includes(kofi.userId))).toHaveLength(2);
+    } finally {
+      await fake.close();
+    }
   });
 });
