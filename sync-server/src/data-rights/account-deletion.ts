@@ -15,7 +15,7 @@
  * files already deleted are not looked for again. Running either step twice changes nothing.
  */
 import { and, eq, isNotNull, isNull, sql } from 'drizzle-orm';
-import { newId, type SessionId } from '@vitalwatch/schema/ids';
+import { newId } from '@vitalwatch/schema/ids';
 import {
   accountDeletions,
   alertLinks,
@@ -54,7 +54,7 @@ export async function requestAccountDeletion(deps: DeletionDeps, userId: string)
     return revoked;
   });
   if (ended === null) return false;
-  for (const { id } of ended) deps.sessionEnds.publish(id as SessionId);
+  for (const { id } of ended) deps.sessionEnds.publish(id);
   return true;
 }
 

@@ -153,7 +153,7 @@ export async function registerDataRightsRoutes(app: FastifyInstance, deps: DataR
     try {
       const receipt = await finishAccountDeletion(deletion, caller.userId);
       const rows = Object.values(receipt?.rowsDeleted ?? {}).reduce((a, b) => a + b, 0);
-      return reply.send({ status: 'deleted', rows, files: receipt?.filesDeleted ?? 0 });
+      return await reply.send({ status: 'deleted', rows, files: receipt?.filesDeleted ?? 0 });
     } catch (error) {
       // The mark is committed: the job finishes it (and sign-in and every token are refused meanwhile).
       request.log.error({ err: error }, 'account deletion: second step failed, the job will finish it');

@@ -13,6 +13,7 @@ import fs from 'node:fs';
 import fsp from 'node:fs/promises';
 import path from 'node:path';
 import { Readable } from 'node:stream';
+import type { ReadableStream as WebReadableStream } from 'node:stream/web';
 import { eq, isNotNull, and } from 'drizzle-orm';
 import { BUCKETS, SYSTEM_BUCKETS } from '@vitalwatch/schema/db/media';
 import { mediaFiles } from '@vitalwatch/schema/db/tables';
@@ -114,9 +115,7 @@ export async function listUserFiles(db: Db, stores: FileStores, userId: string):
         ...object,
         open: async () => {
           const found = await supabase.download(object);
-          return found === null
-            ? null
-            : Readable.fromWeb(found.body as import('node:stream/web').ReadableStream);
+          return found === null ? null : Readable.fromWeb(found.body as WebReadableStream);
         },
       });
     }
