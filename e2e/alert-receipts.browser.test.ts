@@ -26,7 +26,7 @@ import { useBrowserSuite } from './harness/browser-suite.ts';
 import { accountNamed, api, type HttpAccount } from './harness/http-accounts.ts';
 import { shapeRequests } from './harness/network.ts';
 import { deliverPushMessage, openControlledPage } from './harness/service-worker.ts';
-import { TEST_PASSWORD } from './harness/app-account.ts';
+import { signInInApp } from './harness/app-account.ts';
 
 const e2e = useBrowserSuite({
   buildId: 'alert-receipts',
@@ -119,14 +119,6 @@ async function ledgerStatus(incidentId: string, channel: string): Promise<string
     [incidentId, channel],
   );
   return row?.status;
-}
-
-async function signInInApp(page: Page, email: string): Promise<void> {
-  await page.goto('/#/account');
-  await page.getByLabel('Email').fill(email);
-  await page.getByLabel('Password').fill(TEST_PASSWORD);
-  await page.getByRole('button', { name: 'Sign in', exact: true }).click();
-  await page.getByText('Signed in as').waitFor();
 }
 
 async function screenshot(page: Page, name: string): Promise<void> {

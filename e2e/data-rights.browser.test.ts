@@ -12,7 +12,7 @@ import { expect, it } from 'vitest';
 import { useBrowserSuite } from './harness/browser-suite.ts';
 import { openControlledPage } from './harness/service-worker.ts';
 import { readIndexedDb } from './harness/indexed-db.ts';
-import { signUpInApp, TEST_PASSWORD } from './harness/app-account.ts';
+import { signInInApp, signUpInApp, TEST_PASSWORD } from './harness/app-account.ts';
 import { screenshot } from './harness/screenshots.ts';
 import { userDataTables } from '../sync-server/src/data-rights/user-data-tables.ts';
 
@@ -20,14 +20,6 @@ const e2e = useBrowserSuite({
   database: 'postgres',
   contextOptions: { viewport: { width: 360, height: 640 } },
 });
-
-async function signInInApp(page: Page, email: string): Promise<void> {
-  await page.goto('/#/account');
-  await page.getByLabel('Email').fill(email);
-  await page.getByLabel('Password').fill(TEST_PASSWORD);
-  await page.getByRole('button', { name: 'Sign in', exact: true }).click();
-  await page.getByText('Signed in as').waitFor();
-}
 
 /** The user's rows in every table that holds user data (derived from the schema, as the server deletes them). */
 async function rowsOf(userId: string): Promise<Record<string, number>> {
