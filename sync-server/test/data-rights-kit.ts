@@ -14,7 +14,7 @@ import { newId } from '@vitalwatch/schema/ids';
 import type { Database, Db } from '../src/db/database.ts';
 import { UPLOAD_PATH } from '../src/storage/upload-routes.ts';
 import { fakeWebm, runUpload } from './storage-test-kit.ts';
-import { startEmbeddedApp, type RunningApp } from './test-app.ts';
+import { alertsWithoutChannels, startEmbeddedApp, type RunningApp } from './test-app.ts';
 import { queryRows } from '../src/db/query-rows.ts';
 import { ownedBy, userDataTables } from '../src/data-rights/user-data-tables.ts';
 import { sha256 } from '../src/auth/deleted-accounts.ts';
@@ -215,14 +215,7 @@ export async function startDataRightsServer(database: Database): Promise<DataRig
   const server = await startEmbeddedApp(database, {
     now: () => new Date(clock.ms),
     storage: { dir, urlSigningKey: new Uint8Array(randomBytes(32)) },
-    alerts: () => ({
-      sms: null,
-      twilioWebhooks: null,
-      webPush: null,
-      vapidPublicKey: null,
-      supabaseRealtime: null,
-      autoStart: false,
-    }),
+    alerts: alertsWithoutChannels,
   });
   const signIn = (email: string) =>
     server.app.inject({

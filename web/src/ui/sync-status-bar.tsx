@@ -3,7 +3,7 @@
  * change the server refused with what to do about it. "Waiting" counts outbox entries: a change leaves the count
  * only when the server acknowledged it.
  */
-import { createEffect, createSignal, For, onCleanup, Show } from 'solid-js';
+import { createSignal, For, lazy, onCleanup, Show } from 'solid-js';
 import { useApp } from './app-context.ts';
 import { createLiveQuery } from './live-query.ts';
 import { formatRelative } from './relative-time.ts';
@@ -30,6 +30,8 @@ function whatToDo(rejection: Rejection): string {
       return 'Your other data is safe and still syncing. Make the change again; if this repeats, contact support.';
   }
 }
+
+const AccountDeletedNotice = lazy(() => import('./account-deleted-notice.tsx'));
 
 export function SyncStatusBar() {
   const { device } = useApp();
@@ -61,18 +63,12 @@ export function SyncStatusBar() {
     false,
   );
 
-  // The account was deleted (here or elsewhere): the device database is erased already; the evidence files and
-  // settings go once this page sees it (SPEC DR11), and the person is told.
+  // The account was deleted (here or elsewhere): the device database is erased already; the notice erases the
+  // evidence files and settings and tells the person (SPEC DR11).
   const accountDeletedAt = createLiveQuery(
     async () => (await readMeta(device.db, ['accountDeletedAt'])).accountDeletedAt ?? null,
     null,
   );
-  let filesErased = false;
-  createEffect(() => {
-    if (accountDeletedAt() === null || filesErased) return;
-    filesErased = true;
-    void import('../device/erase-device.ts').then((m) => m.eraseDeviceFiles());
-  });
 
   const reachable = () => online() && status().lastOutcome?.kind !== 'offline';
   const problem = () => {
@@ -122,16 +118,7 @@ export function SyncStatusBar() {
         </Show>
       </p>
       <Show when={accountDeletedAt() !== null}>
-        <div class="warning" role="alert" data-testid="account-deleted">
-          <p>
-            This account was deleted, with everything it held on the server. This device has erased its copy
-            too: contacts, moods, incidents, recordings and settings. VitalWatch keeps working here without an
-            account; you can create a new one under Account and sync.
-          </p>
-          <button type="button" onClick={() => void device.db.meta.delete('accountDeletedAt')}>
-            OK
-          </button>
-        </div>
+        <AccountDeletedNotice db={device.db} />
       </Show>
       <Show when={problem()}>{(text) => <p class="warning">{text()}</p>}</Show>
       <Show when={status().clockSkewWarning}>
