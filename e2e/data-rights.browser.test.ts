@@ -7,7 +7,6 @@
 import { readFile } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
 import { strFromU8, unzipSync } from 'fflate';
-import type { Page } from 'playwright-core';
 import { expect, it } from 'vitest';
 import { useBrowserSuite } from './harness/browser-suite.ts';
 import { openControlledPage } from './harness/service-worker.ts';
