@@ -12,7 +12,7 @@ import type { Page } from 'playwright-core';
 import { newId } from '../schema/src/ids.ts';
 import { useBrowserSuite } from './harness/browser-suite.ts';
 import { accountNamed } from './harness/http-accounts.ts';
-import { signUpInApp, TEST_PASSWORD } from './harness/app-account.ts';
+import { signInInApp, signUpInApp, TEST_PASSWORD } from './harness/app-account.ts';
 import { openControlledPage } from './harness/service-worker.ts';
 
 const e2e = useBrowserSuite({ buildId: 'app-link', database: 'postgres' });
@@ -65,14 +65,6 @@ async function screenshot(page: Page, name: string): Promise<void> {
   const dir = process.env.E2E_SCREENSHOTS;
   if (dir !== undefined && dir !== '')
     await page.screenshot({ path: path.join(dir, `${name}.png`), fullPage: true });
-}
-
-async function signInInApp(page: Page, email: string): Promise<void> {
-  await page.goto('/#/account');
-  await page.getByLabel('Email').fill(email);
-  await page.getByLabel('Password').fill(TEST_PASSWORD);
-  await page.getByRole('button', { name: 'Sign in', exact: true }).click();
-  await page.getByText('Signed in as').waitFor();
 }
 
 it("[AL28][SE16] signed in: Kofi asks on the link screen, which says it waits for Ama; Ama sees the request with Kofi's name and sign-in on her contacts screen at 360×640, approves it, and the list shows the linked account", async () => {

@@ -33,6 +33,11 @@ import type { SignEvidenceUrl } from './alerts/ack-page-routes.ts';
 import { AlertHub } from './alerts/realtime.ts';
 import { DEFAULT_SYNC_QUOTAS, type SyncQuotas } from './sync/push-quotas.ts';
 import { DEFAULT_SYNC_BODY_LIMIT, registerSyncRoutes } from './sync/sync-routes.ts';
+import {
+  embeddedPasswordCheck,
+  registerDataRightsRoutes,
+  supabasePasswordCheck,
+} from './data-rights/data-rights-routes.ts';
 
 export const VERSION: string = (createRequire(import.meta.url)('../package.json') as { version: string })
   .version;
@@ -202,6 +207,19 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     ...(deps.databaseGate && { gate: deps.databaseGate }),
   });
   if (deps.storage) await registerStorageRoutes(app, { ...deps.storage, db: deps.db, identity, now, pokes });
+  // "Download my data" and "Delete my account" (issue #18; SPEC DR*).
+  const supabaseFiles = storage?.supabase;
+  await registerDataRightsRoutes(app, {
+    db: deps.db,
+    identity,
+    now,
+    sessionEnds,
+    stores:
+      supabaseFiles === 'missing-service-key'
+        ? 'supabase-without-service-key'
+        : { dir: storage?.dir ?? null, supabase: supabaseFiles ?? null },
+    checkPassword: deps.auth.kind === 'embedded' ? embeddedPasswordCheck : supabasePasswordCheck(deps.auth),
+  });
 
   const webDist =
     deps.webDist !== null && fs.existsSync(path.join(deps.webDist, 'index.html')) ? deps.webDist : null;

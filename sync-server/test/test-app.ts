@@ -24,6 +24,18 @@ export async function freePort(): Promise<number> {
   });
 }
 
+/** Alert delivery with no channel (nothing is sent) and no timer: the alert pages and the ledger only. */
+export function alertsWithoutChannels(): AlertsConfig {
+  return {
+    sms: null,
+    twilioWebhooks: null,
+    webPush: null,
+    vapidPublicKey: null,
+    supabaseRealtime: null,
+    autoStart: false,
+  };
+}
+
 export type RunningApp = { app: FastifyInstance; url: string; key: SigningKey; issuer: string };
 
 /** The server with the embedded identity provider, listening on a free loopback port. */

@@ -43,3 +43,4 @@ export {
   userVersions,
 } from './sync.ts';
 export { authenticatedRole } from './rls.ts';
+export { accountDeletions, goneAlertLinks } from './data-rights.ts';

@@ -12,6 +12,7 @@
  * A contact who uses VitalWatch is offered the app's `#/link/<token>` screen (SPEC AL22), which links their own
  * account to this contact so later alerts also reach them by Web Push and in the open app (app-link-routes.ts).
  */
+import { createHash } from 'node:crypto';
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import formbody from '@fastify/formbody';
 import { sql } from 'drizzle-orm';
@@ -53,6 +54,8 @@ type LinkView = {
   contact_name: string;
   share_location: boolean;
   display_name: string | null;
+  /** The owner asked for the account to be deleted (SPEC DR8): the link is gone already. */
+  deleting: boolean;
   status: string;
   silent_escalation: boolean;
   triggered_at: Date | string;
@@ -121,7 +124,7 @@ export async function registerAckPageRoutes(
     const [row] = await queryRows<LinkView>(
       deps.db,
       sql`select l.user_id, l.incident_id, l.contact_id, l.expires_at, l.response, c.name as contact_name,
-            c.share_location, u.display_name, i.status, i.silent_escalation, i.triggered_at, i.latitude,
+            c.share_location, u.display_name, u.deletion_requested_at is not null as deleting, i.status, i.silent_escalation, i.triggered_at, i.latitude,
             i.longitude, i.accuracy_meters, i.located_at,
             (i.device_context->>'utcOffsetMinutes')::int as utc_offset_minutes
           from alert_links l
@@ -157,7 +160,27 @@ export async function registerAckPageRoutes(
     );
   }
 
-  function gone(reply: FastifyReply) {
+  async function gone(reply: FastifyReply, token: string | null) {
+    // The link of a deleted account (SPEC DR8): only the token's hash is kept, to tell the contact so.
+    const deleted =
+      token !== null &&
+      (
+        await queryRows(
+          deps.db,
+          sql`select 1 from gone_alert_links
+              where token_sha256 = ${createHash('sha256').update(token).digest()}
+              union all select 1 from alert_links l join users u on u.id = l.user_id
+              where l.token = ${token} and u.deletion_requested_at is not null`,
+        )
+      ).length > 0;
+    if (deleted) {
+      return page(
+        reply,
+        410,
+        'Alert deleted',
+        '<p>The person who sent this alert has deleted their VitalWatch account, and with it this alert. There is nothing more to see here.</p>',
+      );
+    }
     return page(reply, 404, 'Alert link not found', '<p>This link is wrong or has expired.</p>');
   }
 
@@ -167,7 +190,8 @@ export async function registerAckPageRoutes(
     scope.get<{ Params: { token: string } }>('/a/:token', async (request, reply) => {
       const token = AlertLinkToken.safeParse(request.params.token);
       const view = token.success ? await load(token.data) : null;
-      if (view === null || !isLinkLive(view, deps.now())) return gone(reply);
+      if (view === null || view.deleting || !isLinkLive(view, deps.now()))
+        return gone(reply, token.success ? token.data : null);
       const name = view.display_name ?? 'A VitalWatch user';
       // A duress cancel must look like an open alert here too: the contacts are the ones who must act.
       const status = view.silent_escalation ? 'active' : view.status;
@@ -215,7 +239,8 @@ export async function registerAckPageRoutes(
     scope.post<{ Params: { token: string } }>('/a/:token', async (request, reply) => {
       const token = AlertLinkToken.safeParse(request.params.token);
       const view = token.success ? await load(token.data) : null;
-      if (view === null || !isLinkLive(view, deps.now())) return gone(reply);
+      if (view === null || view.deleting || !isLinkLive(view, deps.now()))
+        return gone(reply, token.success ? token.data : null);
       const { response } = parseInput(Answer, request.body, 'body');
       await recordResponse(deps, {
         userId: view.user_id,

@@ -34,6 +34,7 @@ import {
   nextRefreshToken,
   refreshTokenSession,
 } from './refresh-tokens.ts';
+import { accountDeleted, isDeletedAccountSession } from './deleted-accounts.ts';
 import type { SessionEnds } from './session-end-hub.ts';
 import { createSignInThrottle } from './sign-in-throttle.ts';
 import type { SigningKey } from './signing-key.ts';
@@ -313,12 +314,18 @@ export async function registerEmbeddedAuthRoutes(app: FastifyInstance, options: 
         throw new HttpError(401, 'invalid_credentials', 'Invalid login credentials');
       }
       signIns.succeeded(login, request.ip);
+      // Its deletion was asked for and is being finished (SPEC DR7): no new session.
+      if (user.deletionRequestedAt !== null) throw accountDeleted();
       return reply.send(await db.transaction((tx) => startSession(tx, user, request, 'auth.sign_in')));
     }
     const body = parseInput(RefreshGrantBody, request.body, 'body');
     const outcome = await db.transaction((tx) => refresh(tx, body.refresh_token, request));
     if (outcome.kind === 'session') return reply.send(outcome.response);
     if (outcome.kind === 'revoked') options.sessionEnds.publish(outcome.sessionId);
+    // A refresh token of a deleted account's session: say so, so the device erases its copy (SPEC DR7).
+    const family = refreshTokenSession(key.refreshTokenKey, body.refresh_token);
+    if (outcome.kind !== 'revoked' && family !== null && (await isDeletedAccountSession(db, family)))
+      throw accountDeleted();
     if (outcome.kind === 'not_found')
       throw new HttpError(401, 'refresh_token_not_found', 'Invalid Refresh Token: Refresh Token Not Found');
     throw new HttpError(401, 'refresh_token_already_used', 'Invalid Refresh Token: Already Used');

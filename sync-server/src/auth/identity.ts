@@ -19,6 +19,7 @@ import { subscriptionData, userSessions, userSettings, users } from '@vitalwatch
 import type { Db, Tx } from '../db/database.ts';
 import type { RequestClaims } from '../db/with-user.ts';
 import { HttpError } from '../http/http-error.ts';
+import { accountDeleted, isDeletedAccount } from './deleted-accounts.ts';
 import type { SigningKey } from './signing-key.ts';
 
 export type Caller = {
@@ -82,8 +83,10 @@ export function embeddedIdentity(db: Db, key: SigningKey, issuer: string): Ident
     async verify(token) {
       const claims = await verifyWith(keys, issuer, token);
       if (claims.session_id === undefined) throw new HttpError(401, 'bad_jwt', 'access token has no session');
-      if (!(await isSessionLive(db, claims.session_id, claims.sub)))
+      if (!(await isSessionLive(db, claims.session_id, claims.sub))) {
+        if (await isDeletedAccount(db, claims.sub)) throw accountDeleted();
         throw new HttpError(401, 'session_not_found', 'session has ended: sign in again');
+      }
       return toCaller(claims);
     },
   };
@@ -113,6 +116,8 @@ export function supabaseIdentity(db: Db, supabaseUrl: string): Identity {
     async verify(token) {
       const claims = await verifyWith(keys, `${supabaseUrl}/auth/v1`, token);
       if (!known.has(claims.sub)) {
+        // A deleted account is never provisioned again from a token Supabase still honours (SPEC DR7).
+        if (await isDeletedAccount(db, claims.sub)) throw accountDeleted();
         await db.transaction((tx) =>
           provisionUser(tx, {
             id: claims.sub as UserId,

@@ -4,6 +4,7 @@ import { beforeAll, expect, it } from 'vitest';
 import { newId, type UserId } from '@vitalwatch/schema/ids';
 import * as tables from '@vitalwatch/schema/db/tables';
 import { emergencyContacts, moodEntries, users } from '@vitalwatch/schema/db/tables';
+import { NO_USER_DATA } from '../data-rights/user-data-tables.ts';
 import { provisionUser } from '../auth/identity.ts';
 import { describeOnEachDatabase } from '../../test/test-databases.ts';
 import { withUser, type RequestClaims } from './with-user.ts';
@@ -172,10 +173,11 @@ async function seedEverything(db: Db, owner: UserId) {
   });
 }
 
-/** Every table of record that has an owner column, with that column's name. */
+/** Every table of record that has an owner column, with that column's name (not what a deletion leaves, DR6). */
 function ownedTables(): Array<{ name: string; table: PgTable; owner: string }> {
   return Object.values(tables)
     .flatMap((t): PgTable[] => (is(t, PgTable) ? [t] : []))
+    .filter((table) => !Object.hasOwn(NO_USER_DATA, getTableConfig(table).name))
     .map((table) => {
       const config = getTableConfig(table);
       const owner = config.name === 'users' ? 'id' : 'user_id';

@@ -27,7 +27,12 @@ describeOnEachDatabase('check-in questionnaire results (issue #16 item 3)', (dat
     const user = await signUp(server.app);
     const id = newId();
     // Item 9 answered "Several days": support is offered on the phone; nothing is sent to anyone.
-    const result = { id, screener: 'phq9', answers: [2, 2, 1, 1, 0, 1, 0, 0, 1], completedAt: Date.now() };
+    const result = {
+      id,
+      screener: 'phq9' as const,
+      answers: [2, 2, 1, 1, 0, 1, 0, 0, 1],
+      completedAt: Date.now(),
+    };
     const first = await push(
       server.app,
       user,

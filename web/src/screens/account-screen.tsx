@@ -4,7 +4,7 @@
  * sync client and the service worker (sync/auth-session.ts); supabase-js itself keeps nothing. Signing in turns
  * sync on, and everything recorded before is uploaded from the outbox.
  */
-import { createSignal, Show } from 'solid-js';
+import { createSignal, lazy, Show } from 'solid-js';
 import { createClient } from '@supabase/supabase-js';
 import * as z from 'zod/mini';
 import { useApp } from '../ui/app-context.ts';
@@ -19,6 +19,9 @@ import {
 } from '../sync/auth-session.ts';
 import { unsubscribeFromAlerts } from '../device/push-subscription.ts';
 import { takeAppLink } from '../ui/pending-app-link.ts';
+
+/** "Download my data" and "Delete my account" (issue #18): their own chunk, fetched with this screen. */
+const DataRightsSection = lazy(() => import('./data-rights-section.tsx'));
 
 const ServerConfig = z.looseObject({ supabaseUrl: z.string(), supabaseAnonKey: z.string() });
 
@@ -170,6 +173,7 @@ export default function AccountScreen() {
         )}
       </Show>
       <FormMessage message={message} />
+      <DataRightsSection session={session()} />
     </section>
   );
 }

@@ -57,6 +57,21 @@ async function setup(stored: StoredSession | null) {
   return { db, tokens, calls, setResponse: (r: typeof respond) => (respond = r) };
 }
 
+/** A change waiting in the outbox. */
+function addPendingEntry(db: ReturnType<typeof openLocalDb>) {
+  return db.outbox.add({
+    lane: 'user',
+    seq: 1,
+    name: 'mood.upsert@1',
+    args: {},
+    hlc: 'x',
+    createdAt: NOW,
+    attempts: 0,
+    lastError: null,
+    refs: [],
+  });
+}
+
 describe('the stored session (used by the page and the service worker)', () => {
   it('a fresh token is returned without a request; no session means null', async () => {
     const { tokens, calls } = await setup(session());
@@ -78,17 +93,7 @@ describe('the stored session (used by the page and the service worker)', () => {
 
   it('a refused refresh token signs the device out (and marks it, for the status bar) but keeps the outbox', async () => {
     const { db, tokens, setResponse } = await setup(session({ expiresAt: NOW }));
-    await db.outbox.add({
-      lane: 'user',
-      seq: 1,
-      name: 'mood.upsert@1',
-      args: {},
-      hlc: 'x',
-      createdAt: NOW,
-      attempts: 0,
-      lastError: null,
-      refs: [],
-    });
+    await addPendingEntry(db);
     setResponse(() => Response.json({ error_code: 'refresh_token_already_used' }, { status: 401 }));
     expect(await tokens.getAccessToken()).toBeNull();
     expect(await readSession(db)).toBeNull();
@@ -96,6 +101,23 @@ describe('the stored session (used by the page and the service worker)', () => {
     expect((await readMeta(db, ['sessionEndedAt'])).sessionEndedAt).toBe(NOW);
     await storeSession(db, session());
     expect(await readMeta(db, ['sessionEndedAt'])).toEqual({});
+  });
+
+  it('[DR11] a refresh answered account_deleted erases everything the device holds and marks it, for the message', async () => {
+    const { db, tokens, setResponse } = await setup(session({ expiresAt: NOW }));
+    await addPendingEntry(db);
+    await db.meta.put({ key: 'userId', value: session().userId });
+    setResponse(() =>
+      Response.json({ error_code: 'account_deleted', message: 'This account was deleted' }, { status: 401 }),
+    );
+    expect(await tokens.refreshAccessToken()).toBeNull();
+    for (const table of db.tables) {
+      const rows = await table.toArray();
+      expect(rows, table.name).toEqual(
+        table.name === 'meta' ? [{ key: 'accountDeletedAt', value: NOW }] : [],
+      );
+    }
+    expect(await readSession(db)).toBeNull();
   });
 
   it('no network during a refresh keeps the session (the push then fails as offline, not as signed out)', async () => {

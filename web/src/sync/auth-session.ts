@@ -10,6 +10,7 @@
  * Losing the session never touches the outbox: sync stops with `unauthorized` and resumes after the next sign-in.
  */
 import * as z from 'zod/mini';
+import { eraseLocalData, saysAccountDeleted } from './erase-local-data.ts';
 import { metaRow, readMeta, type LocalDb } from './local-db.ts';
 import type { LockManagerLike } from './sync-client.ts';
 
@@ -102,6 +103,11 @@ export function createSessionTokens(deps: SessionTokenDeps): SessionTokens {
     } catch {
       // No network: keep the session; the request that follows fails as offline, not as signed out.
       return current.accessToken;
+    }
+    // The account was deleted (here or on another device): this device's copy goes too (SPEC DR11).
+    if (await saysAccountDeleted(response)) {
+      await eraseLocalData(deps.db, deps.now());
+      return null;
     }
     if (response.status === 400 || response.status === 401 || response.status === 403) {
       // Signed out by the server, not by the user: say so (the status bar asks them to sign in again).

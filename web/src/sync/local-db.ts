@@ -113,6 +113,8 @@ export interface MetaValues {
   session: unknown;
   /** When the server refused the session's refresh (ms): the user was signed out without asking. */
   sessionEndedAt: number;
+  /** When this device erased its data because the account was deleted (erase-local-data.ts): the app says so. */
+  accountDeletedAt: number;
 }
 type LaneMeta = { [L in Lane as `nextSeq:${L}` | `lastAckedSeq:${L}`]: number };
 export type MetaKey = keyof MetaValues | keyof LaneMeta;

@@ -3,7 +3,7 @@
  * change the server refused with what to do about it. "Waiting" counts outbox entries: a change leaves the count
  * only when the server acknowledged it.
  */
-import { createSignal, For, onCleanup, Show } from 'solid-js';
+import { createSignal, For, lazy, onCleanup, Show } from 'solid-js';
 import { useApp } from './app-context.ts';
 import { createLiveQuery } from './live-query.ts';
 import { formatRelative } from './relative-time.ts';
@@ -30,6 +30,8 @@ function whatToDo(rejection: Rejection): string {
       return 'Your other data is safe and still syncing. Make the change again; if this repeats, contact support.';
   }
 }
+
+const AccountDeletedNotice = lazy(() => import('./account-deleted-notice.tsx'));
 
 export function SyncStatusBar() {
   const { device } = useApp();
@@ -59,6 +61,13 @@ export function SyncStatusBar() {
   const sessionEnded = createLiveQuery(
     async () => (await readMeta(device.db, ['sessionEndedAt'])).sessionEndedAt !== undefined,
     false,
+  );
+
+  // The account was deleted (here or elsewhere): the device database is erased already; the notice erases the
+  // evidence files and settings and tells the person (SPEC DR11).
+  const accountDeletedAt = createLiveQuery(
+    async () => (await readMeta(device.db, ['accountDeletedAt'])).accountDeletedAt ?? null,
+    null,
   );
 
   const reachable = () => online() && status().lastOutcome?.kind !== 'offline';
@@ -108,6 +117,9 @@ export function SyncStatusBar() {
           </span>
         </Show>
       </p>
+      <Show when={accountDeletedAt() !== null}>
+        <AccountDeletedNotice db={device.db} />
+      </Show>
       <Show when={problem()}>{(text) => <p class="warning">{text()}</p>}</Show>
       <Show when={status().clockSkewWarning}>
         <p class="warning">
