@@ -11,7 +11,7 @@ import { EMERGENCY_NUMBER_PATTERN } from '../phone-patterns.ts';
 import { MAX_NAME_LENGTH, REGION_PATTERN } from '../settings-patterns.ts';
 import { MAX_UTC_OFFSET_MINUTES, MIN_UTC_OFFSET_MINUTES } from '../sms/sms-time.ts';
 import { lastSampleTime, MAX_SAMPLE_TIME_MS } from './sample-ids.ts';
-import { GAD7, PHQ9, SCREENER_ANSWERS } from '../screeners/screeners.ts';
+import { SCREENER_ANSWER_MAX, SCREENER_ITEM_COUNT } from '../screeners/screener-shape.ts';
 
 /** The most samples one `samples.append` entry carries. */
 export const MAX_SAMPLES_PER_ENTRY = 10_000;
@@ -132,7 +132,7 @@ export const CopingLogArgs = z.strictObject({
   distressAfter: z.optional(DistressScale),
 });
 
-const ScreenerAnswer = z.int().check(z.minimum(0), z.maximum(SCREENER_ANSWERS.length - 1));
+const ScreenerAnswer = z.int().check(z.minimum(0), z.maximum(SCREENER_ANSWER_MAX));
 
 /**
  * A completed check-in questionnaire (protocol 7, SPEC WB40): every answer, 0–3, as many as the questionnaire has
@@ -142,13 +142,13 @@ export const ScreenerRecordArgs = z.union([
   z.strictObject({
     id: UuidV7,
     screener: z.literal('phq9'),
-    answers: z.array(ScreenerAnswer).check(z.length(PHQ9.items.length)),
+    answers: z.array(ScreenerAnswer).check(z.length(SCREENER_ITEM_COUNT.phq9)),
     completedAt: EpochMs,
   }),
   z.strictObject({
     id: UuidV7,
     screener: z.literal('gad7'),
-    answers: z.array(ScreenerAnswer).check(z.length(GAD7.items.length)),
+    answers: z.array(ScreenerAnswer).check(z.length(SCREENER_ITEM_COUNT.gad7)),
     completedAt: EpochMs,
   }),
 ]);

@@ -8,7 +8,7 @@ import { ALERT_CHANNELS } from './alert-status.ts';
 import { DistressScale, E164, EpochMs, Hlc, UuidV7 } from './common.ts';
 import { INCIDENT_EVENT_TYPES } from './mutators.ts';
 import { INCIDENT_STATUSES } from './incident-status.ts';
-import { SCREENER_IDS } from '../screeners/screeners.ts';
+import { SCREENER_IDS } from '../screeners/screener-shape.ts';
 
 const Version = z.int().check(z.minimum(0));
 const MoodScale = z.int().check(z.minimum(1), z.maximum(5));

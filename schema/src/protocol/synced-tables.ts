@@ -29,7 +29,7 @@ import {
   ScreenerResultRow,
   SettingsRow,
 } from './rows.ts';
-import { SCREENERS, scoreScreener } from '../screeners/screeners.ts';
+import { screenerTotal } from '../screeners/screener-shape.ts';
 import { CONTACT_DEFAULTS, SETTINGS_DEFAULTS } from '../row-defaults.ts';
 
 /**
@@ -344,7 +344,7 @@ const screenerResults = {
       version: 0,
       screener: args.screener,
       answers: [...args.answers],
-      total: scoreScreener(SCREENERS[args.screener], args.answers).total,
+      total: screenerTotal(args.answers),
       completedAt: args.completedAt,
     };
   },

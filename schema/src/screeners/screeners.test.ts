@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { GAD7, PHQ9, SCREENER_ANSWERS, scoreScreener, screenerTrend } from './screeners.ts';
+import { SCREENER_ANSWER_MAX, SCREENER_ITEM_COUNT } from './screener-shape.ts';
 
 describe('check-in questionnaires', () => {
   it('[WB40] PHQ-9 has its 9 standard items and GAD-7 its 7, each answered 0–3 on one four-point scale', () => {
@@ -11,6 +12,9 @@ describe('check-in questionnaires', () => {
       'More than half the days',
       'Nearly every day',
     ]);
+    // The protocol's shape (without the wording, for the first visit) agrees with the questionnaires.
+    expect(SCREENER_ITEM_COUNT).toEqual({ phq9: PHQ9.items.length, gad7: GAD7.items.length });
+    expect(SCREENER_ANSWER_MAX).toBe(SCREENER_ANSWERS.length - 1);
     expect(PHQ9.items[8]).toBe(
       'Thoughts that you would be better off dead or of hurting yourself in some way',
     );

@@ -8,10 +8,11 @@
  * the person answering, nothing else (SPEC WB41).
  */
 
-export const SCREENER_IDS = ['phq9', 'gad7'] as const;
-export type ScreenerId = (typeof SCREENER_IDS)[number];
+import { SCREENER_ANSWER_MAX, screenerTotal, type ScreenerId } from './screener-shape.ts';
 
-/** Every item of both is answered on the same four-point scale, scored 0–3. */
+export { SCREENER_IDS, type ScreenerId } from './screener-shape.ts';
+
+/** Every item of both is answered on the same four-point scale, scored 0 … SCREENER_ANSWER_MAX (3). */
 export const SCREENER_ANSWERS = [
   'Not at all',
   'Several days',
@@ -108,14 +109,14 @@ export function scoreScreener(definition: ScreenerDefinition, answers: readonly 
     );
   }
   for (const answer of answers) {
-    if (!Number.isInteger(answer) || answer < 0 || answer >= SCREENER_ANSWERS.length) {
-      throw new RangeError(`every answer is 0–${SCREENER_ANSWERS.length - 1}; got ${answer}`);
+    if (!Number.isInteger(answer) || answer < 0 || answer > SCREENER_ANSWER_MAX) {
+      throw new RangeError(`every answer is 0–${SCREENER_ANSWER_MAX}; got ${answer}`);
     }
   }
-  const total = answers.reduce((sum, answer) => sum + answer, 0);
+  const total = screenerTotal(answers);
   return {
     total,
-    maxTotal: definition.items.length * (SCREENER_ANSWERS.length - 1),
+    maxTotal: definition.items.length * SCREENER_ANSWER_MAX,
     band: bandOf(definition, total),
     offerSupport: definition.id === 'phq9' && (answers[PHQ9_SELF_HARM_ITEM] ?? 0) > 0,
   };
