@@ -22,7 +22,8 @@ export default defineConfig({
       filename: 'sw.ts',
       // 'prompt': a waiting worker activates only when the user accepts the update (see sw/src/sw.ts).
       registerType: 'prompt',
-      // src/app.tsx registers through useRegisterSW so the update prompt is part of the UI.
+      // web/src/ui/service-worker-registration.ts registers /sw.js itself, so the update prompt is part of the UI
+      // (ADR 0034: no workbox-window on the first visit).
       injectRegister: false,
       includeAssets: ['apple-touch-icon-180x180.png'],
       manifest: {
@@ -55,5 +56,21 @@ export default defineConfig({
   ],
   server: { proxy },
   preview: { proxy },
-  build: { outDir: 'dist' },
+  build: {
+    outDir: 'dist',
+    rolldownOptions: {
+      output: {
+        // The small schema modules the entry and the lazy screens share go into one chunk with zod, not one
+        // chunk each: fewer requests and one gzip stream on the first visit (its 80 KB budget, bench/README.md).
+        codeSplitting: {
+          groups: [
+            {
+              name: 'common',
+              test: /node_modules[\\/]\.pnpm[\\/](zod|uuidv7)@|schema[\\/]src[\\/](ids|phone-patterns|settings-patterns|sms[\\/]sms-time|screeners[\\/]screener-shape)\.ts$/,
+            },
+          ],
+        },
+      },
+    },
+  },
 });
