@@ -7,6 +7,7 @@
 import { createSignal, For, Match, Show, Switch } from 'solid-js';
 import { newId } from '@vitalwatch/schema/ids';
 import {
+  bandOf,
   SCREENER_ANSWERS,
   SCREENERS,
   scoreScreener,
@@ -15,6 +16,7 @@ import {
   type ScreenerId,
   type ScreenerScore,
 } from '@vitalwatch/schema/screeners/screeners';
+import { SCREENER_ANSWER_MAX } from '@vitalwatch/schema/screeners/screener-shape';
 import { useApp } from '../ui/app-context.ts';
 import { createLiveQuery } from '../ui/live-query.ts';
 import { formatDateTime } from '../ui/relative-time.ts';
@@ -168,7 +170,7 @@ function ScreenerHistory(props: {
         points={props.results.map((r) => ({ at: r.completedAt, value: r.total }))}
         scale={{
           min: 0,
-          max: props.screener.items.length * 3,
+          max: props.screener.items.length * SCREENER_ANSWER_MAX,
           ticks: props.screener.bands.map((b) => b.from),
         }}
         columns={['Date', 'Score']}
@@ -179,7 +181,11 @@ function ScreenerHistory(props: {
         <For each={[...props.results].reverse()}>
           {(r) => (
             <li>
-              <strong>{r.total}</strong> · {formatDateTime(r.completedAt)}
+              <strong>
+                {r.total} of {props.screener.items.length * SCREENER_ANSWER_MAX} ·{' '}
+                {bandOf(props.screener, r.total)}
+              </strong>{' '}
+              · {formatDateTime(r.completedAt)}
             </li>
           )}
         </For>
