@@ -69,7 +69,7 @@ it('[WB41][WB47] PHQ-9 item 9 above "Not at all" opens support and the result sy
   const editing = page.locator('ul.history form');
   expect(await editing.getByLabel('Note (optional)').inputValue()).toBe('first');
   await editing.getByText('Energy, anxiety and sleep (optional)').click();
-  await editing.getByRole('group', { name: 'Anxiety' }).getByLabel('4 · A lot').check();
+  await editing.getByRole('group', { name: 'Anxiety' }).getByLabel('A lot', { exact: true }).check();
   await screenshot(page, 'mood-edit', 'also');
   await editing.getByRole('button', { name: 'Save changes' }).click();
   await page.getByRole('status').filter({ hasText: 'Changes saved.' }).waitFor();

@@ -13,7 +13,11 @@ export const MOOD_SCALE = [
   { value: 5, label: 'Very good' },
 ] as const;
 
-const LEVELS = ['1 · None', '2 · A little', '3 · Some', '4 · A lot', '5 · Extreme'] as const;
+/** Words for 1 … 5 of the optional scales (mood_entries.energy, .anxiety). */
+const LEVELS = {
+  energy: ['Very low', 'Low', 'Some', 'High', 'Very high'],
+  anxiety: ['None', 'A little', 'Some', 'A lot', 'Extreme'],
+} as const;
 
 const FEELINGS = ['calm', 'anxious', 'sad', 'angry', 'tired', 'lonely', 'hopeful', 'grateful', 'stressed'];
 
@@ -52,7 +56,7 @@ export function MoodForm(props: {
   const level = (key: 'energy' | 'anxiety', legend: string) => (
     <fieldset>
       <legend>{legend}</legend>
-      <For each={LEVELS}>
+      <For each={LEVELS[key]}>
         {(label, index) => (
           <label class="choice">
             <input
