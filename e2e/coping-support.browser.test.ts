@@ -61,6 +61,16 @@ it('[WB20] a very low check-in opens the support sheet; [WB23][WB24] a breathing
   expect(page.url()).toMatch(/#\/support\/check-in$/);
   await sheet.getByText('Your check-in is saved.').waitFor();
   expect(await sheet.getByRole('link', { name: /Call 999/ }).getAttribute('href')).toBe('tel:999');
+  // The region's crisis line under it, checked against its source; the emergency number is not repeated in it.
+  const card = sheet.getByTestId('crisis-line-card');
+  await card.getByTestId('crisis-line-checked').waitFor();
+  expect(
+    await card
+      .getByRole('link', { name: /^Call / })
+      .first()
+      .getAttribute('href'),
+  ).toMatch(/^tel:/);
+  expect(await card.getByTestId('crisis-emergency').count()).toBe(0);
   const tools = sheet.getByRole('list', { name: 'Coping tools that may help' }).getByRole('link');
   expect(await tools.count()).toBe(2);
   // The composer only opens the messages app for Sam, with the text the user can change; nothing is sent.

@@ -43,14 +43,16 @@ export default function ScreenersScreen() {
       return;
     }
     const score = scoreScreener(current.screener, answers);
+    // Leave the question first: a second tap on the last answer then finds no question and records nothing twice,
+    // and support opens at once rather than after the local write.
+    setStep({ kind: 'result', screener: current.screener, score });
+    if (score.offerSupport) navigate('support', SUPPORT_FROM_QUESTIONNAIRE);
     await device.mutators.recordScreener({
       id: newId(),
       screener: current.screener.id,
       answers,
       completedAt: Date.now(),
     });
-    setStep({ kind: 'result', screener: current.screener, score });
-    if (score.offerSupport) navigate('support', SUPPORT_FROM_QUESTIONNAIRE);
   };
 
   const back = () => {

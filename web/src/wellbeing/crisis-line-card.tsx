@@ -49,7 +49,7 @@ export function CrisisLineCard(props: {
           <>
             <p data-testid="no-crisis-line">
               {props.region === null
-                ? 'Your region is not set, so no crisis line is shown. Choose your region above.'
+                ? 'Your country is not set, so no crisis line is shown. Set it in Settings (under the emergency number).'
                 : `We have no checked crisis line for ${regionLabel(props.region)} yet.`}
             </p>
             <p>
